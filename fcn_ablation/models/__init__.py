@@ -1,0 +1,1 @@
+"""The network, its width specification and its cost."""

@@ -1,0 +1,110 @@
+"""FCN-8s (VGG16) with every layer's width taken from a `{layer name: channels}` mapping.
+
+Faithful to the Caffe `voc-fcn8s` model: conv1_1 padded by 100, ceil-mode pooling, fc6/fc7 as
+convolutions followed by ReLU and dropout, zero-initialised score layers, bilinear
+deconvolutions without bias, and Caffe's crop offsets, so the output has the input's height
+and width for any input size. Module names are the paper's layer names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from fcn_ablation.models.arch import (
+    CROP,
+    FC_LAYERS,
+    KERNEL,
+    PADDING,
+    SKIP_SOURCE,
+    STAGES,
+    UPSCORE,
+    WIDTH_LAYERS,
+)
+
+
+def bilinear_kernel(channels: int, size: int) -> torch.Tensor:
+    """Caffe FCN's `surgery.interp` filter: bilinear upsampling, channel i -> channel i only."""
+    factor = (size + 1) // 2
+    center = factor - 1 if size % 2 == 1 else factor - 0.5
+    og = torch.arange(size, dtype=torch.float64)
+    filt1d = 1 - (og - center).abs() / factor
+    filt = (filt1d[:, None] * filt1d[None, :]).float()
+    weight = torch.zeros(channels, channels, size, size)
+    weight[range(channels), range(channels)] = filt
+    return weight
+
+
+def _crop(x: torch.Tensor, offset: int, like: torch.Tensor) -> torch.Tensor:
+    h, w = like.shape[-2:]
+    return x[:, :, offset : offset + h, offset : offset + w]
+
+
+class FCN8s(nn.Module):
+    """FCN-8s whose layer widths come from `widths` (see `models.widths.build_widths`)."""
+
+    def __init__(
+        self,
+        widths: Mapping[str, int],
+        num_classes: int = 2,
+        dropout: float = 0.5,
+        learn_upsampling: bool = False,
+    ) -> None:
+        super().__init__()
+        missing = [n for n in WIDTH_LAYERS if n not in widths]
+        if missing:
+            raise ValueError(f"widths lacks layers {missing}")
+        self.widths = {n: int(widths[n]) for n in WIDTH_LAYERS}
+        self.num_classes = num_classes
+
+        in_ch = 3
+        for name in WIDTH_LAYERS:  # conv1_1 .. conv5_3, fc6, fc7: each reads the previous width
+            out_ch = self.widths[name]
+            self.add_module(name, nn.Conv2d(in_ch, out_ch, KERNEL[name], padding=PADDING[name]))
+            in_ch = out_ch
+        self.pool = nn.MaxPool2d(2, stride=2, ceil_mode=True)
+        self.drop = nn.Dropout(dropout)
+
+        self.score_fr = nn.Conv2d(self.widths["fc7"], num_classes, 1)
+        for name, source in SKIP_SOURCE.items():
+            self.add_module(name, nn.Conv2d(self.widths[source], num_classes, 1))
+        for name, (k, s) in UPSCORE.items():
+            self.add_module(name, nn.ConvTranspose2d(num_classes, num_classes, k, stride=s, bias=False))
+        self.reset_parameters(learn_upsampling)
+
+    def reset_parameters(self, learn_upsampling: bool = False) -> None:
+        """Kaiming init for the trunk (as torchvision's VGG), zeros for the scorers (as Caffe FCN),
+        bilinear filters for the deconvolutions, frozen unless `learn_upsampling`."""
+        for name in WIDTH_LAYERS:
+            conv = getattr(self, name)
+            nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        for name in ("score_fr", *SKIP_SOURCE):
+            nn.init.zeros_(getattr(self, name).weight)
+            nn.init.zeros_(getattr(self, name).bias)
+        for name, (k, _) in UPSCORE.items():
+            deconv = getattr(self, name)
+            with torch.no_grad():
+                deconv.weight.copy_(bilinear_kernel(self.num_classes, k))
+            deconv.weight.requires_grad_(learn_upsampling)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores `(N, num_classes, H, W)` for images `(N, 3, H, W)`."""
+        pools = {}
+        h = x
+        for stage in STAGES:
+            for name in stage:
+                h = torch.relu(getattr(self, name)(h))
+            h = self.pool(h)
+            pools[stage[-1]] = h  # pool3 is keyed by conv3_3, pool4 by conv4_3
+        for name in FC_LAYERS:
+            h = self.drop(torch.relu(getattr(self, name)(h)))
+
+        upscore2 = self.upscore2(self.score_fr(h))
+        score_pool4 = _crop(self.score_pool4(pools["conv4_3"]), CROP["score_pool4"], upscore2)
+        upscore_pool4 = self.upscore_pool4(upscore2 + score_pool4)
+        score_pool3 = _crop(self.score_pool3(pools["conv3_3"]), CROP["score_pool3"], upscore_pool4)
+        upscore8 = self.upscore8(upscore_pool4 + score_pool3)
+        return _crop(upscore8, CROP["upscore8"], x)

@@ -1,0 +1,49 @@
+"""Width specification: from config (base widths, per-layer factors, a global multiplier)
+to the single `{layer name: output channels}` mapping every shape is derived from.
+
+An experiment is data, not code: Table 2's row (b) is `halve: [conv2_1, conv2_2]`, a user's
+own variant may add `factors: {fc7: 0.25}`. Input widths are never specified: each layer reads
+what the layer before it writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from fcn_ablation.errors import ConfigError
+from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
+
+
+def layer_factors(
+    halve: Iterable[str] = (), factors: Mapping[str, float] | None = None, key: str = "experiment"
+) -> dict[str, float]:
+    """Per-layer width factor of an experiment; `halve` is shorthand for a factor of 0.5."""
+    factors = dict(factors or {})
+    halve = list(halve)
+    for name in [*halve, *factors]:
+        if name not in BASE_WIDTHS:
+            raise ConfigError(
+                f"{key}: unknown layer {name!r}; layers that can be thinned are {', '.join(WIDTH_LAYERS)}"
+            )
+    both = sorted(set(halve) & set(factors))
+    if both:
+        raise ConfigError(f"{key}: {', '.join(both)} listed in both 'halve' and 'factors'; keep one")
+    out = {name: 1.0 for name in WIDTH_LAYERS}
+    out.update({name: 0.5 for name in halve})
+    for name, f in factors.items():
+        if not isinstance(f, (int, float)) or isinstance(f, bool) or f <= 0:
+            raise ConfigError(f"{key}.factors.{name}: width factor must be a positive number, got {f!r}")
+        out[name] = float(f)
+    return out
+
+
+def build_widths(factors: Mapping[str, float], multiplier: float = 1.0) -> dict[str, int]:
+    """Output channels of every thinnable layer: base width x factor x multiplier, rounded, at least 1."""
+    if not multiplier > 0:
+        raise ConfigError(f"model.width_multiplier: must be positive, got {multiplier!r}")
+    return {name: max(1, round(BASE_WIDTHS[name] * factors.get(name, 1.0) * multiplier)) for name in WIDTH_LAYERS}
+
+
+def changed_layers(factors: Mapping[str, float]) -> list[str]:
+    """Layers whose width differs from Table 1, in network order (for reports)."""
+    return [name for name in WIDTH_LAYERS if factors.get(name, 1.0) != 1.0]
