@@ -75,15 +75,17 @@ class FCN8s(nn.Module):
         self.reset_parameters(learn_upsampling)
 
     def reset_parameters(self, learn_upsampling: bool = False) -> None:
-        """Kaiming init for the trunk (as torchvision's VGG), zeros for the scorers (as Caffe FCN),
-        bilinear filters for the deconvolutions, frozen unless `learn_upsampling`."""
+        """Kaiming init for the trunk (as torchvision's VGG), PyTorch's default for the scorers,
+        bilinear filters for the deconvolutions, frozen unless `learn_upsampling`.
+
+        Caffe FCN zero-fills the scorers, which suits fine-tuning a pretrained trunk; from
+        scratch, zero scorers starve the trunk of gradient for the first hundreds of steps."""
         for name in WIDTH_LAYERS:
             conv = getattr(self, name)
             nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
             nn.init.zeros_(conv.bias)
         for name in ("score_fr", *SKIP_SOURCE):
-            nn.init.zeros_(getattr(self, name).weight)
-            nn.init.zeros_(getattr(self, name).bias)
+            getattr(self, name).reset_parameters()
         for name, (k, _) in UPSCORE.items():
             deconv = getattr(self, name)
             with torch.no_grad():

@@ -1,0 +1,3 @@
+from fcn_ablation.cli import main
+
+main()

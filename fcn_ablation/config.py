@@ -1,0 +1,184 @@
+"""The configuration schema: dataclasses registered in Hydra's ConfigStore as `base_config`.
+
+`conf/config.yaml` starts its defaults list with `base_config`, so every group file is merged
+onto these types: an unknown key or a value of the wrong type fails at start-up, with Hydra
+naming the key. `validate` adds the checks types cannot express (positive widths, known layer
+names, split fractions) and raises `ConfigError` naming the setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from fcn_ablation.errors import ConfigError
+
+
+@dataclass
+class ExperimentConfig:
+    """One row of Table 2: which layers lose width, and by how much."""
+
+    name: str = "${hydra:runtime.choices.experiment}"  # the file's name, e.g. `b` for experiment/b.yaml
+    description: str = ""
+    halve: list[str] = field(default_factory=list)  # shorthand for a factor of 0.5
+    factors: dict[str, float] = field(default_factory=dict)  # any positive per-layer factor
+
+
+@dataclass
+class ModelConfig:
+    width_multiplier: float = 1.0  # scales every width (after the experiment's factors)
+    num_classes: int = 2
+    dropout: float = 0.5
+    learn_upsampling: bool = False  # Caffe keeps the bilinear deconvolutions fixed
+
+
+@dataclass
+class SplitConfig:
+    train: float = 0.8
+    val: float = 0.1
+    test: float = 0.1
+    seed: int = 0
+
+
+@dataclass
+class SyntheticConfig:
+    num_images: int = 600
+    size: int = 64
+    seed: int = 0
+
+
+@dataclass
+class DatasetConfig:
+    name: str = MISSING
+    root: Optional[str] = None  # where the images live; the synthetic set derives its own
+    image_dir: str = "Imgs"
+    mask_dir: str = "Imgs"
+    split: SplitConfig = field(default_factory=SplitConfig)
+    train_size: Optional[int] = None  # resize training images to a square of this side; None = native
+    batch_size: int = 1
+    num_workers: int = 0
+    mean: list[float] = field(default_factory=lambda: [122.67891434, 116.66876762, 104.00698793])  # RGB, 0..255
+    std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    flip: bool = True  # random horizontal flips in training
+    synthetic: Optional[SyntheticConfig] = None
+
+
+class OptimizerName(str, Enum):
+    adamw = "adamw"
+    sgd = "sgd"
+
+
+class ScheduleName(str, Enum):
+    constant = "constant"
+    cosine = "cosine"
+
+
+@dataclass
+class OptimizerConfig:
+    name: OptimizerName = OptimizerName.adamw
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9  # SGD only
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # AdamW only
+    schedule: ScheduleName = ScheduleName.constant
+    loss_reduction: str = "mean"  # "mean" over pixels, or "sum" as Caffe FCN
+
+
+@dataclass
+class TrainerConfig:
+    """Passed to `pytorch_lightning.Trainer`; the keys are its own."""
+
+    accelerator: str = "cpu"
+    devices: Any = 1
+    precision: str = "32-true"
+    max_epochs: int = 10
+    max_steps: int = -1
+    log_every_n_steps: int = 10
+    gradient_clip_val: Optional[float] = None
+    deterministic: bool = False
+    enable_progress_bar: bool = True
+    enable_model_summary: bool = False
+
+
+@dataclass
+class LoggerConfig:
+    name: str = "wandb"  # wandb | csv | none
+    project: str = "fcn-ablation"
+    mode: str = "offline"  # W&B mode: offline (default, no network) | online | disabled
+    entity: Optional[str] = None
+    group: Optional[str] = None  # default: the Hydra sweep directory name
+
+
+@dataclass
+class TimingConfig:
+    warmup: int = 5  # forward passes before timing starts
+    max_images: Optional[int] = None  # time only the first N test images; None = all
+
+
+@dataclass
+class CostConfig:
+    height: int = 300  # the size MACs are reported at: a typical 400x300 MSRA10K image
+    width: int = 400
+
+
+@dataclass
+class PathsConfig:
+    results_dir: str = "results"
+    cache_dir: str = "${oc.env:FCN_ABLATION_CACHE,${oc.env:HOME}/.cache/fcn-ablation}"
+
+
+@dataclass
+class Config:
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    timing: TimingConfig = field(default_factory=TimingConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    preset: str = "cpu"
+    seed: int = 0
+    save_checkpoint: bool = True
+
+
+def register() -> None:
+    ConfigStore.instance().store(name="base_config", node=Config)
+
+
+def validate(cfg) -> None:
+    """Checks beyond types; each failure names the key at fault."""
+    from fcn_ablation.models.widths import layer_factors
+
+    layer_factors(cfg.experiment.halve, cfg.experiment.factors, key=f"experiment ({cfg.experiment.name})")
+    if not cfg.model.width_multiplier > 0:
+        raise ConfigError(f"model.width_multiplier: must be positive, got {cfg.model.width_multiplier}")
+    if not 0 <= cfg.model.dropout < 1:
+        raise ConfigError(f"model.dropout: must be in [0, 1), got {cfg.model.dropout}")
+    if cfg.model.num_classes < 2:
+        raise ConfigError(f"model.num_classes: must be at least 2, got {cfg.model.num_classes}")
+    s = cfg.dataset.split
+    if min(s.train, s.val, s.test) < 0 or abs(s.train + s.val + s.test - 1) > 1e-6 or s.test == 0:
+        raise ConfigError(f"dataset.split: train/val/test = {s.train}/{s.val}/{s.test} must be >= 0, sum to 1, test > 0")
+    for key in ("batch_size",):
+        if cfg.dataset[key] < 1:
+            raise ConfigError(f"dataset.{key}: must be at least 1, got {cfg.dataset[key]}")
+    if cfg.dataset.train_size is not None and cfg.dataset.train_size < 1:
+        raise ConfigError(f"dataset.train_size: must be positive or null, got {cfg.dataset.train_size}")
+    if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
+        raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
+    if cfg.dataset.root is None and cfg.dataset.synthetic is None:
+        raise ConfigError(f"dataset.root: not set for data set {cfg.dataset.name!r}; pass dataset.root=/path/to/{cfg.dataset.name}")
+    if cfg.optimizer.lr <= 0:
+        raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")
+    if cfg.optimizer.loss_reduction not in ("mean", "sum"):
+        raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {cfg.optimizer.loss_reduction!r}")
+    if cfg.logger.name not in ("wandb", "csv", "none"):
+        raise ConfigError(f"logger.name: 'wandb', 'csv' or 'none', got {cfg.logger.name!r}")
+    if cfg.timing.warmup < 0:
+        raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")

@@ -1,0 +1,1 @@
+"""Data sets: the procedural one, and the shared images-beside-masks loader."""

@@ -1,0 +1,110 @@
+"""One Hydra job: build the variant, train, test, time, and write its result record."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import OmegaConf
+
+from fcn_ablation import records
+from fcn_ablation.config import validate
+from fcn_ablation.data.datamodule import SaliencyDataModule
+from fcn_ablation.loggers import finish_logger, make_logger
+from fcn_ablation.models.cost import model_cost
+from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.models.module import SaliencyModule
+from fcn_ablation.models.widths import build_widths, changed_layers, layer_factors
+from fcn_ablation.timing import time_forward
+
+log = logging.getLogger(__name__)
+
+
+def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
+    factors = layer_factors(cfg.experiment.halve, cfg.experiment.factors, key=f"experiment ({cfg.experiment.name})")
+    return factors, build_widths(factors, cfg.model.width_multiplier)
+
+
+def run(cfg, output_dir: Path, group: str | None = None) -> dict:
+    """Train and measure one experiment; returns the record also written to `output_dir/record.json`."""
+    validate(cfg)
+    output_dir = Path(output_dir)
+    pl.seed_everything(cfg.seed, workers=True)
+    factors, widths = widths_from_config(cfg)
+    net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling)
+    module = SaliencyModule(net, cfg.optimizer)
+    data = SaliencyDataModule(cfg.dataset, cfg.paths.cache_dir, pin_memory=cfg.trainer.accelerator in ("gpu", "cuda"))
+    data.prepare_data()
+    data.setup()
+
+    logger = make_logger(cfg, output_dir, group)
+    trainer = pl.Trainer(
+        **OmegaConf.to_container(cfg.trainer),
+        logger=logger if logger is not None else False,
+        default_root_dir=str(output_dir),
+        enable_checkpointing=False,
+    )
+    t0 = time.perf_counter()
+    trainer.fit(module, datamodule=data)
+    train_s = time.perf_counter() - t0
+    test_metrics = trainer.test(module, datamodule=data, verbose=False)[0]
+
+    device = trainer.strategy.root_device
+    n_time = cfg.timing.max_images or len(data.test_set)
+    images = (data.test_set[i]["image"] for i in range(min(n_time, len(data.test_set))))
+    timing = time_forward(net.to(device), images, device, warmup=cfg.timing.warmup)
+
+    params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
+    record = {
+        "experiment": cfg.experiment.name,
+        "description": cfg.experiment.description,
+        "dataset": cfg.dataset.name,
+        "preset": cfg.preset,
+        "settings_key": records.settings_key(cfg),
+        "changed_layers": changed_layers(factors),
+        "factors": {k: v for k, v in factors.items() if v != 1.0},
+        "width_multiplier": cfg.model.width_multiplier,
+        "widths": widths,
+        "params": params,
+        "macs": macs,
+        "cost_input_hw": [cfg.cost.height, cfg.cost.width],
+        "max_f": test_metrics["test/max_f"],
+        "mean_f": test_metrics["test/mean_f"],
+        "adaptive_f": test_metrics["test/adaptive_f"],
+        "mae": test_metrics["test/mae"],
+        "detection_total_s": timing.total_s,
+        "detection_ms_per_image": timing.ms_per_image,
+        "detection_images": timing.n_images,
+        "detection_load_s": timing.load_s,
+        "train_s": train_s,
+        "train_steps": trainer.global_step,
+        "test_images": len(data.test_set),
+        "data_root": str(data.root),
+        "split_dir": str(data.split_dir),
+        "split_hash": data.split_hash,
+        "device": _device_name(device),
+        "torch": torch.__version__,
+        "output_dir": str(output_dir),
+        "created": records.timestamp(),
+        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+    }
+    if cfg.save_checkpoint:
+        torch.save({"widths": widths, "state_dict": net.state_dict(), "config": record["config"]}, output_dir / "model.pt")
+    records.write_json(output_dir / "record.json", record)
+    records.file_record(record, cfg.paths.results_dir)
+    finish_logger(logger, record)
+    log.info(
+        "%s: max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
+        record["experiment"], record["max_f"], record["mae"], timing.ms_per_image, timing.n_images, params / 1e6, macs / 1e9,
+    )  # fmt: skip
+    return record
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
