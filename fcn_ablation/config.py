@@ -98,6 +98,7 @@ class TrainerConfig:
     max_epochs: int = 10
     max_steps: int = -1
     log_every_n_steps: int = 10
+    check_val_every_n_epoch: int = 1
     gradient_clip_val: Optional[float] = None
     deterministic: bool = False
     enable_progress_bar: bool = True

@@ -22,10 +22,19 @@ PAPER_TABLES = {"msra10k": "table3_msra10k.csv", "dut_omron": "table4_dut_omron.
 EXPERIMENT_ORDER = ["baseline", *"abcdefgh"]
 
 
-def paper_table(results_dir: Path, dataset: str) -> tuple[pd.DataFrame, str]:
+def paper_dir() -> Path:
+    """`results/paper/` of the repository, or its copy inside an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "paper", here.parent / "results" / "paper"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "results" / "paper"
+
+
+def paper_table(dataset: str) -> tuple[pd.DataFrame, str]:
     """The paper's table for `dataset` (Table 3, MSRA10K, for data sets the paper did not use)."""
     name = PAPER_TABLES.get(dataset, PAPER_TABLES["msra10k"])
-    path = Path(results_dir) / "paper" / name
+    path = paper_dir() / name
     if not path.is_file():
         return pd.DataFrame(columns=["experiment", "time_vs_base_pct", "f_vs_base_pct", "f_score"]), name
     return pd.read_csv(path), name
@@ -130,7 +139,7 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None) ->
         raise UserError(f"{store}: no result records (*.json) found; run an experiment first")
     recs = records.read_records(paths)
     dataset, key = recs[0]["dataset"], recs[0]["settings_key"]
-    paper, paper_name = paper_table(results_dir, dataset)
+    paper, paper_name = paper_table(dataset)
     df = table(recs, paper)
     hw = recs[0]["cost_input_hw"]
     df.attrs["cost_hw"] = f"{hw[0]}x{hw[1]}"

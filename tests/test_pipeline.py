@@ -1,0 +1,103 @@
+"""End to end, through the real command line: runs, multiruns, records, reports, W&B, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import tiny_overrides
+from fcn_ablation.data.pairs import find_pairs
+from fcn_ablation.heuristics import heuristic_max_f
+from fcn_ablation.models.cost import model_cost
+
+
+def cli(*args, cwd: Path, env_extra=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env_extra or {})}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_default_run_learns_and_beats_non_learned_rules(tmp_path, cache_dir):
+    """The README's first command, as is (W&B off): the task is learnable and not trivial."""
+    res = cli(f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}", "logger=none",
+              "trainer.enable_progress_bar=false", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    (record_path,) = (tmp_path / "results" / "runs").glob("*/record.json")
+    record = json.loads(record_path.read_text())
+    assert record["experiment"] == "baseline" and record["max_f"] >= 0.85
+    by_stem = {p.stem: p for p in find_pairs(record["data_root"], "Imgs", "Imgs")}
+    test = (Path(record["split_dir"]) / "test.txt").read_text().split()
+    floors = heuristic_max_f([by_stem[s] for s in test])
+    assert set(floors) == {"grey", "colour_contrast"}
+    for rule, f in floors.items():
+        assert f < record["max_f"] - 0.2, (rule, f, record["max_f"])
+    assert (tmp_path / "results" / "synthetic" / record["settings_key"] / "report.md").is_file()
+
+
+def test_multirun_reports_every_job_and_reuses_an_earlier_baseline(tmp_path, cache_dir):
+    results = tmp_path / "results"
+    base = cli(*tiny_overrides(tmp_path, cache_dir), "experiment=baseline", cwd=tmp_path)
+    assert base.returncode == 0, base.stderr[-3000:]
+    sweep = cli("-m", *tiny_overrides(tmp_path, cache_dir), "experiment=f,g", "logger=wandb", cwd=tmp_path)
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+
+    (sweep_dir,) = (results / "multiruns").iterdir()
+    jobs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name[0].isdigit())
+    assert jobs == ["0_f", "1_g"]
+    recs = [json.loads((sweep_dir / j / "record.json").read_text()) for j in jobs]
+    # Each job finished its own offline W&B run, grouped by the sweep.
+    for j in jobs:
+        runs = list((sweep_dir / j / "wandb").glob("offline-run-*"))
+        assert len(runs) == 1, j
+    assert recs[0]["config"]["logger"]["name"] == "wandb"
+
+    key = recs[0]["settings_key"]
+    assert recs[1]["settings_key"] == key  # experiments differ, settings do not
+    report_dir = results / "synthetic" / key
+    df = pd.read_csv(report_dir / "results.csv")
+    assert df.experiment.tolist() == ["baseline", "f", "g"]  # baseline from the earlier run
+    base_row, f_row = df.iloc[0], df.iloc[1]
+    assert f_row.max_f == pytest.approx(recs[0]["max_f"])
+    assert f_row.f_vs_base_pct == pytest.approx(100 * (f_row.max_f / base_row.max_f - 1))
+    assert f_row.time_vs_base_pct == pytest.approx(100 * (f_row.ms_per_image / base_row.ms_per_image - 1))
+    _, macs_f = model_cost(recs[0]["widths"], 300, 400)
+    assert f_row.gmacs == pytest.approx(macs_f / 1e9)
+    assert f_row.paper_f_vs_base_pct == pytest.approx(-1.8)  # the paper's column beside ours
+    report = (report_dir / "report.md").read_text()
+    assert "| f " in report and "fc6" in report and "No baseline" not in report
+    assert (report_dir / "f_vs_time.png").stat().st_size > 1000
+    assert "report: " in sweep.stdout
+
+
+def test_without_a_baseline_the_report_says_so(tmp_path, cache_dir):
+    res = cli("-m", *tiny_overrides(tmp_path, cache_dir), "experiment=g,h", "seed=1", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    (report,) = (tmp_path / "results" / "synthetic").glob("*/report.md")
+    text = report.read_text()
+    assert "No baseline" in text and "experiment=baseline" in text
+    df = pd.read_csv(report.parent / "results.csv")
+    assert df.experiment.tolist() == ["g", "h"] and df.f_vs_base_pct.isna().all()
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("experiment.halve=[fc8]", "unknown layer 'fc8'"),
+        ("dataset=msra10k", "dataset.root: not set"),
+        ("dataset.root=/nonexistent/msra", "/nonexistent/msra/Imgs: directory not found"),
+    ],
+)
+def test_bad_input_gives_one_clear_line_and_status_2(tmp_path, cache_dir, override, message):
+    env = {"MSRA10K_ROOT": ""} if override == "dataset=msra10k" else None
+    args = [*tiny_overrides(tmp_path, cache_dir), override]
+    if "msra" in override:  # a real data set has no generator settings to shrink
+        args = [a for a in args if not a.startswith("dataset.synthetic")] + ["dataset=msra10k"]
+    res = cli(*args, cwd=tmp_path, env_extra=env)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert message in res.stderr and "Traceback" not in res.stderr
