@@ -156,7 +156,7 @@ def validate(cfg) -> None:
     """Checks beyond types; each failure names the key at fault."""
     from fcn_ablation.models.widths import layer_factors
 
-    layer_factors(cfg.experiment.halve, cfg.experiment.factors, key=f"experiment ({cfg.experiment.name})")
+    layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name)
     if not cfg.model.width_multiplier > 0:
         raise ConfigError(f"model.width_multiplier: must be positive, got {cfg.model.width_multiplier}")
     if not 0 <= cfg.model.dropout < 1:
@@ -173,7 +173,7 @@ def validate(cfg) -> None:
         raise ConfigError(f"dataset.train_size: must be positive or null, got {cfg.dataset.train_size}")
     if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
         raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
-    if cfg.dataset.root is None and cfg.dataset.synthetic is None:
+    if not cfg.dataset.root and cfg.dataset.synthetic is None:
         raise ConfigError(f"dataset.root: not set for data set {cfg.dataset.name!r}; pass dataset.root=/path/to/{cfg.dataset.name}")
     if cfg.optimizer.lr <= 0:
         raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
-    factors = layer_factors(cfg.experiment.halve, cfg.experiment.factors, key=f"experiment ({cfg.experiment.name})")
+    factors = layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name)
     return factors, build_widths(factors, cfg.model.width_multiplier)
 
 

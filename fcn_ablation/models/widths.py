@@ -15,24 +15,26 @@ from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
 
 
 def layer_factors(
-    halve: Iterable[str] = (), factors: Mapping[str, float] | None = None, key: str = "experiment"
+    halve: Iterable[str] = (), factors: Mapping[str, float] | None = None, experiment: str = ""
 ) -> dict[str, float]:
-    """Per-layer width factor of an experiment; `halve` is shorthand for a factor of 0.5."""
+    """Per-layer width factor of an experiment; `halve` is shorthand for a factor of 0.5.
+    Errors name the key at fault, then the experiment (`experiment.factors.fc6 (in 'my_variant')`)."""
+    where = f" (in experiment {experiment!r})" if experiment else ""
     factors = dict(factors or {})
     halve = list(halve)
     for name in [*halve, *factors]:
         if name not in BASE_WIDTHS:
             raise ConfigError(
-                f"{key}: unknown layer {name!r}; layers that can be thinned are {', '.join(WIDTH_LAYERS)}"
+                f"experiment{where}: unknown layer {name!r}; layers that can be thinned are {', '.join(WIDTH_LAYERS)}"
             )
     both = sorted(set(halve) & set(factors))
     if both:
-        raise ConfigError(f"{key}: {', '.join(both)} listed in both 'halve' and 'factors'; keep one")
+        raise ConfigError(f"experiment{where}: {', '.join(both)} listed in both 'halve' and 'factors'; keep one")
     out = {name: 1.0 for name in WIDTH_LAYERS}
     out.update({name: 0.5 for name in halve})
     for name, f in factors.items():
         if not isinstance(f, (int, float)) or isinstance(f, bool) or f <= 0:
-            raise ConfigError(f"{key}.factors.{name}: width factor must be a positive number, got {f!r}")
+            raise ConfigError(f"experiment.factors.{name}{where}: width factor must be a positive number, got {f!r}")
         out[name] = float(f)
     return out
 
