@@ -166,9 +166,8 @@ def validate(cfg) -> None:
     s = cfg.dataset.split
     if min(s.train, s.val, s.test) < 0 or abs(s.train + s.val + s.test - 1) > 1e-6 or s.test == 0:
         raise ConfigError(f"dataset.split: train/val/test = {s.train}/{s.val}/{s.test} must be >= 0, sum to 1, test > 0")
-    for key in ("batch_size",):
-        if cfg.dataset[key] < 1:
-            raise ConfigError(f"dataset.{key}: must be at least 1, got {cfg.dataset[key]}")
+    if cfg.dataset.batch_size < 1:
+        raise ConfigError(f"dataset.batch_size: must be at least 1, got {cfg.dataset.batch_size}")
     if cfg.dataset.train_size is not None and cfg.dataset.train_size < 1:
         raise ConfigError(f"dataset.train_size: must be positive or null, got {cfg.dataset.train_size}")
     if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:

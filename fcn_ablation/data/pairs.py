@@ -65,12 +65,11 @@ class SaliencyDataset(torch.utils.data.Dataset):
     """Items: `image` float (3, H, W) normalised as the network expects, `mask` long (H, W) in
     {0, 1}, `name`. With `size`, images are resized bilinearly and masks by nearest neighbour."""
 
-    def __init__(self, pairs, mean, std, size: int | None = None, flip: bool = False, seed: int = 0):
+    def __init__(self, pairs, mean, std, size: int | None = None, flip: bool = False):
         self.pairs = list(pairs)
         self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
-        self.size, self.flip, self.seed = size, flip, seed
-        self.epoch = 0
+        self.size, self.flip = size, flip
 
     def __len__(self) -> int:
         return len(self.pairs)

@@ -7,6 +7,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
+from fcn_ablation.config import OptimizerName, ScheduleName
 from fcn_ablation.metrics import FMeasure, MeanAbsoluteError
 from fcn_ablation.models.fcn8s import FCN8s
 
@@ -67,12 +68,11 @@ class SaliencyModule(pl.LightningModule):
         decay = [p for p in params if p.dim() > 1]
         no_decay = [p for p in params if p.dim() <= 1]
         groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-        if str(cfg.name.value if hasattr(cfg.name, "value") else cfg.name) == "sgd":
+        if OptimizerName(cfg.name) is OptimizerName.sgd:
             opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
         else:
             opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
-        schedule = str(cfg.schedule.value if hasattr(cfg.schedule, "value") else cfg.schedule)
-        if schedule == "cosine":
+        if ScheduleName(cfg.schedule) is ScheduleName.cosine:
             total = self.trainer.estimated_stepping_batches
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
