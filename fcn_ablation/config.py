@@ -54,7 +54,8 @@ class SyntheticConfig:
 @dataclass
 class DatasetConfig:
     name: str = MISSING
-    root: Optional[str] = None  # where the images live; the synthetic set derives its own
+    root: Optional[str] = None  # where the images live; unset with `generate`: a cache folder
+    generate: bool = False  # write the procedural data set (settings below) when root is unset
     image_dir: str = "Imgs"
     mask_dir: str = "Imgs"
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -64,7 +65,7 @@ class DatasetConfig:
     mean: list[float] = field(default_factory=lambda: [122.67891434, 116.66876762, 104.00698793])  # RGB, 0..255
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     flip: bool = True  # random horizontal flips in training
-    synthetic: Optional[SyntheticConfig] = None
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
 
 class OptimizerName(str, Enum):
@@ -172,7 +173,7 @@ def validate(cfg) -> None:
         raise ConfigError(f"dataset.train_size: must be positive or null, got {cfg.dataset.train_size}")
     if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
         raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
-    if not cfg.dataset.root and cfg.dataset.synthetic is None:
+    if not cfg.dataset.root and not cfg.dataset.generate:
         raise ConfigError(f"dataset.root: not set for data set {cfg.dataset.name!r}; pass dataset.root=/path/to/{cfg.dataset.name}")
     if cfg.optimizer.lr <= 0:
         raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")

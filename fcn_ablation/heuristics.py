@@ -9,6 +9,8 @@ Both are scored by the same `FMeasure` as the network.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
@@ -40,3 +42,35 @@ def heuristic_max_f(pairs) -> dict[str, float]:
     out = {k: m.compute()["max_f"].item() for k, m in metrics.items()}
     out["grey"] = max(out.pop("grey"), out.pop("grey_inverted"))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m fcn_ablation.heuristics RECORD.json`: the rules' max F on that run's test split."""
+    import argparse
+    import sys
+
+    from fcn_ablation.data.pairs import find_pairs
+    from fcn_ablation.errors import UserError
+    from fcn_ablation.records import read_record
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("record", help="a record.json written by a run")
+    args = parser.parse_args(argv)
+    try:
+        rec = read_record(args.record)
+        ds = rec["config"]["dataset"]
+        by_stem = {p.stem: p for p in find_pairs(rec["data_root"], ds["image_dir"], ds["mask_dir"])}
+        test = (Path(rec["split_dir"]) / "test.txt").read_text().split()
+        floors = heuristic_max_f([by_stem[s] for s in test])
+    except (UserError, OSError, KeyError) as err:
+        print(f"error: {args.record}: {err}", file=sys.stderr)
+        return 2
+    print(f"{'rule':<16} max F   (test split {rec['split_hash']}, {len(test)} images)")
+    print(f"{'network':<16} {rec['max_f']:.4f}  ({rec['experiment']}, {rec['dataset']})")
+    for rule, f in floors.items():
+        print(f"{rule:<16} {f:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,7 +16,7 @@ from fcn_ablation.data.synthetic import generate, synthetic_root
 def dataset_root(cfg_dataset, cache_dir: str) -> Path:
     """Where a data set's files are; the synthetic one lives in the cache, keyed by its settings."""
     syn = cfg_dataset.synthetic
-    if syn is not None and not cfg_dataset.root:
+    if cfg_dataset.generate and not cfg_dataset.root:
         return synthetic_root(cache_dir, syn.num_images, syn.size, syn.seed)
     return Path(cfg_dataset.root).expanduser()
 
@@ -32,7 +32,7 @@ class SaliencyDataModule(pl.LightningDataModule):
 
     def prepare_data(self) -> None:
         syn = self.cfg.synthetic
-        if syn is not None and not self.cfg.root:
+        if self.cfg.generate and not self.cfg.root:
             generate(self.root, syn.num_images, syn.size, syn.seed)
 
     def setup(self, stage: str | None = None) -> None:
