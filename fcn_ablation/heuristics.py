@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
-from fcn_ablation.data.pairs import read_pair
+from fcn_ablation.data.pairs import find_pairs, read_pair
 from fcn_ablation.metrics import FMeasure
 
 
@@ -27,6 +27,13 @@ def colour_contrast_map(image: np.ndarray) -> np.ndarray:
     blurred = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(1)), dtype=np.float64)
     dist = np.linalg.norm(blurred - image.reshape(-1, 3).mean(0), axis=-1)
     return dist / max(dist.max(), 1e-12)
+
+
+def test_pairs(record: dict) -> list:
+    """The test-split pairs a result record was scored on, read back from its split file."""
+    ds = record["config"]["dataset"]
+    by_stem = {p.stem: p for p in find_pairs(record["data_root"], ds["image_dir"], ds["mask_dir"])}
+    return [by_stem[s] for s in (Path(record["split_dir"]) / "test.txt").read_text().split()]
 
 
 def heuristic_max_f(pairs) -> dict[str, float]:
@@ -49,7 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    from fcn_ablation.data.pairs import find_pairs
     from fcn_ablation.errors import UserError
     from fcn_ablation.records import read_record
 
@@ -58,10 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rec = read_record(args.record)
-        ds = rec["config"]["dataset"]
-        by_stem = {p.stem: p for p in find_pairs(rec["data_root"], ds["image_dir"], ds["mask_dir"])}
-        test = (Path(rec["split_dir"]) / "test.txt").read_text().split()
-        floors = heuristic_max_f([by_stem[s] for s in test])
+        test = test_pairs(rec)
+        floors = heuristic_max_f(test)
     except (UserError, OSError, KeyError) as err:
         print(f"error: {args.record}: {err}", file=sys.stderr)
         return 2

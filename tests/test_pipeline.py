@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import tiny_overrides
-from fcn_ablation.data.pairs import find_pairs
-from fcn_ablation.heuristics import heuristic_max_f
+from fcn_ablation.heuristics import heuristic_max_f, test_pairs
 from fcn_ablation.models.cost import model_cost
 
 
@@ -31,9 +30,9 @@ def test_default_run_learns_and_beats_non_learned_rules(tmp_path, cache_dir):
     (record_path,) = (tmp_path / "results" / "runs").glob("*/record.json")
     record = json.loads(record_path.read_text())
     assert record["experiment"] == "baseline" and record["max_f"] >= 0.85
-    by_stem = {p.stem: p for p in find_pairs(record["data_root"], "Imgs", "Imgs")}
-    test = (Path(record["split_dir"]) / "test.txt").read_text().split()
-    floors = heuristic_max_f([by_stem[s] for s in test])
+    test = test_pairs(record)
+    assert len(test) == record["test_images"] == 60
+    floors = heuristic_max_f(test)
     assert set(floors) == {"grey", "colour_contrast"}
     for rule, f in floors.items():
         assert f < record["max_f"] - 0.2, (rule, f, record["max_f"])
