@@ -29,7 +29,7 @@ def colour_contrast_map(image: np.ndarray) -> np.ndarray:
     return dist / max(dist.max(), 1e-12)
 
 
-def test_pairs(record: dict) -> list:
+def split_pairs(record: dict) -> list:
     """The test-split pairs a result record was scored on, read back from its split file."""
     ds = record["config"]["dataset"]
     by_stem = {p.stem: p for p in find_pairs(record["data_root"], ds["image_dir"], ds["mask_dir"])}
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rec = read_record(args.record)
-        test = test_pairs(rec)
+        test = split_pairs(rec)
         floors = heuristic_max_f(test)
     except (UserError, OSError, KeyError) as err:
         print(f"error: {args.record}: {err}", file=sys.stderr)

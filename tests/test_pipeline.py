@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import tiny_overrides
-from fcn_ablation.heuristics import heuristic_max_f, test_pairs
+from fcn_ablation.heuristics import heuristic_max_f, split_pairs
 from fcn_ablation.models.cost import model_cost
 
 
@@ -30,7 +30,7 @@ def test_default_run_learns_and_beats_non_learned_rules(tmp_path, cache_dir):
     (record_path,) = (tmp_path / "results" / "runs").glob("*/record.json")
     record = json.loads(record_path.read_text())
     assert record["experiment"] == "baseline" and record["max_f"] >= 0.85
-    test = test_pairs(record)
+    test = split_pairs(record)
     assert len(test) == record["test_images"] == 60
     floors = heuristic_max_f(test)
     assert set(floors) == {"grey", "colour_contrast"}
