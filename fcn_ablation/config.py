@@ -47,21 +47,54 @@ class SplitConfig:
 @dataclass
 class SyntheticConfig:
     num_images: int = 600
-    size: int = 64
+    size: int = 64  # image height (and width, unless `width` is set)
+    width: Optional[int] = None
     seed: int = 0
+
+
+@dataclass
+class LayoutConfig:
+    """One way a data set is distributed: image folder and mask folder, relative to the root
+    (the same folder when images and masks sit side by side, as in MSRA10K's archive)."""
+
+    images: str = MISSING
+    masks: str = MISSING
+
+
+@dataclass
+class SourceConfig:
+    """One archive of a data set's published download."""
+
+    url: str = MISSING
+    sha256: Optional[str] = None  # verified when set; otherwise the size the server announces is
+    size: Optional[int] = None  # bytes, verified when set
+
+
+class BadFilePolicy(str, Enum):
+    error = "error"  # stop at the first bad pair, naming the file and the problem
+    skip = "skip"  # leave bad pairs out; the result record counts and lists them
+
+
+class ResizeMode(str, Enum):
+    native = "native"  # Caffe FCN: every image at its own size (batch size 1 unless all sizes agree)
+    resize = "resize"  # training images resized to `fixed_size` (masks by nearest neighbour)
+    pad = "pad"  # shrunk to fit `fixed_size` if larger, then padded; padding is ignored by the loss
 
 
 @dataclass
 class DatasetConfig:
     name: str = MISSING
-    root: Optional[str] = None  # where the images live; unset with `generate`: a cache folder
+    root: Optional[str] = None  # where the files are; unset with `generate`/`download`: a cache folder
     generate: bool = False  # write the procedural data set (settings below) when root is unset
-    image_dir: str = "Imgs"
-    mask_dir: str = "Imgs"
+    layouts: list[LayoutConfig] = field(default_factory=lambda: [LayoutConfig("Imgs", "Imgs")])  # tried in order
+    download: bool = False  # fetch `sources` into root (or the cache) when no data set is there
+    sources: list[SourceConfig] = field(default_factory=list)
+    on_bad_file: BadFilePolicy = BadFilePolicy.error
     split: SplitConfig = field(default_factory=SplitConfig)
-    train_size: Optional[int] = None  # resize training images to a square of this side; None = native
+    resize_mode: ResizeMode = ResizeMode.native  # training batches only: evaluation is always native
+    fixed_size: Optional[list[int]] = None  # [height, width] for resize_mode resize or pad
     batch_size: int = 1
-    num_workers: int = 0
+    num_workers: Optional[int] = None  # loader processes; None: one per CPU core, at most 8
     mean: list[float] = field(default_factory=lambda: [122.67891434, 116.66876762, 104.00698793])  # RGB, 0..255
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     flip: bool = True  # random horizontal flips in training
@@ -119,6 +152,7 @@ class LoggerConfig:
 class TimingConfig:
     warmup: int = 5  # forward passes before timing starts
     max_images: Optional[int] = None  # time only the first N test images; None = all
+    loader_images: int = 200  # `python -m fcn_ablation.data` times the training loader over this many
 
 
 @dataclass
@@ -169,12 +203,9 @@ def validate(cfg) -> None:
         raise ConfigError(f"dataset.split: train/val/test = {s.train}/{s.val}/{s.test} must be >= 0, sum to 1, test > 0")
     if cfg.dataset.batch_size < 1:
         raise ConfigError(f"dataset.batch_size: must be at least 1, got {cfg.dataset.batch_size}")
-    if cfg.dataset.train_size is not None and cfg.dataset.train_size < 1:
-        raise ConfigError(f"dataset.train_size: must be positive or null, got {cfg.dataset.train_size}")
+    _validate_dataset(cfg.dataset)
     if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
         raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
-    if not cfg.dataset.root and not cfg.dataset.generate:
-        raise ConfigError(f"dataset.root: not set for data set {cfg.dataset.name!r}; pass dataset.root=/path/to/{cfg.dataset.name}")
     if cfg.optimizer.lr <= 0:
         raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")
     if cfg.optimizer.loss_reduction not in ("mean", "sum"):
@@ -183,3 +214,22 @@ def validate(cfg) -> None:
         raise ConfigError(f"logger.name: 'wandb', 'csv' or 'none', got {cfg.logger.name!r}")
     if cfg.timing.warmup < 0:
         raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
+
+
+def _validate_dataset(ds) -> None:
+    mode = ResizeMode(ds.resize_mode)
+    size = ds.fixed_size
+    if size is not None and (len(size) != 2 or min(size) < 1):
+        raise ConfigError(f"dataset.fixed_size: [height, width] of positive integers, got {list(size)}")
+    if mode is not ResizeMode.native and size is None:
+        raise ConfigError(f"dataset.resize_mode={mode.value} needs dataset.fixed_size=[height,width]")
+    if ds.num_workers is not None and ds.num_workers < 0:
+        raise ConfigError(f"dataset.num_workers: must be >= 0 or null (one per core), got {ds.num_workers}")
+    if not ds.layouts:
+        raise ConfigError("dataset.layouts: empty; list at least one {images: DIR, masks: DIR}")
+    if not ds.root and not ds.generate and not ds.download:
+        env = f"{ds.name.upper()}_ROOT"
+        hint = " or dataset.download=true" if ds.sources else ""
+        raise ConfigError(f"dataset.root: not set for data set {ds.name!r}; pass dataset.root=/path/to/{ds.name} (or set {env}){hint}")
+    if ds.download and not ds.sources:
+        raise ConfigError(f"dataset.download=true, but data set {ds.name!r} lists no dataset.sources to fetch")

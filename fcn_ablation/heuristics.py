@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
-from fcn_ablation.data.pairs import find_pairs, read_pair
+from fcn_ablation.data.pairs import list_pairs, read_pair
 from fcn_ablation.metrics import FMeasure
 
 
@@ -32,8 +32,11 @@ def colour_contrast_map(image: np.ndarray) -> np.ndarray:
 def split_pairs(record: dict) -> list:
     """The test-split pairs a result record was scored on, read back from its split file."""
     ds = record["config"]["dataset"]
-    by_stem = {p.stem: p for p in find_pairs(record["data_root"], ds["image_dir"], ds["mask_dir"])}
-    return [by_stem[s] for s in (Path(record["split_dir"]) / "test.txt").read_text().split()]
+    layout = record.get("data_layout") or {"images": ds["image_dir"], "masks": ds["mask_dir"]}  # older records
+    root = Path(record["data_root"])
+    by_stem = {p.stem: p for p in list_pairs(root / layout["images"], root / layout["masks"]).pairs}
+    skipped = {bad["stem"] for bad in record.get("data_skipped", [])}
+    return [by_stem[s] for s in (Path(record["split_dir"]) / "test.txt").read_text().split() if s not in skipped]
 
 
 def heuristic_max_f(pairs) -> dict[str, float]:

@@ -29,7 +29,9 @@ def settings_key(cfg) -> str:
         data.pop(k, None)
     for k in NOT_SETTINGS_TRAINER:
         data.get("trainer", {}).pop(k, None)
-    data.get("dataset", {}).pop("num_workers", None)
+    for k in ("num_workers", "download", "sources"):  # how the files arrive, not which they are
+        data.get("dataset", {}).pop(k, None)
+    data.get("timing", {}).pop("loader_images", None)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
 
 

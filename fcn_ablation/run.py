@@ -37,7 +37,9 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     factors, widths = widths_from_config(cfg)
     net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling)
     module = SaliencyModule(net, cfg.optimizer)
-    data = SaliencyDataModule(cfg.dataset, cfg.paths.cache_dir, pin_memory=cfg.trainer.accelerator in ("gpu", "cuda"))
+    data = SaliencyDataModule(
+        cfg.dataset, cfg.paths.cache_dir, pin_memory=cfg.trainer.accelerator in ("gpu", "cuda"), progress=cfg.trainer.enable_progress_bar
+    )
     data.prepare_data()
     data.setup()
 
@@ -55,7 +57,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
 
     device = trainer.strategy.root_device
     n_time = cfg.timing.max_images or len(data.test_set)
-    images = (data.test_set[i]["image"] for i in range(min(n_time, len(data.test_set))))
+    images = (data.normalise(data.test_set[i]["image"]) for i in range(min(n_time, len(data.test_set))))
     timing = time_forward(net.to(device), images, device, warmup=cfg.timing.warmup)
 
     params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
@@ -83,9 +85,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         "train_s": train_s,
         "train_steps": trainer.global_step,
         "test_images": len(data.test_set),
-        "data_root": str(data.root),
-        "split_dir": str(data.split_dir),
-        "split_hash": data.split_hash,
+        **data.summary(),
         "device": _device_name(device),
         "torch": torch.__version__,
         "output_dir": str(output_dir),

@@ -93,7 +93,7 @@ def test_without_a_baseline_the_report_says_so(tmp_path, cache_dir):
     [
         ("experiment.halve=[fc8]", "unknown layer 'fc8'"),
         ("dataset=msra10k", "dataset.root: not set"),
-        ("dataset.root=/nonexistent/msra", "/nonexistent/msra/Imgs: directory not found"),
+        ("dataset.root=/nonexistent/msra", "/nonexistent/msra: data set root does not exist"),
     ],
 )
 def test_bad_input_gives_one_clear_line_and_status_2(tmp_path, cache_dir, override, message):
@@ -104,3 +104,27 @@ def test_bad_input_gives_one_clear_line_and_status_2(tmp_path, cache_dir, overri
     res = cli(*args, cwd=tmp_path, env_extra=env)
     assert res.returncode == 2, res.stderr[-2000:]
     assert message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_damaged_real_data_set_stops_with_the_file_or_is_skipped_and_recorded(tmp_path, cache_dir):
+    import shutil
+
+    from fcn_ablation.data.synthetic import generate
+
+    root = tmp_path / "MSRA10K_Imgs_GT"
+    shutil.copytree(generate(tmp_path / "syn", 40, 32, seed=3) / "Imgs", root / "Imgs")
+    bad = root / "Imgs" / "7.jpg"
+    bad.write_bytes(bad.read_bytes()[:200])
+    args = [*tiny_overrides(tmp_path, cache_dir), "dataset=msra10k", f"dataset.root={tmp_path}", "dataset.num_workers=0"]
+    res = cli(*args, cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"error: {bad}: cannot read the image" in res.stderr and "dataset.on_bad_file=skip" in res.stderr
+    res = cli(*args, "dataset.on_bad_file=skip", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    (record_path,) = (tmp_path / "results" / "runs").glob("*/record.json")
+    record = json.loads(record_path.read_text())
+    assert record["data_layout"] == {"images": "MSRA10K_Imgs_GT/Imgs", "masks": "MSRA10K_Imgs_GT/Imgs"}
+    assert record["data_skipped_count"] == 1 and record["data_skipped"][0]["file"] == str(bad)
+    assert sum(record["data_split_sizes"].values()) == 39 and record["test_images"] == record["data_split_sizes"]["test"]
+    assert [Path(f).name for f in record["split_files"]] == ["train.txt", "val.txt", "test.txt"] and record["split_hash"]
+    assert len(split_pairs(record)) == record["test_images"]

@@ -1,60 +1,135 @@
-"""`SaliencyDataModule`: a data set config -> pairs on disk -> split files -> DataLoaders."""
+"""`SaliencyDataModule`: a data set config -> files on disk -> validated pairs -> split files
+-> DataLoaders. Its `summary()` is what a result record says about the data."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
+from fcn_ablation.config import BadFilePolicy, ResizeMode
 from fcn_ablation.data import splits as splitting
-from fcn_ablation.data.pairs import SaliencyDataset, find_pairs
+from fcn_ablation.data.dataset import SaliencyDataset
+from fcn_ablation.data.download import download_dataset
+from fcn_ablation.data.layouts import resolve_layout
+from fcn_ablation.data.pairs import list_pairs
+from fcn_ablation.data.scan import cache_file, scan_pairs
 from fcn_ablation.data.synthetic import generate, synthetic_root
+from fcn_ablation.data.transforms import Normalise, PairTransform, collate
+from fcn_ablation.errors import DataError
+
+log = logging.getLogger(__name__)
+MAX_LISTED = 100  # stray files listed by name in a record (bad pairs are all listed)
 
 
 def dataset_root(cfg_dataset, cache_dir: str) -> Path:
-    """Where a data set's files are; the synthetic one lives in the cache, keyed by its settings."""
+    """Where a data set's files are: `root`, else a cache folder (generated or downloaded)."""
+    if cfg_dataset.root:
+        return Path(cfg_dataset.root).expanduser()
     syn = cfg_dataset.synthetic
-    if cfg_dataset.generate and not cfg_dataset.root:
-        return synthetic_root(cache_dir, syn.num_images, syn.size, syn.seed)
-    return Path(cfg_dataset.root).expanduser()
+    if cfg_dataset.generate:
+        return synthetic_root(cache_dir, syn.num_images, syn.size, syn.seed, syn.width)
+    return Path(cache_dir).expanduser() / "datasets" / cfg_dataset.name
+
+
+def default_workers() -> int:
+    return min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 class SaliencyDataModule(pl.LightningDataModule):
-    def __init__(self, cfg_dataset, cache_dir: str, pin_memory: bool = False) -> None:
+    def __init__(self, cfg_dataset, cache_dir: str, pin_memory: bool = False, progress: bool = True) -> None:
         super().__init__()
         self.cfg = cfg_dataset
+        self.cache_dir = Path(cache_dir).expanduser()
         self.root = dataset_root(cfg_dataset, cache_dir)
         self.pin_memory = pin_memory
+        self.progress = progress
+        self.workers = default_workers() if cfg_dataset.num_workers is None else cfg_dataset.num_workers
         self.split_dir: Path | None = None
         self.splits: dict[str, list[str]] = {}
+        self._summary: dict = {}
+        self.normalise = Normalise(cfg_dataset.mean, cfg_dataset.std)
 
     def prepare_data(self) -> None:
         syn = self.cfg.synthetic
         if self.cfg.generate and not self.cfg.root:
-            generate(self.root, syn.num_images, syn.size, syn.seed)
+            generate(self.root, syn.num_images, syn.size, syn.seed, syn.width)
+        elif self.cfg.download and (not self.root.exists() or not any(self.root.iterdir())):
+            download_dataset(self.root, self.cfg.sources, self.cache_dir / "downloads", progress=self.progress)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        pairs = find_pairs(self.root, self.cfg.image_dir, self.cfg.mask_dir)
+        layout = resolve_layout(self.root, self.cfg.layouts, self.cfg.name)
+        listing = list_pairs(layout.images, layout.masks)
+        scan = scan_pairs(listing.pairs, cache_file(self.cache_dir, layout.images, layout.masks), workers=max(2, self.workers), progress=self.progress)
+        bad = [{"stem": p.stem, "file": str(p), "problem": f"no mask {p.stem}.png in {layout.masks}"} for p in listing.images_without_mask]
+        bad += scan.bad
+        if bad and BadFilePolicy(self.cfg.on_bad_file) is BadFilePolicy.error:
+            more = f" ({len(bad) - 1} more bad pairs)" if len(bad) > 1 else ""
+            raise DataError(f"{bad[0]['file']}: {bad[0]['problem']}{more}; fix or remove it, or pass dataset.on_bad_file=skip")
+        if not scan.good:
+            raise DataError(f"{layout.images}: no usable image/mask pairs ({len(bad)} bad)")
+        if bad:
+            log.warning("%s: skipping %d bad pairs (dataset.on_bad_file=skip), e.g. %s: %s", self.cfg.name, len(bad), bad[0]["file"], bad[0]["problem"])
+
+        # Splits cover every image found, usable or not, so that mending a file returns it to
+        # the split it always belonged to; skipped pairs are then left out of their split.
         s = self.cfg.split
         fractions = (s.train, s.val, s.test)
-        self.split_dir = splitting.split_dir(self.root, fractions, s.seed)
-        self.splits = splitting.load_or_write_splits(self.split_dir, [p.stem for p in pairs], fractions, s.seed)
-        by_stem = {p.stem: p for p in pairs}
-        mk = lambda name, **kw: SaliencyDataset([by_stem[x] for x in self.splits[name]], self.cfg.mean, self.cfg.std, **kw)  # noqa: E731
-        self.train_set = mk("train", size=self.cfg.train_size, flip=self.cfg.flip)
-        self.val_set = mk("val", size=self.cfg.train_size)
-        self.test_set = mk("test")  # native size: evaluation happens at each image's original size
+        all_stems = [p.stem for p in listing.pairs] + [p.stem for p in listing.images_without_mask]
+        self.split_dir = splitting.split_dir(self._split_base(), fractions, s.seed)
+        self.splits = splitting.load_or_write_splits(self.split_dir, all_stems, fractions, s.seed)
+        by_stem = {p.stem: p for p in scan.good}
+        used = {name: [by_stem[x] for x in members if x in by_stem] for name, members in self.splits.items()}
+        if not used["test"]:
+            raise DataError(f"{self.split_dir}/test.txt: no usable test images")
+
+        ds = self.cfg
+        native = PairTransform(ds.mean)
+        self.train_set = SaliencyDataset(used["train"], PairTransform(ds.mean, ds.resize_mode, ds.fixed_size, ds.flip))
+        self.val_set = SaliencyDataset(used["val"], native)
+        self.test_set = SaliencyDataset(used["test"], native)  # native: scored at each image's own size
+        self._summary = {
+            "data_root": str(self.root),
+            "data_layout": layout.describe(self.root),
+            "data_pairs_found": len(listing.pairs) + len(listing.images_without_mask),
+            "data_skipped_count": len(bad),
+            "data_skipped": bad,
+            "data_skipped_by_split": {n: len(m) - len(used[n]) for n, m in self.splits.items()},
+            "data_masks_without_image": len(listing.masks_without_image),
+            "data_other_files": [str(p.name) for p in listing.other_files[:MAX_LISTED]],
+            "data_split_sizes": {n: len(m) for n, m in used.items()},
+            "split_dir": str(self.split_dir),
+            "split_files": [str(self.split_dir / f"{n}.txt") for n in splitting.SPLITS],
+            "split_hash": splitting.splits_hash(self.split_dir),
+        }
+
+    def _split_base(self) -> Path:
+        """Split files live beside the data, or in the cache when the data folder is read-only."""
+        if os.access(self.root, os.W_OK):
+            return self.root
+        tag = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:10]
+        return self.cache_dir / "splits" / f"{self.cfg.name}-{tag}"
+
+    def summary(self) -> dict:
+        return dict(self._summary)
 
     @property
     def split_hash(self) -> str:
-        return splitting.splits_hash(self.split_dir)
+        return self._summary["split_hash"]
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """Normalise on the device the batch now lives on (8-bit until here)."""
+        return {**batch, "image": self.normalise(batch["image"]), "mask": batch["mask"].long()}
 
     def _loader(self, dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        workers = self.cfg.num_workers
+        workers = self.workers
         return DataLoader(
             dataset,
             batch_size=batch_size,
@@ -62,6 +137,7 @@ class SaliencyDataModule(pl.LightningDataModule):
             num_workers=workers,
             persistent_workers=workers > 0,
             pin_memory=self.pin_memory,
+            collate_fn=collate,
             generator=torch.Generator().manual_seed(self.cfg.split.seed) if shuffle else None,
         )
 
@@ -69,7 +145,9 @@ class SaliencyDataModule(pl.LightningDataModule):
         return self._loader(self.train_set, self.cfg.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.cfg.batch_size, shuffle=False)
+        # Validation is native like the test; batches of one unless training batches are native too.
+        native = ResizeMode(self.cfg.resize_mode) is ResizeMode.native
+        return self._loader(self.val_set, self.cfg.batch_size if native else 1, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.test_set, 1, shuffle=False)

@@ -1,22 +1,35 @@
-"""One loader for every data set: images beside binary masks, paired by file stem.
+"""Images beside binary masks, paired by file stem, and the rules that decode them.
 
-MSRA10K keeps `N.jpg` and `N.png` in one folder; DUT-OMRON keeps them in two. The synthetic
-set is written in MSRA10K's layout, so this code runs in every test.
+One decoder for every data set and for the validating scan (`scan.py`), so that what the scan
+accepts is exactly what training reads: images in any PIL mode become RGB (grey, CMYK, RGBA,
+palette), masks become booleans (0/255, 0/1, greyscale thresholded at 128, 16-bit likewise).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from fcn_ablation.errors import DataError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".jpg", ".jpeg")  # beside the masks, as in MSRA10K, images are JPEGs
 MASK_SUFFIXES = (".png", ".bmp")
+OWN_FOLDER_IMAGE_SUFFIXES = IMAGE_SUFFIXES + (".png", ".bmp", ".tif", ".tiff")  # in a folder of their own
+
+
+def image_suffixes(images_at: Path, masks_at: Path) -> tuple[str, ...]:
+    return IMAGE_SUFFIXES if Path(images_at).resolve() == Path(masks_at).resolve() else OWN_FOLDER_IMAGE_SUFFIXES
+
+
+class BadPair(DataError):
+    """One image/mask pair cannot be used; `file` is the culprit, `problem` says why."""
+
+    def __init__(self, file: Path, problem: str) -> None:
+        super().__init__(f"{file}: {problem}")
+        self.file, self.problem = Path(file), problem
 
 
 @dataclass(frozen=True)
@@ -26,61 +39,79 @@ class Pair:
     mask: Path
 
 
-def find_pairs(root: str | Path, image_dir: str, mask_dir: str) -> list[Pair]:
-    """All (image, mask) pairs under `root/image_dir` and `root/mask_dir`, sorted by stem."""
-    root = Path(root)
-    images_at, masks_at = root / image_dir, root / mask_dir
-    for d in (images_at, masks_at):
-        if not d.is_dir():
-            raise DataError(f"{d}: directory not found; set dataset.root to the folder that holds {image_dir!r}")
-    images = {p.stem: p for p in images_at.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
-    masks = {p.stem: p for p in masks_at.iterdir() if p.suffix.lower() in MASK_SUFFIXES}
-    if not images:
-        raise DataError(f"{images_at}: no {'/'.join(IMAGE_SUFFIXES)} images found")
-    missing = sorted(set(images) - set(masks))
-    if missing:
-        raise DataError(f"{images[missing[0]]}: no mask {missing[0]}.png in {masks_at} ({len(missing)} images lack one)")
-    return [Pair(s, images[s], masks[s]) for s in sorted(images, key=_natural)]
+@dataclass
+class PairListing:
+    """What a folder pair holds: the pairs, and what could not be paired or is not ours."""
+
+    pairs: list[Pair]
+    images_without_mask: list[Path] = field(default_factory=list)
+    masks_without_image: list[Path] = field(default_factory=list)
+    other_files: list[Path] = field(default_factory=list)
+
+
+def list_pairs(images_at: Path, masks_at: Path) -> PairListing:
+    """Pair `images_at/*.jpg` with `masks_at/*.png` by stem; sorted naturally (2 before 10)."""
+    images, masks, other = {}, {}, []
+    img_suffixes = image_suffixes(images_at, masks_at)
+    for d, suffixes, into in ((images_at, img_suffixes, images), (masks_at, MASK_SUFFIXES, masks)):
+        for p in d.iterdir():
+            if p.suffix.lower() in suffixes:
+                into[p.stem] = p
+            elif p.is_file() and p.suffix.lower() not in img_suffixes + MASK_SUFFIXES and p not in other:
+                other.append(p)
+    return PairListing(
+        pairs=[Pair(s, images[s], masks[s]) for s in sorted(set(images) & set(masks), key=_natural)],
+        images_without_mask=[images[s] for s in sorted(set(images) - set(masks), key=_natural)],
+        masks_without_image=[masks[s] for s in sorted(set(masks) - set(images), key=_natural)],
+        other_files=sorted(other),
+    )
 
 
 def _natural(stem: str):
     return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
 
 
-def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB uint8 HxWx3, bool HxW mask thresholded at 128)."""
+def decode_image(path: Path) -> np.ndarray:
+    """RGB uint8 (H, W, 3); the whole file is decoded, so a truncated JPEG fails here."""
     try:
-        with Image.open(pair.image) as im:
-            image = np.asarray(im.convert("RGB"))
-        with Image.open(pair.mask) as im:
-            mask = np.asarray(im.convert("L")) > 128
-    except OSError as err:
-        raise DataError(f"{pair.image} / {pair.mask}: cannot read ({err})") from err
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("I;16", "I;16B", "I", "F"):  # high-depth grey: scale to 8 bits first
+                arr = np.asarray(im, dtype=np.float64)
+                im = Image.fromarray((arr * 255 / max(arr.max(), 1)).astype(np.uint8))
+            return np.asarray(im.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise BadPair(path, f"cannot read the image ({err})") from err
+
+
+def decode_mask(path: Path) -> np.ndarray:
+    """Boolean (H, W): values {0, 1} as they are; otherwise > 128 on the 8-bit scale (a 16-bit
+    mask is rescaled from 0..65535 when it uses values above 255). Colour masks are refused."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode == "1":
+                return np.asarray(im, dtype=bool)
+            if im.mode in ("L", "I;16", "I;16B", "I;16L", "I", "F"):
+                values = np.asarray(im)
+            else:  # palette, RGB(A), LA, CMYK: grey only if the channels agree
+                rgb = np.asarray(im.convert("RGB"))
+                if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])):
+                    raise BadPair(path, f"mask has colours (mode {im.mode}); expected a greyscale or binary mask")
+                values = rgb[..., 0]
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise BadPair(path, f"cannot read the mask ({err})") from err
+    top = values.max() if values.size else 0
+    if top <= 1:
+        return values >= 0.5 if values.dtype.kind == "f" else values == 1
+    scale = 255.0 / 65535.0 if top > 255 else 1.0
+    return values * scale > 128
+
+
+def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB uint8 HxWx3, bool HxW), or `BadPair` naming the file at fault."""
+    image, mask = decode_image(pair.image), decode_mask(pair.mask)
     if image.shape[:2] != mask.shape:
-        raise DataError(f"{pair.mask}: mask is {mask.shape[::-1]}, image is {image.shape[1::-1]} (W x H)")
+        h, w = image.shape[:2]
+        raise BadPair(pair.mask, f"mask is {mask.shape[1]}x{mask.shape[0]}, its image {pair.image.name} is {w}x{h} (W x H)")
     return image, mask
-
-
-class SaliencyDataset(torch.utils.data.Dataset):
-    """Items: `image` float (3, H, W) normalised as the network expects, `mask` long (H, W) in
-    {0, 1}, `name`. With `size`, images are resized bilinearly and masks by nearest neighbour."""
-
-    def __init__(self, pairs, mean, std, size: int | None = None, flip: bool = False):
-        self.pairs = list(pairs)
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
-        self.size, self.flip = size, flip
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, i: int) -> dict:
-        image, mask = read_pair(self.pairs[i])
-        if self.size is not None and image.shape[:2] != (self.size, self.size):
-            image = np.asarray(Image.fromarray(image).resize((self.size, self.size), Image.BILINEAR))
-            mask = np.asarray(Image.fromarray(mask).resize((self.size, self.size), Image.NEAREST))
-        x = (torch.from_numpy(image.copy()).permute(2, 0, 1).float() - self.mean) / self.std
-        y = torch.from_numpy(mask.astype(np.int64))
-        if self.flip and torch.rand(1).item() < 0.5:
-            x, y = x.flip(-1), y.flip(-1)
-        return {"image": x, "mask": y, "name": self.pairs[i].stem}

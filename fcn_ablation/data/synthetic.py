@@ -47,15 +47,15 @@ def _polygon(rng: np.random.Generator, kind: str, cx: float, cy: float, r: float
     return [(cx + c * a - s * b, cy + s * a + c * b) for a, b in zip(x, y)]
 
 
-def _shape_mask(size: int, points) -> np.ndarray:
-    canvas = Image.new("L", (size, size), 0)
+def _shape_mask(hw: tuple[int, int], points) -> np.ndarray:
+    canvas = Image.new("L", hw[::-1], 0)
     ImageDraw.Draw(canvas).polygon(points, fill=255)
     return np.asarray(canvas) > 127
 
 
-def _smooth_field(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
+def _smooth_field(rng: np.random.Generator, hw: tuple[int, int], cells: int) -> np.ndarray:
     grid = Image.fromarray((rng.random((cells, cells)) * 255).astype(np.uint8))
-    return np.asarray(grid.resize((size, size), Image.BICUBIC), dtype=np.float32) / 255
+    return np.asarray(grid.resize(hw[::-1], Image.BICUBIC), dtype=np.float32) / 255
 
 
 def _stripes(rng: np.random.Generator, xx: np.ndarray, yy: np.ndarray, amplitude: float) -> np.ndarray:
@@ -63,29 +63,32 @@ def _stripes(rng: np.random.Generator, xx: np.ndarray, yy: np.ndarray, amplitude
     return amplitude * np.sin(2 * np.pi * freq * (xx * np.cos(theta) + yy * np.sin(theta)) + rng.uniform(0, 2 * np.pi))
 
 
-def make_sample(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """One (RGB uint8 image, uint8 0/255 mask) pair of `size x size` pixels."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+def make_sample(rng: np.random.Generator, size: int, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One (RGB uint8 image, uint8 0/255 mask) pair, `size` pixels high and `width` (default
+    `size`) wide. Shapes scale with the shorter side; coordinates are in units of the height."""
+    h, w = size, width or size
+    hw, side = (h, w), min(h, w)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / size
     # Background: two colours blended by a smooth field, strong stripes, noise.
     c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
-    field = _smooth_field(rng, size, 4)[..., None]
+    field = _smooth_field(rng, hw, 4)[..., None]
     img = c0 * (1 - field) + c1 * field
     img += _stripes(rng, xx, yy, rng.uniform(25, 55))[..., None]
     # Distractors: many small shapes of any colour, half of them striped like the background.
     for _ in range(int(rng.integers(10, 24))):
         kind = str(rng.choice(["ellipse", "rectangle", "triangle", "star"]))
-        pts = _polygon(rng, kind, rng.uniform(0, size), rng.uniform(0, size), size * rng.uniform(0.03, 0.09))
-        shape = _shape_mask(size, pts)
+        pts = _polygon(rng, kind, rng.uniform(0, w), rng.uniform(0, h), side * rng.uniform(0.03, 0.09))
+        shape = _shape_mask(hw, pts)
         texture = _stripes(rng, xx, yy, rng.uniform(20, 50)) if rng.random() < 0.5 else 0
         img[shape] = rng.uniform(0, 255, 3) + (texture[shape][:, None] if np.ndim(texture) else 0)
     bg_mean = img.reshape(-1, 3).mean(0)
     # Salient objects: one to three large, compact, shaded shapes.
-    mask = np.zeros((size, size), dtype=bool)
+    mask = np.zeros(hw, dtype=bool)
     for _ in range(int(rng.choice([1, 1, 1, 2, 2, 3]))):
         kind = str(rng.choice(["ellipse", "rectangle", "triangle", "star"]))
-        r = size * rng.uniform(0.13, 0.26)
-        cx, cy = rng.uniform(r, size - r), rng.uniform(r, size - r)
-        shape = _shape_mask(size, _polygon(rng, kind, cx, cy, r))
+        r = side * rng.uniform(0.13, 0.26)
+        cx, cy = rng.uniform(r, w - r), rng.uniform(r, h - r)
+        shape = _shape_mask(hw, _polygon(rng, kind, cx, cy, r))
         colour = rng.uniform(0, 255, 3)
         while np.linalg.norm(colour - bg_mean) < 90:
             colour = rng.uniform(0, 255, 3)
@@ -96,15 +99,16 @@ def make_sample(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.nda
     return np.clip(img, 0, 255).astype(np.uint8), mask.astype(np.uint8) * 255
 
 
-def synthetic_root(cache_dir: str | Path, num_images: int, size: int, seed: int) -> Path:
+def synthetic_root(cache_dir: str | Path, num_images: int, size: int, seed: int, width: int | None = None) -> Path:
     """Cache location of one parameterisation: different settings never share a directory."""
-    return Path(cache_dir) / f"synthetic-v{GENERATOR_VERSION}-n{num_images}-s{size}-seed{seed}"
+    shape = f"{size}x{width}" if width and width != size else f"{size}"
+    return Path(cache_dir) / f"synthetic-v{GENERATOR_VERSION}-n{num_images}-s{shape}-seed{seed}"
 
 
-def generate(root: str | Path, num_images: int, size: int, seed: int) -> Path:
+def generate(root: str | Path, num_images: int, size: int, seed: int, width: int | None = None) -> Path:
     """Write the data set to `root` unless it is complete there; atomic (temp dir, then rename)."""
     root = Path(root)
-    manifest = {"generator_version": GENERATOR_VERSION, "num_images": num_images, "size": size, "seed": seed}
+    manifest = {"generator_version": GENERATOR_VERSION, "num_images": num_images, "size": size, "width": width or size, "seed": seed}
     if (root / "manifest.json").is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +118,7 @@ def generate(root: str | Path, num_images: int, size: int, seed: int) -> Path:
         out.mkdir()
         for i in tqdm(range(num_images), desc=f"writing synthetic data set to {root}", leave=False):
             rng = np.random.default_rng([seed, i])
-            img, mask = make_sample(rng, size)
+            img, mask = make_sample(rng, size, width)
             Image.fromarray(img).save(out / f"{i}.jpg", quality=92)
             Image.fromarray(mask).save(out / f"{i}.png")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from fcn_ablation.config import OptimizerName, ScheduleName
+from fcn_ablation.data.transforms import IGNORE
 from fcn_ablation.metrics import FMeasure, MeanAbsoluteError
 from fcn_ablation.models.fcn8s import FCN8s
 
@@ -30,13 +31,13 @@ class SaliencyModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         logits = self(batch["image"])
-        loss = F.cross_entropy(logits, batch["mask"], reduction=str(self.opt_cfg.loss_reduction))
+        loss = F.cross_entropy(logits, batch["mask"], reduction=str(self.opt_cfg.loss_reduction), ignore_index=IGNORE)
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["image"].shape[0])
         return loss
 
     def _evaluate(self, batch, f_metric, mae_metric, prefix: str) -> None:
         logits = self(batch["image"])
-        loss = F.cross_entropy(logits, batch["mask"])
+        loss = F.cross_entropy(logits, batch["mask"], ignore_index=IGNORE)
         sal = self.saliency(logits)
         f_metric.update(sal, batch["mask"])
         mae_metric.update(sal, batch["mask"])

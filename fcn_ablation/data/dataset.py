@@ -1,0 +1,24 @@
+"""`SaliencyDataset`: validated pairs, decoded and transformed on access."""
+
+from __future__ import annotations
+
+import torch
+
+from fcn_ablation.data.pairs import Pair, read_pair
+from fcn_ablation.data.transforms import PairTransform
+
+
+class SaliencyDataset(torch.utils.data.Dataset):
+    """Items: `image` uint8 (3, H, W), `mask` uint8 (H, W) in {0, 1} (and `IGNORE` for padding),
+    `name` (the file stem). `transforms.Normalise` makes the network's input on the device."""
+
+    def __init__(self, pairs: list[Pair], transform: PairTransform) -> None:
+        self.pairs = list(pairs)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i: int) -> dict:
+        x, y = self.transform(*read_pair(self.pairs[i]))
+        return {"image": x, "mask": y, "name": self.pairs[i].stem}

@@ -1,0 +1,96 @@
+"""Validate every pair of a data set once, before training, and remember the verdicts.
+
+A damaged file must stop a run at start-up with its name, not crash it in epoch 3. The scan
+decodes every image and mask with the loader's own decoder (`pairs.read_pair`), so a pair the
+scan passes is one the loader reads. Verdicts are cached per pair, keyed by each file's size
+and modification time: a later run re-reads only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from fcn_ablation.data.pairs import BadPair, Pair, read_pair
+
+SCAN_VERSION = 1  # bump when the decoding rules change: old verdicts are then ignored
+
+
+@dataclass
+class ScanResult:
+    good: list[Pair]
+    bad: list[dict] = field(default_factory=list)  # {"stem", "file", "problem"}
+    rescanned: int = 0  # pairs decoded this time (the rest came from the cache)
+
+
+def cache_file(cache_dir: str | Path, images: Path, masks: Path) -> Path:
+    key = hashlib.sha256(f"{Path(images).resolve()}\n{Path(masks).resolve()}".encode()).hexdigest()[:16]
+    return Path(cache_dir) / "scans" / f"{key}.json"
+
+
+def _stat(path: Path) -> list:
+    st = path.stat()
+    return [path.name, st.st_size, st.st_mtime_ns]
+
+
+def _check(pair: Pair) -> dict:
+    try:
+        stats = {"image": _stat(pair.image), "mask": _stat(pair.mask)}
+    except OSError as err:
+        return {"problem": f"cannot stat ({err})", "file": str(pair.image)}
+    try:
+        read_pair(pair)
+        return {**stats, "problem": None, "file": None}
+    except BadPair as err:
+        return {**stats, "problem": err.problem, "file": str(err.file)}
+
+
+def scan_pairs(pairs: list[Pair], cache_path: Path | None = None, workers: int = 2, progress: bool = True) -> ScanResult:
+    """Verdict on every pair, re-using cached ones whose files have not changed."""
+    cached = _load(cache_path)
+    verdicts: dict[str, dict] = {}
+    todo = []
+    for pair in pairs:
+        old = cached.get(pair.stem)
+        try:
+            fresh = old is not None and old.get("image") == _stat(pair.image) and old.get("mask") == _stat(pair.mask)
+        except OSError:
+            fresh = False
+        if fresh:
+            verdicts[pair.stem] = old
+        else:
+            todo.append(pair)
+    if todo:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            results = pool.map(_check, todo)
+            for pair, verdict in tqdm(zip(todo, results), total=len(todo), desc="checking image/mask pairs", disable=not progress, leave=False):
+                verdicts[pair.stem] = verdict
+        _save(cache_path, {**cached, **verdicts})
+    good = [p for p in pairs if verdicts[p.stem]["problem"] is None]
+    bad = [{"stem": p.stem, "file": verdicts[p.stem]["file"], "problem": verdicts[p.stem]["problem"]} for p in pairs if verdicts[p.stem]["problem"] is not None]
+    return ScanResult(good, bad, rescanned=len(todo))
+
+
+def _load(path: Path | None) -> dict:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}  # a damaged cache is only a cache: scan again
+    return data.get("pairs", {}) if data.get("version") == SCAN_VERSION else {}
+
+
+def _save(path: Path | None, verdicts: dict) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"version": SCAN_VERSION, "pairs": verdicts}))
+    tmp.replace(path)

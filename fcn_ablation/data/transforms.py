@@ -1,0 +1,89 @@
+"""From decoded pairs to network input, as the paper's Caffe pipeline does it, or batched.
+
+`native` is Caffe FCN: the image at its own size, mean subtracted, one image a batch. `resize`
+and `pad` bring training images to one `fixed_size` so that batches can be larger: resize
+stretches (bilinear image, nearest-neighbour mask); pad keeps the aspect ratio, shrinking an
+image only if it does not fit, and marks the padding `IGNORE` so that the loss skips it.
+Evaluation never uses either: the test and validation sets stay native, so scores are at each
+image's original size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import default_collate
+
+from fcn_ablation.config import ResizeMode
+from fcn_ablation.errors import DataError
+
+IGNORE = 255  # mask value the loss ignores (padding)
+
+
+class PairTransform:
+    """Decoded pair -> (uint8 image (3, H, W), uint8 mask (H, W) in {0, 1, IGNORE}).
+
+    Tensors stay 8-bit until they reach the device (`Normalise`, run by the data module after
+    the transfer): a loader worker then ships a quarter of the bytes, which on two cores is
+    the difference between 250 and 450 images a second.
+    """
+
+    def __init__(self, mean, mode: ResizeMode | str = ResizeMode.native, size=None, flip: bool = False) -> None:
+        self.fill = tuple(int(round(m)) for m in mean)  # padding: the mean colour, ~0 once normalised
+        self.mode = ResizeMode(mode)
+        self.size = tuple(size) if size is not None else None
+        self.flip = flip
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.mode is ResizeMode.pad:
+            image, mask = self._pad(image, mask)
+        elif self.mode is ResizeMode.resize and image.shape[:2] != self.size:
+            image, mask = _resize(image, mask, self.size)
+        x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
+        y = torch.from_numpy(np.array(mask, dtype=np.uint8))
+        if self.flip and torch.rand(1).item() < 0.5:
+            x, y = x.flip(-1), y.flip(-1)
+        return x, y
+
+    def _pad(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        (h, w), (th, tw) = image.shape[:2], self.size
+        if h > th or w > tw:
+            scale = min(th / h, tw / w)
+            image, mask = _resize(image, mask, (max(1, round(h * scale)), max(1, round(w * scale))))
+            h, w = image.shape[:2]
+        out_image = np.empty((th, tw, 3), np.uint8)
+        out_image[:] = self.fill
+        out_mask = np.full((th, tw), IGNORE, np.uint8)
+        out_image[:h, :w], out_mask[:h, :w] = image, mask
+        return out_image, out_mask
+
+
+class Normalise:
+    """uint8 images (..., 3, H, W) -> float32 `(x - mean) / std`, on whatever device they are."""
+
+    def __init__(self, mean, std) -> None:
+        self.mean = torch.tensor(list(mean), dtype=torch.float32).view(3, 1, 1)
+        self.std = torch.tensor(list(std), dtype=torch.float32).view(3, 1, 1)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() - self.mean.to(x.device)) / self.std.to(x.device)
+
+
+def _resize(image: np.ndarray, mask: np.ndarray, hw) -> tuple[np.ndarray, np.ndarray]:
+    size = (int(hw[1]), int(hw[0]))
+    image = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+    mask = np.asarray(Image.fromarray(mask).resize(size, Image.NEAREST))
+    return image, mask
+
+
+def collate(items: list[dict]) -> dict:
+    """`default_collate`, with a clear message when native-size images of different sizes meet."""
+    shapes = {tuple(it["image"].shape[1:]) for it in items}
+    if len(shapes) > 1:
+        names = ", ".join(f"{it['name']} {tuple(it['image'].shape[1:])}" for it in items[:4])
+        raise DataError(
+            f"dataset.batch_size={len(items)}: images of different sizes in one batch ({names}); "
+            "set dataset.batch_size=1, or dataset.resize_mode=resize|pad with dataset.fixed_size=[H,W]"
+        )
+    return default_collate(items)
