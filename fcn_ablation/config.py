@@ -34,6 +34,7 @@ class ModelConfig:
     num_classes: int = 2
     dropout: float = 0.5
     learn_upsampling: bool = False  # Caffe keeps the bilinear deconvolutions fixed
+    at_once_scaling: bool = False  # FCN-8s "at-once": pool4 x 0.01 and pool3 x 0.0001 before their scorers
 
 
 @dataclass
@@ -75,6 +76,11 @@ class BadFilePolicy(str, Enum):
     skip = "skip"  # leave bad pairs out; the result record counts and lists them
 
 
+class ChannelOrder(str, Enum):
+    rgb = "rgb"
+    bgr = "bgr"  # Caffe's VGG16 was trained on BGR input
+
+
 class ResizeMode(str, Enum):
     native = "native"  # Caffe FCN: every image at its own size (batch size 1 unless all sizes agree)
     resize = "resize"  # training images resized to `fixed_size` (masks by nearest neighbour)
@@ -95,6 +101,7 @@ class DatasetConfig:
     fixed_size: Optional[list[int]] = None  # [height, width] for resize_mode resize or pad
     batch_size: int = 1
     num_workers: Optional[int] = None  # loader processes; None: one per CPU core, at most 8
+    channel_order: ChannelOrder = ChannelOrder.rgb  # order the network sees; mean/std below are always RGB
     mean: list[float] = field(default_factory=lambda: [122.67891434, 116.66876762, 104.00698793])  # RGB, 0..255
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     flip: bool = True  # random horizontal flips in training
@@ -120,6 +127,33 @@ class OptimizerConfig:
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # AdamW only
     schedule: ScheduleName = ScheduleName.constant
     loss_reduction: str = "mean"  # "mean" over pixels, or "sum" as Caffe FCN
+    bias_lr_mult: float = 1.0  # Caffe FCN trains biases at twice the learning rate
+
+
+class InitSource(str, Enum):
+    scratch = "scratch"  # random initialisation
+    imagenet = "imagenet"  # VGG16 ImageNet weights (torchvision's state dict), fc6/fc7 reshaped
+    checkpoint = "checkpoint"  # a model.pt this project wrote (`init.path`)
+    baseline = "baseline"  # the newest trained baseline of the same data set and settings
+
+
+class TransferRule(str, Enum):
+    first_k = "first_k"  # the paper: the first k kernels, and the first input channels
+    random = "random"  # a seeded random subset
+    l1_norm = "l1_norm"  # the k kernels of largest L1 norm (magnitude pruning)
+
+
+@dataclass
+class InitConfig:
+    """Where the weights start from, and how a wider source is cut down to this model."""
+
+    source: InitSource = InitSource.scratch
+    rule: TransferRule = TransferRule.first_k
+    seed: int = 0  # for rule=random
+    path: Optional[str] = None  # imagenet: a local torchvision-format VGG16 file; checkpoint: a model.pt
+    url: str = "https://download.pytorch.org/models/vgg16-397923af.pth"  # imagenet without a path
+    baseline_from: InitSource = InitSource.scratch  # source=baseline: how the baseline experiment itself starts
+    epochs: Optional[int] = None  # epochs to train after a transfer (fine-tuning); None: trainer.max_epochs
 
 
 @dataclass
@@ -178,6 +212,8 @@ class Config:
     timing: TimingConfig = field(default_factory=TimingConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    init: InitConfig = field(default_factory=InitConfig)
+    recipe: str = "modern"
     preset: str = "cpu"
     seed: int = 0
     save_checkpoint: bool = True
@@ -210,6 +246,14 @@ def validate(cfg) -> None:
         raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")
     if cfg.optimizer.loss_reduction not in ("mean", "sum"):
         raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {cfg.optimizer.loss_reduction!r}")
+    if cfg.optimizer.bias_lr_mult <= 0:
+        raise ConfigError(f"optimizer.bias_lr_mult: must be positive, got {cfg.optimizer.bias_lr_mult}")
+    if cfg.init.epochs is not None and cfg.init.epochs < 1:
+        raise ConfigError(f"init.epochs: must be positive or null, got {cfg.init.epochs}")
+    if InitSource(cfg.init.baseline_from) not in (InitSource.scratch, InitSource.imagenet):
+        raise ConfigError(f"init.baseline_from: scratch or imagenet, got {cfg.init.baseline_from}")
+    if InitSource(cfg.init.source) is InitSource.checkpoint and not cfg.init.path:
+        raise ConfigError("init=checkpoint needs init.path=/path/to/model.pt")
     if cfg.logger.name not in ("wandb", "csv", "none"):
         raise ConfigError(f"logger.name: 'wandb', 'csv' or 'none', got {cfg.logger.name!r}")
     if cfg.timing.warmup < 0:

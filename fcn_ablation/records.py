@@ -18,7 +18,9 @@ from omegaconf import OmegaConf
 from fcn_ablation.errors import DataError
 
 # Config sections that do not change what a row of a table measures.
-NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint")
+# `init` is a row attribute too: the variants of one table may start from the baseline, from
+# scratch, with one rule or another (the record's `init_tag` tells them apart).
+NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "init")
 NOT_SETTINGS_TRAINER = ("enable_progress_bar", "enable_model_summary", "log_every_n_steps")
 
 
@@ -68,9 +70,9 @@ def read_records(paths) -> list[dict]:
     return [read_record(p) for p in sorted(paths)]
 
 
-def latest_per_experiment(records: list[dict]) -> dict[str, dict]:
-    """The newest record of each experiment."""
-    out: dict[str, dict] = {}
+def latest_per_row(records: list[dict]) -> dict[tuple[str, str], dict]:
+    """The newest record of each (experiment, initialisation) pair."""
+    out: dict[tuple[str, str], dict] = {}
     for r in sorted(records, key=lambda r: r["created"]):
-        out[r["experiment"]] = r
+        out[(r["experiment"], r.get("init_tag", "scratch"))] = r
     return out

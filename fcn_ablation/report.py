@@ -41,12 +41,14 @@ def paper_table(dataset: str) -> tuple[pd.DataFrame, str]:
 
 
 def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per experiment; changes are percentages versus the baseline row (NaN without one)."""
-    latest = records.latest_per_experiment(recs)
+    """One row per experiment and initialisation; changes are percentages versus the newest
+    baseline row (NaN without one)."""
+    latest = records.latest_per_row(recs)
     rows = []
     for r in latest.values():
         rows.append({
             "experiment": r["experiment"],
+            "init": r.get("init_tag", "scratch"),
             "changed_layers": " ".join(r["changed_layers"]) or "-",
             "detection_total_s": r["detection_total_s"],
             "ms_per_image": r["detection_ms_per_image"],
@@ -62,8 +64,9 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
         })  # fmt: skip
     df = pd.DataFrame(rows)
     order = {e: i for i, e in enumerate(EXPERIMENT_ORDER)}
-    df = df.sort_values("experiment", key=lambda s: s.map(lambda e: (order.get(e, len(order)), e))).reset_index(drop=True)
-    base = df[df.experiment == "baseline"]
+    df["_order"] = df.experiment.map(lambda e: (order.get(e, len(order)), e))
+    df = df.sort_values(["_order", "init"]).drop(columns="_order").reset_index(drop=True)
+    base = df[df.experiment == "baseline"].sort_values("created").tail(1)
     for col, out in (("ms_per_image", "time_vs_base_pct"), ("max_f", "f_vs_base_pct"), ("gmacs", "macs_vs_base_pct")):
         df[out] = 100 * (df[col] / base[col].iloc[0] - 1) if len(base) else float("nan")
     if paper is not None and len(paper):
@@ -74,12 +77,13 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
 
 def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None) -> str:
     cols = {
-        "experiment": "exp", "changed_layers": "thinned layers", "detection_total_s": "time (s)", "ms_per_image": "ms/image",
+        "experiment": "exp", "init": "init", "changed_layers": "thinned layers", "detection_total_s": "time (s)", "ms_per_image": "ms/image",
         "time_vs_base_pct": "time vs base", "max_f": "max F", "f_vs_base_pct": "F vs base", "mean_f": "mean F",
         "mae": "MAE", "params_m": "params (M)", "gmacs": "GMACs", "macs_vs_base_pct": "MACs vs base",
         "paper_f": "paper F", "paper_time_vs_base_pct": "paper time vs base", "paper_f_vs_base_pct": "paper F vs base",
     }  # fmt: skip
-    view = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+    several_inits = df.init.nunique() > 1
+    view = df[[c for c in cols if c in df.columns and (c != "init" or several_inits)]].rename(columns=cols)
     for c in [c for c in view.columns if "vs base" in c]:
         view[c] = view[c].map(lambda v: "-" if pd.isna(v) else f"{v:+.1f} %")
     lines = [f"# Width ablation of FCN-8s: {dataset}", ""]
@@ -95,6 +99,11 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
         f"- MACs and params at {df.attrs.get('cost_hw', '300x400')} (H x W), counting convolutions and deconvolutions.",
         f"- Paper columns: `results/paper/{paper_name}` (GTX 1080 Ti, full width, MSRA10K or DUT-OMRON).",
     ]
+    if several_inits:  # the same variants from different starting points: compare them side by side
+        pivot = df.pivot_table(index="experiment", columns="init", values="max_f", sort=False)
+        lines += ["", "## Max F by initialisation", "", pivot.to_markdown(floatfmt=".4f"), "",
+                  "- `RULE from baseline`: the trained baseline cut down by RULE (first_k is the paper's), then fine-tuned;",
+                  "  `scratch`: random initialisation. Training budget per row: its record (`init.epochs`)."]  # fmt: skip
     if settings:
         s = settings
         lines.append(
@@ -113,9 +122,12 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     rows = df[df.experiment != "baseline"]
+    several_inits = rows.init.nunique() > 1
     ax.scatter(rows.time_vs_base_pct, rows.f_vs_base_pct, label=f"this run ({dataset})", color="tab:blue")
     for _, r in rows.iterrows():
-        ax.annotate(r.experiment, (r.time_vs_base_pct, r.f_vs_base_pct), textcoords="offset points", xytext=(4, 3), color="tab:blue")
+        label = f"{r.experiment} ({r.init})" if several_inits else r.experiment
+        ax.annotate(label, (r.time_vs_base_pct, r.f_vs_base_pct), textcoords="offset points", xytext=(4, 3), color="tab:blue", fontsize=7 if several_inits else 10)
+    rows = rows.drop_duplicates("experiment")
     if "paper_f_vs_base_pct" in rows:
         ax.scatter(rows.paper_time_vs_base_pct, rows.paper_f_vs_base_pct, marker="x", color="tab:red", label="paper")
         for _, r in rows.iterrows():

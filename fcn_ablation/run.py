@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from fcn_ablation import records
 from fcn_ablation.config import validate
 from fcn_ablation.data.datamodule import SaliencyDataModule
+from fcn_ablation.initialise import initialise, training_epochs
 from fcn_ablation.loggers import finish_logger, make_logger
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
@@ -35,7 +36,9 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     output_dir = Path(output_dir)
     pl.seed_everything(cfg.seed, workers=True)
     factors, widths = widths_from_config(cfg)
-    net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling)
+    net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
+    is_baseline = not changed_layers(factors)
+    init_info = initialise(net, cfg, is_baseline)
     module = SaliencyModule(net, cfg.optimizer)
     data = SaliencyDataModule(
         cfg.dataset, cfg.paths.cache_dir, pin_memory=cfg.trainer.accelerator in ("gpu", "cuda"), progress=cfg.trainer.enable_progress_bar
@@ -45,7 +48,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
 
     logger = make_logger(cfg, output_dir, group)
     trainer = pl.Trainer(
-        **OmegaConf.to_container(cfg.trainer),
+        **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
         logger=logger if logger is not None else False,
         default_root_dir=str(output_dir),
         enable_checkpointing=False,
@@ -66,6 +69,9 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         "description": cfg.experiment.description,
         "dataset": cfg.dataset.name,
         "preset": cfg.preset,
+        "recipe": cfg.recipe,
+        "init_tag": init_info["tag"],
+        "init": init_info,
         "settings_key": records.settings_key(cfg),
         "changed_layers": changed_layers(factors),
         "factors": {k: v for k, v in factors.items() if v != 1.0},
@@ -98,8 +104,8 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     records.file_record(record, cfg.paths.results_dir)
     finish_logger(logger, record)
     log.info(
-        "%s: max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
-        record["experiment"], record["max_f"], record["mae"], timing.ms_per_image, timing.n_images, params / 1e6, macs / 1e9,
+        "%s (%s): max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
+        record["experiment"], record["init_tag"], record["max_f"], record["mae"], timing.ms_per_image, timing.n_images, params / 1e6, macs / 1e9,
     )  # fmt: skip
     return record
 

@@ -128,3 +128,24 @@ def test_a_damaged_real_data_set_stops_with_the_file_or_is_skipped_and_recorded(
     assert sum(record["data_split_sizes"].values()) == 39 and record["test_images"] == record["data_split_sizes"]["test"]
     assert [Path(f).name for f in record["split_files"]] == ["train.txt", "val.txt", "test.txt"] and record["split_hash"]
     assert len(split_pairs(record)) == record["test_images"]
+
+
+def test_variants_start_from_the_trained_baseline_and_say_so(tmp_path, cache_dir):
+    args = [*tiny_overrides(tmp_path, cache_dir), "init=baseline", "init.epochs=1"]
+    missing = cli(*args, "experiment=a", cwd=tmp_path)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "init=baseline: no trained baseline with these settings" in missing.stderr
+    assert "train it first with: python -m fcn_ablation" in missing.stderr and "experiment=baseline" in missing.stderr
+    base = cli(*args, "experiment=baseline", cwd=tmp_path)
+    assert base.returncode == 0, base.stderr[-3000:]
+    sweep = cli("-m", *args, "experiment=a", "init.rule=first_k,l1_norm", cwd=tmp_path)
+    assert sweep.returncode == 0, sweep.stderr[-3000:]
+    (base_dir,) = [p.parent for p in (tmp_path / "results" / "runs").glob("*/model.pt")]
+    recs = sorted((json.loads(p.read_text()) for p in (tmp_path / "results" / "multiruns").glob("*/*/record.json")), key=lambda r: r["init_tag"])
+    assert [r["init_tag"] for r in recs] == ["first_k from baseline", "l1_norm from baseline"]
+    for r in recs:
+        assert r["init"]["origin"] == str(base_dir / "model.pt") and r["init"]["rule"] in ("first_k", "l1_norm")
+        assert r["init"]["narrowed_layers"] == r["changed_layers"] and r["train_steps"] == 4  # 1 epoch of 32 images
+    df = pd.read_csv(next((tmp_path / "results" / "synthetic").glob("*/results.csv")))
+    assert df[["experiment", "init"]].values.tolist() == [["baseline", "scratch"], ["a", "first_k from baseline"], ["a", "l1_norm from baseline"]]
+    assert "## Max F by initialisation" in next((tmp_path / "results" / "synthetic").glob("*/report.md")).read_text()

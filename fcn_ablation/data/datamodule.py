@@ -53,7 +53,7 @@ class SaliencyDataModule(pl.LightningDataModule):
         self.split_dir: Path | None = None
         self.splits: dict[str, list[str]] = {}
         self._summary: dict = {}
-        self.normalise = Normalise(cfg_dataset.mean, cfg_dataset.std)
+        self.normalise = Normalise(cfg_dataset.mean, cfg_dataset.std, cfg_dataset.channel_order)
 
     def prepare_data(self) -> None:
         syn = self.cfg.synthetic

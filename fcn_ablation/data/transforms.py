@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch.utils.data import default_collate
 
-from fcn_ablation.config import ResizeMode
+from fcn_ablation.config import ChannelOrder, ResizeMode
 from fcn_ablation.errors import DataError
 
 IGNORE = 255  # mask value the loss ignores (padding)
@@ -60,14 +60,19 @@ class PairTransform:
 
 
 class Normalise:
-    """uint8 images (..., 3, H, W) -> float32 `(x - mean) / std`, on whatever device they are."""
+    """uint8 RGB images (..., 3, H, W) -> float32 `(x - mean) / std` in `channel_order`, on
+    whatever device they are. `mean` and `std` are given in RGB order whatever the order."""
 
-    def __init__(self, mean, std) -> None:
+    def __init__(self, mean, std, channel_order: ChannelOrder | str = ChannelOrder.rgb) -> None:
+        self.bgr = ChannelOrder(channel_order) is ChannelOrder.bgr
         self.mean = torch.tensor(list(mean), dtype=torch.float32).view(3, 1, 1)
         self.std = torch.tensor(list(std), dtype=torch.float32).view(3, 1, 1)
+        if self.bgr:
+            self.mean, self.std = self.mean.flip(0), self.std.flip(0)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.float() - self.mean.to(x.device)) / self.std.to(x.device)
+        x = x.float().flip(-3) if self.bgr else x.float()
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
 
 def _resize(image: np.ndarray, mask: np.ndarray, hw) -> tuple[np.ndarray, np.ndarray]:

@@ -43,6 +43,9 @@ SKIP_SOURCE: dict[str, str] = {"score_pool4": "conv4_3", "score_pool3": "conv3_3
 # Deconvolutions: (kernel, stride); Caffe's `bias_term: false`.
 UPSCORE: dict[str, tuple[int, int]] = {"upscore2": (4, 2), "upscore_pool4": (4, 2), "upscore8": (16, 8)}
 
+# voc-fcn8s-atonce: pool4 and pool3 scaled before their scorers (Caffe `Scale` layers).
+AT_ONCE_SCALE: dict[str, float] = {"score_pool4": 0.01, "score_pool3": 0.0001}
+
 # Caffe Crop offsets of deploy.prototxt: score_pool4c, score_pool3c and the final score.
 CROP: dict[str, int] = {"score_pool4": 5, "score_pool3": 9, "upscore8": 31}
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from fcn_ablation.models.arch import (
+    AT_ONCE_SCALE,
     CROP,
     FC_LAYERS,
     KERNEL,
@@ -51,6 +52,7 @@ class FCN8s(nn.Module):
         num_classes: int = 2,
         dropout: float = 0.5,
         learn_upsampling: bool = False,
+        at_once_scaling: bool = False,
     ) -> None:
         super().__init__()
         missing = [n for n in WIDTH_LAYERS if n not in widths]
@@ -58,6 +60,8 @@ class FCN8s(nn.Module):
             raise ValueError(f"widths lacks layers {missing}")
         self.widths = {n: int(widths[n]) for n in WIDTH_LAYERS}
         self.num_classes = num_classes
+        # FCN-8s "at-once" scales the skip inputs so that all three streams can train together.
+        self.skip_scale = dict(AT_ONCE_SCALE) if at_once_scaling else {name: 1.0 for name in SKIP_SOURCE}
 
         in_ch = 3
         for name in WIDTH_LAYERS:  # conv1_1 .. conv5_3, fc6, fc7: each reads the previous width
@@ -105,8 +109,8 @@ class FCN8s(nn.Module):
             h = self.drop(torch.relu(getattr(self, name)(h)))
 
         upscore2 = self.upscore2(self.score_fr(h))
-        score_pool4 = _crop(self.score_pool4(pools["conv4_3"]), CROP["score_pool4"], upscore2)
+        score_pool4 = _crop(self.score_pool4(pools["conv4_3"] * self.skip_scale["score_pool4"]), CROP["score_pool4"], upscore2)
         upscore_pool4 = self.upscore_pool4(upscore2 + score_pool4)
-        score_pool3 = _crop(self.score_pool3(pools["conv3_3"]), CROP["score_pool3"], upscore_pool4)
+        score_pool3 = _crop(self.score_pool3(pools["conv3_3"] * self.skip_scale["score_pool3"]), CROP["score_pool3"], upscore_pool4)
         upscore8 = self.upscore8(upscore_pool4 + score_pool3)
         return _crop(upscore8, CROP["upscore8"], x)

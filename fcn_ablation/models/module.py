@@ -66,9 +66,13 @@ class SaliencyModule(pl.LightningModule):
         cfg = self.opt_cfg
         # Biases and the (frozen) deconvolutions take no weight decay, as in Caffe FCN.
         params = [p for p in self.parameters() if p.requires_grad]
+        # Biases (the only 1-d parameters) may also take a larger learning rate (Caffe: twice).
         decay = [p for p in params if p.dim() > 1]
-        no_decay = [p for p in params if p.dim() <= 1]
-        groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        biases = [p for p in params if p.dim() <= 1]
+        groups = [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": biases, "weight_decay": 0.0, "lr": cfg.lr * cfg.bias_lr_mult},
+        ]
         if OptimizerName(cfg.name) is OptimizerName.sgd:
             opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
         else:

@@ -1,0 +1,104 @@
+"""Where a run's weights start: scratch, ImageNet VGG16, a checkpoint, or the trained baseline.
+
+`init=baseline` is how the paper made its variants: take the trained FCN-8s of the same data
+set and settings (the newest in the results store), cut the thinned layers down with
+`init.rule`, and fine-tune. The baseline experiment itself starts from `init.baseline_from`,
+so one sweep `experiment=baseline,a,...,h` trains the baseline first, then every variant from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from fcn_ablation import records
+from fcn_ablation.config import ChannelOrder, InitSource, TransferRule
+from fcn_ablation.errors import DataError
+from fcn_ablation.models.arch import WIDTH_LAYERS
+from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.models.transfer import transfer
+from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
+
+
+def input_space(ds) -> dict:
+    return {"channel_order": ChannelOrder(ds["channel_order"] if "channel_order" in ds else "rgb").value,
+            "mean": [float(m) for m in ds["mean"]], "std": [float(s) for s in ds["std"]]}  # fmt: skip
+
+
+def effective_source(cfg, is_baseline: bool) -> InitSource:
+    source = InitSource(cfg.init.source)
+    return InitSource(cfg.init.baseline_from) if source is InitSource.baseline and is_baseline else source
+
+
+def training_epochs(cfg, is_baseline: bool) -> int:
+    """`init.epochs` (a fine-tuning budget) for every run but the baseline of an `init=baseline` sweep."""
+    own_start = InitSource(cfg.init.source) is InitSource.baseline and is_baseline
+    return cfg.init.epochs if cfg.init.epochs and not own_start else cfg.trainer.max_epochs
+
+
+def initialise(net: FCN8s, cfg, is_baseline: bool) -> dict:
+    """Load the configured starting weights into `net`; returns what the record says of them."""
+    source = effective_source(cfg, is_baseline)
+    if source is InitSource.scratch:
+        return {"source": "scratch", "tag": "scratch"}
+    target = input_space(cfg.dataset)
+    if source is InitSource.imagenet:
+        state, origin = load_vgg16(cfg.init.path, cfg.init.url)
+        fold_input(state, TORCHVISION_INPUT, target)
+    else:
+        path = Path(cfg.init.path).expanduser() if source is InitSource.checkpoint else find_baseline(cfg)
+        state, origin, space = _read_checkpoint(path)
+        if space != target:
+            fold_input(state, space, target)
+    rule = TransferRule(cfg.init.rule).value
+    kept = transfer(state, net, rule, cfg.init.seed)
+    narrowed = [n for n in WIDTH_LAYERS if len(kept[n]) < state[f"{n}.bias"].shape[0]]
+    return {
+        "source": source.value,
+        "origin": origin,
+        "rule": rule,
+        "seed": cfg.init.seed,
+        "narrowed_layers": narrowed,
+        "tag": f"{rule} from {source.value}" if narrowed else source.value,
+    }
+
+
+def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        state, ds = ckpt["state_dict"], ckpt["config"]["dataset"]
+    except FileNotFoundError as err:
+        raise DataError(f"{path}: checkpoint not found (init.path)") from err
+    except Exception as err:
+        raise DataError(f"{path}: not a checkpoint this project wrote ({type(err).__name__}: {err})") from err
+    return state, str(path), input_space(ds)
+
+
+def find_baseline(cfg) -> Path:
+    """The newest baseline checkpoint of the same data set and settings in the results store."""
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg))
+    found = []
+    for p in sorted(store.glob("baseline-*.json")):
+        r = records.read_record(p)
+        ckpt = Path(r["output_dir"]) / "model.pt"
+        if r["experiment"] == "baseline" and ckpt.is_file():
+            found.append((r["created"], ckpt))
+    if not found:
+        raise DataError(
+            f"init=baseline: no trained baseline with these settings in {store}; train it first with: "
+            f"python -m fcn_ablation {_baseline_command()}"
+        )
+    return max(found)[1]
+
+
+def _baseline_command() -> str:
+    """This job's command-line overrides, retargeted at the baseline."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        task = list(HydraConfig.get().overrides.task)
+    except ValueError:  # not under Hydra
+        task = []
+    keep = [o for o in task if not o.lstrip("+~").startswith(("experiment=", "init.rule=", "init.seed=", "init.epochs="))]
+    return " ".join([*keep, "experiment=baseline"])

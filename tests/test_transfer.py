@@ -1,0 +1,185 @@
+"""Initialisation and transfer: the paper's kernel copy and its alternatives, ImageNet VGG16 in
+torchvision's format, the input-normalisation fold, and the paper's recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from fcn_ablation.cli import config_dir
+from fcn_ablation.config import TransferRule
+from fcn_ablation.data.transforms import Normalise
+from fcn_ablation.errors import ConfigError
+from fcn_ablation.initialise import initialise
+from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
+from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.models.module import SaliencyModule
+from fcn_ablation.models.transfer import choose_kernels, transfer
+from fcn_ablation.models.vgg16 import TORCHVISION_FEATURES, TORCHVISION_INPUT, fold_input
+from fcn_ablation.models.widths import build_widths, layer_factors
+
+EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
+RULES = [r.value for r in TransferRule]
+M = 1 / 16
+
+
+def widths_of(compose_cfg, experiment, multiplier=M):
+    cfg = compose_cfg([f"experiment={experiment}"])
+    return build_widths(layer_factors(cfg.experiment.halve, cfg.experiment.factors), multiplier)
+
+
+def randomised(net):
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.1)
+    return net
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_is_cut_from_the_baseline_with_every_rule(compose_cfg, experiment, rule):
+    src = randomised(FCN8s(widths_of(compose_cfg, "baseline")))
+    dst = FCN8s(widths_of(compose_cfg, experiment))
+    state = src.state_dict()
+    kept = transfer(state, dst, rule, seed=3)
+    prev = torch.arange(3)
+    for name in WIDTH_LAYERS:
+        idx = torch.tensor(kept[name])
+        assert len(idx) == dst.widths[name] and (idx.diff() > 0).all() and idx.max() < src.widths[name]
+        if dst.widths[name] == src.widths[name] or rule == "first_k":
+            assert idx.tolist() == list(range(dst.widths[name]))  # equal width: whole; first_k: a prefix
+        assert torch.equal(getattr(dst, name).weight, state[f"{name}.weight"][idx][:, prev])
+        assert torch.equal(getattr(dst, name).bias, state[f"{name}.bias"][idx])
+        prev = idx
+    assert torch.equal(dst.score_pool3.weight, state["score_pool3.weight"][:, kept["conv3_3"]])
+    assert torch.equal(dst.score_fr.weight, state["score_fr.weight"][:, kept["fc7"]])
+    assert torch.equal(dst.upscore8.weight, state["upscore8.weight"])
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_at_equal_width_every_rule_reproduces_the_source_exactly(compose_cfg, rule):
+    widths = widths_of(compose_cfg, "c")
+    src, dst = randomised(FCN8s(widths)).eval(), FCN8s(widths).eval()
+    transfer(src.state_dict(), dst, rule, seed=5)
+    x = torch.randn(2, 3, 40, 56)
+    with torch.no_grad():
+        assert torch.equal(dst(x), src(x))
+
+
+def test_l1_norm_keeps_the_largest_kernels_and_the_next_layer_follows():
+    w = torch.zeros(5, 2, 3, 3)
+    for i, norm in enumerate([3.0, 1.0, 5.0, 2.0, 4.0]):
+        w[i, 0, 0, 0] = norm if i % 2 else -norm  # L1, so the sign does not matter
+    assert choose_kernels(w, 3, "l1_norm", torch.Generator()).tolist() == [0, 2, 4]
+    assert choose_kernels(w, 3, "first_k", torch.Generator()).tolist() == [0, 1, 2]
+    r = choose_kernels(w, 3, "random", torch.Generator().manual_seed(0))
+    assert r.tolist() == choose_kernels(w, 3, "random", torch.Generator().manual_seed(0)).tolist() and len(set(r.tolist())) == 3
+    # In a network: make conv1_2's kernels 1, 3 and 6 the heaviest; conv2_1 must read exactly those.
+    src_w = {n: 8 for n in WIDTH_LAYERS}
+    src = randomised(FCN8s(src_w))
+    with torch.no_grad():
+        src.conv1_2.weight[[1, 3, 6]] *= 100
+    dst = FCN8s({**src_w, "conv1_2": 3})
+    kept = transfer(src.state_dict(), dst, "l1_norm")
+    assert kept["conv1_2"] == [1, 3, 6]
+    assert torch.equal(dst.conv2_1.weight, src.conv2_1.weight[:, [1, 3, 6]])
+
+
+def test_a_transfer_cannot_widen(compose_cfg):
+    src = FCN8s(widths_of(compose_cfg, "a"))
+    with pytest.raises(ConfigError, match="conv1_1 has 4 kernels here but only 2 in the source"):
+        transfer(src.state_dict(), FCN8s(widths_of(compose_cfg, "baseline")), "first_k")
+
+
+def torchvision_vgg16_state() -> dict[str, torch.Tensor]:
+    """Random values under the real key names and shapes of torchvision's `vgg16`."""
+    g = torch.Generator().manual_seed(0)
+    sd, in_ch = {}, 3
+    for i, name in zip(TORCHVISION_FEATURES, WIDTH_LAYERS):
+        out = BASE_WIDTHS[name]
+        sd[f"features.{i}.weight"] = torch.randn(out, in_ch, 3, 3, generator=g) * 0.05
+        sd[f"features.{i}.bias"] = torch.randn(out, generator=g) * 0.05
+        in_ch = out
+    for i, shape in ((0, (4096, 25088)), (3, (4096, 4096)), (6, (1000, 4096))):
+        sd[f"classifier.{i}.weight"] = torch.randn(*shape, generator=g) * 0.01
+        sd[f"classifier.{i}.bias"] = torch.randn(shape[0], generator=g) * 0.01
+    return sd
+
+
+def test_imagenet_vgg16_in_torchvision_format_initialises_a_narrow_model(compose_cfg, tmp_path):
+    sd = torchvision_vgg16_state()
+    torch.save(sd, tmp_path / "vgg16.pth")
+    cfg = compose_cfg(["init=imagenet", f"init.path={tmp_path / 'vgg16.pth'}", "experiment=b"])
+    net = FCN8s(widths_of(compose_cfg, "b"))
+    info = initialise(net, cfg, is_baseline=False)
+    assert info["tag"] == "first_k from imagenet" and info["origin"] == str(tmp_path / "vgg16.pth")
+    w = net.widths
+    assert torch.equal(net.conv2_1.weight, sd["features.5.weight"][: w["conv2_1"], : w["conv1_2"]])
+    assert torch.equal(net.conv5_3.bias, sd["features.28.bias"][: w["conv5_3"]])
+    fc6 = sd["classifier.0.weight"].view(4096, 512, 7, 7)  # the standard FCN conversion
+    assert torch.equal(net.fc6.weight, fc6[: w["fc6"], : w["conv5_3"]])
+    assert torch.equal(net.fc7.weight[:, :, 0, 0], sd["classifier.3.weight"][: w["fc7"], : w["fc6"]])
+    # conv1_1 took the input normalisation: checked against torchvision's own input below.
+    x255 = torch.rand(1, 3, 20, 24) * 255
+    ours = Normalise(cfg.dataset.mean, cfg.dataset.std, cfg.dataset.channel_order)(x255)
+    theirs = Normalise(TORCHVISION_INPUT["mean"], TORCHVISION_INPUT["std"])(x255)
+    ref = F.conv2d(theirs, sd["features.0.weight"][: w["conv1_1"]], sd["features.0.bias"][: w["conv1_1"]])
+    assert torch.allclose(F.conv2d(ours, net.conv1_1.weight, net.conv1_1.bias), ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("order", ["rgb", "bgr"])
+def test_the_input_fold_is_exact_in_any_channel_order(order):
+    state = {"conv1_1.weight": torch.randn(4, 3, 3, 3), "conv1_1.bias": torch.randn(4)}
+    src = {"channel_order": "rgb", "mean": [120.0, 110.0, 100.0], "std": [60.0, 50.0, 40.0]}
+    dst = {"channel_order": order, "mean": [122.7, 116.7, 104.0], "std": [1.0, 1.0, 1.0]}
+    w0, b0 = state["conv1_1.weight"].clone(), state["conv1_1.bias"].clone()
+    fold_input(state, src, dst)
+    x255 = torch.rand(2, 3, 9, 9) * 255
+    before = F.conv2d(Normalise(src["mean"], src["std"])(x255), w0, b0)
+    after = F.conv2d(Normalise(dst["mean"], dst["std"], order)(x255), state["conv1_1.weight"], state["conv1_1.bias"])
+    assert torch.allclose(before, after, atol=1e-4)
+
+
+def test_a_wrong_weights_file_is_a_clear_error(compose_cfg, tmp_path):
+    from fcn_ablation.errors import DataError
+
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    net = FCN8s(widths_of(compose_cfg, "baseline"))
+    with pytest.raises(DataError, match=r"bad.pth: no 'features.0.bias'; expected torchvision's vgg16"):
+        initialise(net, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'bad.pth'}"]), True)
+    with pytest.raises(DataError, match="nothere.pth: VGG16 weights file not found"):
+        initialise(net, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'nothere.pth'}"]), True)
+
+
+def test_the_paper_recipe_is_caffe_fcn(compose_cfg):
+    cfg = compose_cfg(["preset=paper"])
+    assert (cfg.optimizer.name.value, cfg.optimizer.lr, cfg.optimizer.momentum, cfg.optimizer.weight_decay) == ("sgd", 1e-14, 0.99, 5e-4)
+    assert cfg.optimizer.loss_reduction == "sum" and cfg.dataset.batch_size == 1 and cfg.trainer.max_steps == 100_000
+    assert cfg.dataset.channel_order.value == "bgr" and not cfg.model.learn_upsampling
+    assert (cfg.init.source.value, cfg.init.baseline_from.value, cfg.init.rule.value) == ("baseline", "imagenet", "first_k")
+    assert cfg.model.width_multiplier == 1.0 and cfg.trainer.accelerator == "gpu"
+    # BGR input minus the Caffe mean (104.01, 116.67, 122.68 in BGR).
+    x = Normalise(cfg.dataset.mean, cfg.dataset.std, cfg.dataset.channel_order)(torch.tensor([10, 20, 30], dtype=torch.uint8).view(3, 1, 1))
+    assert torch.allclose(x.flatten(), torch.tensor([30 - 104.00698793, 20 - 116.66876762, 10 - 122.67891434]))
+    # Biases at twice the learning rate, without decay; the frozen deconvolutions not trained at all.
+    module = SaliencyModule(FCN8s(widths_of(compose_cfg, "baseline")), cfg.optimizer)
+    weights, biases = module.configure_optimizers().param_groups
+    assert (weights["lr"], weights["weight_decay"]) == (1e-14, 5e-4) and (biases["lr"], biases["weight_decay"]) == (2e-14, 0.0)
+    assert len(weights["params"]) == 18 and len(biases["params"]) == 18  # 15 trunk + 3 scorers each
+
+
+def test_at_once_scaling_scales_pool4_and_pool3_before_their_scorers(compose_cfg):
+    net = randomised(FCN8s(widths_of(compose_cfg, "baseline"), at_once_scaling=True)).eval()
+    seen = {}
+    net.score_pool4.register_forward_hook(lambda m, i, o: seen.__setitem__("in4", i[0]))
+    net.score_pool3.register_forward_hook(lambda m, i, o: seen.__setitem__("in3", i[0]))
+    net.conv4_3.register_forward_hook(lambda m, i, o: seen.__setitem__("c4", o))
+    net.conv3_3.register_forward_hook(lambda m, i, o: seen.__setitem__("c3", o))
+    with torch.no_grad():
+        net(torch.randn(1, 3, 32, 32))
+    assert torch.allclose(seen["in4"], net.pool(torch.relu(seen["c4"])) * 0.01)
+    assert torch.allclose(seen["in3"], net.pool(torch.relu(seen["c3"])) * 0.0001)
