@@ -182,11 +182,22 @@ class LoggerConfig:
     group: Optional[str] = None  # default: the Hydra sweep directory name
 
 
+class Precision(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"  # CUDA only
+
+
 @dataclass
 class TimingConfig:
     warmup: int = 5  # forward passes before timing starts
     max_images: Optional[int] = None  # time only the first N test images; None = all
     loader_images: int = 200  # `python -m fcn_ablation.data` times the training loader over this many
+    # Speed options of the detection timing, as in `python -m fcn_ablation.bench` (one timing path).
+    precision: Precision = Precision.fp32
+    channels_last: bool = False
+    compile: bool = False
+    cudnn_benchmark: bool = False
 
 
 @dataclass
@@ -219,8 +230,32 @@ class Config:
     save_checkpoint: bool = True
 
 
+@dataclass
+class BenchConfig:
+    """`python -m fcn_ablation.bench`: inference speed of every experiment, no data, no training."""
+
+    experiments: list[str] = field(default_factory=list)  # empty: every file in conf/experiment/
+    width_multiplier: float = 1.0
+    height: int = 300  # the typical MSRA10K image
+    width: int = 400
+    batch_size: int = 1
+    num_classes: int = 2
+    device: str = "auto"  # auto: cuda when available, else cpu
+    threads: Optional[int] = None  # CPU threads; None: torch's default (one per core)
+    precision: Precision = Precision.fp32
+    channels_last: bool = False
+    compile: bool = False
+    cudnn_benchmark: bool = False
+    warmup: int = 2  # untimed passes per variant before the first round
+    rounds: int = 10  # each round times every variant once, in rotated order
+    matmul_size: int = 2048  # n of the n x n matrix product that measures the device's ceiling
+    seed: int = 0  # bootstrap of the confidence intervals
+    out_dir: str = "results/bench"
+
+
 def register() -> None:
     ConfigStore.instance().store(name="base_config", node=Config)
+    ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
 
 
 def validate(cfg) -> None:

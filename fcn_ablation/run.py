@@ -20,7 +20,7 @@ from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, changed_layers, layer_factors
-from fcn_ablation.timing import time_forward
+from fcn_ablation.timing import SpeedOptions, time_forward
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,8 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     device = trainer.strategy.root_device
     n_time = cfg.timing.max_images or len(data.test_set)
     images = (data.normalise(data.test_set[i]["image"]) for i in range(min(n_time, len(data.test_set))))
-    timing = time_forward(net.to(device), images, device, warmup=cfg.timing.warmup)
+    speed = SpeedOptions.from_config(cfg.timing)
+    timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
 
     params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
     record = {
@@ -88,6 +89,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         "detection_ms_per_image": timing.ms_per_image,
         "detection_images": timing.n_images,
         "detection_load_s": timing.load_s,
+        "detection_settings": speed.slug(),
         "train_s": train_s,
         "train_steps": trainer.global_step,
         "test_images": len(data.test_set),

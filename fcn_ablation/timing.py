@@ -1,18 +1,41 @@
-"""Detection time: the one timing path of the project (the run's test-set time uses it).
+"""Detection time: the one timing path of the project (the run's test-set time and the
+benchmark, `fcn_ablation.bench`, both go through `prepare` and `timed`).
 
 Only the model's forward pass is timed: inputs are loaded and moved to the device first (that
 time is reported apart), the model runs in eval and inference mode, a few warm-up passes come
 first, and the device is synchronised before each clock read so asynchronous GPU work is
-counted where it happens.
+counted where it happens. Speed options (precision, channels-last memory, `torch.compile`,
+cuDNN's autotuner) are applied in `prepare`, the same way for both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
+
+from fcn_ablation.errors import ConfigError
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class SpeedOptions:
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 on CUDA only)
+    channels_last: bool = False
+    compile: bool = False
+    cudnn_benchmark: bool = False
+
+    @classmethod
+    def from_config(cls, cfg) -> "SpeedOptions":
+        precision = getattr(cfg.precision, "value", cfg.precision)  # an enum in a structured config
+        return cls(str(precision), bool(cfg.channels_last), bool(cfg.compile), bool(cfg.cudnn_benchmark))
+
+    def slug(self) -> str:
+        return "-".join([self.precision] + [n for n, on in (("cl", self.channels_last), ("compile", self.compile), ("cudnn", self.cudnn_benchmark)) if on])
 
 
 @dataclass(frozen=True)
@@ -23,34 +46,66 @@ class DetectionTime:
     load_s: float  # reading, decoding and moving the inputs to the device
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
 
 
-def time_forward(model: torch.nn.Module, images: Iterable[torch.Tensor], device, warmup: int = 5) -> DetectionTime:
+def prepare(model: torch.nn.Module, device, opts: SpeedOptions = SpeedOptions()) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`model` in eval mode on `device` with `opts` applied; returns the forward to time."""
+    device = torch.device(device)
+    if opts.precision not in DTYPES:
+        raise ConfigError(f"precision: fp32, bf16 or fp16, got {opts.precision!r}")
+    if opts.precision == "fp16" and device.type != "cuda":
+        raise ConfigError(f"precision=fp16: needs a CUDA device, this is {device.type}; use bf16 or fp32")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = opts.cudnn_benchmark
+    model = model.eval().to(device)
+    if opts.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if opts.compile:  # inference only: let Inductor treat the weights as constants and pre-pack them
+        import torch._inductor.config as inductor_config
+
+        inductor_config.freezing = True
+    fn = torch.compile(model) if opts.compile else model
+    dtype = DTYPES[opts.precision]
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if opts.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        autocast = torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else contextlib.nullcontext()
+        with torch.inference_mode(), autocast:
+            return fn(x)
+
+    return forward
+
+
+def timed(fn: Callable[[], object], device) -> float:
+    """Seconds that `fn()` takes, the device synchronised on both sides."""
+    device = torch.device(device)
+    sync(device)
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start
+
+
+def time_forward(model: torch.nn.Module, images: Iterable[torch.Tensor], device, warmup: int = 5, opts: SpeedOptions = SpeedOptions()) -> DetectionTime:
     """Time `model(x)` once per image (batch of one, as the paper), after `warmup` passes."""
     device = torch.device(device)
     t0 = time.perf_counter()
     inputs = [x.unsqueeze(0) if x.dim() == 3 else x for x in images]
     inputs = [x.to(device) for x in inputs]
-    _sync(device)
+    sync(device)
     load_s = time.perf_counter() - t0
     if not inputs:
         raise ValueError("no images to time")
     was_training = model.training
-    model.eval()
-    total = 0.0
-    with torch.inference_mode():
-        for i in range(warmup):
-            model(inputs[i % len(inputs)])
-        _sync(device)
-        for x in inputs:
-            start = time.perf_counter()
-            model(x)
-            _sync(device)
-            total += time.perf_counter() - start
+    forward = prepare(model, device, opts)
+    for i in range(warmup):
+        forward(inputs[i % len(inputs)])
+    total = sum(timed(lambda x=x: forward(x), device) for x in inputs)
     model.train(was_training)
     return DetectionTime(len(inputs), total, 1000 * total / len(inputs), load_s)

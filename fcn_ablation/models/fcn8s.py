@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from fcn_ablation.models.arch import (
@@ -36,6 +37,23 @@ def bilinear_kernel(channels: int, size: int) -> torch.Tensor:
     weight = torch.zeros(channels, channels, size, size)
     weight[range(channels), range(channels)] = filt
     return weight
+
+
+def dense(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """`conv(x)` for fc6/fc7 (unpadded, stride 1) as one matrix product over all positions:
+    Caffe's im2col + GEMM. Identical arithmetic; on a CPU at batch size one it runs about twice
+    as fast as the convolution kernel, which handles a 7x7 kernel on a 16x19 map poorly."""
+    n, c, h, w = x.shape
+    k = conv.kernel_size[0]
+    cols = F.unfold(x, k) if k > 1 else x.flatten(2)  # (N, C*k*k, positions), C slowest
+    weight = conv.weight
+    if weight.is_contiguous():
+        weight = weight.view(conv.out_channels, -1)
+    else:  # channels-last weights: flatten as (k, k, C), a view, and reorder the columns to match
+        weight = weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1)
+        cols = cols.view(n, c, k * k, -1).transpose(1, 2).reshape(n, k * k * c, -1)
+    out = torch.matmul(weight, cols) + conv.bias.view(1, -1, 1)
+    return out.view(n, conv.out_channels, h - k + 1, w - k + 1)
 
 
 def _crop(x: torch.Tensor, offset: int, like: torch.Tensor) -> torch.Tensor:
@@ -96,21 +114,25 @@ class FCN8s(nn.Module):
                 deconv.weight.copy_(bilinear_kernel(self.num_classes, k))
             deconv.weight.requires_grad_(learn_upsampling)
 
+    def _skip(self, pool: torch.Tensor, scorer: str) -> torch.Tensor:
+        scale = self.skip_scale[scorer]
+        return pool if scale == 1.0 else pool * scale
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores `(N, num_classes, H, W)` for images `(N, 3, H, W)`."""
         pools = {}
         h = x
         for stage in STAGES:
             for name in stage:
-                h = torch.relu(getattr(self, name)(h))
+                h = F.relu(getattr(self, name)(h), inplace=True)
             h = self.pool(h)
             pools[stage[-1]] = h  # pool3 is keyed by conv3_3, pool4 by conv4_3
         for name in FC_LAYERS:
-            h = self.drop(torch.relu(getattr(self, name)(h)))
+            h = self.drop(F.relu(dense(getattr(self, name), h), inplace=True))
 
         upscore2 = self.upscore2(self.score_fr(h))
-        score_pool4 = _crop(self.score_pool4(pools["conv4_3"] * self.skip_scale["score_pool4"]), CROP["score_pool4"], upscore2)
+        score_pool4 = _crop(self.score_pool4(self._skip(pools["conv4_3"], "score_pool4")), CROP["score_pool4"], upscore2)
         upscore_pool4 = self.upscore_pool4(upscore2 + score_pool4)
-        score_pool3 = _crop(self.score_pool3(pools["conv3_3"] * self.skip_scale["score_pool3"]), CROP["score_pool3"], upscore_pool4)
+        score_pool3 = _crop(self.score_pool3(self._skip(pools["conv3_3"], "score_pool3")), CROP["score_pool3"], upscore_pool4)
         upscore8 = self.upscore8(upscore_pool4 + score_pool3)
         return _crop(upscore8, CROP["upscore8"], x)

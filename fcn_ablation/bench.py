@@ -1,0 +1,265 @@
+"""`python -m fcn_ablation.bench`: how fast every variant detects, and how close to the device's limit.
+
+Detection speed does not depend on the weights, so no data set and no training are needed: each
+experiment's network is built at the configured width and timed on a random input of the
+configured size. The measurement is meant to be trusted:
+
+- the forward pass goes through `timing.prepare`/`timing.timed`, the path the training sweep's
+  detection time takes (eval and inference mode, warm-up, device synchronisation);
+- variants are interleaved: every round times each variant once, rounds rotate the order
+  (A B C, B C A, C A B, ...), so drift of a shared machine hits all of them alike and no variant
+  always runs first;
+- a dense matrix product of the same precision runs in every round too: its GFLOP/s is the
+  practical ceiling each variant's achieved GFLOP/s is compared with;
+- per variant: median, quartiles and a bootstrap 95 % confidence interval of the median; ratios
+  to the baseline are taken round by round (same conditions) and then summarised.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import re
+import sys
+from pathlib import Path
+
+import hydra
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import OmegaConf
+from tqdm.auto import tqdm
+
+from fcn_ablation.cli import config_dir
+from fcn_ablation.config import register
+from fcn_ablation.errors import ConfigError, UserError
+from fcn_ablation.models.cost import model_cost
+from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.models.widths import build_widths, layer_factors
+from fcn_ablation.timing import DTYPES, SpeedOptions, prepare, timed
+
+log = logging.getLogger(__name__)
+MATMUL = "matmul"
+
+register()
+
+
+def experiment_widths(names: list[str], multiplier: float) -> dict[str, dict[str, int]]:
+    """Widths of each named experiment (`conf/experiment/<name>.yaml`); all of them when empty."""
+    folder = Path(config_dir()) / "experiment"
+    available = sorted(p.stem for p in folder.glob("*.yaml"))
+    names = list(names) or ["baseline"] + [n for n in available if n != "baseline"]
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise ConfigError(f"experiments: no {folder}/{unknown[0]}.yaml; available: {', '.join(available)}")
+    out = {}
+    for name in names:
+        exp = OmegaConf.load(folder / f"{name}.yaml")
+        factors = layer_factors(exp.get("halve", []), exp.get("factors", {}), experiment=name)
+        out[name] = build_widths(factors, multiplier)
+    return out
+
+
+def rotated(variants: list[str], round_index: int) -> list[str]:
+    k = round_index % len(variants)
+    return variants[k:] + variants[:k]
+
+
+def run_rounds(measures: dict, rounds: int, progress: bool = True) -> pd.DataFrame:
+    """Call every measure once per round, in rotated order; one row per call (seconds)."""
+    names = list(measures)
+    rows = []
+    for r in tqdm(range(rounds), desc="timing rounds", disable=not progress):
+        for pos, name in enumerate(rotated(names, r)):
+            rows.append({"round": r, "position": pos, "variant": name, "seconds": measures[name]()})
+    return pd.DataFrame(rows)
+
+
+def bootstrap_median_ci(values, rng: np.random.Generator, n_boot: int = 4000, level: float = 0.95) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values[0]), float(values[0])
+    medians = np.median(rng.choice(values, size=(n_boot, len(values)), replace=True), axis=1)
+    lo, hi = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def summarise(raw: pd.DataFrame, baseline: str = "baseline", seed: int = 0) -> pd.DataFrame:
+    """Per variant: median seconds, quartiles, bootstrap 95 % CI of the median, and the ratio to
+    `baseline` computed within each round, then summarised the same way."""
+    rng = np.random.default_rng(seed)
+    wide = raw.pivot(index="round", columns="variant", values="seconds")
+    rows = []
+    for name in raw.variant.drop_duplicates():
+        s = wide[name].to_numpy()
+        lo, hi = bootstrap_median_ci(s, rng)
+        row = {"variant": name, "rounds": len(s), "median_s": float(np.median(s)), "q1_s": float(np.quantile(s, 0.25)),
+               "q3_s": float(np.quantile(s, 0.75)), "ci_low_s": lo, "ci_high_s": hi}  # fmt: skip
+        if baseline in wide:
+            ratios = s / wide[baseline].to_numpy()
+            rlo, rhi = bootstrap_median_ci(ratios, rng)
+            row.update(time_ratio=float(np.median(ratios)), time_ratio_ci_low=rlo, time_ratio_ci_high=rhi)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def device_slug(device: torch.device, threads: int) -> str:
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"cpu-{_cpu_model()}-{threads}t"
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def bench(cfg, progress: bool = True) -> Path:
+    """Time every experiment and the matmul ceiling; write CSV, Markdown and a plot."""
+    if cfg.rounds < 2 or cfg.warmup < 0 or cfg.batch_size < 1 or min(cfg.height, cfg.width) < 1:
+        raise ConfigError("rounds >= 2, warmup >= 0, batch_size >= 1 and a positive height/width are needed")
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else ("cpu" if cfg.device == "auto" else cfg.device))
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    opts = SpeedOptions.from_config(cfg)
+    widths = experiment_widths(cfg.experiments, cfg.width_multiplier)
+    torch.manual_seed(cfg.seed)
+    x = torch.randn(cfg.batch_size, 3, cfg.height, cfg.width, device=device)
+    measures, cost = {}, {}
+    for name, w in tqdm(widths.items(), desc="building and warming up", disable=not progress):
+        forward = prepare(FCN8s(w, cfg.num_classes), device, opts)
+        for _ in range(cfg.warmup):
+            forward(x)
+        measures[name] = lambda f=forward: timed(lambda: f(x), device)
+        cost[name] = model_cost(w, cfg.height, cfg.width, cfg.num_classes)
+    n = cfg.matmul_size
+    a, b = (torch.randn(n, n, device=device, dtype=DTYPES[opts.precision]) for _ in range(2))
+    for _ in range(max(1, cfg.warmup)):
+        a @ b
+    measures[MATMUL] = lambda: timed(lambda: a @ b, device)
+
+    raw = run_rounds(measures, cfg.rounds, progress)
+    table = summarise(raw, seed=cfg.seed)
+    table = _add_cost_columns(table, cost, cfg.batch_size, 2 * n**3)
+
+    slug = f"{opts.slug()}-b{cfg.batch_size}-{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
+    out = Path(cfg.out_dir) / device_slug(device, torch.get_num_threads()) / slug
+    out.mkdir(parents=True, exist_ok=True)
+    raw.to_csv(out / "raw.csv", index=False)
+    table.to_csv(out / "bench.csv", index=False)
+    OmegaConf.save(cfg, out / "config.yaml")
+    header = {"device": _device_label(device), "torch": torch.__version__, "settings": slug, "rounds": cfg.rounds}
+    (out / "bench.md").write_text(markdown(table, header, cfg.batch_size))
+    plot(table, out / "time_vs_macs.png", header["device"])
+    return out
+
+
+def _add_cost_columns(table: pd.DataFrame, cost: dict, batch: int, matmul_flop: int) -> pd.DataFrame:
+    t = table.set_index("variant")
+    ceiling = matmul_flop / t.loc[MATMUL, "median_s"] / 1e9
+    t["params"] = pd.Series({k: v[0] for k, v in cost.items()})
+    t["gmacs"] = pd.Series({k: v[1] / 1e9 for k, v in cost.items()})
+    t["ms_per_image"] = 1000 * t.median_s / batch
+    t["images_per_s"] = batch / t.median_s
+    t["gflop_s"] = 2 * t.gmacs * batch / t.median_s
+    t.loc[MATMUL, "gflop_s"] = ceiling
+    t["fraction_of_matmul"] = t.gflop_s / ceiling
+    if "baseline" in t.index:
+        t["macs_ratio"] = t.gmacs / t.loc["baseline", "gmacs"]
+        t["ratio_gap"] = t.time_ratio - t.macs_ratio
+        t.loc[MATMUL, ["time_ratio", "time_ratio_ci_low", "time_ratio_ci_high"]] = np.nan
+    paper = _paper_time_ratios()
+    t["paper_time_ratio"] = pd.Series(paper)
+    return t.reset_index()
+
+
+def _paper_time_ratios() -> dict[str, float]:
+    from fcn_ablation.report import paper_dir
+
+    df = pd.read_csv(paper_dir() / "table3_msra10k.csv")
+    return {r.experiment: 1 + (0 if pd.isna(r.time_vs_base_pct) else r.time_vs_base_pct / 100) for r in df.itertuples()}
+
+
+def _device_label(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU {_cpu_model()}, {torch.get_num_threads()} threads"
+
+
+def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
+    cols = {"variant": "variant", "ms_per_image": "ms/image", "ci_low_s": "95% CI low (ms)", "ci_high_s": "95% CI high (ms)",
+            "images_per_s": "images/s", "params": "params (M)", "gmacs": "GMACs", "gflop_s": "GFLOP/s",
+            "fraction_of_matmul": "of matmul", "macs_ratio": "MACs ratio", "time_ratio": "time ratio",
+            "ratio_gap": "time - MACs", "paper_time_ratio": "paper time ratio"}  # fmt: skip
+    view = t[[c for c in cols if c in t.columns]].copy()
+    for c in ("ci_low_s", "ci_high_s"):
+        view[c] = 1000 * t[c] / batch
+    view["params"] = t.params / 1e6
+    view = view.rename(columns=cols)
+    lines = [
+        f"# Inference benchmark: {header['device']}",
+        "",
+        f"torch {header['torch']}, settings `{header['settings']}` (precision, options, batch, input W x H, width multiplier), "
+        f"{header['rounds']} interleaved rounds.",
+        "",
+        view.to_markdown(index=False, floatfmt=".4g"),
+        "",
+        "- ms/image: median over rounds, with the bootstrap 95 % confidence interval of the median.",
+        "- time ratio: median of the per-round ratios to the baseline; MACs ratio: the same for multiply-adds;",
+        "  time - MACs near 0 means the variant runs as efficiently as the baseline.",
+        "- GFLOP/s = 2 x MACs / time; `of matmul`: that over the GFLOP/s of a dense n x n matrix product timed in the",
+        "  same rounds (the practical ceiling of the device at this precision).",
+        "- paper time ratio: GTX 1080 Ti, Caffe, MSRA10K (results/paper/table3_msra10k.csv).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(t: pd.DataFrame, path: Path, device: str) -> None:
+    """Measured time ratio against MACs ratio, with the paper's GTX 1080 Ti ratios beside them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = t[(t.variant != MATMUL) & (t.variant != "baseline")]
+    if "macs_ratio" not in rows:
+        return
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    ax.plot([0, 1.05], [0, 1.05], color="grey", lw=0.8, ls="--", label="time proportional to MACs")
+    ax.errorbar(rows.macs_ratio, rows.time_ratio, yerr=[rows.time_ratio - rows.time_ratio_ci_low, rows.time_ratio_ci_high - rows.time_ratio],
+                fmt="o", color="tab:blue", label=f"measured ({device})")  # fmt: skip
+    ax.scatter(rows.macs_ratio, rows.paper_time_ratio, marker="x", color="tab:red", label="paper (GTX 1080 Ti)")
+    for r in rows.itertuples():
+        ax.annotate(r.variant, (r.macs_ratio, r.time_ratio), textcoords="offset points", xytext=(5, -3), color="tab:blue")
+        if not pd.isna(r.paper_time_ratio):
+            ax.annotate(r.variant, (r.macs_ratio, r.paper_time_ratio), textcoords="offset points", xytext=(5, -3), color="tab:red")
+    ax.set_xlabel("MACs ratio to the baseline")
+    ax.set_ylabel("detection time ratio to the baseline")
+    ax.set_title("Does time follow the arithmetic?")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="bench")
+def _app(cfg) -> None:
+    try:
+        out = bench(cfg)
+        print((out / "bench.md").read_text())
+        print(f"written: {out}")
+    except UserError as err:
+        logging.getLogger("fcn_ablation").error("%s", err)
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    _app()
