@@ -17,10 +17,8 @@ configured size. The measurement is meant to be trusted:
 
 from __future__ import annotations
 
-import logging
 import platform
 import re
-import sys
 from pathlib import Path
 
 import hydra
@@ -32,13 +30,12 @@ from tqdm.auto import tqdm
 
 from fcn_ablation.cli import config_dir
 from fcn_ablation.config import register
-from fcn_ablation.errors import ConfigError, UserError
+from fcn_ablation.errors import ConfigError, exit_on_user_error
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, layer_factors
 from fcn_ablation.timing import DTYPES, SpeedOptions, prepare, timed
 
-log = logging.getLogger(__name__)
 MATMUL = "matmul"
 
 register()
@@ -251,14 +248,10 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="bench")
 def _app(cfg) -> None:
-    try:
+    with exit_on_user_error():
         out = bench(cfg)
         print((out / "bench.md").read_text())
         print(f"written: {out}")
-    except UserError as err:
-        logging.getLogger("fcn_ablation").error("%s", err)
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,6 @@ A Hydra app over `conf/`; one job trains and measures one experiment, `-m` sweep
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 
 import hydra
@@ -14,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from fcn_ablation.config import register
-from fcn_ablation.errors import UserError
+from fcn_ablation.errors import exit_on_user_error
 
 
 def config_dir() -> str:
@@ -38,15 +36,11 @@ def _app(cfg) -> None:
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     group = Path(hc.sweep.dir).name if multirun else None
-    try:
+    with exit_on_user_error():
         record = run(cfg, Path(hc.runtime.output_dir), group=group)
         if not multirun:  # a multirun reports once, at its end (callbacks.ReportCallback)
             out = report.write_report(store_dir(cfg.paths.results_dir, record["dataset"], record["settings_key"]), Path(cfg.paths.results_dir))
             print(f"report: {out / 'report.md'}")
-    except UserError as err:
-        logging.getLogger("fcn_ablation").error("%s", err)
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 def main() -> None:

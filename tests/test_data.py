@@ -3,7 +3,6 @@
 import io
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
@@ -13,7 +12,6 @@ from fcn_ablation.data.dataset import SaliencyDataset
 from fcn_ablation.data.pairs import list_pairs, read_pair
 from fcn_ablation.data.transforms import Normalise, PairTransform
 from fcn_ablation.data.synthetic import generate, make_sample
-from fcn_ablation.errors import DataError
 
 
 def test_samples_are_deterministic_for_a_seed_and_differ_across_seeds():

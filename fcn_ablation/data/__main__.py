@@ -9,8 +9,6 @@ loader must outpace the GPU, and this is the figure to compare with the model's 
 from __future__ import annotations
 
 import json
-import logging
-import sys
 import time
 
 import hydra
@@ -18,7 +16,7 @@ from omegaconf import DictConfig
 
 from fcn_ablation.cli import config_dir
 from fcn_ablation.config import register, validate
-from fcn_ablation.errors import UserError
+from fcn_ablation.errors import exit_on_user_error
 
 register()
 
@@ -52,7 +50,7 @@ def loader_throughput(loader, n_images: int) -> dict:
 def _app(cfg: DictConfig) -> None:
     from fcn_ablation.data.datamodule import SaliencyDataModule
 
-    try:
+    with exit_on_user_error():
         validate(cfg)
         dm = SaliencyDataModule(cfg.dataset, cfg.paths.cache_dir, pin_memory=cfg.trainer.accelerator in ("gpu", "cuda"))
         dm.prepare_data()
@@ -61,10 +59,6 @@ def _app(cfg: DictConfig) -> None:
         if cfg.timing.loader_images > 0:
             out["train_loader"] = loader_throughput(dm.train_dataloader(), cfg.timing.loader_images)
         print(json.dumps(out, indent=2))
-    except UserError as err:
-        logging.getLogger("fcn_ablation").error("%s", err)
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":
