@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from omegaconf import OmegaConf
 
 from fcn_ablation import records
 from fcn_ablation.config import ChannelOrder, InitSource, TransferRule
@@ -35,6 +36,18 @@ def training_epochs(cfg, is_baseline: bool) -> int:
     """`init.epochs` (a fine-tuning budget) for every run but the baseline of an `init=baseline` sweep."""
     own_start = InitSource(cfg.init.source) is InitSource.baseline and is_baseline
     return cfg.init.epochs if cfg.init.epochs and not own_start else cfg.trainer.max_epochs
+
+
+def row_label(record: dict) -> str:
+    """A report row's initialisation: where the weights started, plus the training budget when
+    it is not the table's own (`init.epochs`), so 2 epochs from scratch never pass for 7."""
+    tag = record.get("init_tag", "scratch")
+    config = record.get("config", {})
+    if "init" not in config:  # records written before initialisation existed: scratch, full budget
+        return tag
+    cfg = OmegaConf.create(config)
+    epochs = training_epochs(cfg, is_baseline=not record["changed_layers"])
+    return tag if epochs == cfg.trainer.max_epochs else f"{tag}, {epochs} epochs"
 
 
 def initialise(net: FCN8s, cfg, is_baseline: bool) -> dict:

@@ -70,9 +70,9 @@ def read_records(paths) -> list[dict]:
     return [read_record(p) for p in sorted(paths)]
 
 
-def latest_per_row(records: list[dict]) -> dict[tuple[str, str], dict]:
-    """The newest record of each (experiment, initialisation) pair."""
+def latest_per_row(records: list[dict], label) -> dict[tuple[str, str], dict]:
+    """The newest record of each (experiment, `label(record)`) pair."""
     out: dict[tuple[str, str], dict] = {}
     for r in sorted(records, key=lambda r: r["created"]):
-        out[(r["experiment"], r.get("init_tag", "scratch"))] = r
+        out[(r["experiment"], label(r))] = r
     return out

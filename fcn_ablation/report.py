@@ -17,6 +17,7 @@ import pandas as pd
 
 from fcn_ablation import records
 from fcn_ablation.errors import UserError
+from fcn_ablation.initialise import row_label
 
 PAPER_TABLES = {"msra10k": "table3_msra10k.csv", "dut_omron": "table4_dut_omron.csv"}
 EXPERIMENT_ORDER = ["baseline", *"abcdefgh"]
@@ -43,12 +44,12 @@ def paper_table(dataset: str) -> tuple[pd.DataFrame, str]:
 def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per experiment and initialisation; changes are percentages versus the newest
     baseline row (NaN without one)."""
-    latest = records.latest_per_row(recs)
+    latest = records.latest_per_row(recs, row_label)
     rows = []
     for r in latest.values():
         rows.append({
             "experiment": r["experiment"],
-            "init": r.get("init_tag", "scratch"),
+            "init": row_label(r),
             "changed_layers": " ".join(r["changed_layers"]) or "-",
             "detection_total_s": r["detection_total_s"],
             "ms_per_image": r["detection_ms_per_image"],
@@ -73,6 +74,12 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
         p = paper.rename(columns={"time_vs_base_pct": "paper_time_vs_base_pct", "f_vs_base_pct": "paper_f_vs_base_pct", "f_score": "paper_f"})
         df = df.merge(p[["experiment", "paper_f", "paper_time_vs_base_pct", "paper_f_vs_base_pct"]], on="experiment", how="left")
     return df
+
+
+
+def _blank_missing(table: pd.DataFrame) -> pd.DataFrame:
+    """NaN as None, so that tabulate writes its missing-value mark instead of "nan"."""
+    return table.astype(object).where(table.notna(), None)
 
 
 def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None) -> str:
@@ -101,7 +108,7 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     ]
     if several_inits:  # the same variants from different starting points: compare them side by side
         pivot = df.pivot_table(index="experiment", columns="init", values="max_f", sort=False)
-        lines += ["", "## Max F by initialisation", "", pivot.to_markdown(floatfmt=".4f"), "",
+        lines += ["", "## Max F by initialisation", "", _blank_missing(pivot).to_markdown(floatfmt=".4f", missingval="-"), "",
                   "- `RULE from baseline`: the trained baseline cut down by RULE (first_k is the paper's), then fine-tuned;",
                   "  `scratch`: random initialisation. Training budget per row: its record (`init.epochs`)."]  # fmt: skip
     if settings:
@@ -113,6 +120,9 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     return "\n".join(lines) + "\n"
 
 
+OURS = ("tab:blue", "tab:green", "tab:purple", "tab:brown", "tab:olive", "tab:cyan", "tab:orange", "tab:gray")  # red is the paper's
+
+
 def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
     """Change in F against change in time versus the baseline, ours beside the paper's."""
     import matplotlib
@@ -122,11 +132,13 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     rows = df[df.experiment != "baseline"]
-    several_inits = rows.init.nunique() > 1
-    ax.scatter(rows.time_vs_base_pct, rows.f_vs_base_pct, label=f"this run ({dataset})", color="tab:blue")
-    for _, r in rows.iterrows():
-        label = f"{r.experiment} ({r.init})" if several_inits else r.experiment
-        ax.annotate(label, (r.time_vs_base_pct, r.f_vs_base_pct), textcoords="offset points", xytext=(4, 3), color="tab:blue", fontsize=7 if several_inits else 10)
+    inits = list(dict.fromkeys(rows.init))  # one colour per initialisation, the letter on each point
+    for i, init in enumerate(inits):
+        sub, colour = rows[rows.init == init], OURS[i % len(OURS)]
+        label = f"this run ({dataset})" if len(inits) == 1 else f"{init} ({dataset})"
+        ax.scatter(sub.time_vs_base_pct, sub.f_vs_base_pct, label=label, color=colour, s=20)
+        for _, r in sub.iterrows():
+            ax.annotate(r.experiment, (r.time_vs_base_pct, r.f_vs_base_pct), textcoords="offset points", xytext=(3, 2), color=colour, fontsize=8)
     rows = rows.drop_duplicates("experiment")
     if "paper_f_vs_base_pct" in rows:
         ax.scatter(rows.paper_time_vs_base_pct, rows.paper_f_vs_base_pct, marker="x", color="tab:red", label="paper")
@@ -137,7 +149,7 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
     ax.set_xlabel("detection time vs baseline (%)")
     ax.set_ylabel("max F vs baseline (%)")
     ax.set_title("What each thinned variant costs and saves")
-    ax.legend()
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -183,3 +183,18 @@ def test_at_once_scaling_scales_pool4_and_pool3_before_their_scorers(compose_cfg
         net(torch.randn(1, 3, 32, 32))
     assert torch.allclose(seen["in4"], net.pool(torch.relu(seen["c4"])) * 0.01)
     assert torch.allclose(seen["in3"], net.pool(torch.relu(seen["c3"])) * 0.0001)
+
+
+def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
+    from fcn_ablation.initialise import row_label
+
+    def record(source, experiment_changed, epochs, tag):
+        config = {"init": {"source": source, "baseline_from": "scratch", "epochs": epochs}, "trainer": {"max_epochs": 7}}
+        return {"config": config, "changed_layers": ["fc7"] if experiment_changed else [], "init_tag": tag}
+
+    assert row_label(record("scratch", True, None, "scratch")) == "scratch"
+    assert row_label(record("scratch", True, 2, "scratch")) == "scratch, 2 epochs"  # never passes for 7
+    assert row_label(record("baseline", True, 2, "first_k from baseline")) == "first_k from baseline, 2 epochs"
+    assert row_label(record("baseline", False, 2, "scratch")) == "scratch"  # the baseline trains its own budget
+    assert row_label(record("scratch", True, 7, "scratch")) == "scratch"
+    assert row_label({"config": {}, "changed_layers": []}) == "scratch"  # records older than init
