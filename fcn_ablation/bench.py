@@ -17,8 +17,6 @@ configured size. The measurement is meant to be trusted:
 
 from __future__ import annotations
 
-import platform
-import re
 from pathlib import Path
 
 import hydra
@@ -34,7 +32,8 @@ from fcn_ablation.errors import ConfigError, exit_on_user_error
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, layer_factors
-from fcn_ablation.timing import DTYPES, SpeedOptions, prepare, timed
+from fcn_ablation.tables import markdown_table
+from fcn_ablation.timing import DTYPES, SpeedOptions, cpu_model, device_slug, prepare, timed
 
 MATMUL = "matmul"
 
@@ -98,24 +97,6 @@ def summarise(raw: pd.DataFrame, baseline: str = "baseline", seed: int = 0) -> p
             row.update(time_ratio=float(np.median(ratios)), time_ratio_ci_low=rlo, time_ratio_ci_high=rhi)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def device_slug(device: torch.device, threads: int) -> str:
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = f"cpu-{_cpu_model()}-{threads}t"
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def bench(cfg, progress: bool = True) -> Path:
@@ -187,7 +168,7 @@ def _paper_time_ratios() -> dict[str, float]:
 def _device_label(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU {_cpu_model()}, {torch.get_num_threads()} threads"
+    return f"CPU {cpu_model()}, {torch.get_num_threads()} threads"
 
 
 def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
@@ -206,7 +187,7 @@ def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
         f"torch {header['torch']}, settings `{header['settings']}` (precision, options, batch, input W x H, width multiplier), "
         f"{header['rounds']} interleaved rounds.",
         "",
-        view.to_markdown(index=False, floatfmt=".4g"),
+        markdown_table(view, index=False),
         "",
         "- ms/image: median over rounds, with the bootstrap 95 % confidence interval of the median.",
         "- time ratio: median of the per-round ratios to the baseline; MACs ratio: the same for multiply-adds;",

@@ -198,6 +198,9 @@ class TimingConfig:
     channels_last: bool = False
     compile: bool = False
     cudnn_benchmark: bool = False
+    # true: use the options (layout, compile, cuDNN autotuner) under which `python -m fcn_ablation.bench`
+    # ran the baseline fastest on this device at `precision`, 400x300 and this width; none measured: the above
+    best_benchmarked: bool = False
 
 
 @dataclass

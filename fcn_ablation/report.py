@@ -18,6 +18,7 @@ import pandas as pd
 from fcn_ablation import records
 from fcn_ablation.errors import UserError
 from fcn_ablation.initialise import row_label
+from fcn_ablation.tables import markdown_table
 
 PAPER_TABLES = {"msra10k": "table3_msra10k.csv", "dut_omron": "table4_dut_omron.csv"}
 EXPERIMENT_ORDER = ["baseline", *"abcdefgh"]
@@ -77,11 +78,6 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 
-def _blank_missing(table: pd.DataFrame) -> pd.DataFrame:
-    """NaN as None, so that tabulate writes its missing-value mark instead of "nan"."""
-    return table.astype(object).where(table.notna(), None)
-
-
 def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None) -> str:
     cols = {
         "experiment": "exp", "init": "init", "changed_layers": "thinned layers", "detection_total_s": "time (s)", "ms_per_image": "ms/image",
@@ -98,7 +94,7 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
         lines += ["**No baseline:** no run of `experiment=baseline` with these settings was found, so the",
                   "changes versus the baseline are left blank. Run it with the same overrides plus `experiment=baseline`.", ""]  # fmt: skip
     lines += [
-        view.to_markdown(index=False, floatfmt=".4g"),
+        markdown_table(view, index=False),
         "",
         f"- Settings key `{key}`; records in `results/store/{dataset}/{key}/`; config of every row in its record.",
         "- Detection time: forward passes only, batch of one, at each test image's own size, after warm-up;",
@@ -108,7 +104,7 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     ]
     if several_inits:  # the same variants from different starting points: compare them side by side
         pivot = df.pivot_table(index="experiment", columns="init", values="max_f", sort=False)
-        lines += ["", "## Max F by initialisation", "", _blank_missing(pivot).to_markdown(floatfmt=".4f", missingval="-"), "",
+        lines += ["", "## Max F by initialisation", "", markdown_table(pivot, floatfmt=".4f"), "",
                   "- `RULE from baseline`: the trained baseline cut down by RULE (first_k is the paper's), then fine-tuned;",
                   "  `scratch`: random initialisation. Training budget per row: its record (`init.epochs`)."]  # fmt: skip
     if settings:

@@ -20,7 +20,7 @@ from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, changed_layers, layer_factors
-from fcn_ablation.timing import SpeedOptions, time_forward
+from fcn_ablation.timing import SpeedOptions, best_benchmarked, time_forward
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,24 @@ log = logging.getLogger(__name__)
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
     factors = layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name)
     return factors, build_widths(factors, cfg.model.width_multiplier)
+
+
+def speed_options(cfg, device) -> tuple[SpeedOptions, str]:
+    """The detection timing's speed options and where they come from ("config" or a bench.csv)."""
+    speed = SpeedOptions.from_config(cfg.timing)
+    if not cfg.timing.best_benchmarked:
+        return speed, "config"
+    bench_dir = Path(cfg.paths.results_dir) / "bench"
+    found = best_benchmarked(bench_dir, device, speed.precision, cfg.cost.height, cfg.cost.width, cfg.model.width_multiplier)
+    if found is None:
+        log.warning(
+            "timing.best_benchmarked: no benchmark of this device at %s, %dx%d, width %g under %s; timing with the "
+            "configured options. Run: python -m fcn_ablation.bench -m channels_last=false,true compile=false,true "
+            "precision=%s width_multiplier=%g", speed.precision, cfg.cost.width, cfg.cost.height,
+            cfg.model.width_multiplier, bench_dir, speed.precision, cfg.model.width_multiplier,
+        )  # fmt: skip
+        return speed, "config"
+    return found[0], str(found[1])
 
 
 def run(cfg, output_dir: Path, group: str | None = None) -> dict:
@@ -61,7 +79,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     device = trainer.strategy.root_device
     n_time = cfg.timing.max_images or len(data.test_set)
     images = (data.normalise(data.test_set[i]["image"]) for i in range(min(n_time, len(data.test_set))))
-    speed = SpeedOptions.from_config(cfg.timing)
+    speed, speed_from = speed_options(cfg, device)
     timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
 
     params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
@@ -90,6 +108,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         "detection_images": timing.n_images,
         "detection_load_s": timing.load_s,
         "detection_settings": speed.slug(),
+        "detection_settings_from": speed_from,
         "train_s": train_s,
         "train_steps": trainer.global_step,
         "test_images": len(data.test_set),

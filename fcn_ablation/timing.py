@@ -5,17 +5,26 @@ Only the model's forward pass is timed: inputs are loaded and moved to the devic
 time is reported apart), the model runs in eval and inference mode, a few warm-up passes come
 first, and the device is synchronised before each clock read so asynchronous GPU work is
 counted where it happens. Speed options (precision, channels-last memory, `torch.compile`,
-cuDNN's autotuner) are applied in `prepare`, the same way for both.
+cuDNN's autotuner) are applied in `prepare`, the same way for both; `best_benchmarked` lets a
+run take the fastest combination the benchmark measured on its device.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import platform
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+import pandas as pd
 import torch
+import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from fcn_ablation.errors import ConfigError
 
@@ -109,3 +118,48 @@ def time_forward(model: torch.nn.Module, images: Iterable[torch.Tensor], device,
     total = sum(timed(lambda x=x: forward(x), device) for x in inputs)
     model.train(was_training)
     return DetectionTime(len(inputs), total, 1000 * total / len(inputs), load_s)
+
+
+def device_slug(device: torch.device, threads: int | None = None) -> str:
+    """The folder name of a device's benchmark results: the GPU's name, or the CPU model and threads."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"{device.type}-{cpu_model()}-{threads or torch.get_num_threads()}t"
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def best_benchmarked(bench_dir: Path, device, precision: str, height: int, width: int, width_multiplier: float) -> tuple[SpeedOptions, Path] | None:
+    """The speed options under which the benchmark's baseline ran fastest on this device.
+
+    Only results at batch one, the same input size and width multiplier and the same `precision`
+    compete: precision changes the arithmetic (and so the outputs), the other options only the
+    speed. Returns the options and the `bench.csv` they come from, or None when nothing matches.
+    """
+    best: tuple[float, SpeedOptions, Path] | None = None
+    for cfg_path in sorted((Path(bench_dir) / device_slug(device)).glob("*/config.yaml")):
+        table = cfg_path.parent / "bench.csv"
+        try:
+            c = OmegaConf.load(cfg_path)
+            times = pd.read_csv(table).set_index("variant")["ms_per_image"]
+            same = (str(c.precision), int(c.batch_size), int(c.height), int(c.width)) == (precision, 1, height, width)
+            if not (same and math.isclose(float(c.width_multiplier), width_multiplier) and "baseline" in times.index):
+                continue
+            options = SpeedOptions.from_config(c)
+        except (OSError, ValueError, KeyError, AttributeError, OmegaConfBaseException, yaml.YAMLError):  # not a benchmark result
+            continue
+        if best is None or times["baseline"] < best[0]:
+            best = (float(times["baseline"]), options, table)
+    return None if best is None else best[1:]
+

@@ -79,7 +79,10 @@ def test_a_tiny_benchmark_writes_its_tables_with_consistent_columns(tmp_path):
     assert t.loc["a", "macs_ratio"] == pytest.approx(t.loc["a", "gmacs"] / t.loc["baseline", "gmacs"])
     assert t.loc[MATMUL, "gflop_s"] == pytest.approx(2 * 64**3 / raw[raw.variant == MATMUL].seconds.median() / 1e9)
     assert t.loc["a", "paper_time_ratio"] == pytest.approx(1 - 0.356)
-    assert (out / "time_vs_macs.png").stat().st_size > 1000 and "| a " in (out / "bench.md").read_text()
+    assert (out / "time_vs_macs.png").stat().st_size > 1000
+    md_rows = {line.split("|")[1].strip(): line for line in (out / "bench.md").read_text().splitlines() if line.startswith("| ")}
+    assert set(md_rows) == {"variant", "baseline", "a", MATMUL} and "nan" not in md_rows[MATMUL]
+    assert md_rows[MATMUL].count(" - ") == 6  # params, MACs, the three ratios, their gap: none for a matmul
     assert out.name == "fp32-b1-32x24-w0.03125"
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 from hydra.errors import ConfigCompositionException
-from omegaconf.errors import ValidationError, ConfigKeyError
+from omegaconf.errors import ConfigKeyError, ValidationError
 
 from fcn_ablation.config import validate
 from fcn_ablation.errors import ConfigError

@@ -10,8 +10,8 @@ from fcn_ablation.data import splits
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.data.dataset import SaliencyDataset
 from fcn_ablation.data.pairs import list_pairs, read_pair
-from fcn_ablation.data.transforms import Normalise, PairTransform
 from fcn_ablation.data.synthetic import generate, make_sample
+from fcn_ablation.data.transforms import Normalise, PairTransform
 
 
 def test_samples_are_deterministic_for_a_seed_and_differ_across_seeds():

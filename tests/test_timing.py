@@ -25,3 +25,44 @@ def test_counts_warmup_and_timed_passes_in_eval_and_inference_mode():
     assert m.modes == {False} and m.grad == {False}
     assert m.training  # mode restored
     assert t.total_s > 0 and abs(t.ms_per_image - 1000 * t.total_s / 7) < 1e-9
+
+
+def _bench_result(root, name, times, **options):
+    """A benchmark folder as `python -m fcn_ablation.bench` writes it, with chosen baseline times."""
+    from omegaconf import OmegaConf
+
+    from fcn_ablation.config import BenchConfig
+    from fcn_ablation.timing import device_slug
+
+    folder = root / "bench" / device_slug("cpu") / name
+    folder.mkdir(parents=True)
+    OmegaConf.save(OmegaConf.structured(BenchConfig(**options)), folder / "config.yaml")
+    (folder / "bench.csv").write_text("variant,ms_per_image\n" + "".join(f"{v},{ms}\n" for v, ms in times.items()))
+    return folder / "bench.csv"
+
+
+def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path, compose_cfg):
+    from fcn_ablation.run import speed_options
+    from fcn_ablation.timing import SpeedOptions, best_benchmarked
+
+    results = tmp_path / "results"
+    _bench_result(results, "eager", {"baseline": 30.0, "a": 9.0})
+    layout = _bench_result(results, "cl", {"baseline": 20.0, "a": 7.0}, channels_last=True)
+    _bench_result(results, "compiled-but-bf16", {"baseline": 5.0}, channels_last=True, compile=True, precision="bf16")
+    _bench_result(results, "compiled-other-width", {"baseline": 5.0}, compile=True, width_multiplier=0.5)
+    _bench_result(results, "compiled-other-size", {"baseline": 5.0}, compile=True, height=100)
+    _bench_result(results, "compiled-batch-4", {"baseline": 5.0}, compile=True, batch_size=4)
+    _bench_result(results, "no-baseline", {"a": 1.0}, compile=True)
+    (results / "bench" / "notes.txt").write_text("not a result")
+    (layout.parents[1] / "broken").mkdir()
+    (layout.parents[1] / "broken" / "config.yaml").write_text(": not yaml :")
+
+    assert best_benchmarked(results / "bench", "cpu", "fp32", 300, 400, 1.0) == (SpeedOptions(channels_last=True), layout)
+    assert best_benchmarked(results / "bench", "cpu", "fp16", 300, 400, 1.0) is None
+
+    overrides = [f"paths.results_dir={results}", "model.width_multiplier=1.0"]
+    assert speed_options(compose_cfg(overrides), torch.device("cpu")) == (SpeedOptions(), "config")
+    chosen = speed_options(compose_cfg([*overrides, "timing.best_benchmarked=true"]), torch.device("cpu"))
+    assert chosen == (SpeedOptions(channels_last=True), str(layout))
+    thin = speed_options(compose_cfg([*overrides, "timing.best_benchmarked=true", "model.width_multiplier=0.25"]), "cpu")
+    assert thin == (SpeedOptions(), "config")  # nothing measured at that width: the configured options

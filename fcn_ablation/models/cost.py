@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fcn_ablation.models.arch import KERNEL, PADDING, SKIP_SOURCE, STAGES, UPSCORE, FC_LAYERS
+from fcn_ablation.models.arch import FC_LAYERS, KERNEL, PADDING, SKIP_SOURCE, STAGES, UPSCORE
 
 
 @dataclass(frozen=True)
