@@ -3,6 +3,8 @@ torchvision's format, the input-normalisation fold, and the paper's recipe."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.transfer import choose_kernels, transfer
-from fcn_ablation.models.vgg16 import TORCHVISION_FEATURES, TORCHVISION_INPUT, fold_input
+from fcn_ablation.models.vgg16 import TORCHVISION_FEATURES, TORCHVISION_INPUT, fold_input, load_vgg16
 from fcn_ablation.models.widths import build_widths, layer_factors
 
 EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
@@ -110,13 +112,21 @@ def torchvision_vgg16_state() -> dict[str, torch.Tensor]:
     return sd
 
 
-def test_imagenet_vgg16_in_torchvision_format_initialises_a_narrow_model(compose_cfg, tmp_path):
+@pytest.fixture(scope="module")
+def vgg16_file(tmp_path_factory):
+    """A torchvision-format VGG16 file (553 MB), written once for the tests that load one."""
     sd = torchvision_vgg16_state()
-    torch.save(sd, tmp_path / "vgg16.pth")
-    cfg = compose_cfg(["init=imagenet", f"init.path={tmp_path / 'vgg16.pth'}", "experiment=b"])
+    path = tmp_path_factory.mktemp("vgg16") / "vgg16.pth"
+    torch.save(sd, path)
+    return path, sd
+
+
+def test_imagenet_vgg16_in_torchvision_format_initialises_a_narrow_model(compose_cfg, vgg16_file):
+    path, sd = vgg16_file
+    cfg = compose_cfg(["init=imagenet", f"init.path={path}", "experiment=b"])
     net = FCN8s(widths_of(compose_cfg, "b"))
     info = initialise(net, cfg, is_baseline=False)
-    assert info["tag"] == "first_k from imagenet" and info["origin"] == str(tmp_path / "vgg16.pth")
+    assert info["tag"] == "first_k from imagenet" and info["origin"] == str(path)
     w = net.widths
     assert torch.equal(net.conv2_1.weight, sd["features.5.weight"][: w["conv2_1"], : w["conv1_2"]])
     assert torch.equal(net.conv5_3.bias, sd["features.28.bias"][: w["conv5_3"]])
@@ -129,6 +139,29 @@ def test_imagenet_vgg16_in_torchvision_format_initialises_a_narrow_model(compose
     theirs = Normalise(TORCHVISION_INPUT["mean"], TORCHVISION_INPUT["std"])(x255)
     ref = F.conv2d(theirs, sd["features.0.weight"][: w["conv1_1"]], sd["features.0.bias"][: w["conv1_1"]])
     assert torch.allclose(F.conv2d(ours, net.conv1_1.weight, net.conv1_1.bias), ref, atol=1e-4)
+
+
+def test_imagenet_weights_come_from_the_url_into_the_torch_hub_cache_once(vgg16_file, tmp_path, monkeypatch):
+    from fcn_ablation.errors import DataError
+
+    path, sd = vgg16_file
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    published = tmp_path / "server" / f"vgg16-{digest[:8]}.pth"  # torchvision's naming: the hash prefix checked
+    published.parent.mkdir()
+    os.link(path, published)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    state, origin = load_vgg16(None, published.as_uri())
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / published.name
+    assert origin == published.as_uri() and cached.stat().st_size == path.stat().st_size
+    assert torch.equal(state["conv3_2.weight"], sd["features.12.weight"])
+    assert torch.equal(state["fc6.weight"], sd["classifier.0.weight"].view(4096, 512, 7, 7))
+    published.unlink()  # the server gone: the cache serves
+    assert torch.equal(load_vgg16(None, published.as_uri())[0]["fc7.bias"], sd["classifier.3.bias"])
+    tampered = tmp_path / "server" / "vgg16-00000000.pth"
+    os.link(path, tampered)
+    with pytest.raises(DataError, match=r"vgg16-00000000.pth: cannot load VGG16 weights .*pass init.path="):
+        load_vgg16(None, tampered.as_uri())
+    assert not (tmp_path / "torch" / "hub" / "checkpoints" / tampered.name).exists()  # a bad file is not cached
 
 
 @pytest.mark.parametrize("order", ["rgb", "bgr"])
