@@ -50,6 +50,15 @@ def row_label(record: dict) -> str:
     return tag if epochs == cfg.trainer.max_epochs else f"{tag}, {epochs} epochs"
 
 
+def is_reference_baseline(record: dict, start: str | None = None) -> bool:
+    """Whether a record is a baseline a table measures against and variants are cut from: trained
+    from its own start (scratch or ImageNet; `start` when given) for the table's budget. A
+    baseline continued from a checkpoint, or trained a budget of its own, is a row, not the reference."""
+    source = record.get("init", {}).get("source", "scratch")
+    own = source in (InitSource.scratch.value, InitSource.imagenet.value) and (start is None or source == start)
+    return record.get("experiment") == "baseline" and own and row_label(record) == record.get("init_tag", "scratch")
+
+
 def initialise(net: FCN8s, cfg, is_baseline: bool) -> dict:
     """Load the configured starting weights into `net`; returns what the record says of them."""
     source = effective_source(cfg, is_baseline)
@@ -89,17 +98,19 @@ def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:
 
 
 def find_baseline(cfg) -> Path:
-    """The newest baseline checkpoint of the same data set and settings in the results store."""
+    """The newest checkpoint of a baseline of the same data set and settings, trained from
+    `init.baseline_from` for the full budget (`is_reference_baseline`), in the results store."""
     store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg))
+    start = InitSource(cfg.init.baseline_from).value
     found = []
     for p in sorted(store.glob("baseline-*.json")):
         r = records.read_record(p)
         ckpt = Path(r["output_dir"]) / "model.pt"
-        if r["experiment"] == "baseline" and ckpt.is_file():
+        if is_reference_baseline(r, start) and ckpt.is_file():
             found.append((r["created"], ckpt))
     if not found:
         raise DataError(
-            f"init=baseline: no trained baseline with these settings in {store}; train it first with: "
+            f"init=baseline: no baseline trained from {start} with these settings in {store}; train it first with: "
             f"python -m fcn_ablation {_baseline_command()}"
         )
     return max(found)[1]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from fcn_ablation import records
 from fcn_ablation.errors import UserError
-from fcn_ablation.initialise import row_label
+from fcn_ablation.initialise import is_reference_baseline, row_label
 from fcn_ablation.tables import markdown_table
 
 PAPER_TABLES = {"msra10k": "table3_msra10k.csv", "dut_omron": "table4_dut_omron.csv"}
@@ -44,7 +44,8 @@ def paper_table(dataset: str) -> tuple[pd.DataFrame, str]:
 
 def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per experiment and initialisation; changes are percentages versus the newest
-    baseline row (NaN without one)."""
+    baseline trained from its own start for the table's budget (else the newest baseline row;
+    NaN without one)."""
     latest = records.latest_per_row(recs, row_label)
     rows = []
     for r in latest.values():
@@ -63,19 +64,21 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
             "test_images": r["test_images"],
             "device": r["device"],
             "created": r["created"],
+            "_reference": is_reference_baseline(r),
         })  # fmt: skip
     df = pd.DataFrame(rows)
     order = {e: i for i, e in enumerate(EXPERIMENT_ORDER)}
     df["_order"] = df.experiment.map(lambda e: (order.get(e, len(order)), e))
     df = df.sort_values(["_order", "init"]).drop(columns="_order").reset_index(drop=True)
-    base = df[df.experiment == "baseline"].sort_values("created").tail(1)
+    baselines = df[df.experiment == "baseline"].sort_values("created")
+    base = baselines[baselines._reference].tail(1) if baselines._reference.any() else baselines.tail(1)
+    df = df.drop(columns="_reference")
     for col, out in (("ms_per_image", "time_vs_base_pct"), ("max_f", "f_vs_base_pct"), ("gmacs", "macs_vs_base_pct")):
         df[out] = 100 * (df[col] / base[col].iloc[0] - 1) if len(base) else float("nan")
     if paper is not None and len(paper):
         p = paper.rename(columns={"time_vs_base_pct": "paper_time_vs_base_pct", "f_vs_base_pct": "paper_f_vs_base_pct", "f_score": "paper_f"})
         df = df.merge(p[["experiment", "paper_f", "paper_time_vs_base_pct", "paper_f_vs_base_pct"]], on="experiment", how="left")
     return df
-
 
 
 def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None) -> str:

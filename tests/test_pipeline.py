@@ -135,7 +135,7 @@ def test_variants_start_from_the_trained_baseline_and_say_so(tmp_path, cache_dir
     args = [*tiny_overrides(tmp_path, cache_dir), "init=baseline", "init.epochs=1"]
     missing = cli(*args, "experiment=a", cwd=tmp_path)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
-    assert "init=baseline: no trained baseline with these settings" in missing.stderr
+    assert "init=baseline: no baseline trained from scratch with these settings" in missing.stderr
     assert "train it first with: python -m fcn_ablation" in missing.stderr and "experiment=baseline" in missing.stderr
     base = cli(*args, "experiment=baseline", cwd=tmp_path)
     assert base.returncode == 0, base.stderr[-3000:]

@@ -231,3 +231,44 @@ def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
     assert row_label(record("baseline", False, 2, "scratch")) == "scratch"  # the baseline trains its own budget
     assert row_label(record("scratch", True, 7, "scratch")) == "scratch"
     assert row_label({"config": {}, "changed_layers": []}) == "scratch"  # records older than init
+
+
+def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own_start(compose_cfg, tmp_path):
+    from omegaconf import open_dict
+
+    from fcn_ablation import records
+    from fcn_ablation.initialise import find_baseline
+    from fcn_ablation.report import table
+
+    def app_cfg(*overrides):  # as the app sees it: without the `hydra` node
+        cfg = compose_cfg(["init=baseline", f"paths.results_dir={tmp_path / 'results'}", *overrides])
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return cfg
+
+    cfg = app_cfg()
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg))
+
+    def baseline(created, source, max_f, epochs=None, tag=None):
+        out = tmp_path / "runs" / created
+        out.mkdir(parents=True)
+        (out / "model.pt").write_bytes(b"weights")
+        config = {"init": {"source": source, "baseline_from": "scratch", "epochs": epochs}, "trainer": {"max_epochs": 7}}
+        measured = {"detection_total_s": 1.0, "detection_ms_per_image": 10.0, "mean_f": 0.5, "adaptive_f": 0.5, "mae": 0.1,
+                    "params": 1e6, "macs": 1e9, "test_images": 60, "device": "cpu"}  # fmt: skip
+        records.write_json(store / f"baseline-{created}.json", {
+            "experiment": "baseline", "created": created, "output_dir": str(out), "changed_layers": [], "max_f": max_f,
+            "init": {"source": source}, "init_tag": tag or source, "config": config, **measured})  # fmt: skip
+        return out / "model.pt"
+
+    from_scratch = baseline("20260101T000001Z", "scratch", 0.80)
+    from_imagenet = baseline("20260101T000002Z", "imagenet", 0.84)
+    baseline("20260101T000003Z", "checkpoint", 0.82, epochs=2)  # the scratch baseline trained 2 epochs more
+    baseline("20260101T000004Z", "scratch", 0.60, epochs=2)  # a short budget of its own
+    assert find_baseline(cfg) == from_scratch  # newer baselines that are not the table's own are never cut from
+    assert find_baseline(app_cfg("init.baseline_from=imagenet")) == from_imagenet
+
+    df = table(records.read_records(store.glob("*.json"))).set_index("init")
+    assert list(df.index) == ["checkpoint, 2 epochs", "imagenet", "scratch", "scratch, 2 epochs"]
+    assert df.loc["imagenet", "f_vs_base_pct"] == 0.0  # the newest baseline from its own start is the reference
+    assert df.loc["checkpoint, 2 epochs", "f_vs_base_pct"] == pytest.approx(100 * (0.82 / 0.84 - 1))
