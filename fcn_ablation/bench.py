@@ -33,7 +33,7 @@ from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, layer_factors
 from fcn_ablation.tables import markdown_table
-from fcn_ablation.timing import DTYPES, SpeedOptions, cpu_model, device_slug, prepare, timed
+from fcn_ablation.timing import DTYPES, SpeedOptions, device_label, device_slug, prepare, timed
 
 MATMUL = "matmul"
 
@@ -133,7 +133,7 @@ def bench(cfg, progress: bool = True) -> Path:
     raw.to_csv(out / "raw.csv", index=False)
     table.to_csv(out / "bench.csv", index=False)
     OmegaConf.save(cfg, out / "config.yaml")
-    header = {"device": _device_label(device), "torch": torch.__version__, "settings": slug, "rounds": cfg.rounds}
+    header = {"device": device_label(device), "torch": torch.__version__, "settings": slug, "rounds": cfg.rounds}
     (out / "bench.md").write_text(markdown(table, header, cfg.batch_size))
     plot(table, out / "time_vs_macs.png", header["device"])
     return out
@@ -163,12 +163,6 @@ def _paper_time_ratios() -> dict[str, float]:
 
     df = pd.read_csv(paper_dir() / "table3_msra10k.csv")
     return {r.experiment: 1 + (0 if pd.isna(r.time_vs_base_pct) else r.time_vs_base_pct / 100) for r in df.itertuples()}
-
-
-def _device_label(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU {cpu_model()}, {torch.get_num_threads()} threads"
 
 
 def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:

@@ -189,15 +189,21 @@ class Precision(str, Enum):
 
 
 @dataclass
-class TimingConfig:
-    warmup: int = 5  # forward passes before timing starts
-    max_images: Optional[int] = None  # time only the first N test images; None = all
-    loader_images: int = 200  # `python -m fcn_ablation.data` times the training loader over this many
-    # Speed options of the detection timing, as in `python -m fcn_ablation.bench` (one timing path).
+class SpeedConfig:
+    """How a forward pass is run when it is timed (`timing.SpeedOptions`): shared by the run's
+    detection timing and the benchmark, so that both take one path."""
+
     precision: Precision = Precision.fp32
     channels_last: bool = False
     compile: bool = False
     cudnn_benchmark: bool = False
+
+
+@dataclass
+class TimingConfig(SpeedConfig):
+    warmup: int = 5  # forward passes before timing starts
+    max_images: Optional[int] = None  # time only the first N test images; None = all
+    loader_images: int = 200  # `python -m fcn_ablation.data` times the training loader over this many
     # true: use the options (layout, compile, cuDNN autotuner) under which `python -m fcn_ablation.bench`
     # ran the baseline fastest on this device at `precision`, 400x300 and this width; none measured: the above
     best_benchmarked: bool = False
@@ -234,7 +240,7 @@ class Config:
 
 
 @dataclass
-class BenchConfig:
+class BenchConfig(SpeedConfig):
     """`python -m fcn_ablation.bench`: inference speed of every experiment, no data, no training."""
 
     experiments: list[str] = field(default_factory=list)  # empty: every file in conf/experiment/
@@ -245,10 +251,6 @@ class BenchConfig:
     num_classes: int = 2
     device: str = "auto"  # auto: cuda when available, else cpu
     threads: Optional[int] = None  # CPU threads; None: torch's default (one per core)
-    precision: Precision = Precision.fp32
-    channels_last: bool = False
-    compile: bool = False
-    cudnn_benchmark: bool = False
     warmup: int = 2  # untimed passes per variant before the first round
     rounds: int = 10  # each round times every variant once, in rotated order
     matmul_size: int = 2048  # n of the n x n matrix product that measures the device's ceiling

@@ -48,10 +48,10 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
     NaN without one)."""
     latest = records.latest_per_row(recs, row_label)
     rows = []
-    for r in latest.values():
+    for (experiment, label), r in latest.items():
         rows.append({
-            "experiment": r["experiment"],
-            "init": row_label(r),
+            "experiment": experiment,
+            "init": label,
             "changed_layers": " ".join(r["changed_layers"]) or "-",
             "detection_total_s": r["detection_total_s"],
             "ms_per_image": r["detection_ms_per_image"],

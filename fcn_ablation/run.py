@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import platform
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, changed_layers, layer_factors
-from fcn_ablation.timing import SpeedOptions, best_benchmarked, time_forward
+from fcn_ablation.timing import SpeedOptions, best_benchmarked, device_label, time_forward
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +57,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     is_baseline = not changed_layers(factors)
     init_info = initialise(net, cfg, is_baseline)
     module = SaliencyModule(net, cfg.optimizer)
-    data = SaliencyDataModule(
-        cfg.dataset, cfg.paths.cache_dir, pin_memory=cfg.trainer.accelerator in ("gpu", "cuda"), progress=cfg.trainer.enable_progress_bar
-    )
+    data = SaliencyDataModule.from_config(cfg)
     data.prepare_data()
     data.setup()
 
@@ -113,7 +110,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         "train_steps": trainer.global_step,
         "test_images": len(data.test_set),
         **data.summary(),
-        "device": _device_name(device),
+        "device": device_label(device),
         "torch": torch.__version__,
         "output_dir": str(output_dir),
         "created": records.timestamp(),
@@ -129,9 +126,3 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         record["experiment"], record["init_tag"], record["max_f"], record["mae"], timing.ms_per_image, timing.n_images, params / 1e6, macs / 1e9,
     )  # fmt: skip
     return record
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"

@@ -130,6 +130,14 @@ def device_slug(device: torch.device, threads: int | None = None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+def device_label(device: torch.device) -> str:
+    """The device in words, for records and reports: the GPU's name, or the CPU model and threads."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU {cpu_model()}, {torch.get_num_threads()} threads"
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

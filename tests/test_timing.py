@@ -66,3 +66,18 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
     assert chosen == (SpeedOptions(channels_last=True), str(layout))
     thin = speed_options(compose_cfg([*overrides, "timing.best_benchmarked=true", "model.width_multiplier=0.25"]), "cpu")
     assert thin == (SpeedOptions(), "config")  # nothing measured at that width: the configured options
+
+
+def test_how_timing_options_are_chosen_is_not_a_setting_but_the_options_are(compose_cfg):
+    from omegaconf import open_dict
+
+    from fcn_ablation.records import settings_key
+
+    def key(*overrides):
+        cfg = compose_cfg(list(overrides))
+        with open_dict(cfg):
+            del cfg["hydra"]  # as the app sees it
+        return settings_key(cfg)
+
+    assert key("timing.best_benchmarked=true") == key()  # the record names the options used
+    assert key("timing.channels_last=true") != key()

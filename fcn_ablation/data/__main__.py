@@ -52,7 +52,7 @@ def _app(cfg: DictConfig) -> None:
 
     with exit_on_user_error():
         validate(cfg)
-        dm = SaliencyDataModule(cfg.dataset, cfg.paths.cache_dir, pin_memory=cfg.trainer.accelerator in ("gpu", "cuda"))
+        dm = SaliencyDataModule.from_config(cfg)
         dm.prepare_data()
         dm.setup()
         out = {"dataset": cfg.dataset.name, **dm.summary()}

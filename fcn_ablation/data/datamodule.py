@@ -55,6 +55,12 @@ class SaliencyDataModule(pl.LightningDataModule):
         self._summary: dict = {}
         self.normalise = Normalise(cfg_dataset.mean, cfg_dataset.std, cfg_dataset.channel_order)
 
+    @classmethod
+    def from_config(cls, cfg) -> SaliencyDataModule:
+        """The data module of a whole run config: pinned memory on a GPU trainer, progress bars as the trainer's."""
+        pin = cfg.trainer.accelerator in ("gpu", "cuda")
+        return cls(cfg.dataset, cfg.paths.cache_dir, pin_memory=pin, progress=cfg.trainer.enable_progress_bar)
+
     def prepare_data(self) -> None:
         syn = self.cfg.synthetic
         if self.cfg.generate and not self.cfg.root:
@@ -119,10 +125,6 @@ class SaliencyDataModule(pl.LightningDataModule):
 
     def summary(self) -> dict:
         return dict(self._summary)
-
-    @property
-    def split_hash(self) -> str:
-        return self._summary["split_hash"]
 
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         """Normalise on the device the batch now lives on (8-bit until here)."""
