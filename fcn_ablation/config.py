@@ -216,6 +216,19 @@ class CostConfig:
 
 
 @dataclass
+class ReportConfig:
+    """How tables are drawn from the store (not a setting: it changes no row's numbers but time's)."""
+
+    bench: bool = True  # time columns from an interleaved benchmark of the table's variants (run or reused)
+    rounds: int = 10  # benchmark rounds (each times every variant once, rotated order)
+    warmup: int = 2
+    width_multiplier: float = 1.0  # the scale the headline time speaks of: 1.0 = the paper's full width
+    permutations: int = 5000  # paired permutation test per variant versus the baseline
+    alpha: float = 0.05  # family-wise error rate (Holm over the variants of a table)
+    grid_images: int = 4  # test images of the saliency-map grid (the first N names of the test split)
+
+
+@dataclass
 class PathsConfig:
     results_dir: str = "results"
     cache_dir: str = "${oc.env:FCN_ABLATION_CACHE,${oc.env:HOME}/.cache/fcn-ablation}"
@@ -233,6 +246,7 @@ class Config:
     cost: CostConfig = field(default_factory=CostConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     init: InitConfig = field(default_factory=InitConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     recipe: str = "modern"
     preset: str = "cpu"
     seed: int = 0
@@ -298,6 +312,13 @@ def validate(cfg) -> None:
         raise ConfigError(f"logger.name: 'wandb', 'csv' or 'none', got {cfg.logger.name!r}")
     if cfg.timing.warmup < 0:
         raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
+    r = cfg.report
+    if r.rounds < 2 or r.warmup < 0 or r.permutations < 100 or not 0 < r.alpha < 1 or r.grid_images < 0 or not r.width_multiplier > 0:
+        raise ConfigError(
+            f"report: rounds >= 2, warmup >= 0, permutations >= 100, 0 < alpha < 1, grid_images >= 0 and "
+            f"width_multiplier > 0 are needed (got rounds={r.rounds}, warmup={r.warmup}, permutations={r.permutations}, "
+            f"alpha={r.alpha}, grid_images={r.grid_images}, width_multiplier={r.width_multiplier})"
+        )
 
 
 def _validate_dataset(ds) -> None:

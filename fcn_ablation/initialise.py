@@ -59,7 +59,7 @@ def is_reference_baseline(record: dict, start: str | None = None) -> bool:
     return record.get("experiment") == "baseline" and own and row_label(record) == record.get("init_tag", "scratch")
 
 
-def initialise(net: FCN8s, cfg, is_baseline: bool) -> dict:
+def initialise(net: FCN8s, cfg, is_baseline: bool, split_hash: str) -> dict:
     """Load the configured starting weights into `net`; returns what the record says of them."""
     source = effective_source(cfg, is_baseline)
     if source is InitSource.scratch:
@@ -69,7 +69,7 @@ def initialise(net: FCN8s, cfg, is_baseline: bool) -> dict:
         state, origin = load_vgg16(cfg.init.path, cfg.init.url)
         fold_input(state, TORCHVISION_INPUT, target)
     else:
-        path = Path(cfg.init.path).expanduser() if source is InitSource.checkpoint else find_baseline(cfg)
+        path = Path(cfg.init.path).expanduser() if source is InitSource.checkpoint else find_baseline(cfg, split_hash)
         state, origin, space = _read_checkpoint(path)
         if space != target:
             fold_input(state, space, target)
@@ -97,32 +97,39 @@ def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:
     return state, str(path), input_space(ds)
 
 
-def find_baseline(cfg) -> Path:
-    """The newest checkpoint of a baseline of the same data set and settings, trained from
-    `init.baseline_from` for the full budget (`is_reference_baseline`), in the results store."""
-    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg))
+def record_seed(record: dict) -> int:
+    """The seed a record was trained with (older records hold it only in their config)."""
+    return int(record.get("seed", record.get("config", {}).get("seed", 0)))
+
+
+def find_baseline(cfg, split_hash: str) -> Path:
+    """The newest checkpoint of a baseline of the same data set, settings, split and seed,
+    trained from `init.baseline_from` for the full budget (`is_reference_baseline`), in the
+    results store. Seed-matched, so that a variant of seed s and the baseline of seed s form a pair."""
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg, split_hash))
     start = InitSource(cfg.init.baseline_from).value
     found = []
     for p in sorted(store.glob("baseline-*.json")):
         r = records.read_record(p)
         ckpt = Path(r["output_dir"]) / "model.pt"
-        if is_reference_baseline(r, start) and ckpt.is_file():
+        if is_reference_baseline(r, start) and record_seed(r) == int(cfg.seed) and ckpt.is_file():
             found.append((r["created"], ckpt))
     if not found:
         raise DataError(
-            f"init=baseline: no baseline trained from {start} with these settings in {store}; train it first with: "
-            f"python -m fcn_ablation {_baseline_command()}"
+            f"init=baseline: no baseline trained from {start} with these settings and seed={cfg.seed} in {store}; "
+            f"train it first with: python -m fcn_ablation {_baseline_command(cfg.seed)}"
         )
     return max(found)[1]
 
 
-def _baseline_command() -> str:
-    """This job's command-line overrides, retargeted at the baseline."""
+def _baseline_command(seed: int) -> str:
+    """This job's command-line overrides, retargeted at the baseline of its seed."""
     try:
         from hydra.core.hydra_config import HydraConfig
 
         task = list(HydraConfig.get().overrides.task)
     except ValueError:  # not under Hydra
         task = []
-    keep = [o for o in task if not o.lstrip("+~").startswith(("experiment=", "init.rule=", "init.seed=", "init.epochs="))]
-    return " ".join([*keep, "experiment=baseline"])
+    keep = [o for o in task if not o.lstrip("+~").startswith(("experiment=", "init.rule=", "init.seed=", "init.epochs=", "seed="))]
+    return " ".join([*keep, "experiment=baseline", f"seed={seed}"])
+

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-SUMMARY_KEYS = ("max_f", "mean_f", "adaptive_f", "mae", "detection_total_s", "detection_ms_per_image", "params", "macs")
+SUMMARY_KEYS = ("max_f", "mean_f", "adaptive_f", "max_e", "mean_e", "adaptive_e", "s_measure", "weighted_f", "mae", "detection_total_s", "detection_ms_per_image", "params", "macs")
 
 
 def make_logger(cfg, output_dir: Path, group: str | None):

@@ -2,8 +2,14 @@
 
 Every record is also filed in a store, `results/store/<dataset>/<settings key>/`, where the
 settings key hashes the config minus what may differ between rows of one table (the
-experiment, logging, paths). A report then finds, for instance, the baseline that an earlier
+experiment, where its weights started, the seed, logging, paths, how the per-job timing pass
+ran) plus the hash of the split files: rows of one table were trained with the same settings
+and tested on the same images. A report then finds, for instance, the baseline that an earlier
 sweep of the same data set and settings produced. Records are never overwritten.
+
+Beside each record `<name>.json` lies `<name>.npz`: every test image's metric values (F and E
+curves, S, weighted F, MAE, adaptive F and E) under the image's name, and the 8-bit saliency maps
+of a few fixed test images. The report's paired tests and map grid read them.
 """
 
 from __future__ import annotations
@@ -13,19 +19,24 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 from omegaconf import OmegaConf
 
 from fcn_ablation.errors import DataError
 
 # Config sections that do not change what a row of a table measures.
-# `init` is a row attribute too: the variants of one table may start from the baseline, from
-# scratch, with one rule or another (the record's `init_tag` tells them apart).
-NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "init")
+# Row attributes: `experiment` and `init` (the variants of one table may start from the
+# baseline, from scratch, with one rule or another: the record's `init_tag` tells them apart)
+# and `seed` (a row is a distribution over seeds). `timing` is the per-job timing pass, which
+# no table's time column reads any more (those come from an interleaved benchmark), and
+# `report` only says how tables are drawn.
+NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "init", "seed", "timing", "report")
 NOT_SETTINGS_TRAINER = ("enable_progress_bar", "enable_model_summary", "log_every_n_steps")
 
 
-def settings_key(cfg) -> str:
-    """Short hash of the settings that must agree for two experiments to share a table."""
+def settings_key(cfg, split_hash: str) -> str:
+    """Short hash of the settings that must agree for two records to share a table, and of the
+    split files they were tested on (`split_hash`, from the data module's summary)."""
     data = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     for k in NOT_SETTINGS:
         data.pop(k, None)
@@ -33,9 +44,7 @@ def settings_key(cfg) -> str:
         data.get("trainer", {}).pop(k, None)
     for k in ("num_workers", "download", "sources"):  # how the files arrive, not which they are
         data.get("dataset", {}).pop(k, None)
-    # How the timing options are chosen is not a setting: the record names the ones used (`detection_settings`).
-    for k in ("loader_images", "best_benchmarked"):
-        data.get("timing", {}).pop(k, None)
+    data["split_hash"] = split_hash
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -55,15 +64,42 @@ def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
     return Path(results_dir) / "store" / dataset / key
 
 
-def file_record(record: dict, results_dir: str | Path) -> Path:
-    """Add `record` to the store under a new, time-stamped name."""
+def write_arrays(path: Path, arrays: dict) -> Path:
+    """`arrays` as a compressed `.npz`, written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    tmp.replace(path)
+    return path
+
+
+def file_record(record: dict, results_dir: str | Path, arrays: dict | None = None) -> Path:
+    """Add `record` (and its per-image `arrays`) to the store under a new, time-stamped name."""
     d = store_dir(results_dir, record["dataset"], record["settings_key"])
-    return write_json(d / f"{record['experiment']}-{record['created']}.json", record)
+    stem = f"{record['experiment']}-{record['created']}"
+    if arrays is not None:
+        write_arrays(d / f"{stem}.npz", arrays)
+    return write_json(d / f"{stem}.json", record)
+
+
+def read_arrays(record_path: Path) -> dict | None:
+    """The per-image arrays filed beside a record, or None (records older than them have none)."""
+    path = Path(record_path).with_suffix(".npz")
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: not a readable per-image file ({err}); move it and its record out of the store") from err
 
 
 def read_record(path: Path) -> dict:
     try:
-        return json.loads(Path(path).read_text())
+        record = json.loads(Path(path).read_text())
+        record.setdefault("_path", str(path))
+        return record
     except (OSError, json.JSONDecodeError) as err:
         raise DataError(f"{path}: not a readable result record ({err}); move it out of the results folder") from err
 

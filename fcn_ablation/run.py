@@ -24,6 +24,35 @@ from fcn_ablation.timing import SpeedOptions, best_benchmarked, device_label, ti
 log = logging.getLogger(__name__)
 
 
+# The test metrics every record holds (means over the test images).
+METRICS = ("max_f", "mean_f", "adaptive_f", "max_e", "mean_e", "adaptive_e", "s_measure", "weighted_f", "mae")
+
+
+def test_image_hw(dataset) -> list[int]:
+    """The most common (height, width) of a test set's images: where its detection time is typical."""
+    from collections import Counter
+
+    from PIL import Image
+
+    sizes = Counter()
+    for pair in dataset.pairs[:200]:
+        with Image.open(pair.image) as im:
+            sizes[(im.height, im.width)] += 1
+    return list(sizes.most_common(1)[0][0])
+
+
+def per_image_arrays(module: SaliencyModule) -> dict:
+    """Every test image's values under its name, and the kept 8-bit maps: the record's `.npz`."""
+    import numpy as np
+
+    out = {"names": np.array(module.test_names)}
+    for k, v in module.test_per_image.items():
+        out[k] = v.numpy().astype(np.float32)
+    for name, m in module.test_maps.items():
+        out[f"map/{name}"] = m.numpy()
+    return out
+
+
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
     factors = layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name)
     return factors, build_widths(factors, cfg.model.width_multiplier)
@@ -55,11 +84,13 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     factors, widths = widths_from_config(cfg)
     net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
     is_baseline = not changed_layers(factors)
-    init_info = initialise(net, cfg, is_baseline)
-    module = SaliencyModule(net, cfg.optimizer)
     data = SaliencyDataModule.from_config(cfg)
     data.prepare_data()
     data.setup()
+    split_hash = data.summary()["split_hash"]
+    init_info = initialise(net, cfg, is_baseline, split_hash)
+    grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images]
+    module = SaliencyModule(net, cfg.optimizer, keep_maps=tuple(grid))
 
     logger = make_logger(cfg, output_dir, group)
     trainer = pl.Trainer(
@@ -88,7 +119,8 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         "recipe": cfg.recipe,
         "init_tag": init_info["tag"],
         "init": init_info,
-        "settings_key": records.settings_key(cfg),
+        "settings_key": records.settings_key(cfg, split_hash),
+        "seed": cfg.seed,
         "changed_layers": changed_layers(factors),
         "factors": {k: v for k, v in factors.items() if v != 1.0},
         "width_multiplier": cfg.model.width_multiplier,
@@ -96,10 +128,8 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         "params": params,
         "macs": macs,
         "cost_input_hw": [cfg.cost.height, cfg.cost.width],
-        "max_f": test_metrics["test/max_f"],
-        "mean_f": test_metrics["test/mean_f"],
-        "adaptive_f": test_metrics["test/adaptive_f"],
-        "mae": test_metrics["test/mae"],
+        **{k: test_metrics[f"test/{k}"] for k in METRICS},
+        "test_image_hw": test_image_hw(data.test_set),
         "detection_total_s": timing.total_s,
         "detection_ms_per_image": timing.ms_per_image,
         "detection_images": timing.n_images,
@@ -119,7 +149,9 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     if cfg.save_checkpoint:
         torch.save({"widths": widths, "state_dict": net.state_dict(), "config": record["config"]}, output_dir / "model.pt")
     records.write_json(output_dir / "record.json", record)
-    records.file_record(record, cfg.paths.results_dir)
+    arrays = per_image_arrays(module)
+    records.write_arrays(output_dir / "per_image.npz", arrays)
+    records.file_record(record, cfg.paths.results_dir, arrays)
     finish_logger(logger, record)
     log.info(
         "%s (%s): max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The paper's question "which kernels to keep?" on the embedded synthetic data set, CPU preset:
-# a-h cut from one trained baseline with first_k (the paper), random and l1_norm, each fine-tuned
-# for the same 2 epochs, and the same variants trained for 2 epochs from scratch. Every run lands
-# in one store folder (init is a row attribute, not a setting), so the report
-# results/synthetic/<settings key>/report.md ends with a "Max F by initialisation" table.
+# The paper's question "which kernels to keep?" on the embedded synthetic data set, CPU preset,
+# three seeds: a-h cut from the trained baseline of the same seed with first_k (the paper), random
+# and l1_norm, each fine-tuned for the same 2 epochs, and the same variants trained for 2 epochs
+# from scratch. Every run lands in the Table 2 sweep's store folder (init and seed are row
+# attributes, not settings), so its report ends with a "Max F by initialisation" table.
+# Results go to $RESULTS_DIR (default: results/). SKIP_BASELINES=1 when the Table 2 sweep
+# (sweeps/table2_synthetic.sh) has trained the baselines of seeds 0-2 already.
 set -euo pipefail
-python -m fcn_ablation init=baseline experiment=baseline "$@"     # the baseline: 7 epochs from scratch
-python -m fcn_ablation -m init=baseline init.rule=first_k,random,l1_norm init.epochs=2 experiment=a,b,c,d,e,f,g,h "$@"
-python -m fcn_ablation -m init=scratch init.epochs=2 experiment=a,b,c,d,e,f,g,h "$@"
+out="paths.results_dir=${RESULTS_DIR:-results}"
+if [ "${SKIP_BASELINES:-0}" != 1 ]; then
+    python -m fcn_ablation -m experiment=baseline seed=0,1,2 "$out" "$@"   # 7 epochs from scratch
+fi
+python -m fcn_ablation -m init=scratch init.epochs=2 experiment=a,b,c,d,e,f,g,h seed=0,1,2 "$out" "$@"
+python -m fcn_ablation -m init=baseline init.rule=first_k,random,l1_norm init.epochs=2 experiment=a,b,c,d,e,f,g,h seed=0,1,2 "$out" "$@"

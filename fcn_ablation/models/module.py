@@ -1,5 +1,8 @@
 """`SaliencyModule`: the LightningModule that trains an FCN-8s with per-pixel cross-entropy
-and scores its saliency maps (softmax probability of the salient class) with F-measure and MAE."""
+and scores its saliency maps (softmax probability of the salient class) with F-measure,
+E-measure, S-measure, weighted F and MAE. The test keeps every image's values (`test_per_image`)
+and the 8-bit maps of a few fixed images (`test_maps`): the report's paired tests and its
+saliency-map grid need them."""
 
 from __future__ import annotations
 
@@ -9,17 +12,25 @@ import torch.nn.functional as F
 
 from fcn_ablation.config import OptimizerName, ScheduleName
 from fcn_ablation.data.transforms import IGNORE
-from fcn_ablation.metrics import FMeasure, MeanAbsoluteError
+from fcn_ablation.metrics import all_metrics
 from fcn_ablation.models.fcn8s import FCN8s
 
 
+# Log names of the metrics that return a single value.
+METRIC_NAMES = {"SMeasure": "s_measure", "WeightedFMeasure": "weighted_f", "MeanAbsoluteError": "mae"}
+
+
 class SaliencyModule(pl.LightningModule):
-    def __init__(self, net: FCN8s, optimizer) -> None:
+    def __init__(self, net: FCN8s, optimizer, keep_maps: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.net = net
         self.opt_cfg = optimizer
-        self.val_f, self.test_f = FMeasure(), FMeasure()
-        self.val_mae, self.test_mae = MeanAbsoluteError(), MeanAbsoluteError()
+        self.val_metrics = torch.nn.ModuleDict(all_metrics())
+        self.test_metrics = torch.nn.ModuleDict(all_metrics())
+        self.keep_maps = set(keep_maps)  # test image names whose 8-bit maps are kept
+        self.test_names: list[str] = []
+        self.test_maps: dict[str, torch.Tensor] = {}
+        self.test_per_image: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -35,32 +46,43 @@ class SaliencyModule(pl.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["image"].shape[0])
         return loss
 
-    def _evaluate(self, batch, f_metric, mae_metric, prefix: str) -> None:
+    def _evaluate(self, batch, metrics, prefix: str) -> torch.Tensor:
         logits = self(batch["image"])
         loss = F.cross_entropy(logits, batch["mask"], ignore_index=IGNORE)
         sal = self.saliency(logits)
-        f_metric.update(sal, batch["mask"])
-        mae_metric.update(sal, batch["mask"])
+        for m in metrics.values():
+            m.update(sal, batch["mask"])
         self.log(f"{prefix}/loss", loss, batch_size=batch["image"].shape[0])
+        return sal
 
     def validation_step(self, batch, batch_idx):
-        self._evaluate(batch, self.val_f, self.val_mae, "val")
+        self._evaluate(batch, self.val_metrics, "val")
 
     def on_validation_epoch_end(self) -> None:
-        self._log_metrics(self.val_f, self.val_mae, "val")
+        self._log_metrics(self.val_metrics, "val")
+
+    def on_test_epoch_start(self) -> None:
+        self.test_names, self.test_maps, self.test_per_image = [], {}, {}
 
     def test_step(self, batch, batch_idx):
-        self._evaluate(batch, self.test_f, self.test_mae, "test")
+        sal = self._evaluate(batch, self.test_metrics, "test")
+        for name, s in zip(batch["name"], sal):
+            self.test_names.append(name)
+            if name in self.keep_maps:  # as a saved PNG would hold it
+                self.test_maps[name] = (s.float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
 
     def on_test_epoch_end(self) -> None:
-        self._log_metrics(self.test_f, self.test_mae, "test")
+        for m in self.test_metrics.values():
+            self.test_per_image.update({k: v.cpu() for k, v in m.per_image().items()})
+        self._log_metrics(self.test_metrics, "test")
 
-    def _log_metrics(self, f_metric, mae_metric, prefix: str) -> None:
-        for k, v in f_metric.compute().items():
-            self.log(f"{prefix}/{k}", v.float(), prog_bar=k == "max_f")
-        self.log(f"{prefix}/mae", mae_metric.compute().float())
-        f_metric.reset()
-        mae_metric.reset()
+    def _log_metrics(self, metrics, prefix: str) -> None:
+        for m in metrics.values():
+            out = m.compute()
+            out = out if isinstance(out, dict) else {type(m).__name__: out}
+            for k, v in out.items():
+                self.log(f"{prefix}/{METRIC_NAMES.get(k, k)}", v.float(), prog_bar=k == "max_f")
+            m.reset()
 
     def configure_optimizers(self):
         cfg = self.opt_cfg
