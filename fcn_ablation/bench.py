@@ -17,6 +17,8 @@ configured size. The measurement is meant to be trusted:
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import hydra
@@ -32,6 +34,8 @@ from fcn_ablation.errors import ConfigError, exit_on_user_error
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, layer_factors
+from fcn_ablation.paper import paper_dir
+from fcn_ablation.records import scale_name, table_widths
 from fcn_ablation.tables import markdown_table
 from fcn_ablation.timing import DTYPES, SpeedOptions, device_label, device_slug, prepare, timed
 
@@ -100,43 +104,109 @@ def summarise(raw: pd.DataFrame, baseline: str = "baseline", seed: int = 0) -> p
 
 
 def bench(cfg, progress: bool = True) -> Path:
-    """Time every experiment and the matmul ceiling; write CSV, Markdown and a plot."""
-    if cfg.rounds < 2 or cfg.warmup < 0 or cfg.batch_size < 1 or min(cfg.height, cfg.width) < 1:
-        raise ConfigError("rounds >= 2, warmup >= 0, batch_size >= 1 and a positive height/width are needed")
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else ("cpu" if cfg.device == "auto" else cfg.device))
+    """`python -m fcn_ablation.bench`: every experiment (or `cfg.experiments`) at `width_multiplier`."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
     opts = SpeedOptions.from_config(cfg)
-    widths = experiment_widths(cfg.experiments, cfg.width_multiplier)
-    torch.manual_seed(cfg.seed)
-    x = torch.randn(cfg.batch_size, 3, cfg.height, cfg.width, device=device)
+    slug = f"{opts.slug()}-b{cfg.batch_size}-{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
+    out = Path(cfg.out_dir) / device_slug(device, torch.get_num_threads()) / slug
+    run_bench(experiment_widths(cfg.experiments, cfg.width_multiplier), out, device=device, opts=opts, height=cfg.height,
+              width=cfg.width, batch_size=cfg.batch_size, rounds=cfg.rounds, warmup=cfg.warmup, matmul_size=cfg.matmul_size,
+              seed=cfg.seed, num_classes=cfg.num_classes, progress=progress, settings=slug)  # fmt: skip
+    OmegaConf.save(cfg, out / "config.yaml")
+    return out
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name}: no CUDA device is available here; use device=cpu")
+    return torch.device("cuda" if name == "gpu" else name)
+
+
+def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: SpeedOptions, height: int, width: int,
+              batch_size: int = 1, rounds: int = 10, warmup: int = 2, matmul_size: int = 2048, seed: int = 0,
+              num_classes: int = 2, progress: bool = True, settings: str = "") -> Path:  # fmt: skip
+    """Time the networks of `widths` ({variant: {layer: channels}}, the baseline first) and the
+    matmul ceiling in interleaved rounds; write `raw.csv`, `bench.csv`, `bench.md`, `bench.json`
+    (device, load, the widths timed) and a plot into `out`."""
+    if rounds < 2 or warmup < 0 or batch_size < 1 or min(height, width) < 1:
+        raise ConfigError("rounds >= 2, warmup >= 0, batch_size >= 1 and a positive height/width are needed")
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    x = torch.randn(batch_size, 3, height, width, device=device)
     measures, cost = {}, {}
     for name, w in tqdm(widths.items(), desc="building and warming up", disable=not progress):
-        forward = prepare(FCN8s(w, cfg.num_classes), device, opts)
-        for _ in range(cfg.warmup):
+        forward = prepare(FCN8s(w, num_classes), device, opts)
+        for _ in range(warmup):
             forward(x)
         measures[name] = lambda f=forward: timed(lambda: f(x), device)
-        cost[name] = model_cost(w, cfg.height, cfg.width, cfg.num_classes)
-    n = cfg.matmul_size
+        cost[name] = model_cost(w, height, width, num_classes)
+    n = matmul_size
     a, b = (torch.randn(n, n, device=device, dtype=DTYPES[opts.precision]) for _ in range(2))
-    for _ in range(max(1, cfg.warmup)):
+    for _ in range(max(1, warmup)):
         a @ b
     measures[MATMUL] = lambda: timed(lambda: a @ b, device)
 
-    raw = run_rounds(measures, cfg.rounds, progress)
-    table = summarise(raw, seed=cfg.seed)
-    table = _add_cost_columns(table, cost, cfg.batch_size, 2 * n**3)
-
-    slug = f"{opts.slug()}-b{cfg.batch_size}-{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
-    out = Path(cfg.out_dir) / device_slug(device, torch.get_num_threads()) / slug
+    with OtherLoad() as load:
+        raw = run_rounds(measures, rounds, progress)
+    table = summarise(raw, seed=seed)
+    table = _add_cost_columns(table, cost, batch_size, 2 * n**3)
+    mm = raw[raw.variant == MATMUL].seconds
+    header = {
+        "device": device_label(device), "device_slug": device_slug(device, torch.get_num_threads()), "torch": torch.__version__,
+        "settings": settings or f"{opts.slug()}-b{batch_size}-{width}x{height}", "speed": opts.slug(), "rounds": rounds,
+        "height": height, "width": width, "batch_size": batch_size, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "other_load": load.fraction, "matmul_spread": float(mm.max() / mm.min()), "widths": widths,
+    }  # fmt: skip
+    header["under_load"] = bool((load.fraction or 0) > LOAD_LIMIT or header["matmul_spread"] > SPREAD_LIMIT)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     raw.to_csv(out / "raw.csv", index=False)
     table.to_csv(out / "bench.csv", index=False)
-    OmegaConf.save(cfg, out / "config.yaml")
-    header = {"device": device_label(device), "torch": torch.__version__, "settings": slug, "rounds": cfg.rounds}
-    (out / "bench.md").write_text(markdown(table, header, cfg.batch_size))
+    (out / "bench.json").write_text(json.dumps(header, indent=2))
+    (out / "bench.md").write_text(markdown(table, header, batch_size))
     plot(table, out / "time_vs_macs.png", header["device"])
     return out
+
+
+# A benchmark is flagged as taken under load when other processes used more than this fraction
+# of the machine's CPU time while it ran, or when the matmul's slowest round took this many times
+# its fastest (contention shows there first).
+LOAD_LIMIT = 0.10
+SPREAD_LIMIT = 1.30
+
+
+class OtherLoad:
+    """CPU time other processes took while the block ran, as a fraction of the machine's
+    (Linux `/proc`; None elsewhere): the benchmark says when its machine was not quiet."""
+
+    def __enter__(self):
+        self.start = self._read()
+        self.fraction = None
+        return self
+
+    def __exit__(self, *exc):
+        end = self._read()
+        if self.start and end:
+            busy = (end[0] - self.start[0]) - (end[1] - self.start[1])
+            total = end[2] - self.start[2]
+            self.fraction = max(0.0, busy / total) if total > 0 else None
+        return False
+
+    @staticmethod
+    def _read():
+        try:
+            cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+            own_ticks = int(own[11]) + int(own[12])  # utime + stime of this process, all threads
+            idle = cpu[3] + (cpu[4] if len(cpu) > 4 else 0)
+            total = sum(cpu[:8])
+            return total - idle, own_ticks, total
+        except (OSError, ValueError, IndexError):
+            return None
 
 
 def _add_cost_columns(table: pd.DataFrame, cost: dict, batch: int, matmul_flop: int) -> pd.DataFrame:
@@ -159,10 +229,18 @@ def _add_cost_columns(table: pd.DataFrame, cost: dict, batch: int, matmul_flop: 
 
 
 def _paper_time_ratios() -> dict[str, float]:
-    from fcn_ablation.report import paper_dir
-
     df = pd.read_csv(paper_dir() / "table3_msra10k.csv")
     return {r.experiment: 1 + (0 if pd.isna(r.time_vs_base_pct) else r.time_vs_base_pct / 100) for r in df.itertuples()}
+
+
+def load_note(header: dict) -> str:
+    """One line on how quiet the machine was, from a benchmark's header."""
+    other = header.get("other_load")
+    other_s = "unknown" if other is None else f"{100 * other:.0f} % of the CPU"
+    text = f"other processes took {other_s} while it ran; the matmul's slowest round took {header.get('matmul_spread', float('nan')):.2f}x its fastest"
+    if header.get("under_load"):
+        return f"**Taken under load** ({text}): absolute times are inflated; the per-round ratios are more robust, but rerun it on a quiet machine."
+    return f"Quiet machine ({text})."
 
 
 def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
@@ -189,6 +267,7 @@ def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
         "- GFLOP/s = 2 x MACs / time; `of matmul`: that over the GFLOP/s of a dense n x n matrix product timed in the",
         "  same rounds (the practical ceiling of the device at this precision).",
         "- paper time ratio: GTX 1080 Ti, Caffe, MSRA10K (results/paper/table3_msra10k.csv).",
+        f"- {load_note(header)}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -231,3 +310,32 @@ def _app(cfg) -> None:
 
 if __name__ == "__main__":
     _app()
+
+
+def bench_table(recs: list[dict], out_dir: Path, *, device: str = "auto", rounds: int = 10, warmup: int = 2,
+                width_multiplier: float = 1.0, progress: bool = True, reuse: bool = True) -> list[Path]:  # fmt: skip
+    """Benchmark exactly the variants of a report's records (widths read from them) on `device`,
+    into `out_dir/bench/<device>/<scale>/`: at the target scale (`width_multiplier` of Table 1's
+    widths, the records' MACs input size, e.g. 400x300) and, when it differs, at the trained scale
+    (the records' own widths at their test images' typical size). A benchmark of the same widths,
+    device, scale and rounds already there is reused."""
+    dev = resolve_device("cpu" if device == "cpu" else ("cuda" if device in ("gpu", "cuda") else "auto"))
+    slug = device_slug(dev, torch.get_num_threads())
+    hw = recs[0]["cost_input_hw"]
+    trained_hw = recs[0].get("test_image_hw", hw)
+    jobs = [(table_widths(recs, width_multiplier), scale_name(width_multiplier, *hw), hw)]
+    trained = scale_name(float(recs[0]["width_multiplier"]), *trained_hw)
+    if trained != jobs[0][1]:
+        jobs.append((table_widths(recs), trained, trained_hw))
+    written = []
+    for widths, scale, (h, w) in jobs:
+        out = Path(out_dir) / "bench" / slug / scale
+        if reuse and (out / "bench.json").is_file():
+            header = json.loads((out / "bench.json").read_text())
+            if header.get("rounds") == rounds and all(header.get("widths", {}).get(k) == v for k, v in widths.items()):
+                written.append(out)
+                continue
+        matmul = 2048 if width_multiplier >= 0.5 and scale == jobs[0][1] else 256
+        written.append(run_bench(widths, out, device=dev, opts=SpeedOptions(), height=h, width=w, rounds=rounds, warmup=warmup,
+                                 matmul_size=matmul, progress=progress, settings=scale))  # fmt: skip
+    return written

@@ -1,7 +1,9 @@
 """Hydra callback: when a multirun ends, turn its jobs' records into reports.
 
 Registered in `conf/config.yaml` under `hydra.callbacks`, so it runs in the launching process
-once all jobs are done, whatever the launcher (local, joblib, SLURM).
+once all jobs are done, whatever the launcher (local, joblib, SLURM). Per table the sweep wrote
+into: benchmark exactly its variants on the sweep's device (`report.bench`, or reuse such a
+benchmark), write the report, and log it to W&B as a run of its own in the sweep's group.
 """
 
 from __future__ import annotations
@@ -12,9 +14,29 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 
 from fcn_ablation import records
-from fcn_ablation.report import write_report
+from fcn_ablation.errors import exit_on_user_error
 
 log = logging.getLogger(__name__)
+
+
+def build_report(cfg, store: Path, results_dir: Path, group: str | None = None, bench: bool = True, to_wandb: bool = True) -> Path:
+    """Benchmark (when `bench` and `cfg.report.bench`), write and log (`to_wandb`, with the W&B logger) one table's report."""
+    from fcn_ablation.report import load_store, report_dir, write_report
+
+    r = cfg.report
+    recs = load_store(store)
+    out = report_dir(results_dir, recs[0]["dataset"], recs[0]["settings_key"])
+    if bench and r.bench:
+        from fcn_ablation.bench import bench_table
+
+        bench_table(recs, out, device=str(cfg.trainer.accelerator), rounds=r.rounds, warmup=r.warmup,
+                    width_multiplier=r.width_multiplier, progress=cfg.trainer.enable_progress_bar)  # fmt: skip
+    out = write_report(store, results_dir, permutations=r.permutations, alpha=r.alpha, width_multiplier=r.width_multiplier)
+    if to_wandb and cfg.logger.name == "wandb":
+        from fcn_ablation.wandb_report import log_report
+
+        log_report(out, cfg, group)
+    return out
 
 
 class ReportCallback(Callback):
@@ -25,7 +47,8 @@ class ReportCallback(Callback):
             log.warning("no result records in %s: no report written", sweep_dir)
             return
         results_dir = Path(recs[0]["config"]["paths"]["results_dir"])
-        for dataset, key in sorted({(r["dataset"], r["settings_key"]) for r in recs}):
-            out = write_report(records.store_dir(results_dir, dataset, key), results_dir)
-            log.info("report: %s", out / "report.md")
-            print(f"report: {out / 'report.md'}")
+        with exit_on_user_error():
+            for dataset, key in sorted({(r["dataset"], r["settings_key"]) for r in recs}):
+                out = build_report(config, records.store_dir(results_dir, dataset, key), results_dir, group=sweep_dir.name)
+                log.info("report: %s", out / "report.md")
+                print(f"report: {out / 'report.md'}")

@@ -29,7 +29,7 @@ register()
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def _app(cfg) -> None:
-    from fcn_ablation import report
+    from fcn_ablation.callbacks import build_report
     from fcn_ablation.records import store_dir
     from fcn_ablation.run import run
 
@@ -38,8 +38,9 @@ def _app(cfg) -> None:
     group = Path(hc.sweep.dir).name if multirun else None
     with exit_on_user_error():
         record = run(cfg, Path(hc.runtime.output_dir), group=group)
-        if not multirun:  # a multirun reports once, at its end (callbacks.ReportCallback)
-            out = report.write_report(store_dir(cfg.paths.results_dir, record["dataset"], record["settings_key"]), Path(cfg.paths.results_dir))
+        if not multirun:  # a multirun reports once, at its end (callbacks.ReportCallback), with a benchmark
+            store = store_dir(cfg.paths.results_dir, record["dataset"], record["settings_key"])
+            out = build_report(cfg, store, Path(cfg.paths.results_dir), bench=False, to_wandb=False)
             print(f"report: {out / 'report.md'}")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFilter
 
-from fcn_ablation.data.pairs import list_pairs, read_pair
+from fcn_ablation.data.pairs import read_pair, record_test_pairs
 from fcn_ablation.metrics import FMeasure
 
 
@@ -27,16 +27,6 @@ def colour_contrast_map(image: np.ndarray) -> np.ndarray:
     blurred = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(1)), dtype=np.float64)
     dist = np.linalg.norm(blurred - image.reshape(-1, 3).mean(0), axis=-1)
     return dist / max(dist.max(), 1e-12)
-
-
-def split_pairs(record: dict) -> list:
-    """The test-split pairs a result record was scored on, read back from its split file."""
-    ds = record["config"]["dataset"]
-    layout = record.get("data_layout") or {"images": ds["image_dir"], "masks": ds["mask_dir"]}  # older records
-    root = Path(record["data_root"])
-    by_stem = {p.stem: p for p in list_pairs(root / layout["images"], root / layout["masks"]).pairs}
-    skipped = {bad["stem"] for bad in record.get("data_skipped", [])}
-    return [by_stem[s] for s in (Path(record["split_dir"]) / "test.txt").read_text().split() if s not in skipped]
 
 
 def heuristic_max_f(pairs) -> dict[str, float]:
@@ -67,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rec = read_record(args.record)
-        test = split_pairs(rec)
+        test = record_test_pairs(rec)
         floors = heuristic_max_f(test)
     except (UserError, OSError, KeyError) as err:
         print(f"error: {args.record}: {err}", file=sys.stderr)

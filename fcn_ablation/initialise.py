@@ -14,6 +14,7 @@ import torch
 from omegaconf import OmegaConf
 
 from fcn_ablation import records
+from fcn_ablation.records import is_reference_baseline, record_seed, training_epochs  # noqa: F401 (re-exported)
 from fcn_ablation.config import ChannelOrder, InitSource, TransferRule
 from fcn_ablation.errors import DataError
 from fcn_ablation.models.arch import WIDTH_LAYERS
@@ -30,33 +31,6 @@ def input_space(ds) -> dict:
 def effective_source(cfg, is_baseline: bool) -> InitSource:
     source = InitSource(cfg.init.source)
     return InitSource(cfg.init.baseline_from) if source is InitSource.baseline and is_baseline else source
-
-
-def training_epochs(cfg, is_baseline: bool) -> int:
-    """`init.epochs` (a fine-tuning budget) for every run but the baseline of an `init=baseline` sweep."""
-    own_start = InitSource(cfg.init.source) is InitSource.baseline and is_baseline
-    return cfg.init.epochs if cfg.init.epochs and not own_start else cfg.trainer.max_epochs
-
-
-def row_label(record: dict) -> str:
-    """A report row's initialisation: where the weights started, plus the training budget when
-    it is not the table's own (`init.epochs`), so 2 epochs from scratch never pass for 7."""
-    tag = record.get("init_tag", "scratch")
-    config = record.get("config", {})
-    if "init" not in config:  # records written before initialisation existed: scratch, full budget
-        return tag
-    cfg = OmegaConf.create(config)
-    epochs = training_epochs(cfg, is_baseline=not record["changed_layers"])
-    return tag if epochs == cfg.trainer.max_epochs else f"{tag}, {epochs} epochs"
-
-
-def is_reference_baseline(record: dict, start: str | None = None) -> bool:
-    """Whether a record is a baseline a table measures against and variants are cut from: trained
-    from its own start (scratch or ImageNet; `start` when given) for the table's budget. A
-    baseline continued from a checkpoint, or trained a budget of its own, is a row, not the reference."""
-    source = record.get("init", {}).get("source", "scratch")
-    own = source in (InitSource.scratch.value, InitSource.imagenet.value) and (start is None or source == start)
-    return record.get("experiment") == "baseline" and own and row_label(record) == record.get("init_tag", "scratch")
 
 
 def initialise(net: FCN8s, cfg, is_baseline: bool, split_hash: str) -> dict:
@@ -95,11 +69,6 @@ def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:
     except Exception as err:
         raise DataError(f"{path}: not a checkpoint this project wrote ({type(err).__name__}: {err})") from err
     return state, str(path), input_space(ds)
-
-
-def record_seed(record: dict) -> int:
-    """The seed a record was trained with (older records hold it only in their config)."""
-    return int(record.get("seed", record.get("config", {}).get("seed", 0)))
 
 
 def find_baseline(cfg, split_hash: str) -> Path:

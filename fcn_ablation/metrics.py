@@ -174,9 +174,20 @@ def s_scores(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     counts = torch.stack([cyf * cxf, cyf * (w - cxf), (h - cyf) * cxf, (h - cyf) * (w - cxf)], 1)
     weights = counts / (h * w)
     weights[:, 3] = 1 - weights[:, 0] - weights[:, 1] - weights[:, 2]
-    x, yq = quad_sum(pred) / counts, quad_sum(g) / counts  # NaN for an empty quadrant, as numpy's mean of nothing
+    # Quadrant means with numpy's own summation, on the very slices PySODMetrics takes: for a
+    # constant quadrant, whether p - mean is exactly zero (SSIM's 0/0 case scores 1) or one ulp off
+    # (it scores 0) depends on how the mean was rounded. NaN for an empty quadrant, as numpy's.
+    flat = pred.flatten(1)
+    x = torch.full((n, 4), math.nan, dtype=torch.float64)
+    pred_np = pred.numpy()
+    for i, (r, c) in enumerate(zip(cy.tolist(), cx.tolist())):
+        for q, (rows_q, cols_q) in enumerate(((slice(0, r), slice(0, c)), (slice(0, r), slice(c, w)), (slice(r, h), slice(0, c)), (slice(r, h), slice(c, w)))):
+            block = pred_np[i, rows_q, cols_q]
+            if block.size:
+                x[i, q] = float(np.mean(block))
+    yq = quad_sum(g) / counts
     # Centred two-pass sums, as PySODMetrics: a constant quadrant must give exactly zero variance.
-    dp = pred.flatten(1) - x.gather(1, quad)
+    dp = flat - x.gather(1, quad)
     dg = g.flatten(1) - yq.gather(1, quad)
     den = counts - 1 + EPS
     sigma_x, sigma_y, sigma_xy = quad_sum(dp * dp) / den, quad_sum(dg * dg) / den, quad_sum(dp * dg) / den

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from fcn_ablation.config import InitSource
 from fcn_ablation.errors import DataError
 
 # Config sections that do not change what a row of a table measures.
@@ -113,4 +114,56 @@ def latest_per_row(records: list[dict], label) -> dict[tuple[str, str], dict]:
     out: dict[tuple[str, str], dict] = {}
     for r in sorted(records, key=lambda r: r["created"]):
         out[(r["experiment"], label(r))] = r
+    return out
+
+
+# Row identity: what a record's row is, and which baseline is the reference. Pure config logic
+# over stored records (the report reads them without torch).
+def training_epochs(cfg, is_baseline: bool) -> int:
+    """`init.epochs` (a fine-tuning budget) for every run but the baseline of an `init=baseline` sweep."""
+    own_start = InitSource(cfg.init.source) is InitSource.baseline and is_baseline
+    return cfg.init.epochs if cfg.init.epochs and not own_start else cfg.trainer.max_epochs
+
+
+def row_label(record: dict) -> str:
+    """A report row's initialisation: where the weights started, plus the training budget when
+    it is not the table's own (`init.epochs`), so 2 epochs from scratch never pass for 7."""
+    tag = record.get("init_tag", "scratch")
+    config = record.get("config", {})
+    if "init" not in config:  # records written before initialisation existed: scratch, full budget
+        return tag
+    cfg = OmegaConf.create(config)
+    epochs = training_epochs(cfg, is_baseline=not record["changed_layers"])
+    return tag if epochs == cfg.trainer.max_epochs else f"{tag}, {epochs} epochs"
+
+
+def is_reference_baseline(record: dict, start: str | None = None) -> bool:
+    """Whether a record is a baseline a table measures against and variants are cut from: trained
+    from its own start (scratch or ImageNet; `start` when given) for the table's budget. A
+    baseline continued from a checkpoint, or trained a budget of its own, is a row, not the reference."""
+    source = record.get("init", {}).get("source", "scratch")
+    own = source in (InitSource.scratch.value, InitSource.imagenet.value) and (start is None or source == start)
+    return record.get("experiment") == "baseline" and own and row_label(record) == record.get("init_tag", "scratch")
+
+
+def record_seed(record: dict) -> int:
+    """The seed a record was trained with (older records hold it only in their config)."""
+    return int(record.get("seed", record.get("config", {}).get("seed", 0)))
+
+
+# Scales a table's variants are timed at (`bench.bench_table`, read back by the report).
+def scale_name(width_multiplier: float, height: int, width: int) -> str:
+    return f"w{width_multiplier:g}-{width}x{height}"
+
+
+def table_widths(recs: list[dict], width_multiplier: float | None = None) -> dict[str, dict[str, int]]:
+    """{experiment: widths} of a table, the baseline first: as trained (`width_multiplier`
+    None), or at another scale (the records' factors applied to Table 1's widths)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in sorted(recs, key=lambda r: (r["experiment"] != "baseline", r["experiment"])):
+        if width_multiplier is None:
+            out[r["experiment"]] = r["widths"]
+        else:
+            trained = float(r["width_multiplier"])
+            out[r["experiment"]] = {k: max(1, round(v * width_multiplier / trained)) for k, v in r["widths"].items()}
     return out

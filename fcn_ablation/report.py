@@ -1,191 +1,530 @@
-"""Tables 3/4-style reports: pandas over result records -> CSV, Markdown and a plot.
+"""Tables 3/4-style reports whose every difference carries its uncertainty.
 
-One report covers one data set and one settings key (see `records.settings_key`): one row per
-experiment (its newest record), detection time and F-measure with their change versus the
-baseline, params and MACs, and the paper's own figures beside them. Run it again at any time:
+One report covers one store folder: one data set, one settings key (settings and split files;
+see `records.settings_key`). Rows are (experiment, initialisation) pairs, each a distribution
+over seeds (the newest record per seed): mean and 95 % t-interval of every metric, the
+seed-matched paired change versus the reference baseline with its interval, a paired
+permutation test on the test images (pooled over seeds, Holm-corrected over the variants), and
+detection time from an interleaved benchmark of exactly the table's variants (`bench.json` under
+the report's `bench/` folder), never from single timing passes. Rebuild it at any time:
 
-    python -m fcn_ablation.report results/store/<dataset>/<settings key>
+    python -m fcn_ablation.report results/store/<dataset>/<settings key> [--bench]
+
+This module reads records, per-image arrays and benchmark files; it imports neither torch nor
+the model code (`--bench` hands the timing to `fcn_ablation.bench`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from fcn_ablation import records
-from fcn_ablation.errors import UserError
-from fcn_ablation.initialise import is_reference_baseline, row_label
+from fcn_ablation import records, stats
+from fcn_ablation.errors import UserError, exit_on_user_error
+from fcn_ablation.paper import paper_table
+from fcn_ablation.records import is_reference_baseline, record_seed, row_label, scale_name, table_widths
 from fcn_ablation.tables import markdown_table
 
-PAPER_TABLES = {"msra10k": "table3_msra10k.csv", "dut_omron": "table4_dut_omron.csv"}
 EXPERIMENT_ORDER = ["baseline", *"abcdefgh"]
+# Every metric of a record: name -> (label, per-image array and statistic for the paired test).
+METRICS = {
+    "max_f": ("max F", "f_curve", "max"),
+    "mean_f": ("mean F", "f_curve", "mean_curve"),
+    "adaptive_f": ("adaptive F", "adaptive_f", "score"),
+    "max_e": ("max E", "e_curve", "max"),
+    "mean_e": ("mean E", "e_curve", "mean_curve"),
+    "adaptive_e": ("adaptive E", "adaptive_e", "score"),
+    "s_measure": ("S", "s_measure", "score"),
+    "weighted_f": ("weighted F", "weighted_f", "score"),
+    "mae": ("MAE", "mae", "score"),
+}
+HEADLINE = "max_f"
+NOT_SIGNIFICANT = "≈"  # the mark of a change the tests cannot tell from zero
 
 
-def paper_dir() -> Path:
-    """`results/paper/` of the repository, or its copy inside an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "paper", here.parent / "results" / "paper"):
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "results" / "paper"
+# ----------------------------------------------------------------------------- reading
+def load_store(store: Path) -> list[dict]:
+    """Every record of a store folder, checked to belong to one table."""
+    store = Path(store)
+    paths = sorted(store.glob("*.json"))
+    if not paths:
+        raise UserError(f"{store}: no result records (*.json) found; run an experiment first")
+    recs = records.read_records(paths)
+    for what in ("dataset", "settings_key"):
+        values = sorted({str(r.get(what)) for r in recs})
+        if len(values) > 1:
+            raise UserError(f"{store}: records of different {what}s ({', '.join(values)}) in one folder; move the strays out")
+    splits = sorted({str(r.get("split_hash")) for r in recs})
+    if len(splits) > 1:  # stores written before the split was part of the key
+        first = {s: next(r["_path"] for r in recs if str(r.get("split_hash")) == s) for s in splits}
+        raise UserError(
+            f"{store}: records tested on {len(splits)} different splits ("
+            + "; ".join(f"split {s}: e.g. {Path(p).name}" for s, p in first.items())
+            + "); rows of one table must share a test set: move the records of all but one split to another folder"
+        )
+    return recs
 
 
-def paper_table(dataset: str) -> tuple[pd.DataFrame, str]:
-    """The paper's table for `dataset` (Table 3, MSRA10K, for data sets the paper did not use)."""
-    name = PAPER_TABLES.get(dataset, PAPER_TABLES["msra10k"])
-    path = paper_dir() / name
-    if not path.is_file():
-        return pd.DataFrame(columns=["experiment", "time_vs_base_pct", "f_vs_base_pct", "f_score"]), name
-    return pd.read_csv(path), name
+def rows_by_seed(recs: list[dict]) -> dict[tuple[str, str], dict[int, dict]]:
+    """{(experiment, init label): {seed: newest record}}."""
+    out: dict[tuple[str, str], dict[int, dict]] = {}
+    for r in sorted(recs, key=lambda r: r["created"]):
+        out.setdefault((r["experiment"], row_label(r)), {})[record_seed(r)] = r
+    return out
 
 
-def table(recs: list[dict], paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per experiment and initialisation; changes are percentages versus the newest
-    baseline trained from its own start for the table's budget (else the newest baseline row;
-    NaN without one)."""
-    latest = records.latest_per_row(recs, row_label)
-    rows = []
-    for (experiment, label), r in latest.items():
-        rows.append({
-            "experiment": experiment,
-            "init": label,
-            "changed_layers": " ".join(r["changed_layers"]) or "-",
-            "detection_total_s": r["detection_total_s"],
-            "ms_per_image": r["detection_ms_per_image"],
-            "max_f": r["max_f"],
-            "mean_f": r["mean_f"],
-            "adaptive_f": r["adaptive_f"],
-            "mae": r["mae"],
-            "params_m": r["params"] / 1e6,
-            "gmacs": r["macs"] / 1e9,
-            "test_images": r["test_images"],
-            "device": r["device"],
-            "created": r["created"],
-            "_reference": is_reference_baseline(r),
-        })  # fmt: skip
-    df = pd.DataFrame(rows)
+def reference_key(rows: dict) -> tuple[str, str] | None:
+    """The baseline row variants are compared with: the one holding the newest baseline trained
+    from its own start for the table's budget, else the newest baseline row; None without one."""
+    baselines = [(r["created"], key, is_reference_baseline(r)) for key, seeds in rows.items() if key[0] == "baseline" for r in seeds.values()]
+    if not baselines:
+        return None
+    refs = [b for b in baselines if b[2]] or baselines
+    return max(refs)[1]
+
+
+def _arrays(record: dict) -> dict | None:
+    arrays = records.read_arrays(Path(record["_path"])) if record.get("_path") else None
+    return arrays
+
+
+# ----------------------------------------------------------------------------- the table
+def table(recs: list[dict], paper: pd.DataFrame | None = None, bench: dict | None = None, *, permutations: int = 5000,
+          alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """One row per (experiment, initialisation), aggregated over seeds, with paired changes
+    versus the reference baseline, tests, and the benchmark's time when `bench` is given."""
+    rows = rows_by_seed(recs)
+    ref_key = reference_key(rows)
+    ref = rows.get(ref_key, {})
+    ref_arrays = {s: _arrays(r) for s, r in ref.items()}
+    rng = np.random.default_rng(seed)
+    out = []
+    for (experiment, label), by_seed in rows.items():
+        first = next(iter(by_seed.values()))
+        row = {"experiment": experiment, "init": label, "n": len(by_seed), "seeds": " ".join(str(s) for s in sorted(by_seed)),
+               "changed_layers": compact_layers(first["changed_layers"]), "params_m": first["params"] / 1e6,
+               "gmacs": first["macs"] / 1e9, "test_images": first["test_images"], "reference": (experiment, label) == ref_key,
+               "train_devices": "; ".join(sorted({r["device"] for r in by_seed.values()})),
+               "job_ms_per_image": float(np.mean([r["detection_ms_per_image"] for r in by_seed.values()]))}  # fmt: skip
+        arrays = {s: _arrays(r) for s, r in by_seed.items()} if ref and (experiment, label) != ref_key else {}
+        for m in METRICS:
+            values = {s: r[m] for s, r in by_seed.items() if m in r}
+            ci = stats.t_interval(list(values.values()))
+            row.update({m: ci.mean, f"{m}_ci_low": ci.low, f"{m}_ci_high": ci.high})
+            if not ref or (experiment, label) == ref_key:
+                continue
+            base = {s: r[m] for s, r in ref.items() if m in r}
+            d = stats.paired_interval(values, base)
+            row.update({f"{m}_delta": d.mean, f"{m}_delta_ci_low": d.low, f"{m}_delta_ci_high": d.high, f"{m}_pairs": d.n})
+            row[f"{m}_p"] = _paired_p(arrays, ref_arrays, m, permutations, rng)
+        out.append(row)
+    df = pd.DataFrame(out)
     order = {e: i for i, e in enumerate(EXPERIMENT_ORDER)}
     df["_order"] = df.experiment.map(lambda e: (order.get(e, len(order)), e))
     df = df.sort_values(["_order", "init"]).drop(columns="_order").reset_index(drop=True)
-    baselines = df[df.experiment == "baseline"].sort_values("created")
-    base = baselines[baselines._reference].tail(1) if baselines._reference.any() else baselines.tail(1)
-    df = df.drop(columns="_reference")
-    for col, out in (("ms_per_image", "time_vs_base_pct"), ("max_f", "f_vs_base_pct"), ("gmacs", "macs_vs_base_pct")):
-        df[out] = 100 * (df[col] / base[col].iloc[0] - 1) if len(base) else float("nan")
+    for m in METRICS:
+        if f"{m}_p" in df:
+            df[f"{m}_p_holm"] = stats.holm(df[f"{m}_p"].to_numpy(dtype=float))
+            df[f"{m}_significant"] = _significant(df[f"{m}_p_holm"], alpha, df[f"{m}_delta_ci_low"], df[f"{m}_delta_ci_high"])
+    if ref:
+        base_mean = df.loc[df.reference, HEADLINE].iloc[0]
+        for col in ("", "_ci_low", "_ci_high"):
+            if f"{HEADLINE}_delta{col}" in df:
+                df[f"f_vs_base_pct{col}"] = 100 * df[f"{HEADLINE}_delta{col}"] / base_mean
+        base_macs = df.loc[df.reference, "gmacs"].iloc[0]
+        df["macs_vs_base_pct"] = 100 * (df.gmacs / base_macs - 1)
+    if bench is not None:
+        df = _with_time(df, bench, alpha)
     if paper is not None and len(paper):
         p = paper.rename(columns={"time_vs_base_pct": "paper_time_vs_base_pct", "f_vs_base_pct": "paper_f_vs_base_pct", "f_score": "paper_f"})
         df = df.merge(p[["experiment", "paper_f", "paper_time_vs_base_pct", "paper_f_vs_base_pct"]], on="experiment", how="left")
+    df.attrs.update(reference=ref_key, permutations=permutations, alpha=alpha)
     return df
 
 
-def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None) -> str:
-    cols = {
-        "experiment": "exp", "init": "init", "changed_layers": "thinned layers", "detection_total_s": "time (s)", "ms_per_image": "ms/image",
-        "time_vs_base_pct": "time vs base", "max_f": "max F", "f_vs_base_pct": "F vs base", "mean_f": "mean F",
-        "mae": "MAE", "params_m": "params (M)", "gmacs": "GMACs", "macs_vs_base_pct": "MACs vs base",
-        "paper_f": "paper F", "paper_time_vs_base_pct": "paper time vs base", "paper_f_vs_base_pct": "paper F vs base",
-    }  # fmt: skip
+def compact_layers(layers: list[str]) -> str:
+    """`conv2_1 conv2_2 fc6` -> `conv2 fc6`: a block whose every layer is named, by its name."""
+    from collections import Counter
+
+    blocks = Counter(name.split("_")[0] for name in layers)
+    out = []
+    for name in layers:
+        block = name.split("_")[0]
+        whole = name.startswith("conv") and blocks[block] == BLOCK_SIZES.get(block, 0)
+        item = block if whole else name
+        if item not in out:
+            out.append(item)
+    return " ".join(out) or "-"
+
+
+BLOCK_SIZES = {"conv1": 2, "conv2": 2, "conv3": 3, "conv4": 3, "conv5": 3}
+
+
+def _significant(p_holm: pd.Series, alpha: float, low: pd.Series | None = None, high: pd.Series | None = None) -> pd.Series:
+    """A change counts when the test rejects (Holm-adjusted p < alpha) and, where there is an
+    interval over seeds (`low`, `high`), that interval excludes zero: it must hold on the test
+    images and across training runs. NA where no test could be made."""
+    out = []
+    for i, p in zip(p_holm.index, p_holm):
+        if pd.isna(p):
+            out.append(pd.NA)
+            continue
+        lo = math.nan if low is None else low[i]
+        hi = math.nan if high is None else high[i]
+        out.append(bool(p < alpha) and (pd.isna(lo) or lo > 0 or hi < 0))
+    return pd.Series(pd.array(out, dtype="boolean"), index=p_holm.index)
+
+
+def _paired_p(arrays: dict, ref_arrays: dict, metric: str, permutations: int, rng) -> float:
+    """Permutation p of one metric over the seeds both rows have per-image values for."""
+    _, key, kind = METRICS[metric]
+    pairs = []
+    for s, a in arrays.items():
+        b = ref_arrays.get(s)
+        if a is None or b is None or key not in a or key not in b:
+            continue
+        common = sorted(set(a["names"].tolist()) & set(b["names"].tolist()))
+        if not common:
+            continue
+        ia = {n: i for i, n in enumerate(a["names"].tolist())}
+        ib = {n: i for i, n in enumerate(b["names"].tolist())}
+        pairs.append((a[key][[ia[n] for n in common]], b[key][[ib[n] for n in common]]))
+    if not pairs:
+        return math.nan
+    return stats.permutation_test(pairs, kind, permutations, rng)[1]
+
+
+def _with_time(df: pd.DataFrame, bench: dict, alpha: float) -> pd.DataFrame:
+    """Time columns from an interleaved benchmark of the table's variants (`read_bench`)."""
+    t = bench["table"].set_index("variant")
+    raw = bench["raw"].pivot(index="round", columns="variant", values="seconds")
+    batch = bench["header"].get("batch_size", 1)
+    rows = []
+    for e in df.experiment:
+        if e not in t.index:
+            rows.append({})
+            continue
+        r = t.loc[e]
+        p = stats.signed_rank_p(raw[e], raw["baseline"]) if e != "baseline" and "baseline" in raw else math.nan
+        rows.append({"ms_per_image": r.ms_per_image, "ms_ci_low": 1000 * r.ci_low_s / batch, "ms_ci_high": 1000 * r.ci_high_s / batch,
+                     "time_ratio": r.get("time_ratio"), "time_ratio_ci_low": r.get("time_ratio_ci_low"),
+                     "time_ratio_ci_high": r.get("time_ratio_ci_high"), "macs_ratio": r.get("macs_ratio"), "time_p": p})  # fmt: skip
+    time = pd.DataFrame(rows, index=df.index)
+    for c in ("", "_ci_low", "_ci_high"):
+        time[f"time_vs_base_pct{c}"] = 100 * (time[f"time_ratio{c}"] - 1)
+    # One test per experiment (rows of other initialisations share its widths, so its time).
+    first = ~df.experiment.duplicated()
+    holm = pd.Series(stats.holm(time.time_p.where(first).to_numpy(dtype=float)), index=df.index)
+    time["time_p_holm"] = df.experiment.map(dict(zip(df.experiment[first], holm[first])))
+    time["time_significant"] = _significant(time.time_p_holm, alpha, time.time_ratio_ci_low - 1, time.time_ratio_ci_high - 1)
+    time.loc[df.experiment == "baseline", [c for c in time.columns if c.startswith("time_vs_base_pct")]] = math.nan
+    return pd.concat([df, time], axis=1)
+
+
+# ----------------------------------------------------------------------------- benchmark files
+def bench_dirs(out_dir: Path) -> list[Path]:
+    return sorted(p.parent for p in (Path(out_dir) / "bench").glob("*/*/bench.json"))
+
+
+def read_bench(path: Path) -> dict:
+    header = json.loads((Path(path) / "bench.json").read_text())
+    return {"header": header, "table": pd.read_csv(Path(path) / "bench.csv"), "raw": pd.read_csv(Path(path) / "raw.csv"), "path": Path(path)}
+
+
+def matching_bench(out_dir: Path, widths: dict, scale: str) -> dict | None:
+    """The newest benchmark under the report's folder that timed exactly these widths at `scale`."""
+    found = []
+    for d in bench_dirs(out_dir):
+        if d.name != scale:
+            continue
+        b = read_bench(d)
+        timed = b["header"].get("widths", {})
+        if all(timed.get(k) == v for k, v in widths.items()):
+            found.append((b["header"].get("created", ""), b))
+    return max(found, key=lambda x: x[0])[1] if found else None
+
+
+# ----------------------------------------------------------------------------- Markdown
+def _ci(mean, lo, hi, fmt="{:.4f}") -> str:
+    if mean is None or pd.isna(mean):
+        return "-"
+    if lo is None or pd.isna(lo):
+        return fmt.format(mean)
+    return f"{fmt.format(mean)} ± {fmt.format((hi - lo) / 2)}"
+
+
+def _change(row, prefix: str, significant: str, unit: str = " %", fmt: str = "{:+.1f}") -> str:
+    mean = row.get(prefix)
+    if mean is None or pd.isna(mean):
+        return "-"
+    lo, hi = row.get(f"{prefix}_ci_low"), row.get(f"{prefix}_ci_high")
+    text = fmt.format(mean) + unit
+    if lo is not None and not pd.isna(lo):
+        text += f" [{fmt.format(lo)}, {fmt.format(hi)}]"
+    sig = row.get(significant)
+    if sig is not None and not pd.isna(sig) and not bool(sig):
+        text += f" {NOT_SIGNIFICANT}"
+    return text
+
+
+def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None, bench: dict | None, notes: list[str]) -> str:
     several_inits = df.init.nunique() > 1
-    view = df[[c for c in cols if c in df.columns and (c != "init" or several_inits)]].rename(columns=cols)
-    for c in [c for c in view.columns if "vs base" in c]:
-        view[c] = view[c].map(lambda v: "-" if pd.isna(v) else f"{v:+.1f} %")
+    has_ref = df.reference.any()
+    main = pd.DataFrame({
+        "exp": df.experiment,
+        **({"init": df.init} if several_inits else {}),
+        "n": df.n,
+        "thinned layers": df.changed_layers,
+        "ms/image": [_ci(r.get("ms_per_image"), r.get("ms_ci_low"), r.get("ms_ci_high"), "{:.1f}") for _, r in df.iterrows()],
+        "time vs base": [_change(r, "time_vs_base_pct", "time_significant") for _, r in df.iterrows()],
+        "MACs vs base": [("-" if pd.isna(r.get("macs_vs_base_pct", math.nan)) else f"{r.macs_vs_base_pct:+.1f} %") for _, r in df.iterrows()],
+        "max F": [_ci(r.max_f, r.max_f_ci_low, r.max_f_ci_high) for _, r in df.iterrows()],
+        "max F vs base": [_change(r, "max_f_delta", "max_f_significant", "", "{:+.4f}") for _, r in df.iterrows()],
+        "F vs base": [_change(r, "f_vs_base_pct", "max_f_significant") for _, r in df.iterrows()],
+        "paper F vs base": [("-" if pd.isna(r.get("paper_f_vs_base_pct", math.nan)) else f"{r.paper_f_vs_base_pct:+.1f} %") for _, r in df.iterrows()],
+        "paper time vs base": [("-" if pd.isna(r.get("paper_time_vs_base_pct", math.nan)) else f"{r.paper_time_vs_base_pct:+.1f} %") for _, r in df.iterrows()],
+    })  # fmt: skip
+    all_metrics = pd.DataFrame({"exp": df.experiment, **({"init": df.init} if several_inits else {}), "n": df.n,
+                                **{label: [_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"]) for _, r in df.iterrows()]
+                                   for m, (label, _, _) in METRICS.items()}})  # fmt: skip
+    n_max = int(df.n.max())
     lines = [f"# Width ablation of FCN-8s: {dataset}", ""]
-    if not (df.experiment == "baseline").any():
+    if not has_ref:
         lines += ["**No baseline:** no run of `experiment=baseline` with these settings was found, so the",
                   "changes versus the baseline are left blank. Run it with the same overrides plus `experiment=baseline`.", ""]  # fmt: skip
-    lines += [
-        markdown_table(view, index=False),
-        "",
-        f"- Settings key `{key}`; records in `results/store/{dataset}/{key}/`; config of every row in its record.",
-        "- Detection time: forward passes only, batch of one, at each test image's own size, after warm-up;",
-        "  time vs base compares ms/image. max F / mean F / adaptive F: beta^2 = 0.3, PySODMetrics conventions.",
-        f"- MACs and params at {df.attrs.get('cost_hw', '300x400')} (H x W), counting convolutions and deconvolutions.",
-        f"- Paper columns: `results/paper/{paper_name}` (GTX 1080 Ti, full width, MSRA10K or DUT-OMRON).",
-    ]
+    lines += [markdown_table(main, index=False), ""]
+    lines += _reading_notes(df, bench, n_max)
+    lines += ["", "## Every metric (mean ± half-width of the 95 % CI over seeds)", "", markdown_table(all_metrics, index=False), ""]
     if several_inits:  # the same variants from different starting points: compare them side by side
-        pivot = df.pivot_table(index="experiment", columns="init", values="max_f", sort=False)
-        lines += ["", "## Max F by initialisation", "", markdown_table(pivot, floatfmt=".4f"), "",
-                  "- `RULE from baseline`: the trained baseline cut down by RULE (first_k is the paper's), then fine-tuned;",
-                  "  `scratch`: random initialisation. Training budget per row: its record (`init.epochs`)."]  # fmt: skip
+        cell = df.assign(cell=[_ci(r.max_f, r.max_f_ci_low, r.max_f_ci_high) + (f" {NOT_SIGNIFICANT}" if r.get("max_f_significant") is False else "")
+                               for _, r in df.iterrows()])  # fmt: skip
+        pivot = cell.pivot_table(index="experiment", columns="init", values="cell", aggfunc="first", sort=False)
+        lines += ["## Max F by initialisation", "", markdown_table(pivot), "",
+                  "- `RULE from baseline`: the trained baseline of the same seed cut down by RULE (first_k is the paper's), then fine-tuned;",
+                  "  `scratch`: random initialisation. A budget in the label (`, 2 epochs`) differs from the table's own.",
+                  f"- {NOT_SIGNIFICANT}: max F not significantly different from the baseline's (as above)."]  # fmt: skip
+    lines += ["", "## Where the numbers come from", ""]
+    if df.seeds.nunique() > 1:
+        seeds = "seeds per row: " + "; ".join(f"{r.experiment} ({r.init}): {r.seeds}" for _, r in df.iterrows())
+    else:
+        seeds = f"every row has seeds {df.seeds.iloc[0]}"
+    lines += [f"- Settings key `{key}` (settings and split files); records in `results/store/{dataset}/{key}/`; config of every row in its record.",
+              f"- Rows: (experiment, initialisation); n = seeds, the newest record per seed; {seeds}.",
+              f"- Trained on: {'; '.join(sorted(set('; '.join(df.train_devices).split('; '))))}.",
+              f"- MACs and params at {df.attrs.get('cost_hw', '300x400')} (H x W), counting convolutions and deconvolutions.",
+              f"- Paper columns: `results/paper/{paper_name}` (GTX 1080 Ti, full width, MSRA10K or DUT-OMRON)."]  # fmt: skip
+    lines += [f"- {n}" for n in notes]
     if settings:
         s = settings
         lines.append(
             f"- Width multiplier {s['model']['width_multiplier']}, {s['trainer']['max_epochs']} epochs, optimiser "
-            f"{s['optimizer']['name']} lr {s['optimizer']['lr']}, batch {s['dataset']['batch_size']}, seed {s['seed']}."
+            f"{s['optimizer']['name']} lr {s['optimizer']['lr']}, batch {s['dataset']['batch_size']}."
         )
     return "\n".join(lines) + "\n"
 
 
+def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str]:
+    alpha = df.attrs.get("alpha", 0.05)
+    out = []
+    if n_max < 2:
+        out.append("- **One seed per row: no confidence interval is possible**; run the sweep with `seed=0,1,2,3,4` for intervals.")
+    else:
+        out.append(f"- Values: mean over seeds; `± h` and `[low, high]`: {stats.CI_METHOD}. Changes versus the baseline are means of seed-matched paired differences.")
+    out.append(
+        f"- {NOT_SIGNIFICANT} marks a change we cannot tell from zero. A change counts when its test rejects at {alpha:g} (Holm-corrected over "
+        f"the variants) and its 95 % interval excludes zero: for max F, a paired permutation test on the same test images "
+        f"({df.attrs.get('permutations')} permutations, seed-matched pairs pooled) and the interval over seeds; for time, a Wilcoxon "
+        "signed-rank test on the benchmark's per-round paired times and the bootstrap interval of the ratio. Unmarked changes count."
+    )
+    if bench is None:
+        out.append("- **No benchmark of these variants yet**: time columns are empty (the per-job timing passes are in the records, "
+                   "not in this table). Run `python -m fcn_ablation.report <this store> --bench`.")  # fmt: skip
+    else:
+        h = bench["header"]
+        from_bench = f"`{bench['path'].as_posix()}`"
+        out.append(f"- Time: interleaved benchmark of exactly these variants ({from_bench}) on {h['device']}, {h['rounds']} rounds, "
+                   f"{h['width']}x{h['height']}, batch {h['batch_size']}, {h['speed']}, at the widths named in its folder "
+                   f"(w1 = the paper's full width); median ms/image with its bootstrap CI; time vs base: median of per-round ratios with its bootstrap CI.")  # fmt: skip
+        out.append(f"- {_load_line(h)}")
+    return out
+
+
+def _load_line(h: dict) -> str:
+    other = h.get("other_load")
+    other_s = "unknown" if other is None else f"{100 * other:.0f} % of the CPU"
+    text = f"other processes took {other_s} during the benchmark; the matmul's slowest round took {h.get('matmul_spread', math.nan):.2f}x its fastest"
+    return f"**Benchmark taken under load** ({text}): rerun it on a quiet machine." if h.get("under_load") else f"Quiet machine ({text})."
+
+
+# ----------------------------------------------------------------------------- figures
 OURS = ("tab:blue", "tab:green", "tab:purple", "tab:brown", "tab:olive", "tab:cyan", "tab:orange", "tab:gray")  # red is the paper's
 
 
+def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats in both lower x and higher y, by x."""
+    idx = []
+    for i in np.argsort(x, kind="stable"):
+        if not idx or y[i] > y[idx[-1]]:
+            idx.append(i)
+    return np.array(idx, dtype=int)
+
+
 def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
-    """Change in F against change in time versus the baseline, ours beside the paper's."""
+    """Change in max F against change in time versus the baseline, each with its 95 % CI on
+    both axes, the Pareto front of our variants, and the paper's points. Without a benchmark,
+    x is the change in MACs (computed, not measured): no point is placed by single-pass timing."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    rows = df[df.experiment != "baseline"]
-    inits = list(dict.fromkeys(rows.init))  # one colour per initialisation, the letter on each point
-    for i, init in enumerate(inits):
+    timed = "time_vs_base_pct" in df and df.time_vs_base_pct.notna().any()
+    xcol = "time_vs_base_pct" if timed else "macs_vs_base_pct"
+    rows = df[~df.reference & df[xcol].notna() & df.f_vs_base_pct.notna()]
+    fig, ax = plt.subplots(figsize=(7.2, 5.4))
+    for i, init in enumerate(dict.fromkeys(rows.init)):
         sub, colour = rows[rows.init == init], OURS[i % len(OURS)]
-        label = f"this run ({dataset})" if len(inits) == 1 else f"{init} ({dataset})"
-        ax.scatter(sub.time_vs_base_pct, sub.f_vs_base_pct, label=label, color=colour, s=20)
+        xerr = [sub[xcol] - sub[f"{xcol}_ci_low"], sub[f"{xcol}_ci_high"] - sub[xcol]] if timed else None
+        yerr = [sub.f_vs_base_pct - sub.f_vs_base_pct_ci_low, sub.f_vs_base_pct_ci_high - sub.f_vs_base_pct]
+        yerr = None if np.isnan(np.asarray(yerr, dtype=float)).all() else np.nan_to_num(np.asarray(yerr, dtype=float))
+        ax.errorbar(sub[xcol], sub.f_vs_base_pct, xerr=xerr, yerr=yerr, fmt="o", ms=4, color=colour, capsize=2, lw=0.8, label=f"{init} ({dataset})")
         for _, r in sub.iterrows():
-            ax.annotate(r.experiment, (r.time_vs_base_pct, r.f_vs_base_pct), textcoords="offset points", xytext=(3, 2), color=colour, fontsize=8)
-    rows = rows.drop_duplicates("experiment")
-    if "paper_f_vs_base_pct" in rows:
-        ax.scatter(rows.paper_time_vs_base_pct, rows.paper_f_vs_base_pct, marker="x", color="tab:red", label="paper")
-        for _, r in rows.iterrows():
-            ax.annotate(r.experiment, (r.paper_time_vs_base_pct, r.paper_f_vs_base_pct), textcoords="offset points", xytext=(4, -10), color="tab:red")
+            ax.annotate(r.experiment, (r[xcol], r.f_vs_base_pct), textcoords="offset points", xytext=(3, 3), color=colour, fontsize=8)
+    if len(rows):
+        front = pareto_front(rows[xcol].to_numpy(float), rows.f_vs_base_pct.to_numpy(float))
+        fx, fy = rows[xcol].to_numpy(float)[front], rows.f_vs_base_pct.to_numpy(float)[front]
+        ax.step(fx, fy, where="post", color="black", lw=1, ls=":", label="Pareto front (ours, means)")
+    paper = df.drop_duplicates("experiment")
+    if "paper_f_vs_base_pct" in paper:
+        ax.scatter(paper.paper_time_vs_base_pct, paper.paper_f_vs_base_pct, marker="x", color="tab:red", label="paper (time vs base, GTX 1080 Ti)")
+        for _, r in paper.iterrows():
+            if not pd.isna(r.paper_f_vs_base_pct):
+                ax.annotate(r.experiment, (r.paper_time_vs_base_pct, r.paper_f_vs_base_pct), textcoords="offset points", xytext=(4, -10), color="tab:red")
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.set_xlabel("detection time vs baseline (%)")
-    ax.set_ylabel("max F vs baseline (%)")
-    ax.set_title("What each thinned variant costs and saves")
+    ax.set_xlabel("detection time vs baseline (%, interleaved benchmark)" if timed else "MACs vs baseline (%; not benchmarked yet)")
+    ax.set_ylabel("max F vs baseline (%, seed-matched)")
+    ax.set_title("What each thinned variant costs and saves (95 % CIs)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-def write_report(store: Path, results_dir: Path, out_dir: Path | None = None) -> Path:
-    """Build the report of one store folder (`results/store/<dataset>/<key>`) into `out_dir`."""
-    store = Path(store)
-    paths = sorted(store.glob("*.json"))
-    if not paths:
-        raise UserError(f"{store}: no result records (*.json) found; run an experiment first")
-    recs = records.read_records(paths)
+def map_grid(recs: list[dict], df: pd.DataFrame, path: Path) -> bool:
+    """The paper's Figures 4/5: for a few fixed test images, the image, its ground truth, and the
+    baseline's and every variant's saliency map (lowest seed of the rows that share the
+    baseline's initialisation). False when no record kept maps."""
+    from fcn_ablation.data.pairs import decode_image, decode_mask, record_test_pairs
+
+    ref = df.attrs.get("reference")
+    label = ref[1] if ref else df.init.iloc[0]
+    rows = rows_by_seed(recs)
+    chosen = [(e, by_seed[min(by_seed)]) for (e, lab), by_seed in rows.items() if lab == label]
+    order = {e: i for i, e in enumerate(EXPERIMENT_ORDER)}
+    chosen.sort(key=lambda c: (order.get(c[0], len(order)), c[0]))
+    maps = {e: {k[4:]: v for k, v in (_arrays(r) or {}).items() if k.startswith("map/")} for e, r in chosen}
+    names = sorted(set().union(*[set(m) for m in maps.values()])) if maps else []
+    if not names:
+        return False
+    try:
+        pairs = {p.stem: p for p in record_test_pairs(chosen[0][1])}
+    except (OSError, KeyError, UserError):
+        pairs = {}
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = ["image", "ground truth"] + [e for e, _ in chosen]
+    fig, axes = plt.subplots(len(names), len(cols), figsize=(1.3 * len(cols), 1.4 * len(names)), squeeze=False)
+    for i, name in enumerate(names):
+        panels = [decode_image(pairs[name].image) if name in pairs else None, decode_mask(pairs[name].mask) if name in pairs else None]
+        panels += [maps[e].get(name) for e, _ in chosen]
+        for j, (ax, img) in enumerate(zip(axes[i], panels)):
+            ax.set_xticks([]), ax.set_yticks([])
+            if img is not None:
+                ax.imshow(np.asarray(img), cmap=None if j == 0 else "gray", vmin=0, vmax=1 if j == 1 else 255)
+            else:
+                ax.text(0.5, 0.5, "not found", ha="center", va="center", fontsize=6)
+            if i == 0:
+                ax.set_title(cols[j], fontsize=8)
+        axes[i][0].set_ylabel(name, fontsize=7)
+    fig.suptitle(f"Saliency maps, test images ({label}, lowest seed)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ----------------------------------------------------------------------------- writing
+def report_dir(results_dir: Path, dataset: str, key: str) -> Path:
+    return Path(results_dir) / dataset / key
+
+
+def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *, permutations: int = 5000, alpha: float = 0.05,
+                 width_multiplier: float = 1.0) -> Path:  # fmt: skip
+    """Build the report of one store folder (`results/store/<dataset>/<key>`) into `out_dir`:
+    `results.csv`, `report.md`, `f_vs_time.png`, `maps.png`. The time columns come from the
+    newest benchmark under `out_dir/bench/` of exactly the table's variants at the target scale
+    (`width_multiplier` of Table 1's widths, the MACs' input size)."""
+    recs = load_store(store)
     dataset, key = recs[0]["dataset"], recs[0]["settings_key"]
-    paper, paper_name = paper_table(dataset)
-    df = table(recs, paper)
+    out_dir = Path(out_dir or report_dir(results_dir, dataset, key))
     hw = recs[0]["cost_input_hw"]
+    bench = matching_bench(out_dir, table_widths(recs, width_multiplier), scale_name(width_multiplier, *hw))
+    notes = []
+    trained_scale = scale_name(float(recs[0]["width_multiplier"]), *recs[0].get("test_image_hw", hw))
+    trained = matching_bench(out_dir, table_widths(recs), trained_scale)
+    if trained is not None and trained_scale != scale_name(width_multiplier, *hw):
+        notes.append(_trained_scale_note(trained))
+    paper, paper_name = paper_table(dataset)
+    df = table(recs, paper, bench, permutations=permutations, alpha=alpha)
     df.attrs["cost_hw"] = f"{hw[0]}x{hw[1]}"
-    out_dir = Path(out_dir or Path(results_dir) / dataset / key)
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_dir / "results.csv", index=False)
-    (out_dir / "report.md").write_text(markdown(df, dataset, key, paper_name, recs[-1].get("config")))
-    if (df.experiment == "baseline").any() and len(df) > 1:
+    (out_dir / "report.md").write_text(markdown(df, dataset, key, paper_name, recs[-1].get("config"), bench, notes))
+    if df.reference.any() and len(df) > 1:
         plot(df, out_dir / "f_vs_time.png", dataset)
+    map_grid(recs, df, out_dir / "maps.png")
     return out_dir
+
+
+def _trained_scale_note(bench: dict) -> str:
+    t = bench["table"].set_index("variant")
+    h = bench["header"]
+    ratios = ", ".join(f"{v} {t.loc[v, 'time_ratio']:.2f}" for v in t.index if v not in ("baseline", "matmul") and not pd.isna(t.loc[v, "time_ratio"]))
+    return (f"At the trained scale ({bench['path'].name}: the records' own widths at the test images' size; {h['device']}, "
+            f"{h['rounds']} rounds) the time ratios to the baseline are: {ratios}. Overheads dominate there; the table's time is at the target scale.")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Rebuild a Table 3/4-style report from stored result records.")
     parser.add_argument("store", nargs="+", help="folders results/store/<dataset>/<settings key>")
-    parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--results-dir", default=None, help="default: the folder above store/")
+    parser.add_argument("--bench", action="store_true", help="benchmark the table's variants here first (unless already benchmarked on this device)")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (with --bench)")
+    parser.add_argument("--width-multiplier", type=float, default=1.0, help="scale of the time columns (1 = full width)")
+    parser.add_argument("--permutations", type=int, default=5000)
     args = parser.parse_args(argv)
-    try:
+    with exit_on_user_error():
         for s in args.store:
-            print(write_report(Path(s), Path(args.results_dir)) / "report.md")
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+            store = Path(s)
+            results_dir = Path(args.results_dir) if args.results_dir else store.parent.parent.parent
+            if args.bench:
+                from fcn_ablation.bench import bench_table  # torch only when asked to time
+
+                recs = load_store(store)
+                bench_table(recs, report_dir(results_dir, recs[0]["dataset"], recs[0]["settings_key"]), device=args.device,
+                            rounds=args.rounds, width_multiplier=args.width_multiplier)  # fmt: skip
+            print(write_report(store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier) / "report.md")
     return 0
 
 

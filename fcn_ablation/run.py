@@ -13,7 +13,8 @@ from omegaconf import OmegaConf
 from fcn_ablation import records
 from fcn_ablation.config import validate
 from fcn_ablation.data.datamodule import SaliencyDataModule
-from fcn_ablation.initialise import initialise, training_epochs
+from fcn_ablation.initialise import initialise
+from fcn_ablation.records import training_epochs
 from fcn_ablation.loggers import finish_logger, make_logger
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from conftest import tiny_overrides
 
-from fcn_ablation.heuristics import heuristic_max_f, split_pairs
+from fcn_ablation.data.pairs import record_test_pairs as split_pairs
+from fcn_ablation.heuristics import heuristic_max_f
 from fcn_ablation.models.cost import model_cost
 
 

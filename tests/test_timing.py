@@ -68,7 +68,7 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
     assert thin == (SpeedOptions(), "config")  # nothing measured at that width: the configured options
 
 
-def test_how_timing_options_are_chosen_is_not_a_setting_but_the_options_are(compose_cfg):
+def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key(compose_cfg):
     from omegaconf import open_dict
 
     from fcn_ablation.records import settings_key
@@ -77,7 +77,13 @@ def test_how_timing_options_are_chosen_is_not_a_setting_but_the_options_are(comp
         cfg = compose_cfg(list(overrides))
         with open_dict(cfg):
             del cfg["hydra"]  # as the app sees it
-        return settings_key(cfg)
+        return settings_key(cfg, split_hash)
 
-    assert key("timing.best_benchmarked=true") == key()  # the record names the options used
-    assert key("timing.channels_last=true") != key()
+    split_hash = "0123456789abcdef"
+    # A row is a distribution over seeds; the per-job timing pass and how reports are drawn change no row.
+    for override in ("seed=3", "timing.best_benchmarked=true", "timing.channels_last=true", "report.rounds=3", "init=scratch", "experiment=a"):
+        assert key(override) == key(), override
+    assert key("dataset.synthetic.size=32") != key() and key("model.width_multiplier=0.5") != key()
+    base = key()
+    split_hash = "fedcba9876543210"  # the same settings tested on other images: another table
+    assert key() != base

@@ -7,6 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,6 +15,7 @@ import torch.nn.functional as F
 from fcn_ablation.cli import config_dir
 from fcn_ablation.config import TransferRule
 from fcn_ablation.data.transforms import Normalise
+from fcn_ablation.errors import DataError
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.initialise import initialise
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
@@ -219,7 +221,7 @@ def test_at_once_scaling_scales_pool4_and_pool3_before_their_scorers(compose_cfg
 
 
 def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
-    from fcn_ablation.initialise import row_label
+    from fcn_ablation.records import row_label
 
     def record(source, experiment_changed, epochs, tag):
         config = {"init": {"source": source, "baseline_from": "scratch", "epochs": epochs}, "trainer": {"max_epochs": 7}}
@@ -247,9 +249,10 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
         return cfg
 
     cfg = app_cfg()
-    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg))
+    split = "0123456789abcdef"
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg, split))
 
-    def baseline(created, source, max_f, epochs=None, tag=None):
+    def baseline(created, source, max_f, epochs=None, tag=None, seed=0):
         out = tmp_path / "runs" / created
         out.mkdir(parents=True)
         (out / "model.pt").write_bytes(b"weights")
@@ -258,17 +261,31 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
                     "params": 1e6, "macs": 1e9, "test_images": 60, "device": "cpu"}  # fmt: skip
         records.write_json(store / f"baseline-{created}.json", {
             "experiment": "baseline", "created": created, "output_dir": str(out), "changed_layers": [], "max_f": max_f,
-            "init": {"source": source}, "init_tag": tag or source, "config": config, **measured})  # fmt: skip
+            "init": {"source": source}, "init_tag": tag or source, "config": config, "seed": seed, **measured})  # fmt: skip
         return out / "model.pt"
 
     from_scratch = baseline("20260101T000001Z", "scratch", 0.80)
     from_imagenet = baseline("20260101T000002Z", "imagenet", 0.84)
     baseline("20260101T000003Z", "checkpoint", 0.82, epochs=2)  # the scratch baseline trained 2 epochs more
     baseline("20260101T000004Z", "scratch", 0.60, epochs=2)  # a short budget of its own
-    assert find_baseline(cfg) == from_scratch  # newer baselines that are not the table's own are never cut from
-    assert find_baseline(app_cfg("init.baseline_from=imagenet")) == from_imagenet
+    assert find_baseline(cfg, split) == from_scratch  # newer baselines that are not the table's own are never cut from
+    assert find_baseline(app_cfg("init.baseline_from=imagenet"), split) == from_imagenet
 
     df = table(records.read_records(store.glob("*.json"))).set_index("init")
     assert list(df.index) == ["checkpoint, 2 epochs", "imagenet", "scratch", "scratch, 2 epochs"]
-    assert df.loc["imagenet", "f_vs_base_pct"] == 0.0  # the newest baseline from its own start is the reference
+    assert df.loc["imagenet", "reference"]  # the newest baseline from its own start is the reference
+    assert pd.isna(df.loc["imagenet", "f_vs_base_pct"]) and df.loc["imagenet", "n"] == 1
     assert df.loc["checkpoint, 2 epochs", "f_vs_base_pct"] == pytest.approx(100 * (0.82 / 0.84 - 1))
+
+    # Seed-matched: a variant of seed 1 is cut from the baseline of seed 1, and only from it.
+    with pytest.raises(DataError, match=r"seed=1 .*experiment=baseline seed=1"):
+        find_baseline(app_cfg("seed=1"), split)
+    seed_one = baseline("20260101T000005Z", "scratch", 0.81, seed=1)
+    assert find_baseline(app_cfg("seed=1"), split) == seed_one and find_baseline(cfg, split) == from_scratch
+    with pytest.raises(DataError, match="no baseline trained from scratch"):
+        find_baseline(cfg, "another-split-hash")  # another test set: another table
+    df = table(records.read_records(store.glob("*.json"))).set_index("init")
+    assert df.loc["scratch", "reference"] and df.loc["scratch", "n"] == 2  # seeds 0 and 1: one row
+    assert df.loc["scratch", "max_f"] == pytest.approx((0.80 + 0.81) / 2)
+    # Paired with the baseline of its own seed (0): +0.02, not +0.015 against the mean of both.
+    assert df.loc["checkpoint, 2 epochs", "max_f_delta"] == pytest.approx(0.02)

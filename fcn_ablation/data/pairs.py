@@ -115,3 +115,13 @@ def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
         h, w = image.shape[:2]
         raise BadPair(pair.mask, f"mask is {mask.shape[1]}x{mask.shape[0]}, its image {pair.image.name} is {w}x{h} (W x H)")
     return image, mask
+
+
+def record_test_pairs(record: dict) -> list[Pair]:
+    """The test-split pairs a result record was scored on, read back from its split file."""
+    ds = record["config"]["dataset"]
+    layout = record.get("data_layout") or {"images": ds["image_dir"], "masks": ds["mask_dir"]}  # older records
+    root = Path(record["data_root"])
+    by_stem = {p.stem: p for p in list_pairs(root / layout["images"], root / layout["masks"]).pairs}
+    skipped = {bad["stem"] for bad in record.get("data_skipped", [])}
+    return [by_stem[s] for s in (Path(record["split_dir"]) / "test.txt").read_text().split() if s not in skipped]

@@ -1,0 +1,27 @@
+"""The paper's own Tables 3 and 4 (transcribed in `results/paper/`), for the columns beside ours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+PAPER_TABLES = {"msra10k": "table3_msra10k.csv", "dut_omron": "table4_dut_omron.csv"}
+
+
+def paper_dir() -> Path:
+    """`results/paper/` of the repository, or its copy inside an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "paper", here.parent / "results" / "paper"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "results" / "paper"
+
+
+def paper_table(dataset: str) -> tuple[pd.DataFrame, str]:
+    """The paper's table for `dataset` (Table 3, MSRA10K, for data sets the paper did not use)."""
+    name = PAPER_TABLES.get(dataset, PAPER_TABLES["msra10k"])
+    path = paper_dir() / name
+    if not path.is_file():
+        return pd.DataFrame(columns=["experiment", "time_vs_base_pct", "f_vs_base_pct", "f_score"]), name
+    return pd.read_csv(path), name
