@@ -2,7 +2,7 @@
 community's reference implementation) to 1e-6, and fast: every metric works on a whole stack of
 maps at once (images of one size are stacked; a list of sizes is grouped by size).
 
-Conventions shared by all of them (`prepare`), as in PySODMetrics:
+Conventions shared by all of them (`Stack`), as in PySODMetrics:
 - a predicted map is quantised to 8 bits as if saved as a PNG (`round(p * 255)`), then min-max
   normalised per image to [0, 1] (MATLAB's `mapminmax`); a constant map stays as is;
 - ground truth is foreground where the 8-bit mask is > 128 (or > 0.5 for a float/bool mask).
@@ -23,11 +23,12 @@ report's paired tests resample images, which needs the value of every image, not
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.ndimage import distance_transform_edt
 from torchmetrics import Metric
 
 BETA2 = 0.3  # F-measure's beta^2
@@ -59,20 +60,70 @@ def _groups(preds, targets):
         yield idx, torch.stack([preds[i] for i in idx]), torch.stack([targets[i] for i in idx])
 
 
-def prepare(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A stack (N, H, W): float maps in [0, 1] (or uint8) and masks (uint8 0..255, bool or {0, 1})
-    -> min-max normalised float64 maps and boolean ground truth."""
-    if pred.dtype == torch.uint8:
-        pred = pred.double()
-    else:
-        pred = (pred.double().clamp(0, 1) * 255).round()
-    pred = pred / 255
-    flat = pred.flatten(1)
-    lo, hi = flat.min(1).values[:, None, None], flat.max(1).values[:, None, None]
-    span = hi - lo
-    pred = torch.where(span > 0, (pred - lo) / torch.where(span > 0, span, 1), pred)
-    gt = target > 128 if target.dtype == torch.uint8 else target > 0.5
-    return pred, gt
+def _map(fn, items) -> list:
+    """`fn` over `items` in a few threads (OpenCV and numpy release the GIL on whole images): the
+    per-image work of a stack uses the cores this process may run on, at most four."""
+    items = list(items)
+    workers = min(4, len(items), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if workers < 2:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))
+
+
+class Stack:
+    """Maps and masks of one size, reduced to what every metric needs.
+
+    A map holds at most 256 values (its 8-bit levels), so most metrics are sums over a joint
+    histogram of (quadrant, ground truth, level) per image instead of passes over pixels; the
+    normalised value of each level, `values[i, level]`, is computed with PySODMetrics' very float
+    operations, so each pixel's value is bit-identical to its per-pixel computation."""
+
+    def __init__(self, pred: torch.Tensor, target: torch.Tensor) -> None:
+        pred, target = pred.detach().cpu(), target.detach().cpu()
+        self.q = pred if pred.dtype == torch.uint8 else (pred.double().clamp(0, 1) * 255).round().to(torch.uint8)
+        self.gt = target > 128 if target.dtype == torch.uint8 else target > 0.5
+        n, self.h, self.w = self.q.shape
+        self.n, self.size = n, self.h * self.w
+        flat_q = self.q.flatten(1)
+        lo = flat_q.min(1).values.double()[:, None] / 255
+        hi = flat_q.max(1).values.double()[:, None] / 255
+        levels = torch.arange(256, dtype=torch.float64)[None] / 255
+        span = hi - lo
+        self.values = torch.where(span > 0, (levels - lo) / torch.where(span > 0, span, 1), levels.expand(n, 256))  # (N, 256)
+        # Centroid of the ground truth (MATLAB's 1-based + 1), with numpy's rounding (half to even).
+        q, g = np.ascontiguousarray(self.q.numpy()), np.ascontiguousarray(self.gt.numpy())
+        row_fg, col_fg = g.sum(2), g.sum(1)
+        n_fg = row_fg.sum(1)
+        safe = np.maximum(n_fg, 1)
+        cy = np.round(row_fg @ np.arange(self.h, dtype=np.float64) / safe).astype(np.int64) + 1
+        cx = np.round(col_fg @ np.arange(self.w, dtype=np.float64) / safe).astype(np.int64) + 1
+        self.n_fg, self.cy, self.cx = torch.from_numpy(n_fg.astype(np.float64)), torch.from_numpy(cy), torch.from_numpy(cx)
+
+        def histogram(i: int) -> np.ndarray:  # (quadrant, mask, level) of one image
+            code = q[i].astype(np.uint16) | (g[i].view(np.uint8).astype(np.uint16) << 8)
+            code[cy[i]:] |= 1 << 10
+            code[:, cx[i]:] |= 1 << 9
+            return np.bincount(code.ravel(), minlength=2048)
+
+        self.hist = torch.from_numpy(np.stack(_map(histogram, range(n))).astype(np.float64)).view(n, 4, 2, 256)
+        self.counts = self.hist.sum(1)  # (N, 2, 256): pixels of each level outside / inside the mask
+
+    def mean_pred(self) -> torch.Tensor:
+        return (self.counts.sum(1) * self.values).sum(1) / self.size
+
+    def cumulative(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pixels with floor(255 x value) >= t inside / outside the mask, for t = 255, ..., 0."""
+        bins = (self.values * 255).to(torch.uint8).long()  # truncation, as numpy's astype(uint8)
+        fg = torch.zeros(self.n, 256, dtype=torch.float64).scatter_add_(1, bins, self.counts[:, 1])
+        bg = torch.zeros(self.n, 256, dtype=torch.float64).scatter_add_(1, bins, self.counts[:, 0])
+        return fg.flip(-1).cumsum(-1), bg.flip(-1).cumsum(-1)
+
+    def adaptive_counts(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Foreground pixels (inside, outside the mask) at the threshold min(2 x mean, 1)."""
+        threshold = (2 * self.mean_pred()).clamp(max=1)[:, None]
+        on = (self.values >= threshold).double()
+        return (self.counts[:, 1] * on).sum(1), (self.counts[:, 0] * on).sum(1)
 
 
 def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
@@ -80,36 +131,16 @@ def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return torch.where(den != 0, num / torch.where(den != 0, den, 1), torch.zeros_like(num))
 
 
-def _levels_histograms(pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per image, 256-bin histograms of `floor(255 * map)` over foreground and background pixels,
-    cumulated from the top: counts at thresholds 255, 254, ..., 0 (PySODMetrics' order)."""
-    n = pred.shape[0]
-    levels = (pred * 255).to(torch.uint8).long()  # truncation, as numpy's astype(uint8)
-    index = (torch.arange(n)[:, None, None] * 2 + gt.long()) * 256 + levels
-    hist = torch.bincount(index.flatten(), minlength=n * 512).view(n, 2, 256).double()
-    cum = hist.flip(-1).cumsum(-1)
-    return cum[:, 1], cum[:, 0]  # pixels >= threshold inside the ground truth, and outside
-
-
-def _adaptive_counts(pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Foreground pixels (inside, outside the ground truth) at the threshold min(2 x mean, 1)."""
-    threshold = (2 * pred.flatten(1).mean(1)).clamp(max=1)[:, None, None]
-    binary = pred >= threshold
-    return (binary & gt).flatten(1).sum(1).double(), (binary & ~gt).flatten(1).sum(1).double()
-
-
 # ----------------------------------------------------------------------------- per-image scores
-def f_scores(pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def f_scores(st: Stack) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image: the F curve (N, 256) and adaptive F (N,)."""
-    fg = gt.flatten(1).sum(1).double()
 
     def f(tp, fp):
-        p = _divide(tp, tp + fp)
-        r = _divide(tp, fg.view(-1, *([1] * (tp.dim() - 1))).expand_as(tp))
+        fg = st.n_fg.view(-1, *([1] * (tp.dim() - 1))).expand_as(tp)
+        p, r = _divide(tp, tp + fp), _divide(tp, fg)
         return _divide((1 + BETA2) * p * r, BETA2 * p + r)
 
-    tp, fp = _levels_histograms(pred, gt)
-    return f(tp, fp), f(*_adaptive_counts(pred, gt))
+    return f(*st.cumulative()), f(*st.adaptive_counts())
 
 
 def _enhanced(fg_fg: torch.Tensor, fg_bg: torch.Tensor, gt_fg: torch.Tensor, size: int) -> torch.Tensor:
@@ -128,13 +159,11 @@ def _enhanced(fg_fg: torch.Tensor, fg_bg: torch.Tensor, gt_fg: torch.Tensor, siz
     return total / (size - 1 + EPS)
 
 
-def e_scores(pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def e_scores(st: Stack) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image: the E curve (N, 256) and adaptive E (N,)."""
-    size = gt.shape[1] * gt.shape[2]
-    gt_fg = gt.flatten(1).sum(1).double()
-    fg_fg, fg_bg = _levels_histograms(pred, gt)
-    curve = _enhanced(fg_fg, fg_bg, gt_fg[:, None].expand_as(fg_fg), size)
-    return curve, _enhanced(*_adaptive_counts(pred, gt), gt_fg, size)
+    fg_fg, fg_bg = st.cumulative()
+    curve = _enhanced(fg_fg, fg_bg, st.n_fg[:, None].expand_as(fg_fg), st.size)
+    return curve, _enhanced(*st.adaptive_counts(), st.n_fg, st.size)
 
 
 def _s_object(n: torch.Tensor, total: torch.Tensor, squares: torch.Tensor) -> torch.Tensor:
@@ -144,106 +173,153 @@ def _s_object(n: torch.Tensor, total: torch.Tensor, squares: torch.Tensor) -> to
     return 2 * mean / (mean**2 + 1 + std + EPS)
 
 
-def s_scores(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+def s_scores(st: Stack) -> torch.Tensor:
     """Per image: the S-measure (N,)."""
-    n, h, w = pred.shape
-    g = gt.double()
-    n_fg = g.flatten(1).sum(1)
-    n_bg = h * w - n_fg
-    y = n_fg / (h * w)
-    # Object score: foreground of the map and background of its inverse, centred two-pass sums.
-    fg_sum = (pred * g).flatten(1).sum(1)
-    inv = 1 - pred
-    bg_sum = (inv * (1 - g)).flatten(1).sum(1)
-    fg_mean = (fg_sum / n_fg.clamp(min=1))[:, None, None]
-    bg_mean = (bg_sum / n_bg.clamp(min=1))[:, None, None]
-    fg_sq = (((pred - fg_mean) ** 2) * g).flatten(1).sum(1)
-    bg_sq = (((inv - bg_mean) ** 2) * (1 - g)).flatten(1).sum(1)
+    v, h, w = st.values, st.h, st.w
+    fg_h, bg_h = st.counts[:, 1], st.counts[:, 0]
+    n_fg, n_bg = st.n_fg, st.size - st.n_fg
+    y = n_fg / st.size
+    # Object score: the map over the foreground, its inverse over the background.
+    fg_sum, bg_sum = (fg_h * v).sum(1), (bg_h * (1 - v)).sum(1)
+    fg_mean, bg_mean = fg_sum / n_fg.clamp(min=1), bg_sum / n_bg.clamp(min=1)
+    fg_sq = (fg_h * (v - fg_mean[:, None]) ** 2).sum(1)
+    bg_sq = (bg_h * ((1 - v) - bg_mean[:, None]) ** 2).sum(1)
     obj = _s_object(n_fg, fg_sum, fg_sq) * y + _s_object(n_bg, bg_sum, bg_sq) * (1 - y)
-    # Region score: four quadrants split at the ground truth's centroid (MATLAB's 1-based + 1).
-    rows, cols = torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64)
-    cy = torch.round((g.sum(2) * rows).sum(1) / n_fg.clamp(min=1)).long() + 1
-    cx = torch.round((g.sum(1) * cols).sum(1) / n_fg.clamp(min=1)).long() + 1
-    quad = ((torch.arange(h)[None, :, None] >= cy[:, None, None]).long() * 2
-            + (torch.arange(w)[None, None, :] >= cx[:, None, None]).long()).flatten(1)  # 0 TL, 1 TR, 2 BL, 3 BR
-
-    def quad_sum(v: torch.Tensor) -> torch.Tensor:
-        return torch.zeros(n, 4, dtype=torch.float64).scatter_add_(1, quad, v.flatten(1))
-
-    cyf, cxf = cy.double(), cx.double()
+    # Region score: SSIM of the four quadrants split at the centroid, from their histograms.
+    hq = st.hist  # (N, 4, 2, 256)
+    cyf, cxf = st.cy.double(), st.cx.double()
     counts = torch.stack([cyf * cxf, cyf * (w - cxf), (h - cyf) * cxf, (h - cyf) * (w - cxf)], 1)
-    weights = counts / (h * w)
+    weights = counts / st.size
     weights[:, 3] = 1 - weights[:, 0] - weights[:, 1] - weights[:, 2]
-    # Quadrant means with numpy's own summation, on the very slices PySODMetrics takes: for a
-    # constant quadrant, whether p - mean is exactly zero (SSIM's 0/0 case scores 1) or one ulp off
-    # (it scores 0) depends on how the mean was rounded. NaN for an empty quadrant, as numpy's.
-    flat = pred.flatten(1)
-    x = torch.full((n, 4), math.nan, dtype=torch.float64)
-    pred_np = pred.numpy()
-    for i, (r, c) in enumerate(zip(cy.tolist(), cx.tolist())):
-        for q, (rows_q, cols_q) in enumerate(((slice(0, r), slice(0, c)), (slice(0, r), slice(c, w)), (slice(r, h), slice(0, c)), (slice(r, h), slice(c, w)))):
-            block = pred_np[i, rows_q, cols_q]
-            if block.size:
-                x[i, q] = float(np.mean(block))
-    yq = quad_sum(g) / counts
-    # Centred two-pass sums, as PySODMetrics: a constant quadrant must give exactly zero variance.
-    dp = flat - x.gather(1, quad)
-    dg = g.flatten(1) - yq.gather(1, quad)
+    per_level = hq.sum(2)  # (N, 4, 256)
+    x = (per_level * v[:, None]).sum(-1) / counts  # NaN for an empty quadrant, as numpy's mean of nothing
+    x = _exact_constant_means(st, x, per_level)
+    ones = hq[:, :, 1].sum(-1)
+    yq = ones / counts
+    dv = v[:, None] - x[..., None]  # (N, 4, 256)
+    dg = torch.stack([-yq, 1 - yq], -1)  # (N, 4, 2)
     den = counts - 1 + EPS
-    sigma_x, sigma_y, sigma_xy = quad_sum(dp * dp) / den, quad_sum(dg * dg) / den, quad_sum(dp * dg) / den
+    sigma_x = (per_level * dv**2).sum(-1) / den
+    sigma_y = ((counts - ones) * dg[..., 0] ** 2 + ones * dg[..., 1] ** 2) / den
+    sigma_xy = ((hq * dg[..., None]).sum(2) * dv).sum(-1) / den
     alpha = 4 * x * yq * sigma_xy
     beta = (x**2 + yq**2) * (sigma_x + sigma_y)
     ssim = torch.where(alpha != 0, alpha / (beta + EPS), torch.where(beta == 0, torch.ones_like(alpha), torch.zeros_like(alpha)))
     region = (ssim * weights).sum(1)
     score = torch.clamp(ALPHA * obj + (1 - ALPHA) * region, min=0)
     score = torch.where(torch.isnan(region), region, score)  # numpy's maximum(0, nan) is nan
-    mean_pred = pred.flatten(1).mean(1)
+    mean_pred = st.mean_pred()
     return torch.where(y == 0, 1 - mean_pred, torch.where(y == 1, mean_pred, score))
 
 
-def _gauss_kernel(size: int = 7, sigma: float = 5.0) -> torch.Tensor:
-    """MATLAB's fspecial('gaussian', size, sigma)."""
+def _exact_constant_means(st: Stack, x: torch.Tensor, per_level: torch.Tensor) -> torch.Tensor:
+    """In a quadrant of one level, whether `value - mean` is exactly zero decides SSIM (0/0 scores
+    1, a one-ulp residue 0): there take numpy's mean of the very slice PySODMetrics takes."""
+    constant = ((per_level > 0).sum(-1) == 1).nonzero().tolist()
+    for i, q in constant:
+        r, c = int(st.cy[i]), int(st.cx[i])
+        rows = slice(0, r) if q < 2 else slice(r, st.h)
+        cols = slice(0, c) if q % 2 == 0 else slice(c, st.w)
+        level = int(per_level[i, q].nonzero()[0])
+        block = np.full((rows.stop - rows.start, cols.stop - cols.start), float(st.values[i, level]))
+        x[i, q] = float(np.mean(block))
+    return x
+
+
+def _gauss_1d(size: int = 7, sigma: float = 5.0) -> torch.Tensor:
+    """The 1-D factor of MATLAB's fspecial('gaussian', size, sigma) (normalised)."""
     r = (size - 1) / 2
-    ax = torch.arange(-r, r + 1, dtype=torch.float64)
-    k = torch.exp(-(ax[None, :] ** 2 + ax[:, None] ** 2) / (2 * sigma * sigma))
-    k[k < torch.finfo(torch.float64).eps * k.max()] = 0
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=torch.float64) ** 2) / (2 * sigma * sigma))
     return k / k.sum()
 
 
-_KERNEL = _gauss_kernel()
+_G1 = _gauss_1d()
+_R = 3  # the kernel's radius: only background pixels this close to the mask reach a mask pixel's EA
+# Offsets to a nearest mask pixel within the band, in the order scipy's feature transform prefers
+# them: nearest first, then the smaller column, then the smaller row.
+_OFFSETS = sorted(((dy, dx) for dy in range(-5, 6) for dx in range(-5, 6) if 0 < dy * dy + dx * dx <= 2 * _R * _R),
+                  key=lambda o: (o[0] ** 2 + o[1] ** 2, o[1], o[0]))  # fmt: skip
+_B_CACHE: dict[int, np.ndarray] = {}
 
 
-def wf_scores(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """Per image: the weighted F-measure (N,), beta = 1; 0 for a mask with no foreground."""
-    n, h, w = pred.shape
-    err = (pred - gt.double()).abs()
-    et = err.clone()
-    dist = torch.zeros_like(err)
-    gt_np = gt.numpy()
-    for i in range(n):
-        if not gt_np[i].any():
-            continue
-        d, (iy, ix) = distance_transform_edt(~gt_np[i], return_indices=True)
-        d, iy, ix = torch.from_numpy(d), torch.from_numpy(iy), torch.from_numpy(ix)
-        et[i] = err[i][iy, ix]  # foreground pixels are their own nearest: unchanged
-        dist[i] = d
-    ea = F.conv2d(et[:, None], _KERNEL[None, None], padding=_KERNEL.shape[-1] // 2)[:, 0]
-    min_e_ea = torch.where(gt & (ea < err), ea, err)
-    weight = torch.where(gt, torch.ones_like(dist), 2 - torch.exp(math.log(0.5) / 5 * dist))
-    ew = min_e_ea * weight
-    g = gt.double()
-    n_fg = g.flatten(1).sum(1)
-    ew_fg = (ew * g).flatten(1).sum(1)
-    tpw = n_fg - ew_fg
-    fpw = (ew * (1 - g)).flatten(1).sum(1)
-    recall = 1 - ew_fg / n_fg.clamp(min=1)
-    precision = tpw / (tpw + fpw + EPS)
-    q = (1 + WF_BETA) * recall * precision / (recall + WF_BETA * precision + EPS)
-    return torch.where(n_fg > 0, q, torch.zeros_like(q))
+def _importance(max_sq: int) -> np.ndarray:
+    """B(d) = 2 - exp(log(0.5) / 5 * d) for d = sqrt(k), k = 0 .. max_sq: the weight of a background
+    pixel at squared distance k from the mask, with PySODMetrics' float operations."""
+    if max_sq not in _B_CACHE:
+        if len(_B_CACHE) > 8:
+            _B_CACHE.clear()
+        _B_CACHE[max_sq] = 2 - np.exp(np.log(0.5) / 5 * np.sqrt(np.arange(max_sq + 1, dtype=np.float64)))
+    return _B_CACHE[max_sq]
 
 
-def mae_scores(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    return (pred - gt.double()).abs().flatten(1).mean(1)
+def _nearest_in_band(gt: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Background pixels within the kernel's reach of the mask (`_R`), and the mask pixel each
+    takes its error from: the nearest, ties broken as scipy's feature transform breaks them.
+    Returns (image, row, col, source row, source col) of every such pixel of the stack."""
+    import cv2
+
+    kernel = np.ones((2 * _R + 1, 2 * _R + 1), np.uint8)
+    band = np.stack([cv2.dilate(m.view(np.uint8), kernel).view(bool) & ~m for m in gt])
+    ii, yy, xx = np.nonzero(band)
+    h, w = gt.shape[1:]
+    todo = np.arange(len(ii))
+    sy, sx = np.zeros(len(ii), np.int64), np.zeros(len(ii), np.int64)
+    for dy, dx in _OFFSETS:
+        if not len(todo):
+            break
+        ty, tx = yy[todo] + dy, xx[todo] + dx
+        inside = (ty >= 0) & (ty < h) & (tx >= 0) & (tx < w)
+        hit = np.zeros(len(todo), bool)
+        hit[inside] = gt[ii[todo[inside]], ty[inside], tx[inside]]
+        sy[todo[hit]], sx[todo[hit]] = ty[hit], tx[hit]
+        todo = todo[~hit]
+    return ii, yy, xx, sy, sx
+
+
+def wf_scores(st: Stack) -> torch.Tensor:
+    """Per image: the weighted F-measure (N,), beta = 1; 0 for a mask with no foreground.
+
+    Margolin et al.'s recipe as PySODMetrics runs it, computed where it matters: a background
+    pixel takes the error of its nearest mask pixel only within the 7x7 kernel's reach of the mask
+    (farther, it never meets a mask pixel's EA), and its importance comes from its exact squared
+    distance to the mask (OpenCV's exact transform, rounded to the integer it is)."""
+    import cv2
+
+    gt = np.ascontiguousarray(st.gt.numpy())
+    q = st.q.numpy()
+    values = np.ascontiguousarray(st.values.numpy())
+    g1 = _G1.numpy()
+    ii, yy, xx, sy, sx = _nearest_in_band(gt)
+    starts = np.searchsorted(ii, np.arange(st.n + 1))
+    weights = _importance((st.h - 1) ** 2 + (st.w - 1) ** 2)
+
+    def one(i: int) -> float:
+        m = gt[i]
+        n_fg = int(st.n_fg[i])
+        if n_fg == 0:
+            return 0.0
+        bg = ~m
+        v = cv2.LUT(q[i], values[i])  # the map's normalised values
+        err = np.abs(v - m)  # |map - mask|
+        et = err * m
+        a, b = starts[i], starts[i + 1]
+        et[yy[a:b], xx[a:b]] = err[sy[a:b], sx[a:b]]
+        ea = cv2.sepFilter2D(et, cv2.CV_64F, g1, g1, borderType=cv2.BORDER_CONSTANT)
+        ew_fg = float(np.sum(np.minimum(ea, err), where=m))
+        d = cv2.distanceTransform(bg.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        importance = weights.take(np.rint(np.square(d, dtype=np.float64)).astype(np.intp))
+        fpw = float(np.sum(v * importance, where=bg))
+        tpw = n_fg - ew_fg
+        recall = 1 - ew_fg / n_fg
+        precision = tpw / (tpw + fpw + EPS)
+        return (1 + WF_BETA) * recall * precision / (recall + WF_BETA * precision + EPS)
+
+    return torch.tensor(_map(one, range(st.n)), dtype=torch.float64)
+
+
+def mae_scores(st: Stack) -> torch.Tensor:
+    v = st.values
+    return ((st.counts[:, 0] * v).sum(1) + (st.counts[:, 1] * (1 - v)).sum(1)) / st.size
 
 
 # ----------------------------------------------------------------------------- Metric classes
@@ -258,7 +334,7 @@ class _PerImage(Metric):
         for name in self.names:
             self.add_state(name, default=[], dist_reduce_fx="cat")
 
-    def scores(self, pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def scores(self, st: Stack) -> tuple[torch.Tensor, ...]:
         raise NotImplementedError
 
     def update(self, preds, targets) -> None:
@@ -266,7 +342,7 @@ class _PerImage(Metric):
         parts: dict[str, list] = {name: [] for name in self.names}
         order = []
         for idx, pred, target in _groups(preds, targets):
-            values = self.scores(*prepare(pred.detach().cpu(), target.detach().cpu()))
+            values = self.scores(Stack(pred, target))
             for name, v in zip(self.names, values):
                 parts[name].append(v)
             order += idx
@@ -286,8 +362,8 @@ class FMeasure(_PerImage):
     higher_is_better = True
     names = ("f_curve", "adaptive_f")
 
-    def scores(self, pred, gt):
-        return f_scores(pred, gt)
+    def scores(self, st):
+        return f_scores(st)
 
     def compute(self) -> dict[str, torch.Tensor]:
         v = self.per_image()
@@ -301,8 +377,8 @@ class EMeasure(_PerImage):
     higher_is_better = True
     names = ("e_curve", "adaptive_e")
 
-    def scores(self, pred, gt):
-        return e_scores(pred, gt)
+    def scores(self, st):
+        return e_scores(st)
 
     def compute(self) -> dict[str, torch.Tensor]:
         v = self.per_image()
@@ -316,8 +392,8 @@ class SMeasure(_PerImage):
     higher_is_better = True
     names = ("s_measure",)
 
-    def scores(self, pred, gt):
-        return (s_scores(pred, gt),)
+    def scores(self, st):
+        return (s_scores(st),)
 
     def compute(self) -> torch.Tensor:
         return self.per_image()["s_measure"].mean()
@@ -329,8 +405,8 @@ class WeightedFMeasure(_PerImage):
     higher_is_better = True
     names = ("weighted_f",)
 
-    def scores(self, pred, gt):
-        return (wf_scores(pred, gt),)
+    def scores(self, st):
+        return (wf_scores(st),)
 
     def compute(self) -> torch.Tensor:
         return self.per_image()["weighted_f"].mean()
@@ -342,13 +418,30 @@ class MeanAbsoluteError(_PerImage):
     higher_is_better = False
     names = ("mae",)
 
-    def scores(self, pred, gt):
-        return (mae_scores(pred, gt),)
+    def scores(self, st):
+        return (mae_scores(st),)
 
     def compute(self) -> torch.Tensor:
         return self.per_image()["mae"].mean()
 
 
+class SaliencyMetrics(_PerImage):
+    """Every metric above in one update (the maps are reduced once): what a run scores with."""
+
+    higher_is_better = True
+    names = FMeasure.names + EMeasure.names + SMeasure.names + WeightedFMeasure.names + MeanAbsoluteError.names
+
+    def scores(self, st):
+        return (*f_scores(st), *e_scores(st), s_scores(st), wf_scores(st), mae_scores(st))
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        v = self.per_image()
+        f, e = v["f_curve"].mean(0), v["e_curve"].mean(0)
+        return {"max_f": f.max(), "mean_f": f.mean(), "adaptive_f": v["adaptive_f"].mean(), "max_e": e.max(), "mean_e": e.mean(),
+                "adaptive_e": v["adaptive_e"].mean(), "s_measure": v["s_measure"].mean(), "weighted_f": v["weighted_f"].mean(),
+                "mae": v["mae"].mean()}  # fmt: skip
+
+
 def all_metrics() -> dict[str, _PerImage]:
-    """One of each: what a run scores its validation and test maps with."""
+    """One of each metric class (for comparing them one by one)."""
     return {"f": FMeasure(), "e": EMeasure(), "s": SMeasure(), "wf": WeightedFMeasure(), "mae": MeanAbsoluteError()}

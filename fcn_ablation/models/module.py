@@ -12,12 +12,8 @@ import torch.nn.functional as F
 
 from fcn_ablation.config import OptimizerName, ScheduleName
 from fcn_ablation.data.transforms import IGNORE
-from fcn_ablation.metrics import all_metrics
+from fcn_ablation.metrics import SaliencyMetrics
 from fcn_ablation.models.fcn8s import FCN8s
-
-
-# Log names of the metrics that return a single value.
-METRIC_NAMES = {"SMeasure": "s_measure", "WeightedFMeasure": "weighted_f", "MeanAbsoluteError": "mae"}
 
 
 class SaliencyModule(pl.LightningModule):
@@ -25,8 +21,7 @@ class SaliencyModule(pl.LightningModule):
         super().__init__()
         self.net = net
         self.opt_cfg = optimizer
-        self.val_metrics = torch.nn.ModuleDict(all_metrics())
-        self.test_metrics = torch.nn.ModuleDict(all_metrics())
+        self.val_metrics, self.test_metrics = SaliencyMetrics(), SaliencyMetrics()
         self.keep_maps = set(keep_maps)  # test image names whose 8-bit maps are kept
         self.test_names: list[str] = []
         self.test_maps: dict[str, torch.Tensor] = {}
@@ -50,8 +45,7 @@ class SaliencyModule(pl.LightningModule):
         logits = self(batch["image"])
         loss = F.cross_entropy(logits, batch["mask"], ignore_index=IGNORE)
         sal = self.saliency(logits)
-        for m in metrics.values():
-            m.update(sal, batch["mask"])
+        metrics.update(sal, batch["mask"])
         self.log(f"{prefix}/loss", loss, batch_size=batch["image"].shape[0])
         return sal
 
@@ -72,17 +66,13 @@ class SaliencyModule(pl.LightningModule):
                 self.test_maps[name] = (s.float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
 
     def on_test_epoch_end(self) -> None:
-        for m in self.test_metrics.values():
-            self.test_per_image.update({k: v.cpu() for k, v in m.per_image().items()})
+        self.test_per_image = {k: v.cpu() for k, v in self.test_metrics.per_image().items()}
         self._log_metrics(self.test_metrics, "test")
 
     def _log_metrics(self, metrics, prefix: str) -> None:
-        for m in metrics.values():
-            out = m.compute()
-            out = out if isinstance(out, dict) else {type(m).__name__: out}
-            for k, v in out.items():
-                self.log(f"{prefix}/{METRIC_NAMES.get(k, k)}", v.float(), prog_bar=k == "max_f")
-            m.reset()
+        for k, v in metrics.compute().items():
+            self.log(f"{prefix}/{k}", v.float(), prog_bar=k == "max_f")
+        metrics.reset()
 
     def configure_optimizers(self):
         cfg = self.opt_cfg
