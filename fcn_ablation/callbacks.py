@@ -14,7 +14,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 
 from fcn_ablation import records
-from fcn_ablation.errors import exit_on_user_error
+from fcn_ablation.errors import UserError, exit_on_user_error
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ class ReportCallback(Callback):
         results_dir = Path(recs[0]["config"]["paths"]["results_dir"])
         with exit_on_user_error():
             for dataset, key in sorted({(r["dataset"], r["settings_key"]) for r in recs}):
-                out = build_report(config, records.store_dir(results_dir, dataset, key), results_dir, group=sweep_dir.name)
+                store = records.store_dir(results_dir, dataset, key)
+                try:
+                    out = build_report(config, store, results_dir, group=sweep_dir.name)
+                except UserError:
+                    raise
+                except Exception as err:  # Hydra would turn it into a warning: say what failed, and how to retry
+                    log.error("report of %s failed (%s: %s); the records are safe, rebuild it with: python -m fcn_ablation.report %s --bench",
+                              store, type(err).__name__, err, store)  # fmt: skip
+                    raise
                 log.info("report: %s", out / "report.md")
                 print(f"report: {out / 'report.md'}")

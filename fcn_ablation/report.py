@@ -215,7 +215,8 @@ def _with_time(df: pd.DataFrame, bench: dict, alpha: float) -> pd.DataFrame:
         rows.append({"ms_per_image": r.ms_per_image, "ms_ci_low": 1000 * r.ci_low_s / batch, "ms_ci_high": 1000 * r.ci_high_s / batch,
                      "time_ratio": r.get("time_ratio"), "time_ratio_ci_low": r.get("time_ratio_ci_low"),
                      "time_ratio_ci_high": r.get("time_ratio_ci_high"), "macs_ratio": r.get("macs_ratio"), "time_p": p})  # fmt: skip
-    time = pd.DataFrame(rows, index=df.index)
+    cols = ["ms_per_image", "ms_ci_low", "ms_ci_high", "time_ratio", "time_ratio_ci_low", "time_ratio_ci_high", "macs_ratio", "time_p"]
+    time = pd.DataFrame(rows, index=df.index, columns=cols).astype(float)
     for c in ("", "_ci_low", "_ci_high"):
         time[f"time_vs_base_pct{c}"] = 100 * (time[f"time_ratio{c}"] - 1)
     # One test per experiment (rows of other initialisations share its widths, so its time).
@@ -499,6 +500,8 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
 def _trained_scale_note(bench: dict) -> str:
     t = bench["table"].set_index("variant")
     h = bench["header"]
+    if "time_ratio" not in t:
+        return f"At the trained scale ({bench['path'].name}) the variants were timed without a baseline: no ratios."
     ratios = ", ".join(f"{v} {t.loc[v, 'time_ratio']:.2f}" for v in t.index if v not in ("baseline", "matmul") and not pd.isna(t.loc[v, "time_ratio"]))
     return (f"At the trained scale ({bench['path'].name}: the records' own widths at the test images' size; {h['device']}, "
             f"{h['rounds']} rounds) the time ratios to the baseline are: {ratios}. Overheads dominate there; the table's time is at the target scale.")  # fmt: skip

@@ -53,6 +53,10 @@ def tiny_overrides(tmp_path, cache_dir, *extra):
         "trainer.max_epochs=1",
         "trainer.enable_progress_bar=false",
         "timing.warmup=1",
+        "report.rounds=2",
+        "report.warmup=0",
+        "report.permutations=200",
+        "report.width_multiplier=0.03125",
         "logger=none",
         *extra,
     ]

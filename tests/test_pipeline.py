@@ -45,17 +45,18 @@ def test_default_run_learns_and_beats_non_learned_rules(tmp_path, cache_dir):
     assert heuristics_main([str(record_path)]) == 0
 
 
-def test_multirun_reports_every_job_and_reuses_an_earlier_baseline(tmp_path, cache_dir):
+def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an_earlier_baseline(tmp_path, cache_dir):
     results = tmp_path / "results"
     base = cli(*tiny_overrides(tmp_path, cache_dir), "experiment=baseline", cwd=tmp_path)
     assert base.returncode == 0, base.stderr[-3000:]
-    sweep = cli("-m", *tiny_overrides(tmp_path, cache_dir), "experiment=f,g", "logger=wandb", cwd=tmp_path)
+    sweep = cli("-m", *tiny_overrides(tmp_path, cache_dir), "experiment=f,g", "seed=0,1", "logger=wandb", cwd=tmp_path)
     assert sweep.returncode == 0, sweep.stderr[-3000:]
 
     (sweep_dir,) = (results / "multiruns").iterdir()
     jobs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name[0].isdigit())
-    assert jobs == ["0_f", "1_g"]
+    assert jobs == ["0_f", "1_f", "2_g", "3_g"]
     recs = [json.loads((sweep_dir / j / "record.json").read_text()) for j in jobs]
+    assert [r["seed"] for r in recs] == [0, 1, 0, 1]
     # Each job finished its own offline W&B run, grouped by the sweep.
     for j in jobs:
         runs = list((sweep_dir / j / "wandb").glob("offline-run-*"))
@@ -63,31 +64,40 @@ def test_multirun_reports_every_job_and_reuses_an_earlier_baseline(tmp_path, cac
     assert recs[0]["config"]["logger"]["name"] == "wandb"
 
     key = recs[0]["settings_key"]
-    assert recs[1]["settings_key"] == key  # experiments differ, settings do not
+    assert {r["settings_key"] for r in recs} == {key}  # experiments and seeds differ, settings do not
     report_dir = results / "synthetic" / key
     df = pd.read_csv(report_dir / "results.csv")
-    assert df.experiment.tolist() == ["baseline", "f", "g"]  # baseline from the earlier run
+    assert df.experiment.tolist() == ["baseline", "f", "g"] and df.n.tolist() == [1, 2, 2]  # baseline from the earlier run
     base_row, f_row = df.iloc[0], df.iloc[1]
-    assert f_row.max_f == pytest.approx(recs[0]["max_f"])
-    assert f_row.f_vs_base_pct == pytest.approx(100 * (f_row.max_f / base_row.max_f - 1))
-    assert f_row.time_vs_base_pct == pytest.approx(100 * (f_row.ms_per_image / base_row.ms_per_image - 1))
+    assert f_row.max_f == pytest.approx((recs[0]["max_f"] + recs[1]["max_f"]) / 2)
+    assert f_row.max_f_delta == pytest.approx(recs[0]["max_f"] - base_row.max_f)  # seed-matched: seed 0 only
+    assert f_row.f_vs_base_pct == pytest.approx(100 * f_row.max_f_delta / base_row.max_f)
     _, macs_f = model_cost(recs[0]["widths"], 300, 400)
     assert f_row.gmacs == pytest.approx(macs_f / 1e9)
     assert f_row.paper_f_vs_base_pct == pytest.approx(-1.8)  # the paper's column beside ours
+    # Time: an interleaved benchmark of exactly these three variants, at the target and the trained scale.
+    benches = sorted(p.parent.name for p in (report_dir / "bench").glob("*/*/bench.json"))
+    assert benches == ["w0.03125-32x32", "w0.03125-400x300"]
+    timed = json.loads(next((report_dir / "bench").glob("*/w0.03125-400x300/bench.json")).read_text())
+    assert list(timed["widths"]) == ["baseline", "f", "g"] and timed["widths"]["f"] == recs[0]["widths"]
+    assert f_row.time_ratio > 0 and f_row.time_vs_base_pct == pytest.approx(100 * (f_row.time_ratio - 1))
     report = (report_dir / "report.md").read_text()
-    assert "| f " in report and "fc6" in report and "No baseline" not in report
-    assert (report_dir / "f_vs_time.png").stat().st_size > 1000
+    assert "| f " in report and "fc6" in report and "No baseline" not in report and "interleaved benchmark" in report
+    assert (report_dir / "f_vs_time.png").stat().st_size > 1000 and (report_dir / "maps.png").stat().st_size > 1000
     assert "report: " in sweep.stdout
+    # The report is a W&B run of its own in the sweep's group.
+    (report_run,) = (report_dir / "wandb").glob("offline-run-*")
+    assert list(report_run.rglob("*.table.json"))
 
 
 def test_without_a_baseline_the_report_says_so(tmp_path, cache_dir):
-    res = cli("-m", *tiny_overrides(tmp_path, cache_dir), "experiment=g,h", "seed=1", cwd=tmp_path)
+    res = cli("-m", *tiny_overrides(tmp_path, cache_dir), "experiment=g,h", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     (report,) = (tmp_path / "results" / "synthetic").glob("*/report.md")
     text = report.read_text()
     assert "No baseline" in text and "experiment=baseline" in text
     df = pd.read_csv(report.parent / "results.csv")
-    assert df.experiment.tolist() == ["g", "h"] and df.f_vs_base_pct.isna().all()
+    assert df.experiment.tolist() == ["g", "h"] and "max_f_delta" not in df and df.max_f.notna().all()
 
 
 @pytest.mark.parametrize(
