@@ -22,6 +22,7 @@ report's paired tests resample images, which needs the value of every image, not
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,16 @@ def _groups(preds, targets):
         by_shape.setdefault(tuple(p.shape), []).append(i)
     for idx in by_shape.values():
         yield idx, torch.stack([preds[i] for i in idx]), torch.stack([targets[i] for i in idx])
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _map(fn, items) -> list:
@@ -252,28 +263,34 @@ def _importance(max_sq: int) -> np.ndarray:
     return _B_CACHE[max_sq]
 
 
-def _nearest_in_band(gt: np.ndarray) -> tuple[np.ndarray, ...]:
+def _nearest_in_band(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Background pixels within the kernel's reach of the mask (`_R`), and the mask pixel each
     takes its error from: the nearest, ties broken as scipy's feature transform breaks them.
-    Returns (image, row, col, source row, source col) of every such pixel of the stack."""
+    Returns flat indices into the stack (N * H * W) of every such pixel and of its source."""
     import cv2
 
+    n, h, w = gt.shape
     kernel = np.ones((2 * _R + 1, 2 * _R + 1), np.uint8)
     band = np.stack([cv2.dilate(m.view(np.uint8), kernel).view(bool) & ~m for m in gt])
+    pad = 5  # > the largest offset: no bounds checks, the padding is never mask
+    padded = np.zeros((n, h + 2 * pad, w + 2 * pad), bool)
+    padded[:, pad:-pad, pad:-pad] = gt
     ii, yy, xx = np.nonzero(band)
-    h, w = gt.shape[1:]
-    todo = np.arange(len(ii))
-    sy, sx = np.zeros(len(ii), np.int64), np.zeros(len(ii), np.int64)
+    hp, wp = h + 2 * pad, w + 2 * pad
+    at = (ii * hp + yy + pad) * wp + xx + pad  # in the padded stack
+    flat = padded.ravel()
+    todo = np.arange(len(at))
+    src = np.zeros(len(at), np.int64)
     for dy, dx in _OFFSETS:
         if not len(todo):
             break
-        ty, tx = yy[todo] + dy, xx[todo] + dx
-        inside = (ty >= 0) & (ty < h) & (tx >= 0) & (tx < w)
-        hit = np.zeros(len(todo), bool)
-        hit[inside] = gt[ii[todo[inside]], ty[inside], tx[inside]]
-        sy[todo[hit]], sx[todo[hit]] = ty[hit], tx[hit]
+        shift = dy * wp + dx
+        hit = flat[at[todo] + shift]
+        src[todo[hit]] = at[todo[hit]] + shift
         todo = todo[~hit]
-    return ii, yy, xx, sy, sx
+    # Back to unpadded flat indices of the stack.
+    sy, sx = (src // wp) % hp - pad, src % wp - pad
+    return (ii * h + yy) * w + xx, (ii * h + sy) * w + sx
 
 
 def wf_scores(st: Stack) -> torch.Tensor:
@@ -289,8 +306,8 @@ def wf_scores(st: Stack) -> torch.Tensor:
     q = st.q.numpy()
     values = np.ascontiguousarray(st.values.numpy())
     g1 = _G1.numpy()
-    ii, yy, xx, sy, sx = _nearest_in_band(gt)
-    starts = np.searchsorted(ii, np.arange(st.n + 1))
+    band, source = _nearest_in_band(gt)
+    starts = np.searchsorted(band, np.arange(st.n + 1) * st.size)
     weights = _importance((st.h - 1) ** 2 + (st.w - 1) ** 2)
 
     def one(i: int) -> float:
@@ -303,7 +320,7 @@ def wf_scores(st: Stack) -> torch.Tensor:
         err = np.abs(v - m)  # |map - mask|
         et = err * m
         a, b = starts[i], starts[i + 1]
-        et[yy[a:b], xx[a:b]] = err[sy[a:b], sx[a:b]]
+        et.ravel()[band[a:b] - i * st.size] = err.ravel()[source[a:b] - i * st.size]
         ea = cv2.sepFilter2D(et, cv2.CV_64F, g1, g1, borderType=cv2.BORDER_CONSTANT)
         ew_fg = float(np.sum(np.minimum(ea, err), where=m))
         d = cv2.distanceTransform(bg.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
@@ -342,7 +359,8 @@ class _PerImage(Metric):
         parts: dict[str, list] = {name: [] for name in self.names}
         order = []
         for idx, pred, target in _groups(preds, targets):
-            values = self.scores(Stack(pred, target))
+            with _one_torch_thread():  # small tensors: torch's thread pool would only spin (worst under load)
+                values = self.scores(Stack(pred, target))
             for name, v in zip(self.names, values):
                 parts[name].append(v)
             order += idx
