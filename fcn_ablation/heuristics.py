@@ -9,8 +9,6 @@ Both are scored by the same `FMeasure` as the network.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from PIL import Image, ImageFilter

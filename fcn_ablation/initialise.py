@@ -11,16 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from fcn_ablation import records
-from fcn_ablation.records import is_reference_baseline, record_seed, training_epochs  # noqa: F401 (re-exported)
 from fcn_ablation.config import ChannelOrder, InitSource, TransferRule
 from fcn_ablation.errors import DataError
 from fcn_ablation.models.arch import WIDTH_LAYERS
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.transfer import transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
+from fcn_ablation.records import is_reference_baseline, record_seed
 
 
 def input_space(ds) -> dict:

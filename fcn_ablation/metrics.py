@@ -23,13 +23,11 @@ report's paired tests resample images, which needs the value of every image, not
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torchmetrics import Metric
 
 BETA2 = 0.3  # F-measure's beta^2
@@ -374,90 +372,87 @@ class _PerImage(Metric):
                 for name, v in ((n, getattr(self, n)) for n in self.names)}  # fmt: skip
 
 
-class FMeasure(_PerImage):
+def _curve_summary(curves: torch.Tensor, adaptive: torch.Tensor, suffix: str) -> dict[str, torch.Tensor]:
+    """Max and mean of the mean curve over images, and the mean adaptive score."""
+    curve = curves.mean(0)
+    return {f"max_{suffix}": curve.max(), f"mean_{suffix}": curve.mean(), f"adaptive_{suffix}": adaptive.mean()}
+
+
+class _Curves(_PerImage):
+    """Per image a curve over the 256 thresholds and an adaptive score: max, mean and adaptive."""
+
+    higher_is_better = True
+    suffix = ""
+    fn = None
+
+    def scores(self, st):
+        return type(self).fn(st)
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        v = self.per_image()
+        return _curve_summary(v[self.names[0]], v[self.names[1]], self.suffix)
+
+
+class _Score(_PerImage):
+    """One score per image, averaged over images."""
+
+    higher_is_better = True
+    fn = None
+
+    def scores(self, st):
+        return (type(self).fn(st),)
+
+    def compute(self) -> torch.Tensor:
+        return self.per_image()[self.names[0]].mean()
+
+
+class FMeasure(_Curves):
     """Max, mean and adaptive F-measure (beta^2 = 0.3) over a set of images."""
 
-    higher_is_better = True
-    names = ("f_curve", "adaptive_f")
-
-    def scores(self, st):
-        return f_scores(st)
-
-    def compute(self) -> dict[str, torch.Tensor]:
-        v = self.per_image()
-        curve = v["f_curve"].mean(0)
-        return {"max_f": curve.max(), "mean_f": curve.mean(), "adaptive_f": v["adaptive_f"].mean()}
+    names, suffix, fn = ("f_curve", "adaptive_f"), "f", staticmethod(f_scores)
 
 
-class EMeasure(_PerImage):
+class EMeasure(_Curves):
     """Max, mean and adaptive E-measure over a set of images."""
 
-    higher_is_better = True
-    names = ("e_curve", "adaptive_e")
-
-    def scores(self, st):
-        return e_scores(st)
-
-    def compute(self) -> dict[str, torch.Tensor]:
-        v = self.per_image()
-        curve = v["e_curve"].mean(0)
-        return {"max_e": curve.max(), "mean_e": curve.mean(), "adaptive_e": v["adaptive_e"].mean()}
+    names, suffix, fn = ("e_curve", "adaptive_e"), "e", staticmethod(e_scores)
 
 
-class SMeasure(_PerImage):
+class SMeasure(_Score):
     """Structure measure (alpha = 0.5), averaged over images."""
 
-    higher_is_better = True
-    names = ("s_measure",)
-
-    def scores(self, st):
-        return (s_scores(st),)
-
-    def compute(self) -> torch.Tensor:
-        return self.per_image()["s_measure"].mean()
+    names, fn = ("s_measure",), staticmethod(s_scores)
 
 
-class WeightedFMeasure(_PerImage):
+class WeightedFMeasure(_Score):
     """Weighted F-measure (beta = 1), averaged over images."""
 
-    higher_is_better = True
-    names = ("weighted_f",)
-
-    def scores(self, st):
-        return (wf_scores(st),)
-
-    def compute(self) -> torch.Tensor:
-        return self.per_image()["weighted_f"].mean()
+    names, fn = ("weighted_f",), staticmethod(wf_scores)
 
 
-class MeanAbsoluteError(_PerImage):
+class MeanAbsoluteError(_Score):
     """Mean over images of the mean absolute difference between normalised map and mask."""
 
     higher_is_better = False
-    names = ("mae",)
+    names, fn = ("mae",), staticmethod(mae_scores)
 
-    def scores(self, st):
-        return (mae_scores(st),)
 
-    def compute(self) -> torch.Tensor:
-        return self.per_image()["mae"].mean()
+_PARTS = (FMeasure, EMeasure, SMeasure, WeightedFMeasure, MeanAbsoluteError)
 
 
 class SaliencyMetrics(_PerImage):
     """Every metric above in one update (the maps are reduced once): what a run scores with."""
 
     higher_is_better = True
-    names = FMeasure.names + EMeasure.names + SMeasure.names + WeightedFMeasure.names + MeanAbsoluteError.names
+    names = sum((cls.names for cls in _PARTS), ())
 
     def scores(self, st):
-        return (*f_scores(st), *e_scores(st), s_scores(st), wf_scores(st), mae_scores(st))
+        return tuple(v for cls in _PARTS for v in (cls.fn(st) if issubclass(cls, _Curves) else (cls.fn(st),)))
 
     def compute(self) -> dict[str, torch.Tensor]:
         v = self.per_image()
-        f, e = v["f_curve"].mean(0), v["e_curve"].mean(0)
-        return {"max_f": f.max(), "mean_f": f.mean(), "adaptive_f": v["adaptive_f"].mean(), "max_e": e.max(), "mean_e": e.mean(),
-                "adaptive_e": v["adaptive_e"].mean(), "s_measure": v["s_measure"].mean(), "weighted_f": v["weighted_f"].mean(),
-                "mae": v["mae"].mean()}  # fmt: skip
+        out = {**_curve_summary(v["f_curve"], v["adaptive_f"], "f"), **_curve_summary(v["e_curve"], v["adaptive_e"], "e")}
+        return {**out, **{name: v[name].mean() for name in ("s_measure", "weighted_f", "mae")}}
 
 
 def all_metrics() -> dict[str, _PerImage]:

@@ -46,6 +46,7 @@ METRICS = {
 }
 HEADLINE = "max_f"
 NOT_SIGNIFICANT = "≈"  # the mark of a change the tests cannot tell from zero
+UNTESTED = "?"  # the mark of a change no test could be made for
 
 
 # ----------------------------------------------------------------------------- reading
@@ -268,8 +269,10 @@ def _change(row, prefix: str, significant: str, unit: str = " %", fmt: str = "{:
     text = fmt.format(mean) + unit
     if lo is not None and not pd.isna(lo):
         text += f" [{fmt.format(lo)}, {fmt.format(hi)}]"
-    sig = row.get(significant)
-    if sig is not None and not pd.isna(sig) and not bool(sig):
+    sig = row.get(significant, pd.NA)
+    if pd.isna(sig):
+        text += f" {UNTESTED}"
+    elif not bool(sig):
         text += f" {NOT_SIGNIFICANT}"
     return text
 
@@ -341,8 +344,12 @@ def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str
         f"- {NOT_SIGNIFICANT} marks a change we cannot tell from zero. A change counts when its test rejects at {alpha:g} (Holm-corrected over "
         f"the variants) and its 95 % interval excludes zero: for max F, a paired permutation test on the same test images "
         f"({df.attrs.get('permutations')} permutations, seed-matched pairs pooled) and the interval over seeds; for time, a Wilcoxon "
-        "signed-rank test on the benchmark's per-round paired times and the bootstrap interval of the ratio. Unmarked changes count."
+        "signed-rank test on the benchmark's per-round paired times and the bootstrap interval of the ratio. Unmarked changes count; "
+        f"{UNTESTED} marks a change no test could be made for."
     )
+    if "max_f_p" in df and df.loc[~df.reference, "max_f_p"].isna().all():
+        out.append("- **No per-image values** in these records (written before they were kept): max F changes are not tested; "
+                   "rerun the sweep to test them.")  # fmt: skip
     if bench is None:
         out.append("- **No benchmark of these variants yet**: time columns are empty (the per-job timing passes are in the records, "
                    "not in this table). Run `python -m fcn_ablation.report <this store> --bench`.")  # fmt: skip
@@ -402,17 +409,19 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
         fx, fy = rows[xcol].to_numpy(float)[front], rows.f_vs_base_pct.to_numpy(float)[front]
         ax.step(fx, fy, where="post", color="black", lw=1, ls=":", label="Pareto front (ours, means)")
     paper = df.drop_duplicates("experiment")
-    if "paper_f_vs_base_pct" in paper:
-        ax.scatter(paper.paper_time_vs_base_pct, paper.paper_f_vs_base_pct, marker="x", color="tab:red", label="paper (time vs base, GTX 1080 Ti)")
-        for _, r in paper.iterrows():
+    if "paper_f_vs_base_pct" in paper:  # its time on a GTX 1080 Ti; its MACs are ours (the same layers halved)
+        px = paper.paper_time_vs_base_pct if timed else paper.macs_vs_base_pct
+        label = "paper (time on a GTX 1080 Ti)" if timed else "paper"
+        ax.scatter(px, paper.paper_f_vs_base_pct, marker="x", color="tab:red", label=label)
+        for x, (_, r) in zip(px, paper.iterrows()):
             if not pd.isna(r.paper_f_vs_base_pct):
-                ax.annotate(r.experiment, (r.paper_time_vs_base_pct, r.paper_f_vs_base_pct), textcoords="offset points", xytext=(4, -10), color="tab:red")
+                ax.annotate(r.experiment, (x, r.paper_f_vs_base_pct), textcoords="offset points", xytext=(4, -10), color="tab:red")
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
     ax.set_xlabel("detection time vs baseline (%, interleaved benchmark)" if timed else "MACs vs baseline (%; not benchmarked yet)")
     ax.set_ylabel("max F vs baseline (%, seed-matched)")
     ax.set_title("What each thinned variant costs and saves (95 % CIs)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

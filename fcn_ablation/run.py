@@ -14,12 +14,12 @@ from fcn_ablation import records
 from fcn_ablation.config import validate
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.initialise import initialise
-from fcn_ablation.records import training_epochs
 from fcn_ablation.loggers import finish_logger, make_logger
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, changed_layers, layer_factors
+from fcn_ablation.records import training_epochs
 from fcn_ablation.timing import SpeedOptions, best_benchmarked, device_label, time_forward
 
 log = logging.getLogger(__name__)

@@ -133,7 +133,7 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
     bench = results / "synthetic" / "k1" / "bench" / "cpu-test-2t" / "w1-400x300"
     bench.mkdir(parents=True)
     rng = np.random.default_rng(6)
-    rows, raw = [], []
+    raw = []
     for r in range(10):
         base = 1.0 + rng.normal(0, 0.01)
         for v, ratio in (("baseline", 1.0), ("b", 0.8), ("c", 1.0), ("d", 0.5), ("matmul", 0.1)):

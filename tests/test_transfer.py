@@ -15,8 +15,7 @@ import torch.nn.functional as F
 from fcn_ablation.cli import config_dir
 from fcn_ablation.config import TransferRule
 from fcn_ablation.data.transforms import Normalise
-from fcn_ablation.errors import DataError
-from fcn_ablation.errors import ConfigError
+from fcn_ablation.errors import ConfigError, DataError
 from fcn_ablation.initialise import initialise
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
 from fcn_ablation.models.fcn8s import FCN8s
@@ -127,7 +126,7 @@ def test_imagenet_vgg16_in_torchvision_format_initialises_a_narrow_model(compose
     path, sd = vgg16_file
     cfg = compose_cfg(["init=imagenet", f"init.path={path}", "experiment=b"])
     net = FCN8s(widths_of(compose_cfg, "b"))
-    info = initialise(net, cfg, is_baseline=False)
+    info = initialise(net, cfg, is_baseline=False, split_hash="0123456789abcdef")
     assert info["tag"] == "first_k from imagenet" and info["origin"] == str(path)
     w = net.widths
     assert torch.equal(net.conv2_1.weight, sd["features.5.weight"][: w["conv2_1"], : w["conv1_2"]])
@@ -185,9 +184,9 @@ def test_a_wrong_weights_file_is_a_clear_error(compose_cfg, tmp_path):
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
     net = FCN8s(widths_of(compose_cfg, "baseline"))
     with pytest.raises(DataError, match=r"bad.pth: no 'features.0.bias'; expected torchvision's vgg16"):
-        initialise(net, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'bad.pth'}"]), True)
+        initialise(net, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'bad.pth'}"]), True, "h")
     with pytest.raises(DataError, match="nothere.pth: VGG16 weights file not found"):
-        initialise(net, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'nothere.pth'}"]), True)
+        initialise(net, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'nothere.pth'}"]), True, "h")
 
 
 def test_the_paper_recipe_is_caffe_fcn(compose_cfg):
