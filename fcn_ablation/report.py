@@ -277,7 +277,8 @@ def _change(row, prefix: str, significant: str, unit: str = " %", fmt: str = "{:
     return text
 
 
-def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None, bench: dict | None, notes: list[str]) -> str:
+def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None, bench: dict | None, notes: list[str],
+             store: str | None = None) -> str:  # fmt: skip
     several_inits = df.init.nunique() > 1
     has_ref = df.reference.any()
     main = pd.DataFrame({
@@ -318,7 +319,7 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
         seeds = "seeds per row: " + "; ".join(f"{r.experiment} ({r.init}): {r.seeds}" for _, r in df.iterrows())
     else:
         seeds = f"every row has seeds {df.seeds.iloc[0]}"
-    lines += [f"- Settings key `{key}` (settings and split files); records in `results/store/{dataset}/{key}/`; config of every row in its record.",
+    lines += [f"- Table key `{key}` (settings and split files); records in `{store or f'results/store/{dataset}/{key}'}/`; config of every row in its record.",
               f"- Rows: (experiment, initialisation); n = seeds, the newest record per seed; {seeds}.",
               f"- Trained on: {'; '.join(sorted(set('; '.join(df.train_devices).split('; '))))}.",
               f"- MACs and params at {df.attrs.get('cost_hw', '300x400')} (H x W), counting convolutions and deconvolutions.",
@@ -355,7 +356,7 @@ def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str
                    "not in this table). Run `python -m fcn_ablation.report <this store> --bench`.")  # fmt: skip
     else:
         h = bench["header"]
-        from_bench = f"`{bench['path'].as_posix()}`"
+        from_bench = f"`{_shown(bench['path'])}`"
         out.append(f"- Time: interleaved benchmark of exactly these variants ({from_bench}) on {h['device']}, {h['rounds']} rounds, "
                    f"{h['width']}x{h['height']}, batch {h['batch_size']}, {h['speed']}, at the widths named in its folder "
                    f"(w1 = the paper's full width); median ms/image with its bootstrap CI; time vs base: median of per-round ratios with its bootstrap CI.")  # fmt: skip
@@ -499,11 +500,19 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     df.attrs["cost_hw"] = f"{hw[0]}x{hw[1]}"
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_dir / "results.csv", index=False)
-    (out_dir / "report.md").write_text(markdown(df, dataset, key, paper_name, recs[-1].get("config"), bench, notes))
+    (out_dir / "report.md").write_text(markdown(df, dataset, key, paper_name, recs[-1].get("config"), bench, notes, _shown(store)))
     if df.reference.any() and len(df) > 1:
         plot(df, out_dir / "f_vs_time.png", dataset)
     map_grid(recs, df, out_dir / "maps.png")
     return out_dir
+
+
+def _shown(path: Path) -> str:
+    """A path as a reader of the report can follow it: relative to here when it lies below."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
 
 
 def _trained_scale_note(bench: dict) -> str:
