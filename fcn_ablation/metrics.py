@@ -94,19 +94,19 @@ class Stack:
         self.gt = target > 128 if target.dtype == torch.uint8 else target > 0.5
         n, self.h, self.w = self.q.shape
         self.n, self.size = n, self.h * self.w
-        flat_q = self.q.flatten(1)
-        lo = flat_q.min(1).values.double()[:, None] / 255
-        hi = flat_q.max(1).values.double()[:, None] / 255
+        q, g = np.ascontiguousarray(self.q.numpy()), np.ascontiguousarray(self.gt.numpy())
+        flat_q = q.reshape(n, -1)
+        lo = torch.from_numpy(flat_q.min(1).astype(np.float64))[:, None] / 255
+        hi = torch.from_numpy(flat_q.max(1).astype(np.float64))[:, None] / 255
         levels = torch.arange(256, dtype=torch.float64)[None] / 255
         span = hi - lo
         self.values = torch.where(span > 0, (levels - lo) / torch.where(span > 0, span, 1), levels.expand(n, 256))  # (N, 256)
         # Centroid of the ground truth (MATLAB's 1-based + 1), with numpy's rounding (half to even).
-        q, g = np.ascontiguousarray(self.q.numpy()), np.ascontiguousarray(self.gt.numpy())
         row_fg, col_fg = g.sum(2), g.sum(1)
         n_fg = row_fg.sum(1)
         safe = np.maximum(n_fg, 1)
-        cy = np.round(row_fg @ np.arange(self.h, dtype=np.float64) / safe).astype(np.int64) + 1
-        cx = np.round(col_fg @ np.arange(self.w, dtype=np.float64) / safe).astype(np.int64) + 1
+        cy = np.round((row_fg * np.arange(self.h)).sum(1) / safe).astype(np.int64) + 1  # integer sums: exact
+        cx = np.round((col_fg * np.arange(self.w)).sum(1) / safe).astype(np.int64) + 1
         self.n_fg, self.cy, self.cx = torch.from_numpy(n_fg.astype(np.float64)), torch.from_numpy(cy), torch.from_numpy(cx)
 
         def histogram(i: int) -> np.ndarray:  # (quadrant, mask, level) of one image
