@@ -534,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (with --bench)")
     parser.add_argument("--width-multiplier", type=float, default=1.0, help="scale of the time columns (1 = full width)")
     parser.add_argument("--permutations", type=int, default=5000)
+    parser.add_argument("--wandb", action="store_true", help="also log the report as a W&B run (offline; `wandb sync` it later)")
     args = parser.parse_args(argv)
     with exit_on_user_error():
         for s in args.store:
@@ -545,7 +546,15 @@ def main(argv: list[str] | None = None) -> int:
                 recs = load_store(store)
                 bench_table(recs, report_dir(results_dir, recs[0]["dataset"], recs[0]["settings_key"]), device=args.device,
                             rounds=args.rounds, width_multiplier=args.width_multiplier)  # fmt: skip
-            print(write_report(store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier) / "report.md")
+            out = write_report(store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier)
+            if args.wandb:
+                from omegaconf import OmegaConf
+
+                from fcn_ablation.config import Config
+                from fcn_ablation.wandb_report import log_report
+
+                log_report(out, OmegaConf.structured(Config), group=None)
+            print(out / "report.md")
     return 0
 
 

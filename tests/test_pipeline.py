@@ -24,11 +24,20 @@ def cli(*args, cwd: Path, env_extra=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_default_run_learns_and_beats_non_learned_rules(tmp_path, cache_dir):
-    """The README's first command, as is (W&B off): the task is learnable and not trivial."""
+def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_results_alone(tmp_path, cache_dir):
+    """The README's first command, as is (W&B off): the task is learnable and not trivial, and
+    the committed results under results/published/ stay as they were."""
+    published = tmp_path / "results" / "published"
+    sentinels = [published / "store" / "synthetic" / "k" / "baseline-x.json", published / "synthetic" / "k" / "report.md"]
+    for f in sentinels:
+        f.parent.mkdir(parents=True)
+        f.write_text("committed")
+    before = sorted(p.relative_to(published) for p in published.rglob("*"))
     res = cli(f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}", "logger=none",
               "trainer.enable_progress_bar=false", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
+    assert sorted(p.relative_to(published) for p in published.rglob("*")) == before
+    assert all(f.read_text() == "committed" for f in sentinels)
     (record_path,) = (tmp_path / "results" / "runs").glob("*/record.json")
     record = json.loads(record_path.read_text())
     assert record["experiment"] == "baseline" and record["max_f"] >= 0.85
