@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             f"# Saliency metrics: ours against PySODMetrics ({slug})", "",
             f"{args.maps} maps of {args.width}x{args.height}, every metric (F, E, S, weighted F, MAE), {args.rounds} interleaved rounds; "
             f"torch {torch.__version__}, {torch.get_num_threads()} threads.", "",
-            df.to_markdown(index=False, floatfmt=".3f"), "",
+            df.astype({"round": str, "maps": str}).to_markdown(index=False, floatfmt=".3f"), "",
             f"- Total: ours {df.ours_s.sum():.2f} s, PySODMetrics {df.pysodmetrics_s.sum():.2f} s: **{total:.1f}x** "
             f"(per round {df.ratio.min():.1f}x to {df.ratio.max():.1f}x).",
             f"- Largest difference of the nine results over all rounds: {max(diffs):.1e}.",
