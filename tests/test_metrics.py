@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from fcn_ablation.metrics import EMeasure, FMeasure, MeanAbsoluteError, SMeasure, WeightedFMeasure, all_metrics
+from fcn_ablation.metrics import EMeasure, FMeasure, MeanAbsoluteError, SaliencyMetrics, SMeasure, WeightedFMeasure, all_metrics
 
 py_sod_metrics = pytest.importorskip("py_sod_metrics")
 
@@ -85,6 +85,11 @@ def test_every_metric_matches_pysodmetrics(seed):
         assert got[k] == pytest.approx(v, abs=1e-6), k
     for k, v in ref_per_image.items():  # the values the report's paired tests resample
         np.testing.assert_allclose(per_image[k].numpy(), v, atol=1e-6, err_msg=k)
+    # What a run scores with: every metric in one update, the same numbers.
+    together = SaliencyMetrics()
+    together.update([torch.from_numpy(p) for p, _ in pairs], [torch.from_numpy(g) for _, g in pairs])
+    for k, v in together.compute().items():
+        assert float(v) == pytest.approx(ref[k], abs=1e-6), k
 
 
 def test_realistic_maps_at_a_real_size_and_single_updates_agree():
