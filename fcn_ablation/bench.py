@@ -36,7 +36,7 @@ from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, layer_factors
 from fcn_ablation.paper import paper_dir
 from fcn_ablation.records import scale_name, table_widths
-from fcn_ablation.tables import markdown_table
+from fcn_ablation.tables import load_note, markdown_table
 from fcn_ablation.timing import DTYPES, SpeedOptions, device_label, device_slug, prepare, timed
 
 MATMUL = "matmul"
@@ -231,16 +231,6 @@ def _add_cost_columns(table: pd.DataFrame, cost: dict, batch: int, matmul_flop: 
 def _paper_time_ratios() -> dict[str, float]:
     df = pd.read_csv(paper_dir() / "table3_msra10k.csv")
     return {r.experiment: 1 + (0 if pd.isna(r.time_vs_base_pct) else r.time_vs_base_pct / 100) for r in df.itertuples()}
-
-
-def load_note(header: dict) -> str:
-    """One line on how quiet the machine was, from a benchmark's header."""
-    other = header.get("other_load")
-    other_s = "unknown" if other is None else f"{100 * other:.0f} % of the CPU"
-    text = f"other processes took {other_s} while it ran; the matmul's slowest round took {header.get('matmul_spread', float('nan')):.2f}x its fastest"
-    if header.get("under_load"):
-        return f"**Taken under load** ({text}): absolute times are inflated; the per-round ratios are more robust, but rerun it on a quiet machine."
-    return f"Quiet machine ({text})."
 
 
 def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:

@@ -252,12 +252,15 @@ _B_CACHE: dict[int, np.ndarray] = {}
 
 
 def _importance(max_sq: int) -> np.ndarray:
-    """B(d) = 2 - exp(log(0.5) / 5 * d) for d = sqrt(k), k = 0 .. max_sq: the weight of a background
-    pixel at squared distance k from the mask, with PySODMetrics' float operations."""
+    """B(d) = 2 - exp(log(0.5) / 5 * d) for d = sqrt(k), k = 1 .. max_sq: the weight of a background
+    pixel at squared distance k from the mask, with PySODMetrics' float operations; 0 at k = 0,
+    a mask pixel, which is no false positive."""
     if max_sq not in _B_CACHE:
         if len(_B_CACHE) > 8:
             _B_CACHE.clear()
-        _B_CACHE[max_sq] = 2 - np.exp(np.log(0.5) / 5 * np.sqrt(np.arange(max_sq + 1, dtype=np.float64)))
+        weights = 2 - np.exp(np.log(0.5) / 5 * np.sqrt(np.arange(max_sq + 1, dtype=np.float64)))
+        weights[0] = 0.0
+        _B_CACHE[max_sq] = weights
     return _B_CACHE[max_sq]
 
 
@@ -306,8 +309,7 @@ def wf_scores(st: Stack) -> torch.Tensor:
     g1 = _G1.numpy()
     band, source = _nearest_in_band(gt)
     starts = np.searchsorted(band, np.arange(st.n + 1) * st.size)
-    weights = _importance((st.h - 1) ** 2 + (st.w - 1) ** 2).copy()
-    weights[0] = 0.0  # distance 0: a mask pixel, which is no false positive
+    weights = _importance((st.h - 1) ** 2 + (st.w - 1) ** 2)
 
     def one(i: int) -> float:
         m = gt[i]

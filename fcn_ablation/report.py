@@ -29,7 +29,7 @@ from fcn_ablation import records, stats
 from fcn_ablation.errors import UserError, exit_on_user_error
 from fcn_ablation.paper import paper_table
 from fcn_ablation.records import is_reference_baseline, record_seed, row_label, scale_name, table_widths
-from fcn_ablation.tables import markdown_table
+from fcn_ablation.tables import load_note, markdown_table
 
 EXPERIMENT_ORDER = ["baseline", *"abcdefgh"]
 # Every metric of a record: name -> (label, per-image array and statistic for the paired test).
@@ -91,8 +91,8 @@ def reference_key(rows: dict) -> tuple[str, str] | None:
 
 
 def _arrays(record: dict) -> dict | None:
-    arrays = records.read_arrays(Path(record["_path"])) if record.get("_path") else None
-    return arrays
+    """The per-image values filed beside a record read from the store (None without them)."""
+    return records.read_arrays(Path(record["_path"])) if record.get("_path") else None
 
 
 # ----------------------------------------------------------------------------- the table
@@ -360,15 +360,8 @@ def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str
         out.append(f"- Time: interleaved benchmark of exactly these variants ({from_bench}) on {h['device']}, {h['rounds']} rounds, "
                    f"{h['width']}x{h['height']}, batch {h['batch_size']}, {h['speed']}, at the widths named in its folder "
                    f"(w1 = the paper's full width); median ms/image with its bootstrap CI; time vs base: median of per-round ratios with its bootstrap CI.")  # fmt: skip
-        out.append(f"- {_load_line(h)}")
+        out.append(f"- {load_note(h)}")
     return out
-
-
-def _load_line(h: dict) -> str:
-    other = h.get("other_load")
-    other_s = "unknown" if other is None else f"{100 * other:.0f} % of the CPU"
-    text = f"other processes took {other_s} during the benchmark; the matmul's slowest round took {h.get('matmul_spread', math.nan):.2f}x its fastest"
-    return f"**Benchmark taken under load** ({text}): rerun it on a quiet machine." if h.get("under_load") else f"Quiet machine ({text})."
 
 
 # ----------------------------------------------------------------------------- figures
