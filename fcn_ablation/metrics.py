@@ -59,25 +59,40 @@ def _groups(preds, targets):
         yield idx, torch.stack([preds[i] for i in idx]), torch.stack([targets[i] for i in idx])
 
 
+def _workers(n: int) -> int:
+    """Threads for `n` images: the cores this process may run on, at most four."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, n, cores))
+
+
 @contextlib.contextmanager
-def _one_torch_thread():
-    before = torch.get_num_threads()
+def _libraries_single_threaded():
+    """torch and OpenCV each keep a thread pool; we already run one chunk of images per core, and
+    theirs would only contend with ours (worst on a loaded machine). Set, and restored, by the
+    calling thread only."""
+    import cv2
+
+    torch_threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(1)
+    cv2.setNumThreads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        torch.set_num_threads(torch_threads)
+        cv2.setNumThreads(cv2_threads)
 
 
-def _map(fn, items) -> list:
-    """`fn` over `items` in a few threads (OpenCV and numpy release the GIL on whole images): the
-    per-image work of a stack uses the cores this process may run on, at most four."""
-    items = list(items)
-    workers = min(4, len(items), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    if workers < 2:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(fn, items))
+def _scores_in_chunks(fn, pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """`fn(Stack(pred, target))`, computed on one chunk of the stack per core at once, outputs
+    joined in order. Whole chunks, not single images, go to the threads: numpy, OpenCV and torch
+    release the GIL inside each call, so the chunks run side by side with little Python between."""
+    k = _workers(len(pred))
+    with _libraries_single_threaded():
+        if k == 1:
+            return fn(Stack(pred, target))
+        with ThreadPoolExecutor(k) as pool:
+            parts = list(pool.map(lambda pt: fn(Stack(*pt)), zip(pred.tensor_split(k), target.tensor_split(k))))
+    return tuple(torch.cat(p) for p in zip(*parts))
 
 
 class Stack:
@@ -115,7 +130,7 @@ class Stack:
             code[:, cx[i]:] |= 1 << 9
             return np.bincount(code.ravel(), minlength=2048)
 
-        self.hist = torch.from_numpy(np.stack(_map(histogram, range(n))).astype(np.float64)).view(n, 4, 2, 256)
+        self.hist = torch.from_numpy(np.stack([histogram(i) for i in range(n)]).astype(np.float64)).view(n, 4, 2, 256)
         self.counts = self.hist.sum(1)  # (N, 2, 256): pixels of each level outside / inside the mask
 
     def mean_pred(self) -> torch.Tensor:
@@ -243,11 +258,13 @@ def _gauss_1d(size: int = 7, sigma: float = 5.0) -> torch.Tensor:
 
 
 _G1 = _gauss_1d()
+_G1_NP = _G1.numpy()
 _R = 3  # the kernel's radius: only background pixels this close to the mask reach a mask pixel's EA
 # Offsets to a nearest mask pixel within the band, in the order scipy's feature transform prefers
 # them: nearest first, then the smaller column, then the smaller row.
 _OFFSETS = sorted(((dy, dx) for dy in range(-5, 6) for dx in range(-5, 6) if 0 < dy * dy + dx * dx <= 2 * _R * _R),
                   key=lambda o: (o[0] ** 2 + o[1] ** 2, o[1], o[0]))  # fmt: skip
+_OFFSETS_NP = np.array(_OFFSETS)
 _B_CACHE: dict[int, np.ndarray] = {}
 
 
@@ -264,34 +281,66 @@ def _importance(max_sq: int) -> np.ndarray:
     return _B_CACHE[max_sq]
 
 
-def _nearest_in_band(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Background pixels within the kernel's reach of the mask (`_R`), and the mask pixel each
-    takes its error from: the nearest, ties broken as scipy's feature transform breaks them.
-    Returns flat indices into the stack (N * H * W) of every such pixel and of its source."""
+def _nearest_in_band(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Background pixels of one mask within the kernel's reach of it (`_R`), and the mask pixel
+    each takes its error from: the nearest, ties broken as scipy's feature transform breaks them
+    (the first mask pixel in `_OFFSETS` order). Returns flat indices into `m` of every such pixel
+    and of its source."""
     import cv2
 
-    n, h, w = gt.shape
-    kernel = np.ones((2 * _R + 1, 2 * _R + 1), np.uint8)
-    band = np.stack([cv2.dilate(m.view(np.uint8), kernel).view(bool) & ~m for m in gt])
+    h, w = m.shape
+    band = cv2.dilate(m.view(np.uint8), np.ones((2 * _R + 1, 2 * _R + 1), np.uint8)).view(bool) & ~m
     pad = 5  # > the largest offset: no bounds checks, the padding is never mask
-    padded = np.zeros((n, h + 2 * pad, w + 2 * pad), bool)
-    padded[:, pad:-pad, pad:-pad] = gt
-    ii, yy, xx = np.nonzero(band)
-    hp, wp = h + 2 * pad, w + 2 * pad
-    at = (ii * hp + yy + pad) * wp + xx + pad  # in the padded stack
+    wp = w + 2 * pad
+    padded = np.zeros((h + 2 * pad, wp), bool)
+    padded[pad:-pad, pad:-pad] = m
+    yy, xx = np.nonzero(band)
+    at = (yy + pad) * wp + xx + pad  # in the padded mask
     flat = padded.ravel()
-    todo = np.arange(len(at))
-    src = np.zeros(len(at), np.int64)
-    for dy, dx in _OFFSETS:
-        if not len(todo):
-            break
-        shift = dy * wp + dx
-        hit = flat[at[todo] + shift]
-        src[todo[hit]] = at[todo[hit]] + shift
-        todo = todo[~hit]
-    # Back to unpadded flat indices of the stack.
-    sy, sx = (src // wp) % hp - pad, src % wp - pad
-    return (ii * h + yy) * w + xx, (ii * h + sy) * w + sx
+    shifts = _OFFSETS_NP[:, 0] * wp + _OFFSETS_NP[:, 1]
+    # Most band pixels touch the mask: try the four neighbours first, then every offset at once.
+    hit = flat[at[:, None] + shifts[:4]]
+    first = hit.argmax(1)
+    src = at + shifts[first]
+    rest = np.flatnonzero(~hit[np.arange(len(at)), first])
+    if len(rest):
+        src[rest] = at[rest] + shifts[4:][flat[at[rest, None] + shifts[4:]].argmax(1)]  # one always hits
+    return yy * w + xx, (src // wp - pad) * w + src % wp - pad
+
+
+def _weighted_f(q: np.ndarray, m: np.ndarray, n_fg: int, values: np.ndarray, weights: np.ndarray) -> float:
+    """One image's weighted F (beta = 1) from its 8-bit map `q`, mask `m` with `n_fg` > 0
+    foreground pixels, and the normalised value of each level.
+
+    The error a mask pixel keeps, min(EA, E), depends only on the mask's bounding box grown by the
+    kernel's radius (outside it Et is 0), so that part works on that crop; the false positives,
+    sum over the background of map x B(distance to the mask), need the whole image."""
+    import cv2
+
+    h, w = m.shape
+    v = cv2.LUT(q, values)  # the map's normalised values
+    d = cv2.distanceTransform((~m).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # float32 sqrt of an integer
+    if h + w < 2000:  # that integer: the float32 square of such a d errs by < 0.1
+        np.multiply(d, d, out=d)
+        d += 0.5
+        sq = d.astype(np.intp)
+    else:
+        sq = np.rint(np.square(d, dtype=np.float64)).astype(np.intp)
+    fpw = float(np.einsum("i,i->", v.ravel(), weights.take(sq.ravel())))  # mask pixels weigh 0
+    x, y, bw, bh = cv2.boundingRect(m.view(np.uint8))
+    crop = np.s_[max(y - _R, 0) : min(y + bh + _R, h), max(x - _R, 0) : min(x + bw + _R, w)]
+    mc = m[crop]
+    err = v[crop] - mc
+    np.abs(err, out=err)  # |map - mask|
+    et = err * mc
+    band, source = _nearest_in_band(mc)
+    et.ravel()[band] = err.ravel()[source]
+    ea = cv2.sepFilter2D(et, cv2.CV_64F, _G1_NP, _G1_NP, borderType=cv2.BORDER_CONSTANT)
+    ew_fg = float(np.sum(np.minimum(ea, err), where=mc))
+    tpw = n_fg - ew_fg
+    recall = 1 - ew_fg / n_fg
+    precision = tpw / (tpw + fpw + EPS)
+    return (1 + WF_BETA) * recall * precision / (recall + WF_BETA * precision + EPS)
 
 
 def wf_scores(st: Stack) -> torch.Tensor:
@@ -301,41 +350,11 @@ def wf_scores(st: Stack) -> torch.Tensor:
     pixel takes the error of its nearest mask pixel only within the 7x7 kernel's reach of the mask
     (farther, it never meets a mask pixel's EA), and its importance comes from its exact squared
     distance to the mask (OpenCV's exact transform, rounded to the integer it is)."""
-    import cv2
-
-    gt = np.ascontiguousarray(st.gt.numpy())
-    q = st.q.numpy()
-    values = np.ascontiguousarray(st.values.numpy())
-    g1 = _G1.numpy()
-    band, source = _nearest_in_band(gt)
-    starts = np.searchsorted(band, np.arange(st.n + 1) * st.size)
+    gt, q, values = st.gt.numpy(), st.q.numpy(), np.ascontiguousarray(st.values.numpy())
     weights = _importance((st.h - 1) ** 2 + (st.w - 1) ** 2)
-
-    def one(i: int) -> float:
-        m = gt[i]
-        n_fg = int(st.n_fg[i])
-        if n_fg == 0:
-            return 0.0
-        bg = ~m
-        v = cv2.LUT(q[i], values[i])  # the map's normalised values
-        err = np.abs(v - m)  # |map - mask|
-        et = err * m
-        a, b = starts[i], starts[i + 1]
-        et.ravel()[band[a:b] - i * st.size] = err.ravel()[source[a:b] - i * st.size]
-        ea = cv2.sepFilter2D(et, cv2.CV_64F, g1, g1, borderType=cv2.BORDER_CONSTANT)
-        ew_fg = float(np.sum(np.minimum(ea, err), where=m))
-        d = cv2.distanceTransform(bg.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # float32 sqrt of an integer
-        if st.h + st.w < 2000:  # that integer: the float32 square of such a d errs by < 0.1
-            sq = (d * d + 0.5).astype(np.int32)
-        else:
-            sq = np.rint(np.square(d, dtype=np.float64)).astype(np.intp)
-        fpw = float(np.einsum("i,i->", v.ravel(), weights.take(sq.ravel())))  # mask pixels weigh 0
-        tpw = n_fg - ew_fg
-        recall = 1 - ew_fg / n_fg
-        precision = tpw / (tpw + fpw + EPS)
-        return (1 + WF_BETA) * recall * precision / (recall + WF_BETA * precision + EPS)
-
-    return torch.tensor(_map(one, range(st.n)), dtype=torch.float64)
+    n_fg = st.n_fg.numpy().astype(np.int64).tolist()
+    scores = [_weighted_f(q[i], gt[i], n, values[i], weights) if n else 0.0 for i, n in enumerate(n_fg)]
+    return torch.tensor(scores, dtype=torch.float64)
 
 
 def mae_scores(st: Stack) -> torch.Tensor:
@@ -363,8 +382,7 @@ class _PerImage(Metric):
         parts: dict[str, list] = {name: [] for name in self.names}
         order = []
         for idx, pred, target in _groups(preds, targets):
-            with _one_torch_thread():  # small tensors: torch's thread pool would only spin (worst under load)
-                values = self.scores(Stack(pred, target))
+            values = _scores_in_chunks(self.scores, pred, target)
             for name, v in zip(self.names, values):
                 parts[name].append(v)
             order += idx
