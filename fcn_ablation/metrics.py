@@ -95,6 +95,36 @@ def _scores_in_chunks(fn, pred: torch.Tensor, target: torch.Tensor) -> tuple[tor
     return tuple(torch.cat(p) for p in zip(*parts))
 
 
+def _centroids_and_histograms(q: np.ndarray, g: np.ndarray):
+    """Per image of a stack of 8-bit maps `q` and boolean masks `g`: the mask's pixel count, its
+    centroid (MATLAB's 1-based + 1, numpy's rounding, half to even; integer sums, so exact) and
+    the joint histogram of (quadrant split at that centroid, mask, level), (N, 4, 2, 256)."""
+    import cv2
+
+    n, h, w = q.shape
+    hist = np.zeros((n, 4, 2, 256), np.float64)
+    n_fg, cy, cx = np.zeros(n), np.ones(n, np.int64), np.ones(n, np.int64)
+    rows, cols = np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64)
+    for i in range(n):
+        m = g[i].view(np.uint8)
+        per_row = cv2.reduce(m, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+        n_fg[i] = count = per_row.sum()
+        if count:
+            cy[i] = round(float(rows @ per_row) / count) + 1
+            cx[i] = round(float(cols @ cv2.reduce(m, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()) / count) + 1
+        r, c = int(cy[i]), int(cx[i])
+        x, y, bw, bh = cv2.boundingRect(m)
+        for k, (rs, cs) in enumerate(((slice(0, r), slice(0, c)), (slice(0, r), slice(c, w)),
+                                      (slice(r, h), slice(0, c)), (slice(r, h), slice(c, w)))):  # fmt: skip
+            if rs.start < rs.stop and cs.start < cs.stop:
+                hist[i, k, 0] = cv2.calcHist([q[i, rs, cs]], [0], None, [256], [0, 256])[:, 0]
+            fy, fx = slice(max(rs.start, y), min(rs.stop, y + bh)), slice(max(cs.start, x), min(cs.stop, x + bw))
+            if count and fy.start < fy.stop and fx.start < fx.stop:  # the mask lies in its bounding box
+                hist[i, k, 1] = cv2.calcHist([q[i, fy, fx]], [0], m[fy, fx], [256], [0, 256])[:, 0]
+    hist[:, :, 0] -= hist[:, :, 1]
+    return torch.from_numpy(n_fg), torch.from_numpy(cy), torch.from_numpy(cx), torch.from_numpy(hist)
+
+
 class Stack:
     """Maps and masks of one size, reduced to what every metric needs.
 
@@ -116,21 +146,7 @@ class Stack:
         levels = torch.arange(256, dtype=torch.float64)[None] / 255
         span = hi - lo
         self.values = torch.where(span > 0, (levels - lo) / torch.where(span > 0, span, 1), levels.expand(n, 256))  # (N, 256)
-        # Centroid of the ground truth (MATLAB's 1-based + 1), with numpy's rounding (half to even).
-        row_fg, col_fg = g.sum(2), g.sum(1)
-        n_fg = row_fg.sum(1)
-        safe = np.maximum(n_fg, 1)
-        cy = np.round((row_fg * np.arange(self.h)).sum(1) / safe).astype(np.int64) + 1  # integer sums: exact
-        cx = np.round((col_fg * np.arange(self.w)).sum(1) / safe).astype(np.int64) + 1
-        self.n_fg, self.cy, self.cx = torch.from_numpy(n_fg.astype(np.float64)), torch.from_numpy(cy), torch.from_numpy(cx)
-
-        def histogram(i: int) -> np.ndarray:  # (quadrant, mask, level) of one image
-            code = q[i].astype(np.uint16) | (g[i].view(np.uint8).astype(np.uint16) << 8)
-            code[cy[i]:] |= 1 << 10
-            code[:, cx[i]:] |= 1 << 9
-            return np.bincount(code.ravel(), minlength=2048)
-
-        self.hist = torch.from_numpy(np.stack([histogram(i) for i in range(n)]).astype(np.float64)).view(n, 4, 2, 256)
+        self.n_fg, self.cy, self.cx, self.hist = _centroids_and_histograms(q, g)
         self.counts = self.hist.sum(1)  # (N, 2, 256): pixels of each level outside / inside the mask
 
     def mean_pred(self) -> torch.Tensor:
@@ -260,80 +276,74 @@ def _gauss_1d(size: int = 7, sigma: float = 5.0) -> torch.Tensor:
 _G1 = _gauss_1d()
 _G1_NP = _G1.numpy()
 _R = 3  # the kernel's radius: only background pixels this close to the mask reach a mask pixel's EA
-# Offsets to a nearest mask pixel within the band, in the order scipy's feature transform prefers
-# them: nearest first, then the smaller column, then the smaller row.
-_OFFSETS = sorted(((dy, dx) for dy in range(-5, 6) for dx in range(-5, 6) if 0 < dy * dy + dx * dx <= 2 * _R * _R),
-                  key=lambda o: (o[0] ** 2 + o[1] ** 2, o[1], o[0]))  # fmt: skip
-_OFFSETS_NP = np.array(_OFFSETS)
-_B_CACHE: dict[int, np.ndarray] = {}
+_BAND_SQ = 2 * _R * _R  # ... all of which lie within this squared distance of it
 
 
-def _importance(max_sq: int) -> np.ndarray:
-    """B(d) = 2 - exp(log(0.5) / 5 * d) for d = sqrt(k), k = 1 .. max_sq: the weight of a background
-    pixel at squared distance k from the mask, with PySODMetrics' float operations; 0 at k = 0,
-    a mask pixel, which is no false positive."""
-    if max_sq not in _B_CACHE:
-        if len(_B_CACHE) > 8:
-            _B_CACHE.clear()
-        weights = 2 - np.exp(np.log(0.5) / 5 * np.sqrt(np.arange(max_sq + 1, dtype=np.float64)))
-        weights[0] = 0.0
-        _B_CACHE[max_sq] = weights
-    return _B_CACHE[max_sq]
+def _offsets_at_distance() -> np.ndarray:
+    """For each squared distance k <= _BAND_SQ, the offsets (dy, dx) at that distance in the order
+    scipy's feature transform prefers them (the smaller column, then the smaller row), padded with
+    (0, 0): a band pixel itself, never mask. (_BAND_SQ + 1, 8, 2)."""
+    table = np.zeros((_BAND_SQ + 1, 8, 2), np.int64)
+    near = [(dy, dx) for dy in range(-_R - 1, _R + 2) for dx in range(-_R - 1, _R + 2)]
+    for k in range(1, _BAND_SQ + 1):
+        ring = sorted((o for o in near if o[0] ** 2 + o[1] ** 2 == k), key=lambda o: (o[1], o[0]))
+        table[k, : len(ring)] = np.array(ring, np.int64).reshape(-1, 2)
+    return table
 
 
-def _nearest_in_band(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+_AT_DISTANCE = _offsets_at_distance()
+_LOG_HALF_FIFTH = np.float32(np.log(0.5) / 5)
+
+
+def _nearest_in_band(m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Background pixels of one mask within the kernel's reach of it (`_R`), and the mask pixel
-    each takes its error from: the nearest, ties broken as scipy's feature transform breaks them
-    (the first mask pixel in `_OFFSETS` order). Returns flat indices into `m` of every such pixel
-    and of its source."""
-    import cv2
-
+    each takes its error from: the nearest, ties broken as scipy's feature transform breaks them.
+    `d` is the exact distance of every pixel to the mask, so each band pixel only tries the (at
+    most eight) offsets at its own distance, all at once. Returns flat indices into `m` of every
+    such pixel and of its source."""
     h, w = m.shape
-    band = cv2.dilate(m.view(np.uint8), np.ones((2 * _R + 1, 2 * _R + 1), np.uint8)).view(bool) & ~m
-    pad = 5  # > the largest offset: no bounds checks, the padding is never mask
+    band = np.flatnonzero((d > 0) & (d < np.sqrt(_BAND_SQ + 0.5)))  # the next possible distance is sqrt(20)
+    rows, cols = np.divmod(band, w)
+    sq = np.rint(np.square(d[rows, cols], dtype=np.float64)).astype(np.intp)  # d: float32 sqrt of that integer
+    pad = _R + 2  # > the largest offset: no bounds checks, the padding is never mask
     wp = w + 2 * pad
     padded = np.zeros((h + 2 * pad, wp), bool)
     padded[pad:-pad, pad:-pad] = m
-    yy, xx = np.nonzero(band)
-    at = (yy + pad) * wp + xx + pad  # in the padded mask
-    flat = padded.ravel()
-    shifts = _OFFSETS_NP[:, 0] * wp + _OFFSETS_NP[:, 1]
-    # Most band pixels touch the mask: try the four neighbours first, then every offset at once.
-    hit = flat[at[:, None] + shifts[:4]]
-    first = hit.argmax(1)
-    src = at + shifts[first]
-    rest = np.flatnonzero(~hit[np.arange(len(at)), first])
-    if len(rest):
-        src[rest] = at[rest] + shifts[4:][flat[at[rest, None] + shifts[4:]].argmax(1)]  # one always hits
-    return yy * w + xx, (src // wp - pad) * w + src % wp - pad
+    at = (rows + pad) * wp + cols + pad  # in the padded mask
+    shifts = (_AT_DISTANCE[:, :, 0] * wp + _AT_DISTANCE[:, :, 1])[sq]  # (band, 8)
+    first = padded.ravel()[at[:, None] + shifts].argmax(1)  # one of them is mask: the first in order
+    src = at + shifts[np.arange(len(at)), first]
+    return band, (src // wp - pad) * w + src % wp - pad
 
 
-def _weighted_f(q: np.ndarray, m: np.ndarray, n_fg: int, values: np.ndarray, weights: np.ndarray) -> float:
+def _weighted_f(q: np.ndarray, m: np.ndarray, n_fg: int, bg_sum: float, fg_counts: np.ndarray, values: np.ndarray) -> float:
     """One image's weighted F (beta = 1) from its 8-bit map `q`, mask `m` with `n_fg` > 0
-    foreground pixels, and the normalised value of each level.
+    foreground pixels, the sum of the normalised map over the background, the pixels of each
+    level on the mask, and the normalised value of each level.
 
     The error a mask pixel keeps, min(EA, E), depends only on the mask's bounding box grown by the
-    kernel's radius (outside it Et is 0), so that part works on that crop; the false positives,
-    sum over the background of map x B(distance to the mask), need the whole image."""
+    kernel's radius (outside it Et is 0), so that part works on that crop, in float64.
+
+    The false positives, the sum over the background of map x B, B = 2 - 0.5^(d / 5) for the
+    distance d to the mask, need the whole image: they are 2 x `bg_sum` minus the sum of
+    map x 0.5^(d / 5), which runs in float32 (OpenCV's exact distance transform, its exp) with a
+    float64 sum. Each of its terms is off by at most 3e-7 of itself, so the false positives are
+    off by at most 3e-7 of themselves and the score by at most 1e-7 (a few 1e-10 in practice)."""
     import cv2
 
     h, w = m.shape
-    v = cv2.LUT(q, values)  # the map's normalised values
     d = cv2.distanceTransform((~m).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # float32 sqrt of an integer
-    if h + w < 2000:  # that integer: the float32 square of such a d errs by < 0.1
-        np.multiply(d, d, out=d)
-        d += 0.5
-        sq = d.astype(np.intp)
-    else:
-        sq = np.rint(np.square(d, dtype=np.float64)).astype(np.intp)
-    fpw = float(np.einsum("i,i->", v.ravel(), weights.take(sq.ravel())))  # mask pixels weigh 0
     x, y, bw, bh = cv2.boundingRect(m.view(np.uint8))
     crop = np.s_[max(y - _R, 0) : min(y + bh + _R, h), max(x - _R, 0) : min(x + bw + _R, w)]
+    band, source = _nearest_in_band(m[crop], d[crop])
+    decay = cv2.exp(np.multiply(d, _LOG_HALF_FIFTH, out=d))  # 0.5^(d / 5)
+    values32 = values.astype(np.float32)
+    decayed = cv2.sumElems(cv2.multiply(cv2.LUT(q, values32), decay))[0] - float(values32 @ fg_counts)  # decay is 1 on the mask
+    fpw = 2 * bg_sum - decayed
     mc = m[crop]
-    err = v[crop] - mc
+    err = cv2.LUT(q[crop], values) - mc
     np.abs(err, out=err)  # |map - mask|
     et = err * mc
-    band, source = _nearest_in_band(mc)
     et.ravel()[band] = err.ravel()[source]
     ea = cv2.sepFilter2D(et, cv2.CV_64F, _G1_NP, _G1_NP, borderType=cv2.BORDER_CONSTANT)
     ew_fg = float(np.sum(np.minimum(ea, err), where=mc))
@@ -348,12 +358,12 @@ def wf_scores(st: Stack) -> torch.Tensor:
 
     Margolin et al.'s recipe as PySODMetrics runs it, computed where it matters: a background
     pixel takes the error of its nearest mask pixel only within the 7x7 kernel's reach of the mask
-    (farther, it never meets a mask pixel's EA), and its importance comes from its exact squared
-    distance to the mask (OpenCV's exact transform, rounded to the integer it is)."""
+    (farther, it never meets a mask pixel's EA)."""
     gt, q, values = st.gt.numpy(), st.q.numpy(), np.ascontiguousarray(st.values.numpy())
-    weights = _importance((st.h - 1) ** 2 + (st.w - 1) ** 2)
+    bg_sum = (st.counts[:, 0] * st.values).sum(1).tolist()
+    fg_counts = st.counts[:, 1].numpy()
     n_fg = st.n_fg.numpy().astype(np.int64).tolist()
-    scores = [_weighted_f(q[i], gt[i], n, values[i], weights) if n else 0.0 for i, n in enumerate(n_fg)]
+    scores = [_weighted_f(q[i], gt[i], n, bg_sum[i], fg_counts[i], values[i]) if n else 0.0 for i, n in enumerate(n_fg)]
     return torch.tensor(scores, dtype=torch.float64)
 
 
