@@ -1,7 +1,8 @@
 """Hydra callback: when a multirun ends, turn its jobs' records into reports.
 
 Registered in `conf/config.yaml` under `hydra.callbacks`, so it runs in the launching process
-once all jobs are done, whatever the launcher (local, joblib, SLURM). Per table the sweep wrote
+once all jobs are done, whatever the launcher (local, joblib, SLURM); it finds the tables through
+the `job.json` each job leaves in its folder (the results folder must be shared with the jobs). Per table the sweep wrote
 into: benchmark exactly its variants on the sweep's device (`report.bench`, or reuse such a
 benchmark), write the report, and log it to W&B as a run of its own in the sweep's group.
 """
@@ -39,16 +40,32 @@ def build_report(cfg, store: Path, results_dir: Path, group: str | None = None, 
     return out
 
 
+def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
+    """(data set, settings key) of every table a sweep's jobs wrote to or found done: from each
+    job folder's `job.json` (jobs written before those existed: their `record.json`)."""
+    import json
+
+    tables = set()
+    for path in sorted(sweep_dir.glob("*/job.json")) + sorted(sweep_dir.glob("*/record.json")):
+        try:
+            job = json.loads(path.read_text())
+        except (OSError, ValueError):
+            log.warning("%s: unreadable; its job is left out of the report", path)
+            continue
+        tables.add((job["dataset"], job["settings_key"]))
+    return sorted(tables)
+
+
 class ReportCallback(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        recs = [records.read_record(p) for p in sorted(sweep_dir.glob("*/record.json"))]
-        if not recs:
-            log.warning("no result records in %s: no report written", sweep_dir)
+        tables = sweep_tables(sweep_dir)
+        if not tables:
+            log.warning("no finished jobs in %s: no report written", sweep_dir)
             return
-        results_dir = Path(recs[0]["config"]["paths"]["results_dir"])
+        results_dir = Path(config.paths.results_dir)
         with exit_on_user_error():
-            for dataset, key in sorted({(r["dataset"], r["settings_key"]) for r in recs}):
+            for dataset, key in tables:
                 store = records.store_dir(results_dir, dataset, key)
                 try:
                     out = build_report(config, store, results_dir, group=sweep_dir.name)

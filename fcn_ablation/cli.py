@@ -28,7 +28,8 @@ register()
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
-def _app(cfg) -> None:
+def _app(cfg) -> float:
+    """One job; returns its max F, the objective a Hydra sweeper (Optuna, ...) maximises."""
     from fcn_ablation.callbacks import build_report
     from fcn_ablation.records import store_dir
     from fcn_ablation.run import run
@@ -42,6 +43,7 @@ def _app(cfg) -> None:
             store = store_dir(cfg.paths.results_dir, record["dataset"], record["settings_key"])
             out = build_report(cfg, store, Path(cfg.paths.results_dir), bench=False, to_wandb=False)
             print(f"report: {out / 'report.md'}")
+        return float(record["max_f"])
 
 
 def main() -> None:

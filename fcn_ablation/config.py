@@ -251,6 +251,7 @@ class Config:
     preset: str = "cpu"
     seed: int = 0
     save_checkpoint: bool = True
+    rerun: bool = False  # train even when the store already holds this job's record (otherwise: skip it)
 
 
 @dataclass

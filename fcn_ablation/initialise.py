@@ -19,7 +19,6 @@ from fcn_ablation.models.arch import WIDTH_LAYERS
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.transfer import transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
-from fcn_ablation.records import is_reference_baseline, record_seed
 
 
 def input_space(ds) -> dict:
@@ -76,18 +75,13 @@ def find_baseline(cfg, split_hash: str) -> Path:
     results store. Seed-matched, so that a variant of seed s and the baseline of seed s form a pair."""
     store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg, split_hash))
     start = InitSource(cfg.init.baseline_from).value
-    found = []
-    for p in sorted(store.glob("baseline-*.json")):
-        r = records.read_record(p)
-        ckpt = Path(r["output_dir"]) / "model.pt"
-        if is_reference_baseline(r, start) and record_seed(r) == int(cfg.seed) and ckpt.is_file():
-            found.append((r["created"], ckpt))
-    if not found:
+    found = records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed)
+    if found is None:
         raise DataError(
             f"init=baseline: no baseline trained from {start} with these settings and seed={cfg.seed} in {store}; "
             f"train it first with: python -m fcn_ablation {_baseline_command(cfg.seed)}"
         )
-    return max(found)[1]
+    return found
 
 
 def _baseline_command(seed: int) -> str:

@@ -31,7 +31,7 @@ from fcn_ablation.errors import DataError
 # and `seed` (a row is a distribution over seeds). `timing` is the per-job timing pass, which
 # no table's time column reads any more (those come from an interleaved benchmark), and
 # `report` only says how tables are drawn.
-NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "init", "seed", "timing", "report")
+NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "rerun", "init", "seed", "timing", "report")
 NOT_SETTINGS_TRAINER = ("enable_progress_bar", "enable_model_summary", "log_every_n_steps")
 
 
@@ -53,12 +53,26 @@ def timestamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def write_json(path: Path, data: dict) -> Path:
+def _atomic_write(path: Path, write) -> Path:
+    """`write(file)` into a temporary file beside `path` (unique to this process), then rename it
+    over `path`: readers and other writers never see half a file."""
+    import os
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str))
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
+
+
+def write_json(path: Path, data: dict) -> Path:
+    return _atomic_write(Path(path), lambda f: f.write(json.dumps(data, indent=2, sort_keys=False, default=str).encode()))
 
 
 def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
@@ -67,21 +81,33 @@ def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
 
 def write_arrays(path: Path, arrays: dict) -> Path:
     """`arrays` as a compressed `.npz`, written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    tmp.replace(path)
-    return path
+    return _atomic_write(Path(path), lambda f: np.savez_compressed(f, **arrays))
 
 
 def file_record(record: dict, results_dir: str | Path, arrays: dict | None = None) -> Path:
-    """Add `record` (and its per-image `arrays`) to the store under a new, time-stamped name."""
+    """Add `record` (and its per-image `arrays`) to the store under a new name: experiment, seed,
+    time and a random suffix, so writers on many machines never pick the same one. The `.npz`
+    lands first: a record in the store always has its arrays."""
+    import uuid
+
     d = store_dir(results_dir, record["dataset"], record["settings_key"])
-    stem = f"{record['experiment']}-{record['created']}"
+    stem = f"{record['experiment']}-{record['created']}-{uuid.uuid4().hex[:6]}"
     if arrays is not None:
         write_arrays(d / f"{stem}.npz", arrays)
     return write_json(d / f"{stem}.json", record)
+
+
+def relative_to(path: str | Path, results_dir: str | Path) -> str:
+    """`path` as a record holds it: relative to the results folder when inside it, so a results
+    folder copied elsewhere (another machine, a fresh clone) still resolves it."""
+    path, base = Path(path).resolve(), Path(results_dir).resolve()
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
+
+
+def resolve(path: str | Path, results_dir: str | Path) -> Path:
+    """A path from a record: relative ones are under the results folder."""
+    path = Path(path)
+    return path if path.is_absolute() else Path(results_dir) / path
 
 
 def read_arrays(record_path: Path) -> dict | None:
@@ -167,3 +193,44 @@ def table_widths(recs: list[dict], width_multiplier: float | None = None) -> dic
             trained = float(r["width_multiplier"])
             out[r["experiment"]] = {k: max(1, round(v * width_multiplier / trained)) for k, v in r["widths"].items()}
     return out
+
+
+# Jobs: what tells one row's job from another's within a table, and whether the store holds it.
+def _plain(section) -> dict:
+    """A config section as the record's JSON holds it."""
+    return json.loads(json.dumps(OmegaConf.to_container(section, resolve=True, enum_to_str=True), default=str))
+
+
+def identity(cfg) -> dict:
+    """What tells one row's job from another's within a table."""
+    return {"experiment": _plain(cfg.experiment), "init": _plain(cfg.init), "seed": int(cfg.seed)}
+
+
+def job_name(cfg) -> str:
+    digest = hashlib.sha256(json.dumps(identity(cfg), sort_keys=True).encode()).hexdigest()[:8]
+    return f"{cfg.experiment.name}-seed{cfg.seed}-{digest}"
+
+
+def same_job(record: dict, cfg) -> bool:
+    config = record.get("config", {})
+    mine = identity(cfg)
+    return (config.get("experiment") == mine["experiment"] and config.get("init") == mine["init"]
+            and record_seed(record) == mine["seed"])  # fmt: skip
+
+
+def done_record(store: Path, cfg) -> Path | None:
+    """The newest record of this very job in its table's store, or None."""
+    found = [p for p in sorted(store.glob(f"{cfg.experiment.name}-*.json")) if same_job(read_record(p), cfg)]
+    return found[-1] if found else None
+
+
+def reference_baseline(store: Path, results_dir: str | Path, start: str, seed: int) -> Path | None:
+    """The checkpoint of the newest baseline in `store` trained from `start` for the table's
+    budget (`is_reference_baseline`) with `seed`, or None."""
+    found = []
+    for p in sorted(store.glob("baseline-*.json")):
+        r = read_record(p)
+        ckpt = resolve(r["output_dir"], results_dir) / "model.pt"
+        if is_reference_baseline(r, start) and record_seed(r) == int(seed) and ckpt.is_file():
+            found.append((r["created"], ckpt))
+    return max(found)[1] if found else None

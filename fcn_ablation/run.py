@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from pathlib import Path
 
 import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ModelCheckpoint
 import torch
 from omegaconf import OmegaConf
 
 from fcn_ablation import records
 from fcn_ablation.config import validate
 from fcn_ablation.data.datamodule import SaliencyDataModule
+from fcn_ablation.config import InitSource
 from fcn_ablation.initialise import initialise
+from fcn_ablation.jobs import apply_cpu_budget, checkpoint_dir, fit, job_lock, terminable
 from fcn_ablation.loggers import finish_logger, make_logger
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
@@ -78,17 +82,87 @@ def speed_options(cfg, device) -> tuple[SpeedOptions, str]:
 
 
 def run(cfg, output_dir: Path, group: str | None = None) -> dict:
-    """Train and measure one experiment; returns the record also written to `output_dir/record.json`."""
+    """One job: skip it when the store holds it already (unless `rerun`), make sure the baseline
+    it starts from exists (`init=baseline`), then train and measure it. Returns its record; the
+    job folder's `job.json` says where the record lies in the store and whether it was skipped."""
     validate(cfg)
     output_dir = Path(output_dir)
-    pl.seed_everything(cfg.seed, workers=True)
-    factors, widths = widths_from_config(cfg)
-    net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
-    is_baseline = not changed_layers(factors)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    apply_cpu_budget(cfg)
     data = SaliencyDataModule.from_config(cfg)
     data.prepare_data()
     data.setup()
     split_hash = data.summary()["split_hash"]
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg, split_hash))
+    name = records.job_name(cfg)
+    with terminable(), job_lock(store, name):
+        done = records.done_record(store, cfg)
+        if done is not None and not cfg.rerun:
+            log.info("%s: done already (%s); skipped (rerun=true trains it again)", name, done)
+            print(f"skipped {name}: its record is {done} (rerun=true trains it again)")
+            _write_job(output_dir, cfg, done, skipped=True)
+            return records.read_record(done)
+        if InitSource(cfg.init.source) is InitSource.baseline and changed_layers(widths_from_config(cfg)[0]):
+            _ensure_baseline(cfg, data, split_hash, store, output_dir, group)
+        ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
+        record, path = _train(cfg, data, split_hash, output_dir, group, ckpt_dir)
+        _write_job(output_dir, cfg, path, skipped=False)
+        return record
+
+
+def _write_job(output_dir: Path, cfg, record_path: Path, skipped: bool) -> None:
+    """`job.json` in the job's folder: which stored record this job stands for (the end-of-sweep
+    report finds its tables through these)."""
+    records.write_json(output_dir / "job.json", {
+        "job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": Path(record_path).parent.name,
+        "record": records.relative_to(record_path, cfg.paths.results_dir), "skipped": skipped,
+    })  # fmt: skip
+
+
+def baseline_config(cfg):
+    """`cfg` retargeted at the baseline experiment (same settings, initialisation and seed)."""
+    import copy
+
+    import yaml
+
+    from fcn_ablation.cli import config_dir
+
+    base = copy.deepcopy(cfg)
+    spec = yaml.safe_load((Path(config_dir()) / "experiment" / "baseline.yaml").read_text()) or {}
+    base.experiment.name = "baseline"
+    base.experiment.description = spec.get("description", "")
+    base.experiment.halve = list(spec.get("halve", []))
+    base.experiment.factors = dict(spec.get("factors", {}))
+    return base
+
+
+def _ensure_baseline(cfg, data, split_hash: str, store: Path, output_dir: Path, group: str | None) -> None:
+    """Under a parallel launcher the variants of an `init=baseline` sweep may start before its
+    baseline is trained: the first to need it trains it (holding the baseline job's lock, which the
+    sweep's own baseline job also takes), the others wait for that lock and then find it."""
+    start = InitSource(cfg.init.baseline_from).value
+    if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
+        return
+    base = baseline_config(cfg)
+    name = records.job_name(base)
+    with job_lock(store, name):
+        if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
+            return
+        log.info("init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name)
+        base_dir = output_dir / name
+        _, path = _train(base, data, split_hash, base_dir, group,
+                         checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
+        _write_job(base_dir, base, path, skipped=False)
+
+
+def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt_dir: Path) -> tuple[dict, Path]:
+    """Train and measure one experiment; returns the record (also written to
+    `output_dir/record.json`) and where the store filed it."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    pl.seed_everything(cfg.seed, workers=True)
+    factors, widths = widths_from_config(cfg)
+    net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
+    is_baseline = not changed_layers(factors)
     init_info = initialise(net, cfg, is_baseline, split_hash)
     grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images]
     module = SaliencyModule(net, cfg.optimizer, keep_maps=tuple(grid))
@@ -98,10 +172,11 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
         logger=logger if logger is not None else False,
         default_root_dir=str(output_dir),
-        enable_checkpointing=False,
+        callbacks=[ModelCheckpoint(dirpath=str(ckpt_dir), save_last=True, save_top_k=0, enable_version_counter=False)],
+        plugins=cluster_plugins(),
     )
     t0 = time.perf_counter()
-    trainer.fit(module, datamodule=data)
+    resumed = fit(trainer, module, data, ckpt_dir)
     train_s = time.perf_counter() - t0
     test_metrics = trainer.test(module, datamodule=data, verbose=False)[0]
 
@@ -139,11 +214,12 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         "detection_settings_from": speed_from,
         "train_s": train_s,
         "train_steps": trainer.global_step,
+        "resumed_from": resumed,
         "test_images": len(data.test_set),
         **data.summary(),
         "device": device_label(device),
         "torch": torch.__version__,
-        "output_dir": str(output_dir),
+        "output_dir": records.relative_to(output_dir, cfg.paths.results_dir),
         "created": records.timestamp(),
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
@@ -152,10 +228,19 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     records.write_json(output_dir / "record.json", record)
     arrays = per_image_arrays(module)
     records.write_arrays(output_dir / "per_image.npz", arrays)
-    records.file_record(record, cfg.paths.results_dir, arrays)
+    path = records.file_record(record, cfg.paths.results_dir, arrays)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: the store has the record, the job folder the weights
     finish_logger(logger, record)
     log.info(
         "%s (%s): max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
         record["experiment"], record["init_tag"], record["max_f"], record["mae"], timing.ms_per_image, timing.n_images, params / 1e6, macs / 1e9,
     )  # fmt: skip
-    return record
+    return record, path
+
+
+def cluster_plugins() -> list:
+    """Under SLURM, Lightning's own requeue on SIGUSR1 would fight submitit's (which requeues the
+    job; the rerun resumes from `last.ckpt`): keep Lightning's SLURM environment without it."""
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
