@@ -270,7 +270,8 @@ class BenchConfig(SpeedConfig):
     rounds: int = 10  # each round times every variant once, in rotated order
     matmul_size: int = 2048  # n of the n x n matrix product that measures the device's ceiling
     seed: int = 0  # bootstrap of the confidence intervals
-    out_dir: str = "results/bench"
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    out_dir: str = "${paths.results_dir}/bench"  # where run jobs' timing.best_benchmarked looks
 
 
 def register() -> None:

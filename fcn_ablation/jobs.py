@@ -21,6 +21,8 @@ import os
 import signal
 from pathlib import Path
 
+from pytorch_lightning.callbacks import Callback
+
 from fcn_ablation.errors import JobTerminated
 
 log = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ class _Signals:
     @classmethod
     def handler(cls, signum, frame) -> None:
         if not cls.in_fit:
-            raise JobTerminated("received SIGTERM")
+            raise JobTerminated("received SIGTERM outside training; rerun the same command to resume (finished jobs are skipped)")
 
 
 @contextlib.contextmanager
@@ -121,6 +123,20 @@ def terminable():
         signal.signal(signal.SIGTERM, before)
 
 
+class SaveLast(Callback):
+    """`last.ckpt` after every training epoch, written to a temporary file and renamed over the
+    old one, so a kill during the write leaves the previous checkpoint whole."""
+
+    def __init__(self, ckpt_dir: Path) -> None:
+        self.ckpt_dir = Path(ckpt_dir)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.ckpt_dir / f".last.ckpt.{os.getpid()}.tmp"
+        trainer.save_checkpoint(str(tmp))
+        os.replace(tmp, self.ckpt_dir / "last.ckpt")
+
+
 def fit(trainer, module, data, ckpt_dir: Path) -> dict:
     """`trainer.fit`, resumed from `ckpt_dir/last.ckpt` when a killed run left one; returns what
     it resumed from. On SIGTERM: save `last.ckpt` and raise `JobTerminated`."""
@@ -131,9 +147,15 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
     if last.is_file():
         import torch
 
-        step = int(torch.load(last, map_location="cpu", weights_only=False).get("global_step", 0))
-        resumed = {"checkpoint": str(last), "step": step}
-        log.info("resuming from %s (step %d)", last, step)
+        try:
+            step = int(torch.load(last, map_location="cpu", weights_only=False).get("global_step", 0))
+        except Exception as err:  # killed while writing it: keep it aside, start over
+            aside = last.with_name(f"unreadable-{last.name}")
+            last.replace(aside)
+            log.warning("%s: unreadable checkpoint (%s: %s), moved to %s; training from the start", last, type(err).__name__, err, aside)
+        else:
+            resumed = {"checkpoint": str(last), "step": step}
+            log.info("resuming from %s (step %d)", last, step)
     _Signals.in_fit = True
     try:
         trainer.fit(module, datamodule=data, ckpt_path=str(last) if resumed else None)

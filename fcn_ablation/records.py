@@ -201,9 +201,25 @@ def _plain(section) -> dict:
     return json.loads(json.dumps(OmegaConf.to_container(section, resolve=True, enum_to_str=True), default=str))
 
 
+def _effective_init(init: dict, is_baseline: bool, epochs: int) -> dict:
+    """Of an init section, what decides the weights a job trains from: the baseline experiment of
+    an `init=baseline` sweep starts from `baseline_from` and is the same job as that start's own
+    baseline; the cut-down rule matters only when something is cut."""
+    source = init.get("source", "scratch")
+    if source == "baseline" and is_baseline:
+        source = init.get("baseline_from", "scratch")
+    keep = {"scratch": (), "imagenet": ("path", "url", "rule", "seed"), "checkpoint": ("path", "rule", "seed"),
+            "baseline": ("baseline_from", "rule", "seed")}.get(source, tuple(init))  # fmt: skip
+    return {"source": source, "epochs": epochs, **{k: init.get(k) for k in keep}}
+
+
 def identity(cfg) -> dict:
-    """What tells one row's job from another's within a table."""
-    return {"experiment": _plain(cfg.experiment), "init": _plain(cfg.init), "seed": int(cfg.seed)}
+    """What tells one row's job from another's within a table: the experiment, where its weights
+    start (as trained, see `_effective_init`) and for how long, and the seed."""
+    experiment = _plain(cfg.experiment)
+    is_baseline = not (experiment.get("halve") or any(v != 1 for v in experiment.get("factors", {}).values()))
+    init = _effective_init(_plain(cfg.init), is_baseline, training_epochs(cfg, is_baseline))
+    return {"experiment": experiment, "init": init, "seed": int(cfg.seed)}
 
 
 def job_name(cfg) -> str:
@@ -212,10 +228,13 @@ def job_name(cfg) -> str:
 
 
 def same_job(record: dict, cfg) -> bool:
-    config = record.get("config", {})
-    mine = identity(cfg)
-    return (config.get("experiment") == mine["experiment"] and config.get("init") == mine["init"]
-            and record_seed(record) == mine["seed"])  # fmt: skip
+    config = record.get("config")
+    if not config or "init" not in config or "experiment" not in config:
+        return False
+    try:
+        return identity(OmegaConf.create(config)) == identity(cfg)
+    except Exception:  # a record of an older layout: never the same job
+        return False
 
 
 def done_record(store: Path, cfg) -> Path | None:

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint
 import torch
 from omegaconf import OmegaConf
 
@@ -17,7 +16,7 @@ from fcn_ablation.config import validate
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.config import InitSource
 from fcn_ablation.initialise import initialise
-from fcn_ablation.jobs import apply_cpu_budget, checkpoint_dir, fit, job_lock, terminable
+from fcn_ablation.jobs import SaveLast, apply_cpu_budget, checkpoint_dir, fit, job_lock, terminable
 from fcn_ablation.loggers import finish_logger, make_logger
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
@@ -172,7 +171,8 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
         logger=logger if logger is not None else False,
         default_root_dir=str(output_dir),
-        callbacks=[ModelCheckpoint(dirpath=str(ckpt_dir), save_last=True, save_top_k=0, enable_version_counter=False)],
+        enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
+        callbacks=[SaveLast(ckpt_dir)],
         plugins=cluster_plugins(),
     )
     t0 = time.perf_counter()

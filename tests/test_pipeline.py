@@ -63,7 +63,7 @@ def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an
 
     (sweep_dir,) = (results / "multiruns").iterdir()
     jobs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name[0].isdigit())
-    assert jobs == ["0_f", "1_f", "2_g", "3_g"]
+    assert jobs == ["0_f_seed0", "1_f_seed1", "2_g_seed0", "3_g_seed1"]
     recs = [json.loads((sweep_dir / j / "record.json").read_text()) for j in jobs]
     assert [r["seed"] for r in recs] == [0, 1, 0, 1]
     # Each job finished its own offline W&B run, grouped by the sweep.
@@ -153,16 +153,17 @@ def test_a_damaged_real_data_set_stops_with_the_file_or_is_skipped_and_recorded(
 
 def test_variants_start_from_the_trained_baseline_and_say_so(tmp_path, cache_dir):
     args = [*tiny_overrides(tmp_path, cache_dir), "init=baseline", "init.epochs=1"]
-    missing = cli(*args, "experiment=a", cwd=tmp_path)
-    assert missing.returncode == 2 and "Traceback" not in missing.stderr
-    assert "init=baseline: no baseline trained from scratch with these settings" in missing.stderr
-    assert "train it first with: python -m fcn_ablation" in missing.stderr and "experiment=baseline" in missing.stderr
+    first = cli(*args, "experiment=a", cwd=tmp_path)  # no baseline yet: this job trains it first, and says so
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "init=baseline: no baseline of seed 0 trained from scratch yet; training it first" in first.stdout + first.stderr
     base = cli(*args, "experiment=baseline", cwd=tmp_path)
-    assert base.returncode == 0, base.stderr[-3000:]
+    assert base.returncode == 0 and "skipped baseline-seed0-" in base.stdout  # the same job: done already
     sweep = cli("-m", *args, "experiment=a", "init.rule=first_k,l1_norm", cwd=tmp_path)
     assert sweep.returncode == 0, sweep.stderr[-3000:]
-    (base_dir,) = [p.parent for p in (tmp_path / "results" / "runs").glob("*/model.pt")]
-    recs = sorted((json.loads(p.read_text()) for p in (tmp_path / "results" / "multiruns").glob("*/*/record.json")), key=lambda r: r["init_tag"])
+    assert "skipped a-seed0-" in sweep.stdout  # first_k: the first run's
+    (base_dir,) = [p.parent for p in (tmp_path / "results" / "runs").glob("*/baseline-seed0-*/model.pt")]
+    recs = sorted((r for r in map(json.loads, map(Path.read_text, (tmp_path / "results" / "store").glob("*/*/a-*.json")))),
+                  key=lambda r: r["init_tag"])  # fmt: skip
     assert [r["init_tag"] for r in recs] == ["first_k from baseline", "l1_norm from baseline"]
     for r in recs:
         assert r["init"]["origin"] == str(base_dir / "model.pt") and r["init"]["rule"] in ("first_k", "l1_norm")

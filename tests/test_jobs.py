@@ -1,0 +1,201 @@
+"""Sweeps that scale out and survive faults: parallel launchers, the baseline trained once,
+skip-if-done, resume after SIGKILL, SIGTERM that looks like one, a store many writers share."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import tiny_overrides
+
+from fcn_ablation import records
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env() -> dict:
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600)
+
+
+def start(*args, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+
+
+def wait_for(pattern: str, root: Path, proc: subprocess.Popen, timeout: float = 300) -> Path:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        found = sorted(root.glob(pattern))
+        if found:
+            return found[0]
+        if proc.poll() is not None:
+            raise AssertionError(f"process ended ({proc.returncode}) before {pattern} appeared: {proc.stderr.read()[-3000:]}")
+        time.sleep(0.02)
+    raise AssertionError(f"{pattern} did not appear in {timeout} s")
+
+
+def store_records(results: Path) -> list[dict]:
+    return [records.read_record(p) for p in sorted((results / "store").glob("*/*/*.json"))]
+
+
+def table(results: Path) -> pd.DataFrame:
+    (csv,) = (results / "synthetic").glob("*/results.csv")
+    return pd.read_csv(csv)
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_parallel_launchers_train_the_baseline_once_and_report_every_row(tmp_path, cache_dir, launcher):
+    """Two variants from the trained baseline, the baseline listed last: under a parallel
+    launcher the first variant to need it trains it, the other waits, the baseline job skips."""
+    results = tmp_path / "results"
+    extra = ["hydra.launcher.n_jobs=2"] if launcher == "joblib" else ["hydra.launcher.cpus_per_task=1"]
+    res = cli("-m", *tiny_overrides(tmp_path, cache_dir), f"launcher={launcher}", *extra, "init=baseline",
+              "trainer.max_epochs=2", "experiment=e,f,baseline", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    recs = store_records(results)
+    assert sorted(r["experiment"] for r in recs) == ["baseline", "e", "f"]  # one baseline, not one per variant
+    base = next(r for r in recs if r["experiment"] == "baseline")
+    for r in recs:
+        if r["experiment"] != "baseline":
+            assert r["init"]["source"] == "baseline" and r["init"]["origin"].endswith("model.pt")
+            assert Path(r["init"]["origin"]).parent == records.resolve(base["output_dir"], results)
+        assert not Path(r["output_dir"]).is_absolute()  # a copied results folder still resolves it
+    (sweep,) = (results / "multiruns").iterdir()
+    jobs = {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/job.json")}
+    assert sorted(jobs) == ["0_e_seed0", "1_f_seed0", "2_baseline_seed0"]
+    assert all((results / j["record"]).is_file() for j in jobs.values())
+    df = table(results)
+    assert df.experiment.tolist() == ["baseline", "e", "f"] and df.n.tolist() == [1, 1, 1]
+
+
+def test_a_sweep_killed_in_its_second_job_resumes_where_it_stopped(tmp_path, cache_dir):
+    results = tmp_path / "results"
+    args = ["-m", *tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=4", "experiment=baseline,e"]
+    proc = start(*args, cwd=tmp_path)
+    wait_for("checkpoints/synthetic/*/e-seed0-*/last.ckpt", results, proc)  # e has finished an epoch
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert [r["experiment"] for r in store_records(results)] == ["baseline"]
+
+    res = cli(*args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "skipped baseline-seed0" in res.stdout  # the first job is not redone
+    recs = {r["experiment"]: r for r in store_records(results)}
+    assert sorted(recs) == ["baseline", "e"]
+    steps_per_epoch = recs["baseline"]["train_steps"] // 4
+    assert steps_per_epoch <= recs["e"]["resumed_from"]["step"] < recs["e"]["train_steps"]  # continued, not restarted
+    assert recs["e"]["train_steps"] == recs["baseline"]["train_steps"]  # and trained to the full budget
+    assert recs["baseline"].get("resumed_from") is None
+    assert table(results).n.tolist() == [1, 1]
+    assert not list((results / "checkpoints").rglob("*.ckpt"))  # done jobs leave no checkpoint behind
+
+
+def test_sigterm_exits_143_in_one_line_and_the_rerun_resumes(tmp_path, cache_dir):
+    results = tmp_path / "results"
+    args = [*tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=30", "experiment=g"]
+    proc = start(*args, cwd=tmp_path)
+    wait_for("checkpoints/synthetic/*/g-seed0-*/last.ckpt", results, proc)
+    os.kill(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err[-3000:]
+    lines = [line for line in err.splitlines() if line.startswith("terminated:")]
+    assert len(lines) == 1 and "at step" in lines[0] and "rerun the same command to resume" in lines[0]
+    assert "Traceback" not in err
+    assert store_records(results) == []  # no record of a job that did not finish
+
+    res = cli(*args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    (rec,) = store_records(results)
+    assert rec["resumed_from"]["step"] > 0
+
+
+def _write_many(results: str, tag: int, n: int) -> None:
+    for i in range(n):
+        rec = {"experiment": "a", "dataset": "synthetic", "settings_key": "k", "created": records.timestamp(), "writer": tag, "i": i}
+        records.file_record(rec, results, {"names": __import__("numpy").array([f"x{i}"])})
+
+
+def test_many_writers_never_lose_or_corrupt_a_record(tmp_path):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(tmp_path), tag, 40)) for tag in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    store = tmp_path / "store" / "synthetic" / "k"
+    recs = [records.read_record(p) for p in sorted(store.glob("*.json"))]
+    assert sorted((r["writer"], r["i"]) for r in recs) == [(t, i) for t in range(3) for i in range(40)]
+    assert all(records.read_arrays(Path(r["_path"])) is not None for r in recs)
+    assert not [p for p in store.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_copied_results_folder_serves_its_baseline_and_reruns_skip_done_jobs(tmp_path, cache_dir):
+    import shutil
+
+    first = tmp_path / "first"
+    first.mkdir()
+    res = cli(*tiny_overrides(first, cache_dir), "experiment=baseline", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(first / "results", moved / "results")
+    shutil.rmtree(first)
+    args = ["-m", *tiny_overrides(moved, cache_dir), "init=baseline", "experiment=baseline,g"]
+    res = cli(*args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    skipped = [line for line in res.stdout.splitlines() if line.startswith("skipped ")]
+    assert len(skipped) == 1 and skipped[0].startswith("skipped baseline-seed0-")  # the copied baseline counts as done
+    recs = {r["experiment"]: r for r in store_records(moved / "results")}
+    assert Path(recs["g"]["init"]["origin"]).is_relative_to(moved)  # found through the record's relative path
+    again = cli(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sum(line.startswith("skipped ") for line in again.stdout.splitlines()) == 2
+    forced = cli(*args[:-1], "experiment=g", "rerun=true", cwd=tmp_path)
+    assert forced.returncode == 0 and not any(line.startswith("skipped ") for line in forced.stdout.splitlines())
+    assert sorted(r["experiment"] for r in store_records(moved / "results")) == ["baseline", "g", "g"]
+    assert table(moved / "results").n.tolist() == [1, 1]  # the newest record of each row and seed
+
+
+def test_under_slurm_lightning_leaves_requeueing_to_submitit(monkeypatch):
+    from fcn_ablation.run import cluster_plugins
+
+    monkeypatch.delenv("SLURM_NTASKS", raising=False)
+    assert cluster_plugins() == []
+    monkeypatch.setenv("SLURM_NTASKS", "1")
+    monkeypatch.setenv("SLURM_JOB_NAME", "fcn")
+    (env,) = cluster_plugins()
+    assert type(env).__name__ == "SLURMEnvironment" and env.auto_requeue is False
+
+
+def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatch):
+    from fcn_ablation import jobs
+
+    monkeypatch.setattr(jobs, "_cores", lambda: 8)
+
+    class Hydra:
+        def __init__(self, launcher):
+            self.launcher = launcher
+
+    def under(launcher):
+        monkeypatch.setattr("hydra.core.hydra_config.HydraConfig.get", lambda: Hydra(launcher))
+        return jobs.cpu_budget()[0]
+
+    assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}) == 4
+    assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": -1}) == 1
+    assert under({"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher", "cpus_per_task": 3}) == 3
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    assert under({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}) == 8
