@@ -37,12 +37,21 @@ class ModelConfig:
     at_once_scaling: bool = False  # FCN-8s "at-once": pool4 x 0.01 and pool3 x 0.0001 before their scorers
 
 
+class NewPairs(str, Enum):
+    error = "error"  # stop, naming how many pairs are in no split and the choices
+    add = "add"  # file each into a split by a hash of its name (no existing pair moves)
+    ignore = "ignore"  # train and test without them, with a warning on every run
+
+
 @dataclass
 class SplitConfig:
     train: float = 0.8
     val: float = 0.1
     test: float = 0.1
     seed: int = 0
+    # pairs found in no split file (the data set grew after the files were written): error, add
+    # (each joins a split by a hash of its name; no pair moves) or ignore (left out, said every run)
+    new_pairs: NewPairs = NewPairs.error
 
 
 @dataclass

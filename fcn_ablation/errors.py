@@ -8,7 +8,14 @@ import sys
 
 
 class UserError(Exception):
-    """Bad input from the user; the CLI prints the message alone and exits with status 2."""
+    """Bad input from the user; the CLI prints the message alone and exits with status 2.
+
+    Raised in a DataLoader worker, it reaches the main process rebuilt by PyTorch from one
+    string, "Caught DataError in DataLoader worker process N. Original Traceback ...": the
+    constructor keeps the original message alone, so the error reads the same in any process."""
+
+    def __init__(self, message: object = "", *args) -> None:
+        super().__init__(_original_message(str(message)), *args)
 
 
 class ConfigError(UserError):
@@ -39,3 +46,12 @@ def exit_on_user_error():
         logging.getLogger("fcn_ablation").error("terminated: %s", err)
         print(f"terminated: {err}", file=sys.stderr)
         sys.exit(143)
+
+
+def _original_message(message: str) -> str:
+    """The message of an exception re-raised from a worker process's formatted traceback."""
+    if not (message.startswith("Caught ") and "Original Traceback" in message):
+        return message
+    last = [line for line in message.splitlines() if line.strip()][-1]
+    name, sep, rest = last.partition(": ")
+    return rest if sep and name.replace(".", "").replace("_", "").isalnum() else last

@@ -24,6 +24,7 @@ from omegaconf import OmegaConf
 
 from fcn_ablation.config import InitSource
 from fcn_ablation.errors import DataError
+from fcn_ablation.files import atomic_write
 
 # Config sections that do not change what a row of a table measures.
 # Row attributes: `experiment` and `init` (the variants of one table may start from the
@@ -45,6 +46,7 @@ def settings_key(cfg, split_hash: str) -> str:
         data.get("trainer", {}).pop(k, None)
     for k in ("num_workers", "download", "sources"):  # how the files arrive, not which they are
         data.get("dataset", {}).pop(k, None)
+    data.get("dataset", {}).get("split", {}).pop("new_pairs", None)  # membership is in split_hash
     data["split_hash"] = split_hash
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -53,26 +55,8 @@ def timestamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def _atomic_write(path: Path, write) -> Path:
-    """`write(file)` into a temporary file beside `path` (unique to this process), then rename it
-    over `path`: readers and other writers never see half a file."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_json(path: Path, data: dict) -> Path:
-    return _atomic_write(Path(path), lambda f: f.write(json.dumps(data, indent=2, sort_keys=False, default=str).encode()))
+    return atomic_write(Path(path), lambda f: f.write(json.dumps(data, indent=2, sort_keys=False, default=str).encode()))
 
 
 def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
@@ -81,7 +65,7 @@ def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
 
 def write_arrays(path: Path, arrays: dict) -> Path:
     """`arrays` as a compressed `.npz`, written atomically."""
-    return _atomic_write(Path(path), lambda f: np.savez_compressed(f, **arrays))
+    return atomic_write(Path(path), lambda f: np.savez_compressed(f, **arrays))
 
 
 def file_record(record: dict, results_dir: str | Path, arrays: dict | None = None) -> Path:

@@ -36,12 +36,9 @@ def test_image_hw(dataset) -> list[int]:
     """The most common (height, width) of a test set's images: where its detection time is typical."""
     from collections import Counter
 
-    from PIL import Image
+    from fcn_ablation.data.pairs import upright_size
 
-    sizes = Counter()
-    for pair in dataset.pairs[:200]:
-        with Image.open(pair.image) as im:
-            sizes[(im.height, im.width)] += 1
+    sizes = Counter(upright_size(pair.image) for pair in dataset.pairs[:200])
     return list(sizes.most_common(1)[0][0])
 
 

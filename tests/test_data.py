@@ -3,6 +3,7 @@
 import io
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -12,6 +13,7 @@ from fcn_ablation.data.dataset import SaliencyDataset
 from fcn_ablation.data.pairs import list_pairs, read_pair
 from fcn_ablation.data.synthetic import generate, make_sample
 from fcn_ablation.data.transforms import Normalise, PairTransform
+from fcn_ablation.errors import DataError
 
 
 def test_samples_are_deterministic_for_a_seed_and_differ_across_seeds():
@@ -58,14 +60,58 @@ def test_items_are_8_bit_and_normalised_on_the_device_side(tmp_path):
 def test_splits_are_deterministic_disjoint_and_written_once(tmp_path):
     stems = [str(i) for i in range(50)]
     d = tmp_path / "splits"
-    first = splits.load_or_write_splits(d, stems, (0.8, 0.1, 0.1), seed=3)
-    assert [len(first[k]) for k in splits.SPLITS] == [40, 5, 5]
+    first, outside = splits.load_or_write_splits(d, stems, (0.8, 0.1, 0.1), seed=3)
+    assert [len(first[k]) for k in splits.SPLITS] == [40, 5, 5] and outside == []
     assert sorted(sum(first.values(), [])) == sorted(stems)
     assert first == splits.make_splits(stems, (0.8, 0.1, 0.1), seed=3)
     assert first != splits.make_splits(stems, (0.8, 0.1, 0.1), seed=4)
     h = splits.splits_hash(d)
-    again = splits.load_or_write_splits(d, stems, (0.8, 0.1, 0.1), seed=99)  # files win over the seed
+    again, _ = splits.load_or_write_splits(d, stems, (0.8, 0.1, 0.1), seed=99)  # files win over the seed
     assert again == first and splits.splits_hash(d) == h
+
+
+# Names a file system allows, including those a whitespace-separated list could not hold.
+ODD_NAMES = ["photo 1", " lead", "trail ", "tab\there", 'quote"d', '"quoted"', "new\nline", "näive", "a\\b", "10", "2"]
+
+
+def test_any_file_name_round_trips_through_the_split_files(tmp_path):
+    names = [n.replace("\\n", "\n").replace("\\t", "\t") for n in ODD_NAMES]
+    assert "new\nline" in names and "tab\there" in names
+    got, outside = splits.load_or_write_splits(tmp_path, names, (0.5, 0.2, 0.3), seed=0)
+    assert sorted(sum(got.values(), [])) == sorted(names) and outside == []
+    for name in splits.SPLITS:
+        assert splits.read_names(tmp_path / f"{name}.txt") == got[name]
+    assert "photo 1\n" in (tmp_path / "train.txt").read_text() + (tmp_path / "val.txt").read_text() + (tmp_path / "test.txt").read_text()
+
+
+def test_split_files_written_before_quoting_read_the_same(tmp_path):
+    old = ["1", "2", "10", "img_3"]  # the old writer: one name a line, read back by str.split
+    for name, members in zip(splits.SPLITS, (old[:2], old[2:3], old[3:])):
+        (tmp_path / f"{name}.txt").write_text("".join(f"{s}\n" for s in members))
+    got, outside = splits.load_or_write_splits(tmp_path, old, (0.5, 0.25, 0.25), seed=0)
+    assert got == {"train": ["1", "2"], "val": ["10"], "test": ["img_3"]} and outside == []
+
+
+def test_pairs_in_no_split_stop_the_run_or_are_added_without_moving_any(tmp_path):
+    first_half = [str(i) for i in range(15)]
+    everything = [str(i) for i in range(30)]
+    before, _ = splits.load_or_write_splits(tmp_path, first_half, (0.6, 0.2, 0.2), seed=0)
+    with pytest.raises(DataError, match=r"15 of 30 pairs are in no split file \('15', '16', '17', '18', '19' and 10 more\).*new_pairs=add"):
+        splits.load_or_write_splits(tmp_path, everything, (0.6, 0.2, 0.2), seed=0)
+    kept, outside = splits.load_or_write_splits(tmp_path, everything, (0.6, 0.2, 0.2), seed=0, new_pairs="ignore")
+    assert kept == before and outside == everything[15:]
+    added, outside = splits.load_or_write_splits(tmp_path, everything, (0.6, 0.2, 0.2), seed=0, new_pairs="add")
+    assert outside == [] and sorted(int(x) for x in sum(added.values(), [])) == list(range(30))
+    for name in splits.SPLITS:  # old pairs stay where they were, in order; new ones follow
+        assert added[name][: len(before[name])] == before[name]
+        assert all(splits.hashed_split(x, (0.6, 0.2, 0.2), 0) == name for x in added[name][len(before[name]) :])
+    assert splits.load_or_write_splits(tmp_path, everything, (0.6, 0.2, 0.2), seed=0) == (added, [])  # written
+    # The split a new pair joins does not depend on what else arrived with it: one at a time, the same.
+    one_by_one = tmp_path / "one_by_one"
+    splits.load_or_write_splits(one_by_one, first_half, (0.6, 0.2, 0.2), seed=0)
+    for i in range(15, 30):
+        got, _ = splits.load_or_write_splits(one_by_one, [str(j) for j in range(i + 1)], (0.6, 0.2, 0.2), 0, "add")
+    assert got == added
 
 
 def test_datamodule_writes_splits_beside_the_data(compose_cfg, tmp_path):
@@ -73,7 +119,7 @@ def test_datamodule_writes_splits_beside_the_data(compose_cfg, tmp_path):
     dm = SaliencyDataModule(cfg.dataset, str(tmp_path))
     dm.prepare_data()
     dm.setup()
-    assert (dm.split_dir / "test.txt").read_text().split() == dm.splits["test"]
+    assert splits.read_names(dm.split_dir / "test.txt") == dm.splits["test"]
     assert dm.split_dir.parent.parent == dm.root
     assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (24, 3, 3)
     batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)

@@ -75,7 +75,7 @@ class SaliencyDataModule(pl.LightningDataModule):
         listing = list_pairs(layout.images, layout.masks)
         scan = scan_pairs(listing.pairs, cache_file(self.cache_dir, layout.images, layout.masks), workers=max(2, self.workers), progress=self.progress)
         bad = [{"stem": p.stem, "file": str(p), "problem": f"no mask {p.stem}.png in {layout.masks}"} for p in listing.images_without_mask]
-        bad += scan.bad
+        bad += listing.bad + scan.bad
         if bad and BadFilePolicy(self.cfg.on_bad_file) is BadFilePolicy.error:
             more = f" ({len(bad) - 1} more bad pairs)" if len(bad) > 1 else ""
             raise DataError(f"{bad[0]['file']}: {bad[0]['problem']}{more}; fix or remove it, or pass dataset.on_bad_file=skip")
@@ -88,13 +88,26 @@ class SaliencyDataModule(pl.LightningDataModule):
         # the split it always belonged to; skipped pairs are then left out of their split.
         s = self.cfg.split
         fractions = (s.train, s.val, s.test)
-        all_stems = [p.stem for p in listing.pairs] + [p.stem for p in listing.images_without_mask]
         self.split_dir = splitting.split_dir(self._split_base(), fractions, s.seed)
-        self.splits = splitting.load_or_write_splits(self.split_dir, all_stems, fractions, s.seed)
+        self.splits, outside = splitting.load_or_write_splits(self.split_dir, listing.stems, fractions, s.seed, s.new_pairs)
+        if outside:
+            log.warning(
+                "%s: %d pairs are in no split file and are not used (dataset.split.new_pairs=ignore), e.g. %s; "
+                "dataset.split.new_pairs=add files them into splits", self.cfg.name, len(outside), ", ".join(outside[:5]),
+            )  # fmt: skip
         by_stem = {p.stem: p for p in scan.good}
         used = {name: [by_stem[x] for x in members if x in by_stem] for name, members in self.splits.items()}
         if not used["test"]:
             raise DataError(f"{self.split_dir}/test.txt: no usable test images")
+        in_use = {p.stem for members in used.values() for p in members}
+        empty = [x for x in scan.empty_masks if x in in_use]
+        full = [x for x in scan.full_masks if x in in_use]
+        if empty or full:
+            log.warning(
+                "%s: %d masks mark no salient pixel and %d mark every pixel (e.g. %s); they are used as they are "
+                "and listed in the record (data_masks_empty, data_masks_full)", self.cfg.name, len(empty), len(full),
+                ", ".join((empty + full)[:5]),
+            )  # fmt: skip
 
         ds = self.cfg
         native = PairTransform(ds.mean)
@@ -104,12 +117,18 @@ class SaliencyDataModule(pl.LightningDataModule):
         self._summary = {
             "data_root": str(self.root),
             "data_layout": layout.describe(self.root),
-            "data_pairs_found": len(listing.pairs) + len(listing.images_without_mask),
+            "data_pairs_found": len(listing.stems),
             "data_skipped_count": len(bad),
             "data_skipped": bad,
             "data_skipped_by_split": {n: len(m) - len(used[n]) for n, m in self.splits.items()},
             "data_masks_without_image": len(listing.masks_without_image),
             "data_other_files": [str(p.name) for p in listing.other_files[:MAX_LISTED]],
+            "data_masks_empty_count": len(empty),
+            "data_masks_empty": empty[:MAX_LISTED],
+            "data_masks_full_count": len(full),
+            "data_masks_full": full[:MAX_LISTED],
+            "data_outside_splits_count": len(outside),
+            "data_outside_splits": outside[:MAX_LISTED],
             "data_split_sizes": {n: len(m) for n, m in used.items()},
             "split_dir": str(self.split_dir),
             "split_files": [str(self.split_dir / f"{n}.txt") for n in splitting.SPLITS],

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from fcn_ablation.data.pairs import Pair, read_pair
+from fcn_ablation.data.pairs import BadPair, Pair, read_pair
 from fcn_ablation.data.transforms import PairTransform
+from fcn_ablation.errors import DataError
 
 
 class SaliencyDataset(torch.utils.data.Dataset):
@@ -20,5 +21,9 @@ class SaliencyDataset(torch.utils.data.Dataset):
         return len(self.pairs)
 
     def __getitem__(self, i: int) -> dict:
-        x, y = self.transform(*read_pair(self.pairs[i]))
+        try:
+            pair = read_pair(self.pairs[i])
+        except BadPair as err:  # changed since the scan; a `DataError` also survives a loader worker
+            raise DataError(f"{err} (it changed after the start-up check); fix or remove it, or pass dataset.on_bad_file=skip") from None
+        x, y = self.transform(*pair)
         return {"image": x, "mask": y, "name": self.pairs[i].stem}

@@ -3,6 +3,13 @@
 One decoder for every data set and for the validating scan (`scan.py`), so that what the scan
 accepts is exactly what training reads: images in any PIL mode become RGB (grey, CMYK, RGBA,
 palette), masks become booleans (0/255, 0/1, greyscale thresholded at 128, 16-bit likewise).
+Both are turned upright by their EXIF orientation tag first, as every image viewer shows them
+(a phone's portrait JPEG is stored sideways with a tag that says so): a mask drawn over what a
+viewer shows then lies over its object, whatever the image's shape.
+
+A stem is one pair. Two images (or two masks) of one stem, or a file that is not a regular file
+(a named pipe would block the first read for ever), make that stem a bad pair, named, never a
+silent choice.
 """
 
 from __future__ import annotations
@@ -11,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
+from fcn_ablation.data.splits import read_names
 from fcn_ablation.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg")  # beside the masks, as in MSRA10K, images are JPEGs
@@ -47,35 +55,84 @@ class PairListing:
     images_without_mask: list[Path] = field(default_factory=list)
     masks_without_image: list[Path] = field(default_factory=list)
     other_files: list[Path] = field(default_factory=list)
+    bad: list[dict] = field(default_factory=list)  # {"stem", "file", "problem"}: ambiguous or not regular files
+
+    @property
+    def stems(self) -> list[str]:
+        """Every stem with an image, usable or not: what the split files cover."""
+        return [p.stem for p in self.pairs] + [p.stem for p in self.images_without_mask] + [b["stem"] for b in self.bad]
 
 
 def list_pairs(images_at: Path, masks_at: Path) -> PairListing:
     """Pair `images_at/*.jpg` with `masks_at/*.png` by stem; sorted naturally (2 before 10)."""
-    images, masks, other = {}, {}, []
+    images: dict[str, list[Path]] = {}
+    masks: dict[str, list[Path]] = {}
+    other: list[Path] = []
     img_suffixes = image_suffixes(images_at, masks_at)
     for d, suffixes, into in ((images_at, img_suffixes, images), (masks_at, MASK_SUFFIXES, masks)):
-        for p in d.iterdir():
+        for p in sorted(d.iterdir()):
             if p.suffix.lower() in suffixes:
-                into[p.stem] = p
+                into.setdefault(p.stem, []).append(p)
             elif p.is_file() and p.suffix.lower() not in img_suffixes + MASK_SUFFIXES and p not in other:
                 other.append(p)
+    bad = {}
+    for kind, found in (("image", images), ("mask", masks)):
+        for stem, files in found.items():
+            problem = _file_problem(kind, files)
+            if problem and stem not in bad and (kind == "image" or stem in images):
+                bad[stem] = {"stem": stem, "file": str(problem[0]), "problem": problem[1]}
+    one = {stem: files[0] for stem, files in images.items() if stem not in bad}
+    mask = {stem: files[0] for stem, files in masks.items() if stem not in bad}
     return PairListing(
-        pairs=[Pair(s, images[s], masks[s]) for s in sorted(set(images) & set(masks), key=_natural)],
-        images_without_mask=[images[s] for s in sorted(set(images) - set(masks), key=_natural)],
-        masks_without_image=[masks[s] for s in sorted(set(masks) - set(images), key=_natural)],
+        pairs=[Pair(s, one[s], mask[s]) for s in sorted(set(one) & set(mask), key=_natural)],
+        images_without_mask=[one[s] for s in sorted(set(one) - set(mask), key=_natural)],
+        masks_without_image=[mask[s] for s in sorted(set(mask) - set(images), key=_natural)],
         other_files=sorted(other),
+        bad=[bad[s] for s in sorted(bad, key=_natural)],
     )
+
+
+def _file_problem(kind: str, files: list[Path]) -> tuple[Path, str] | None:
+    """Why the files found for one stem's image (or mask) cannot be used, if they cannot."""
+    for f in files:
+        if not f.is_file():  # follows links; a pipe, socket, device, folder or dangling link is not
+            what = "a folder" if f.is_dir() else "a dangling link" if f.is_symlink() and not f.exists() else "not a regular file (a named pipe, socket or device)"
+            return f, f"{what}, named like an {kind}; remove it or put the {kind} file there"
+    if len(files) > 1:
+        names = " and ".join(f.name for f in files)
+        return files[1], f"two {kind}s for one stem ({names} in {files[0].parent}); keep one of them"
+    return None
 
 
 def _natural(stem: str):
     return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
 
 
+# EXIF orientation tag values that swap width and height (the image is stored on its side).
+_TRANSPOSING = (5, 6, 7, 8)
+_ORIENTATION = 0x0112
+
+
+def upright(im: Image.Image) -> Image.Image:
+    """`im` as a viewer shows it: turned by its EXIF orientation tag, if it has one."""
+    if im.getexif().get(_ORIENTATION, 1) in (None, 1):
+        return im
+    return ImageOps.exif_transpose(im)
+
+
+def upright_size(path: Path) -> tuple[int, int]:
+    """(height, width) of an image as decoded here (orientation applied), without decoding it."""
+    with Image.open(path) as im:
+        w, h = im.size
+        return (w, h) if im.getexif().get(_ORIENTATION, 1) in _TRANSPOSING else (h, w)
+
+
 def decode_image(path: Path) -> np.ndarray:
-    """RGB uint8 (H, W, 3); the whole file is decoded, so a truncated JPEG fails here."""
+    """RGB uint8 (H, W, 3), upright; the whole file is decoded, so a truncated JPEG fails here."""
     try:
         with Image.open(path) as im:
             im.load()
+            im = upright(im)
             if im.mode in ("I;16", "I;16B", "I", "F"):  # high-depth grey: scale to 8 bits first
                 arr = np.asarray(im, dtype=np.float64)
                 im = Image.fromarray((arr * 255 / max(arr.max(), 1)).astype(np.uint8))
@@ -90,6 +147,7 @@ def decode_mask(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()
+            im = upright(im)
             if im.mode == "1":
                 return np.asarray(im, dtype=bool)
             if im.mode in ("L", "I;16", "I;16B", "I;16L", "I", "F"):
@@ -124,4 +182,4 @@ def record_test_pairs(record: dict) -> list[Pair]:
     root = Path(record["data_root"])
     by_stem = {p.stem: p for p in list_pairs(root / layout["images"], root / layout["masks"]).pairs}
     skipped = {bad["stem"] for bad in record.get("data_skipped", [])}
-    return [by_stem[s] for s in (Path(record["split_dir"]) / "test.txt").read_text().split() if s not in skipped]
+    return [by_stem[s] for s in read_names(Path(record["split_dir"]) / "test.txt") if s not in skipped]

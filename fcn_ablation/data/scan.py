@@ -2,15 +2,19 @@
 
 A damaged file must stop a run at start-up with its name, not crash it in epoch 3. The scan
 decodes every image and mask with the loader's own decoder (`pairs.read_pair`), so a pair the
-scan passes is one the loader reads. Verdicts are cached per pair, keyed by each file's size
-and modification time: a later run re-reads only what changed.
+scan passes is one the loader reads. Verdicts are cached per pair, keyed by each file's size,
+modification time, inode and status-change time: a later run re-reads only what changed. The
+last two cost nothing to read and cannot be set back by a program (`touch -d`, `os.utime`, a
+copy that keeps times), so a file rewritten with its old size and time is read again.
+
+A mask with no salient pixel, or nothing else, is legal (the metrics handle both), but a user
+must know: the verdict records it, and the data module counts and lists such masks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +22,9 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from fcn_ablation.data.pairs import BadPair, Pair, read_pair
+from fcn_ablation.files import atomic_write_text
 
-SCAN_VERSION = 1  # bump when the decoding rules change: old verdicts are then ignored
+SCAN_VERSION = 2  # bump when the decoding rules change: old verdicts are then ignored
 
 
 @dataclass
@@ -27,6 +32,8 @@ class ScanResult:
     good: list[Pair]
     bad: list[dict] = field(default_factory=list)  # {"stem", "file", "problem"}
     rescanned: int = 0  # pairs decoded this time (the rest came from the cache)
+    empty_masks: list[str] = field(default_factory=list)  # stems of good pairs whose mask has no salient pixel
+    full_masks: list[str] = field(default_factory=list)  # ... whose mask is salient everywhere
 
 
 def cache_file(cache_dir: str | Path, images: Path, masks: Path) -> Path:
@@ -36,7 +43,7 @@ def cache_file(cache_dir: str | Path, images: Path, masks: Path) -> Path:
 
 def _stat(path: Path) -> list:
     st = path.stat()
-    return [path.name, st.st_size, st.st_mtime_ns]
+    return [path.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def _check(pair: Pair) -> dict:
@@ -45,8 +52,9 @@ def _check(pair: Pair) -> dict:
     except OSError as err:
         return {"problem": f"cannot stat ({err})", "file": str(pair.image)}
     try:
-        read_pair(pair)
-        return {**stats, "problem": None, "file": None}
+        _, mask = read_pair(pair)
+        coverage = "empty" if not mask.any() else "full" if mask.all() else None
+        return {**stats, "problem": None, "file": None, "coverage": coverage}
     except BadPair as err:
         return {**stats, "problem": err.problem, "file": str(err.file)}
 
@@ -74,7 +82,8 @@ def scan_pairs(pairs: list[Pair], cache_path: Path | None = None, workers: int =
         _save(cache_path, {**cached, **verdicts})
     good = [p for p in pairs if verdicts[p.stem]["problem"] is None]
     bad = [{"stem": p.stem, "file": verdicts[p.stem]["file"], "problem": verdicts[p.stem]["problem"]} for p in pairs if verdicts[p.stem]["problem"] is not None]
-    return ScanResult(good, bad, rescanned=len(todo))
+    coverage = {p.stem: verdicts[p.stem].get("coverage") for p in good}
+    return ScanResult(good, bad, len(todo), [s for s, c in coverage.items() if c == "empty"], [s for s, c in coverage.items() if c == "full"])
 
 
 def _load(path: Path | None) -> dict:
@@ -88,9 +97,5 @@ def _load(path: Path | None) -> dict:
 
 
 def _save(path: Path | None, verdicts: dict) -> None:
-    if path is None:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"version": SCAN_VERSION, "pairs": verdicts}))
-    tmp.replace(path)
+    if path is not None:
+        atomic_write_text(path, json.dumps({"version": SCAN_VERSION, "pairs": verdicts}))
