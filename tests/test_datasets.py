@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from fcn_ablation.data.datamodule import SaliencyDataModule
-from fcn_ablation.data.pairs import decode_image, decode_mask, list_pairs
+from fcn_ablation.data.pairs import decode_image, decode_mask, list_pairs, read_pair, upright_size
 from fcn_ablation.data.scan import cache_file, scan_pairs
 from fcn_ablation.data.synthetic import generate, make_sample
 from fcn_ablation.data.transforms import IGNORE, Normalise, PairTransform, collate
@@ -273,3 +273,146 @@ def test_loaders_use_workers_and_pinned_memory_and_batch_in_pad_mode(compose_cfg
     assert batch["image"].shape == (4, 3, 48, 48)
     test = dm.test_dataloader()
     assert test.batch_size == 1 and next(iter(test))["image"].shape[2:] == dm.test_set[0]["image"].shape[1:]
+
+
+def _second_image_of_a_stem(d, stem):
+    (d / f"{stem}.jpeg").write_bytes((d / f"{stem}.jpg").read_bytes())
+    return f"{stem}.jpeg", f"two images for one stem ({stem}.jpeg and {stem}.jpg in"
+
+
+def _named_pipe(d, stem):
+    (d / f"{stem}.jpg").unlink()
+    os.mkfifo(d / f"{stem}.jpg")  # opening it for reading would block for ever
+    return f"{stem}.jpg", "a named pipe, socket or device, not an image file"
+
+
+def _folder_named_like_a_mask(d, stem):
+    (d / f"{stem}.png").unlink()
+    (d / f"{stem}.png").mkdir()
+    return f"{stem}.png", "a folder, not a mask file"
+
+
+@pytest.mark.parametrize("damage", [_second_image_of_a_stem, _named_pipe, _folder_named_like_a_mask], ids=lambda f: f.__name__[1:])
+def test_ambiguous_or_irregular_files_are_bad_pairs_named_never_a_silent_choice(compose_cfg, tmp_path, damage):
+    d = tmp_path / "data" / "Imgs"
+    write_set(d, d, n=10)
+    name, problem = damage(d, "3")
+    with pytest.raises(DataError) as err:
+        datamodule(compose_cfg, tmp_path, tmp_path / "data")
+    assert str(err.value).startswith(str(d / name)) and problem in str(err.value)
+    summary = datamodule(compose_cfg, tmp_path, tmp_path / "data", "msra10k", "dataset.on_bad_file=skip").summary()
+    assert [b["stem"] for b in summary["data_skipped"]] == ["3"] and summary["data_pairs_found"] == 10
+    assert sum(summary["data_split_sizes"].values()) == 9
+
+
+def test_two_images_of_one_stem_in_an_image_folder_of_their_own(compose_cfg, tmp_path):
+    root = tmp_path / "data"
+    write_set(root / "images", root / "masks", n=8)
+    Image.new("RGB", (W, H)).save(root / "images" / "5.png")
+    with pytest.raises(DataError, match=r"two images for one stem \(5\.jpg and 5\.png in .*images\); keep one"):
+        datamodule(compose_cfg, tmp_path, root)
+
+
+def test_masks_with_no_or_only_salient_pixels_are_used_counted_and_listed(compose_cfg, tmp_path, caplog):
+    d = tmp_path / "data" / "Imgs"
+    write_set(d, d, n=10)
+    Image.new("L", (W, H), 0).save(d / "2.png")
+    Image.new("L", (W, H), 0).save(d / "7.png")
+    Image.new("L", (W, H), 255).save(d / "4.png")
+    with caplog.at_level("WARNING"):
+        summary = datamodule(compose_cfg, tmp_path, tmp_path / "data").summary()
+    assert (summary["data_masks_empty_count"], summary["data_masks_empty"]) == (2, ["2", "7"])
+    assert (summary["data_masks_full_count"], summary["data_masks_full"]) == (1, ["4"])
+    assert sum(summary["data_split_sizes"].values()) == 10
+    said = [r.getMessage() for r in caplog.records if "salient" in r.getMessage()]
+    assert len(said) == 1 and "2 masks mark no salient pixel and 1 mark every pixel" in said[0]
+
+
+def test_names_with_spaces_and_other_odd_characters_are_a_good_data_set(compose_cfg, tmp_path):
+    d = tmp_path / "data" / "Imgs"
+    names = ["photo 1", "photo 2", " lead", "trail ", "quote'd", "näive", "semi;colon", "#hash", "7", "8"]
+    for stem in names:
+        write_pair(d, d, stem)
+    first = datamodule(compose_cfg, tmp_path, tmp_path / "data")
+    again = datamodule(compose_cfg, tmp_path, tmp_path / "data")  # reads the split files back
+    assert again.splits == first.splits and sorted(sum(again.splits.values(), [])) == sorted(names)
+    assert sorted(p.stem for ds in (again.train_set, again.val_set, again.test_set) for p in ds.pairs) == sorted(names)
+
+
+def test_a_pair_added_after_the_splits_stops_the_run_until_the_user_decides(compose_cfg, tmp_path):
+    d = tmp_path / "data" / "Imgs"
+    write_set(d, d, n=15)  # a copy caught half way: the first run writes the split files
+    before = datamodule(compose_cfg, tmp_path, tmp_path / "data")
+    for i in range(15, 30):
+        write_pair(d, d, str(i))
+    with pytest.raises(DataError, match=r"15 of 30 pairs are in no split file .*was a copy still running\?.*dataset.split.new_pairs=add"):
+        datamodule(compose_cfg, tmp_path, tmp_path / "data")
+    ignored = datamodule(compose_cfg, tmp_path, tmp_path / "data", "msra10k", "dataset.split.new_pairs=ignore")
+    assert ignored.splits == before.splits and ignored.summary()["data_outside_splits_count"] == 15
+    added = datamodule(compose_cfg, tmp_path, tmp_path / "data", "msra10k", "dataset.split.new_pairs=add").summary()
+    assert sum(added["data_split_sizes"].values()) == 30 and added["data_outside_splits_count"] == 0
+    assert added["split_hash"] != before.summary()["split_hash"]
+
+
+UNDO = {6: Image.Transpose.ROTATE_270, 8: Image.Transpose.ROTATE_90, 3: Image.Transpose.ROTATE_180}
+
+
+def _upright_pair(d, stem, hw, orientation):
+    """An image stored turned with an EXIF tag that turns it upright, and its mask drawn over the
+    upright image (as an annotator looking at it in a viewer would)."""
+    image, mask = make_sample(np.random.default_rng(5), *hw)
+    undo = UNDO[orientation]
+    stored = Image.fromarray(image).transpose({Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270}.get(undo, undo))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    d.mkdir(parents=True, exist_ok=True)
+    stored.save(d / f"{stem}.jpg", quality=95, exif=exif)
+    Image.fromarray(mask).save(d / f"{stem}.png")
+    return image, mask
+
+
+@pytest.mark.parametrize("hw, orientation", [((30, 40), 6), ((30, 40), 8), ((32, 32), 6), ((32, 32), 3)])
+def test_exif_orientation_is_applied_as_a_viewer_shows_the_image(compose_cfg, tmp_path, hw, orientation):
+    d = tmp_path / "data" / "Imgs"
+    write_set(d, d, n=9)
+    image, mask = _upright_pair(d, "9", hw, orientation)
+    decoded = decode_image(d / "9.jpg")
+    with Image.open(d / "9.jpg") as raw:  # the stored pixels, turned by hand
+        assert raw.size != (hw[1], hw[0]) or orientation == 3 or hw[0] == hw[1]
+        assert np.array_equal(decoded, np.asarray(raw.convert("RGB").transpose(UNDO[orientation])))
+    err = np.abs(decoded.astype(int) - image.astype(int)).mean()
+    assert err < np.abs(np.rot90(decoded, 2).astype(int) - image.astype(int)).mean() / 2  # upright, not turned
+    dm = datamodule(compose_cfg, tmp_path, tmp_path / "data")  # the scan, the loaders and the timing agree
+    pair = next(p for ds in (dm.train_set, dm.val_set, dm.test_set) for p in ds.pairs if p.stem == "9")
+    got_image, got_mask = read_pair(pair)
+    assert got_image.shape[:2] == hw and np.array_equal(got_mask, mask > 127)
+    assert upright_size(pair.image) == hw
+
+
+def test_a_file_rewritten_with_its_old_size_and_time_is_read_again(tmp_path):
+    d = tmp_path / "Imgs"
+    write_set(d, d, n=4)
+    pairs = list_pairs(d, d).pairs
+    cache = cache_file(tmp_path / "cache", d, d)
+    assert scan_pairs(pairs, cache, progress=False).rescanned == 4
+    f = d / "2.jpg"
+    st = f.stat()
+    f.write_bytes(bytes(st.st_size))  # same size, unreadable
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old time
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    again = scan_pairs(pairs, cache, progress=False)
+    assert again.rescanned == 1 and [b["stem"] for b in again.bad] == ["2"]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_file_broken_after_the_check_ends_loading_with_one_line_in_any_process(compose_cfg, tmp_path, workers):
+    d = tmp_path / "data" / "Imgs"
+    write_set(d, d, n=10)
+    dm = datamodule(compose_cfg, tmp_path, tmp_path / "data", "msra10k", f"dataset.num_workers={workers}")
+    victim = dm.train_set.pairs[0].image
+    victim.write_bytes(b"garbage")
+    with pytest.raises(DataError) as err:
+        for _ in dm.train_dataloader():
+            pass
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{victim}: cannot read the image") and "changed after the start-up check" in msg

@@ -96,11 +96,12 @@ def _file_problem(kind: str, files: list[Path]) -> tuple[Path, str] | None:
     """Why the files found for one stem's image (or mask) cannot be used, if they cannot."""
     for f in files:
         if not f.is_file():  # follows links; a pipe, socket, device, folder or dangling link is not
-            what = "a folder" if f.is_dir() else "a dangling link" if f.is_symlink() and not f.exists() else "not a regular file (a named pipe, socket or device)"
-            return f, f"{what}, named like an {kind}; remove it or put the {kind} file there"
+            article = "an" if kind == "image" else "a"
+            what = "a folder" if f.is_dir() else "a dangling link" if f.is_symlink() and not f.exists() else "a named pipe, socket or device"
+            return f, f"{what}, not {article} {kind} file (only regular files, or links to them, are read)"
     if len(files) > 1:
         names = " and ".join(f.name for f in files)
-        return files[1], f"two {kind}s for one stem ({names} in {files[0].parent}); keep one of them"
+        return files[0], f"two {kind}s for one stem ({names} in {files[0].parent}); keep one of them"
     return None
 
 
