@@ -137,6 +137,10 @@ class OptimizerConfig:
     schedule: ScheduleName = ScheduleName.constant
     loss_reduction: str = "mean"  # "mean" over pixels, or "sum" as Caffe FCN
     bias_lr_mult: float = 1.0  # Caffe FCN trains biases at twice the learning rate
+    # the learning rate of a job whose weights start from this source (scratch, imagenet,
+    # checkpoint, baseline), where it differs from `lr`: Caffe FCN-8s trains from VGG16 at 1e-10
+    # ("at-once") but fine-tunes a trained FCN at 1e-14
+    lr_by_start: dict[str, float] = field(default_factory=dict)
 
 
 class InitSource(str, Enum):
@@ -311,6 +315,9 @@ def validate(cfg) -> None:
         raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")
     if cfg.optimizer.loss_reduction not in ("mean", "sum"):
         raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {cfg.optimizer.loss_reduction!r}")
+    for start, lr in cfg.optimizer.lr_by_start.items():
+        if start not in InitSource.__members__ or not lr > 0:
+            raise ConfigError(f"optimizer.lr_by_start.{start}={lr}: keys are {', '.join(InitSource.__members__)}, values positive")
     if cfg.optimizer.bias_lr_mult <= 0:
         raise ConfigError(f"optimizer.bias_lr_mult: must be positive, got {cfg.optimizer.bias_lr_mult}")
     if cfg.init.epochs is not None and cfg.init.epochs < 1:

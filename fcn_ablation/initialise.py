@@ -46,6 +46,8 @@ def initialise(net: FCN8s, cfg, is_baseline: bool, split_hash: str) -> dict:
         if space != target:
             fold_input(state, space, target)
     rule = TransferRule(cfg.init.rule).value
+    if source is InitSource.imagenet:
+        net.zero_scorers()  # VGG16 has none; a trained FCN's come with it (below)
     kept = transfer(state, net, rule, cfg.init.seed)
     narrowed = [n for n in WIDTH_LAYERS if len(kept[n]) < state[f"{n}.bias"].shape[0]]
     return {

@@ -15,7 +15,7 @@ from fcn_ablation import records
 from fcn_ablation.config import validate
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.config import InitSource
-from fcn_ablation.initialise import initialise
+from fcn_ablation.initialise import effective_source, initialise
 from fcn_ablation.jobs import SaveLast, apply_cpu_budget, checkpoint_dir, fit, job_lock, terminable
 from fcn_ablation.loggers import finish_logger, make_logger
 from fcn_ablation.models.cost import model_cost
@@ -57,6 +57,15 @@ def per_image_arrays(module: SaliencyModule) -> dict:
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
     factors = layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name)
     return factors, build_widths(factors, cfg.model.width_multiplier)
+
+
+def optimizer_config(cfg, is_baseline: bool):
+    """`cfg.optimizer` at the learning rate for where this job's weights start (`lr_by_start`)."""
+    import copy
+
+    opt = copy.deepcopy(cfg.optimizer)
+    opt.lr = float(opt.lr_by_start.get(effective_source(cfg, is_baseline).value, opt.lr))
+    return opt
 
 
 def speed_options(cfg, device) -> tuple[SpeedOptions, str]:
@@ -161,7 +170,8 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     is_baseline = not changed_layers(factors)
     init_info = initialise(net, cfg, is_baseline, split_hash)
     grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images]
-    module = SaliencyModule(net, cfg.optimizer, keep_maps=tuple(grid))
+    optimizer = optimizer_config(cfg, is_baseline)
+    module = SaliencyModule(net, optimizer, keep_maps=tuple(grid))
 
     logger = make_logger(cfg, output_dir, group)
     trainer = pl.Trainer(
@@ -209,6 +219,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "detection_load_s": timing.load_s,
         "detection_settings": speed.slug(),
         "detection_settings_from": speed_from,
+        "lr": optimizer.lr,
         "train_s": train_s,
         "train_steps": trainer.global_step,
         "resumed_from": resumed,

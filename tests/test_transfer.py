@@ -128,6 +128,9 @@ def test_imagenet_vgg16_in_torchvision_format_initialises_a_narrow_model(compose
     net = FCN8s(widths_of(compose_cfg, "b"))
     info = initialise(net, cfg, is_baseline=False, split_hash="0123456789abcdef")
     assert info["tag"] == "first_k from imagenet" and info["origin"] == str(path)
+    for scorer in ("score_fr", "score_pool4", "score_pool3"):  # zero on a pretrained trunk, as Caffe FCN
+        assert not getattr(net, scorer).weight.any() and not getattr(net, scorer).bias.any()
+    assert FCN8s(widths_of(compose_cfg, "b")).score_fr.weight.any()  # random from scratch
     w = net.widths
     assert torch.equal(net.conv2_1.weight, sd["features.5.weight"][: w["conv2_1"], : w["conv1_2"]])
     assert torch.equal(net.conv5_3.bias, sd["features.28.bias"][: w["conv5_3"]])

@@ -1,8 +1,8 @@
 """FCN-8s (VGG16) with every layer's width taken from a `{layer name: channels}` mapping.
 
 Faithful to the Caffe `voc-fcn8s` model: conv1_1 padded by 100, ceil-mode pooling, fc6/fc7 as
-convolutions followed by ReLU and dropout, zero-initialised score layers, bilinear
-deconvolutions without bias, and Caffe's crop offsets, so the output has the input's height
+convolutions followed by ReLU and dropout, score layers that start at zero on pretrained
+weights (`zero_scorers`, as Caffe's surgery does), bilinear deconvolutions without bias, and Caffe's crop offsets, so the output has the input's height
 and width for any input size. Module names are the paper's layer names.
 """
 
@@ -113,6 +113,14 @@ class FCN8s(nn.Module):
             with torch.no_grad():
                 deconv.weight.copy_(bilinear_kernel(self.num_classes, k))
             deconv.weight.requires_grad_(learn_upsampling)
+
+    def zero_scorers(self) -> None:
+        """Score layers at zero: Caffe FCN and pytorch-fcn start them so on a pretrained trunk,
+        so the first steps fit the scorers to the trunk's features before moving the trunk."""
+        with torch.no_grad():
+            for name in ("score_fr", *SKIP_SOURCE):
+                getattr(self, name).weight.zero_()
+                getattr(self, name).bias.zero_()
 
     def _skip(self, pool: torch.Tensor, scorer: str) -> torch.Tensor:
         scale = self.skip_scale[scorer]

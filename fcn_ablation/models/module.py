@@ -1,5 +1,6 @@
 """`SaliencyModule`: the LightningModule that trains an FCN-8s with per-pixel cross-entropy
-and scores its saliency maps (softmax probability of the salient class) with F-measure,
+(the mean over pixels, or Caffe FCN's sum over an image's pixels, averaged over the batch) and
+scores its saliency maps (softmax probability of the salient class) with F-measure,
 E-measure, S-measure, weighted F and MAE. The test keeps every image's values (`test_per_image`)
 and the 8-bit maps of a few fixed images (`test_maps`): the report's paired tests and its
 saliency-map grid need them."""
@@ -38,6 +39,8 @@ class SaliencyModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         logits = self(batch["image"])
         loss = F.cross_entropy(logits, batch["mask"], reduction=str(self.opt_cfg.loss_reduction), ignore_index=IGNORE)
+        if self.opt_cfg.loss_reduction == "sum":  # per image, as Caffe (normalize: false) and pytorch-fcn
+            loss = loss / batch["image"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["image"].shape[0])
         return loss
 
