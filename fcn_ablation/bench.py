@@ -298,8 +298,13 @@ def _app(cfg) -> None:
         print(f"written: {out}")
 
 
-if __name__ == "__main__":
+def main() -> None:
+    from fcn_ablation.cli import check_config_files
+
+    with exit_on_user_error():
+        check_config_files()
     _app()
+
 
 
 def bench_table(recs: list[dict], out_dir: Path, *, device: str = "auto", rounds: int = 10, warmup: int = 2,
@@ -329,3 +334,7 @@ def bench_table(recs: list[dict], out_dir: Path, *, device: str = "auto", rounds
         written.append(run_bench(widths, out, device=dev, opts=SpeedOptions(), height=h, width=w, rounds=rounds, warmup=warmup,
                                  matmul_size=matmul, progress=progress, settings=scale))  # fmt: skip
     return written
+
+
+if __name__ == "__main__":
+    main()

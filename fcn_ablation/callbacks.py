@@ -36,7 +36,12 @@ def build_report(cfg, store: Path, results_dir: Path, group: str | None = None, 
     if to_wandb and cfg.logger.name == "wandb":
         from fcn_ablation.wandb_report import log_report
 
-        log_report(out, cfg, group)
+        try:
+            log_report(out, cfg, group)
+        except UserError:
+            raise
+        except Exception as err:  # noqa: BLE001 - the report's files are written; only its W&B copy is lost
+            log.warning("W&B: could not log the report (%s: %s); it is in %s", type(err).__name__, err, out)
     return out
 
 
@@ -75,5 +80,4 @@ class ReportCallback(Callback):
                     log.error("report of %s failed (%s: %s); the records are safe, rebuild it with: python -m fcn_ablation.report %s --bench",
                               store, type(err).__name__, err, store)  # fmt: skip
                     raise
-                log.info("report: %s", out / "report.md")
                 print(f"report: {out / 'report.md'}")

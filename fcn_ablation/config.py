@@ -100,6 +100,7 @@ class ResizeMode(str, Enum):
 class DatasetConfig:
     name: str = MISSING
     root: Optional[str] = None  # where the files are; unset with `generate`/`download`: a cache folder
+    root_env: Optional[str] = None  # the environment variable `root` is read from, if any (named in hints)
     generate: bool = False  # write the procedural data set (settings below) when root is unset
     layouts: list[LayoutConfig] = field(default_factory=lambda: [LayoutConfig("Imgs", "Imgs")])  # tried in order
     download: bool = False  # fetch `sources` into root (or the cache) when no data set is there
@@ -191,6 +192,7 @@ class LoggerConfig:
     name: str = "wandb"  # wandb | csv | none
     project: str = "fcn-ablation"
     mode: str = "offline"  # W&B mode: offline (default, no network) | online | disabled
+    fallback_offline: bool = True  # online without a login or a route to W&B: offline (true) or stop at start-up
     entity: Optional[str] = None
     group: Optional[str] = None  # default: the Hydra sweep directory name
 
@@ -297,6 +299,9 @@ def validate(cfg) -> None:
     from fcn_ablation.models.widths import layer_factors
 
     layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name)
+    for key, seed in (("seed", cfg.seed), ("dataset.split.seed", cfg.dataset.split.seed), ("init.seed", cfg.init.seed)):
+        if not 0 <= seed < 2**32:
+            raise ConfigError(f"{key}: must be in 0 .. 4294967295 (numpy's range), got {seed}")
     if not cfg.model.width_multiplier > 0:
         raise ConfigError(f"model.width_multiplier: must be positive, got {cfg.model.width_multiplier}")
     if not 0 <= cfg.model.dropout < 1:
@@ -328,6 +333,8 @@ def validate(cfg) -> None:
         raise ConfigError("init=checkpoint needs init.path=/path/to/model.pt")
     if cfg.logger.name not in ("wandb", "csv", "none"):
         raise ConfigError(f"logger.name: 'wandb', 'csv' or 'none', got {cfg.logger.name!r}")
+    if cfg.logger.mode not in ("offline", "online", "disabled"):
+        raise ConfigError(f"logger.mode: 'offline', 'online' or 'disabled', got {cfg.logger.mode!r}")
     if cfg.timing.warmup < 0:
         raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
     r = cfg.report
@@ -337,6 +344,17 @@ def validate(cfg) -> None:
             f"width_multiplier > 0 are needed (got rounds={r.rounds}, warmup={r.warmup}, permutations={r.permutations}, "
             f"alpha={r.alpha}, grid_images={r.grid_images}, width_multiplier={r.width_multiplier})"
         )
+
+
+def root_hints(ds) -> str:
+    """What can bring a data set's files into place, for this data set only."""
+    env = f" (or set {ds.root_env})" if ds.root_env else ""
+    hints = [f"pass dataset.root=/path/to/{ds.name}{env}"]
+    if ds.sources:
+        hints.append("pass dataset.download=true to fetch it")
+    if ds.generate:
+        hints.append("leave dataset.root unset to generate it (dataset.generate=true)")
+    return ", or ".join(hints)
 
 
 def _validate_dataset(ds) -> None:
@@ -351,8 +369,6 @@ def _validate_dataset(ds) -> None:
     if not ds.layouts:
         raise ConfigError("dataset.layouts: empty; list at least one {images: DIR, masks: DIR}")
     if not ds.root and not ds.generate and not ds.download:
-        env = f"{ds.name.upper()}_ROOT"
-        hint = " or dataset.download=true" if ds.sources else ""
-        raise ConfigError(f"dataset.root: not set for data set {ds.name!r}; pass dataset.root=/path/to/{ds.name} (or set {env}){hint}")
+        raise ConfigError(f"dataset.root: not set for data set {ds.name!r}; {root_hints(ds)}")
     if ds.download and not ds.sources:
         raise ConfigError(f"dataset.download=true, but data set {ds.name!r} lists no dataset.sources to fetch")

@@ -34,6 +34,9 @@ from fcn_ablation.files import atomic_write
 # `report` only says how tables are drawn.
 NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "rerun", "init", "seed", "timing", "report")
 NOT_SETTINGS_TRAINER = ("enable_progress_bar", "enable_model_summary", "log_every_n_steps")
+# Settings added after results were filed: left out of the key at their neutral value, so that
+# the tables filed before them keep their keys ({section: {key: neutral value}}).
+ADDED_LATER = {"optimizer": {"lr_by_start": {}}}
 
 
 def settings_key(cfg, split_hash: str) -> str:
@@ -44,8 +47,12 @@ def settings_key(cfg, split_hash: str) -> str:
         data.pop(k, None)
     for k in NOT_SETTINGS_TRAINER:
         data.get("trainer", {}).pop(k, None)
-    for k in ("num_workers", "download", "sources"):  # how the files arrive, not which they are
+    for k in ("num_workers", "download", "sources", "root_env"):  # how the files arrive, not which they are
         data.get("dataset", {}).pop(k, None)
+    for section, neutral in ADDED_LATER.items():
+        for k, value in neutral.items():
+            if data.get(section, {}).get(k, value) == value:
+                data.get(section, {}).pop(k, None)
     data.get("dataset", {}).get("split", {}).pop("new_pairs", None)  # membership is in split_hash
     data["split_hash"] = split_hash
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]

@@ -9,15 +9,17 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
 
 from fcn_ablation import records
 from fcn_ablation.config import validate
+from fcn_ablation.errors import ConfigError
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.config import InitSource
 from fcn_ablation.initialise import effective_source, initialise
 from fcn_ablation.jobs import SaveLast, apply_cpu_budget, checkpoint_dir, fit, job_lock, terminable
-from fcn_ablation.loggers import finish_logger, make_logger
+from fcn_ablation.loggers import finish_logger, make_logger, settle_mode
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
@@ -59,6 +61,38 @@ def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
     return factors, build_widths(factors, cfg.model.width_multiplier)
 
 
+def check_trainer(trainer_cfg) -> None:
+    """Every `trainer.*` key must be an argument of Lightning's `Trainer` (a forced `+trainer.x=...`
+    can add any) and every value one it accepts (precision, accelerator, devices): checked at
+    start-up, before any work, by building one, with the closest real name for a wrong key."""
+    import difflib
+    import inspect
+
+    allowed = set(inspect.signature(pl.Trainer.__init__).parameters) - {"self"}
+    for key in trainer_cfg:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f" (did you mean trainer.{close[0]}?)" if close else ""
+            raise ConfigError(f"trainer.{key}: not an argument of pytorch_lightning.Trainer{hint}; fix or remove the override")
+    try:
+        pl.Trainer(**OmegaConf.to_container(trainer_cfg), logger=False, enable_checkpointing=False)
+    except (TypeError, ValueError, MisconfigurationException) as err:
+        raise ConfigError(f"trainer: {err}; fix the trainer.* setting it names") from None
+
+
+def warn_if_same_as_baseline(cfg) -> bool:
+    """A variant whose widths round to the baseline's (a tiny `model.width_multiplier` makes every
+    layer 1 channel) measures nothing the baseline does not: say so before training it."""
+    factors, widths = widths_from_config(cfg)
+    same = bool(changed_layers(factors)) and widths == build_widths({}, cfg.model.width_multiplier)
+    if same:
+        log.warning(
+            "experiment %s: at model.width_multiplier=%g its widths round to the baseline's; its row will equal the "
+            "baseline's (raise the multiplier to tell them apart)", cfg.experiment.name, cfg.model.width_multiplier,
+        )  # fmt: skip
+    return same
+
+
 def optimizer_config(cfg, is_baseline: bool):
     """`cfg.optimizer` at the learning rate for where this job's weights start (`lr_by_start`)."""
     import copy
@@ -91,6 +125,9 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     it starts from exists (`init=baseline`), then train and measure it. Returns its record; the
     job folder's `job.json` says where the record lies in the store and whether it was skipped."""
     validate(cfg)
+    check_trainer(cfg.trainer)
+    warn_if_same_as_baseline(cfg)
+    settle_mode(cfg)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     apply_cpu_budget(cfg)
@@ -174,17 +211,25 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     module = SaliencyModule(net, optimizer, keep_maps=tuple(grid))
 
     logger = make_logger(cfg, output_dir, group)
-    trainer = pl.Trainer(
-        **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
-        logger=logger if logger is not None else False,
-        default_root_dir=str(output_dir),
-        enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
-        callbacks=[SaveLast(ckpt_dir)],
-        plugins=cluster_plugins(),
-    )
+    try:
+        trainer = pl.Trainer(
+            **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
+            logger=logger if logger is not None else False,
+            default_root_dir=str(output_dir),
+            enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
+            callbacks=[SaveLast(ckpt_dir)],
+            plugins=cluster_plugins(),
+        )
+    except (TypeError, ValueError, MisconfigurationException) as err:  # a value Lightning refuses
+        raise ConfigError(f"trainer: {err}; fix the trainer.* setting it names") from None
     t0 = time.perf_counter()
     resumed = fit(trainer, module, data, ckpt_dir)
     train_s = time.perf_counter() - t0
+    if trainer.global_step == 0:
+        log.warning(
+            "%s: nothing was trained (trainer.max_epochs=%s, trainer.max_steps=%s); the record holds the starting "
+            "weights' scores and says untrained: true", cfg.experiment.name, trainer.max_epochs, trainer.max_steps,
+        )  # fmt: skip
     test_metrics = trainer.test(module, datamodule=data, verbose=False)[0]
 
     device = trainer.strategy.root_device
@@ -222,6 +267,8 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "lr": optimizer.lr,
         "train_s": train_s,
         "train_steps": trainer.global_step,
+        "untrained": trainer.global_step == 0,
+        "same_widths_as_baseline": warn_if_same_as_baseline(cfg) if changed_layers(factors) else False,
         "resumed_from": resumed,
         "test_images": len(data.test_set),
         **data.summary(),

@@ -4,11 +4,12 @@ logger config says otherwise, as every run of this project."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 from omegaconf import OmegaConf
+
+from fcn_ablation.loggers import quiet_wandb, settle_mode
 
 
 def summary_numbers(df: pd.DataFrame) -> dict:
@@ -28,7 +29,8 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
 
     out_dir = Path(out_dir)
     df = pd.read_csv(out_dir / "results.csv")
-    os.environ.setdefault("WANDB_SILENT", "true")
+    settle_mode(cfg)
+    quiet_wandb(cfg.logger.mode)
     run = wandb.init(
         project=cfg.logger.project,
         entity=cfg.logger.entity,

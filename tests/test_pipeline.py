@@ -94,6 +94,11 @@ def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an
     assert "| f " in report and "fc6" in report and "No baseline" not in report and "interleaved benchmark" in report
     assert (report_dir / "f_vs_time.png").stat().st_size > 1000 and (report_dir / "maps.png").stat().st_size > 1000
     assert "report: " in sweep.stdout
+    console = base.stdout + base.stderr + sweep.stdout + sweep.stderr
+    assert (sweep.stdout + sweep.stderr).count("report: ") == 1  # said once
+    for noise in ("💡", "anonymous", "is deprecated", "GPU available", "Seed set"):
+        assert noise not in console, noise
+    assert "job folder: " in base.stdout
     # The report is a W&B run of its own in the sweep's group.
     (report_run,) = (report_dir / "wandb").glob("offline-run-*")
     assert list(report_run.rglob("*.table.json"))
@@ -125,6 +130,7 @@ def test_bad_input_gives_one_clear_line_and_status_2(tmp_path, cache_dir, overri
     res = cli(*args, cwd=tmp_path, env_extra=env)
     assert res.returncode == 2, res.stderr[-2000:]
     assert message in res.stderr and "Traceback" not in res.stderr
+    assert not list((tmp_path / "results").glob("runs/*")), "a failed start left a job folder"
 
 
 def test_a_damaged_real_data_set_stops_with_the_file_or_is_skipped_and_recorded(tmp_path, cache_dir):

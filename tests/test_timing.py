@@ -87,3 +87,23 @@ def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_
     base = key()
     split_hash = "fedcba9876543210"  # the same settings tested on other images: another table
     assert key() != base
+
+
+def test_the_committed_tables_keep_their_settings_key(compose_cfg):
+    """The README's committed report lives under its settings key: a new setting at its neutral
+    value, or one that says where files come from, must not move it."""
+    import json
+    from pathlib import Path
+
+    from omegaconf import open_dict
+
+    from fcn_ablation.records import settings_key
+
+    store = Path(__file__).resolve().parents[1] / "results" / "published" / "store" / "synthetic" / "b34fc57baf"
+    split_hash = json.loads(next(store.glob("baseline-*.json")).read_text())["split_hash"]
+    cfg = compose_cfg(["dataset.num_workers=0", "trainer.enable_progress_bar=false"])  # the README's sweep
+    with open_dict(cfg):
+        del cfg["hydra"]
+    assert settings_key(cfg, split_hash) == "b34fc57baf"
+    cfg.optimizer.lr_by_start = {"imagenet": 1e-10}  # a new setting, used: a new table
+    assert settings_key(cfg, split_hash) != "b34fc57baf"

@@ -61,5 +61,20 @@ def _app(cfg: DictConfig) -> None:
         print(json.dumps(out, indent=2))
 
 
-if __name__ == "__main__":
+# A check writes nothing but its JSON to stdout: no job folder, no log file.
+NO_JOB_FOLDER = ["hydra.run.dir=.", "hydra.output_subdir=null", "hydra/job_logging=stdout"]
+
+
+def main() -> None:
+    import sys
+
+    from fcn_ablation.cli import check_config_files
+
+    with exit_on_user_error():
+        check_config_files()
+    sys.argv[1:1] = [o for o in NO_JOB_FOLDER if not any(a.startswith(o.split("=")[0] + "=") for a in sys.argv[1:])]
     _app()
+
+
+if __name__ == "__main__":
+    main()

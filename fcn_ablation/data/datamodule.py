@@ -12,7 +12,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from fcn_ablation.config import BadFilePolicy, ResizeMode
+from fcn_ablation.config import BadFilePolicy, ResizeMode, root_hints
 from fcn_ablation.data import splits as splitting
 from fcn_ablation.data.dataset import SaliencyDataset
 from fcn_ablation.data.download import download_dataset
@@ -71,7 +71,7 @@ class SaliencyDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        layout = resolve_layout(self.root, self.cfg.layouts, self.cfg.name)
+        layout = resolve_layout(self.root, self.cfg.layouts, self.cfg.name, root_hints(self.cfg))
         listing = list_pairs(layout.images, layout.masks)
         scan = scan_pairs(listing.pairs, cache_file(self.cache_dir, layout.images, layout.masks), workers=max(2, self.workers), progress=self.progress)
         bad = [{"stem": p.stem, "file": str(p), "problem": f"no mask {p.stem}.png in {layout.masks}"} for p in listing.images_without_mask]

@@ -27,11 +27,12 @@ def _count(d: Path, suffixes) -> int:
     return sum(1 for p in d.iterdir() if p.suffix.lower() in suffixes)
 
 
-def resolve_layout(root: Path, layouts, dataset: str) -> Layout:
-    """The first of `layouts` ({images, masks} relative folders) found under `root` with images."""
+def resolve_layout(root: Path, layouts, dataset: str, hints: str = "set dataset.root") -> Layout:
+    """The first of `layouts` ({images, masks} relative folders) found under `root` with images;
+    `hints` says how this data set's files can be brought into place."""
     root = Path(root)
     if not root.exists():
-        raise DataError(f"{root}: data set root does not exist; set dataset.root (or {dataset.upper()}_ROOT) to the folder holding {dataset}, or pass dataset.download=true")
+        raise DataError(f"{root}: data set root does not exist; {hints}")
     if not root.is_dir():
         raise DataError(f"{root}: dataset.root is a file, not a folder")
     bases = [root] + sorted(p for p in root.iterdir() if p.is_dir() and p.name != "splits")

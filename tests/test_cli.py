@@ -1,0 +1,193 @@
+"""What a user sees at the command line: help, one-line errors for bad settings and files, no
+empty folders left behind, W&B that never takes a run down and stays off the network offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fcn_ablation import cli
+from fcn_ablation.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_module(module: str, *args, cwd: Path, env_extra=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env_extra or {})}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_help_says_what_the_tool_does_and_lists_its_commands(tmp_path):
+    out = run_module("fcn_ablation", "--help", cwd=tmp_path).stdout
+    assert out.startswith("fcn-ablation: what a network's width buys")
+    for needle in ("experiment=NAME", "preset=cpu|paper", "launcher=", "experiment: a, b, baseline", "python -m fcn_ablation.report",
+                   "python -m fcn_ablation.data", "python -m fcn_ablation.heuristics", "python -m fcn_ablation.bench"):  # fmt: skip
+        assert needle in out, needle
+    assert "is powered by Hydra" not in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_benchmark_help_lists_only_its_own_keys():
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=cli.config_dir()):
+        template = compose(config_name="bench", return_hydra_config=True).hydra.help.template
+    assert template.startswith("python -m fcn_ablation.bench") and "width_multiplier=" in template
+    assert "$APP_CONFIG_GROUPS" not in template and "experiment=" not in template  # groups it does not use
+
+
+def test_a_yaml_syntax_error_in_an_experiment_file_is_one_line_naming_file_and_line(tmp_path, monkeypatch, capsys):
+    conf = tmp_path / "conf"
+    shutil.copytree(ROOT / "conf", conf)
+    (conf / "experiment" / "mine.yaml").write_text("description: mine\nhalve: [conv1_1, conv1_2\n")
+    expected = r"mine\.yaml: line 3, column 1: YAML syntax error: expected ',' or '\]'.* \(while parsing a flow sequence from line 2, column 8\); fix the file"
+    with pytest.raises(ConfigError, match=expected):
+        cli.check_config_files(conf)
+    monkeypatch.setattr(cli, "config_dir", lambda: str(conf))
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and err.startswith(f"error: {conf / 'experiment' / 'mine.yaml'}: line 3")
+    cli.check_config_files(ROOT / "conf")  # the shipped files parse
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("seed=-1", "seed: must be in 0 .. 4294967295"),
+        ("dataset.split.seed=4294967296", "dataset.split.seed: must be in 0 .. 4294967295"),
+        ("+trainer.max_epoch=3", "trainer.max_epoch: not an argument of pytorch_lightning.Trainer (did you mean trainer.max_epochs?)"),
+        ("trainer.precision=bogus", "trainer: Precision 'bogus' is invalid"),
+        ("trainer.accelerator=gpu", "trainer: "),
+        ("logger.mode=sometimes", "logger.mode: 'offline', 'online' or 'disabled'"),
+        ("+optimizer.lr_by_start.imagenet=-1", "optimizer.lr_by_start.imagenet=-1"),
+        ("dataset.root=/nonexistent/syn", "leave dataset.root unset to generate it (dataset.generate=true)"),
+    ],
+)
+def test_bad_settings_stop_before_any_work_with_the_setting_named(compose_cfg, tmp_path, override, message):
+    from fcn_ablation.errors import UserError
+    from fcn_ablation.run import run
+
+    cfg = compose_cfg([f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/cache", "logger=none", override])
+    with pytest.raises(UserError) as err:
+        run(cfg, tmp_path / "job")
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert "SYNTHETIC_ROOT" not in str(err.value) and "download" not in str(err.value)
+    assert not (tmp_path / "cache").exists()  # nothing generated, nothing trained
+
+
+def test_a_failed_start_prints_one_line_and_leaves_no_job_folder(tmp_path):
+    res = run_module("fcn_ablation", f"paths.results_dir={tmp_path}/results", "logger=none", "+trainer.max_epoch=3", cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr[-2000:]
+    assert res.stderr.startswith("error: trainer.max_epoch: not an argument")
+    assert not list((tmp_path / "results").glob("runs/*")), "a failed start left a job folder"
+
+
+def test_the_data_check_writes_no_job_folder(tmp_path):
+    res = run_module("fcn_ablation.data", f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/cache",
+                     "dataset.synthetic.num_images=20", "dataset.synthetic.size=32", "timing.loader_images=8", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert '"data_pairs_found": 20' in res.stdout
+    assert not (tmp_path / "results").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+def test_a_variant_that_rounds_to_the_baseline_is_said_to(compose_cfg, caplog):
+    from fcn_ablation.run import warn_if_same_as_baseline
+
+    with caplog.at_level("WARNING"):
+        assert warn_if_same_as_baseline(compose_cfg(["experiment=b", "model.width_multiplier=0.001"]))
+    assert "experiment b: at model.width_multiplier=0.001 its widths round to the baseline's" in caplog.text
+    assert not warn_if_same_as_baseline(compose_cfg(["experiment=b"]))
+    assert not warn_if_same_as_baseline(compose_cfg(["experiment=baseline", "model.width_multiplier=0.001"]))
+
+
+def _no_login(monkeypatch, tmp_path):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    (tmp_path / "netrc").write_text("")
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+
+
+def test_online_without_a_login_or_a_route_falls_back_offline_or_stops_at_start(compose_cfg, monkeypatch, tmp_path, capsys):
+    from fcn_ablation.loggers import settle_mode
+
+    _no_login(monkeypatch, tmp_path)
+    cfg = compose_cfg(["logger.mode=online"])
+    assert settle_mode(cfg) == "offline" and cfg.logger.mode == "offline"
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "no W&B login" in out and "wandb sync" in out
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)  # a key, but no route to the server
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    cfg = compose_cfg(["logger.mode=online"])
+    assert settle_mode(cfg) == "offline" and "http://127.0.0.1:9 cannot be reached" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match=r"logger.mode=online: http://127.0.0.1:9 cannot be reached; .*logger.mode=offline"):
+        settle_mode(compose_cfg(["logger.mode=online", "logger.fallback_offline=false"]))
+    assert settle_mode(compose_cfg(["logger=csv", "logger.mode=online"])) == "online"  # not W&B: nothing to check
+
+
+def test_a_logging_failure_at_the_end_loses_no_result(caplog):
+    from fcn_ablation.loggers import SUMMARY_KEYS, finish_logger
+
+    class Broken:
+        def log_metrics(self, metrics):
+            raise ConnectionError("network down")
+
+    with caplog.at_level("WARNING"):
+        finish_logger(Broken(), {k: 1.0 for k in SUMMARY_KEYS})
+    assert "could not write the final metrics (ConnectionError: network down)" in caplog.text
+
+
+OFFLINE_RUN = """
+from omegaconf import OmegaConf
+from fcn_ablation.loggers import finish_logger, make_logger, SUMMARY_KEYS
+cfg = OmegaConf.create({{
+    "logger": {{"name": "wandb", "project": "p", "entity": None, "group": None, "mode": "offline", "fallback_offline": True}},
+    "experiment": {{"name": "baseline"}}, "dataset": {{"name": "synthetic"}},
+}})
+logger = make_logger(cfg, {out!r}, "g")
+logger.log_metrics({{"train/loss": 0.5}})
+finish_logger(logger, {{k: 1.0 for k in SUMMARY_KEYS}})
+print("logged")
+"""
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to watch the system calls")
+def test_offline_w_and_b_opens_no_network_connection(tmp_path):
+    """Every process W&B starts (its Go core included), traced: no socket to anything but a
+    local (Unix) address, no name lookup."""
+    script = tmp_path / "offline.py"
+    script.write_text(OFFLINE_RUN.format(tests=str(ROOT / "tests"), out=str(tmp_path / "job")))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env["PYTHONPATH"] = str(ROOT)
+    trace = tmp_path / "trace.txt"
+    res = subprocess.run(["strace", "-f", "-e", "trace=connect,sendto,sendmmsg", "-o", str(trace), sys.executable, str(script)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    if res.returncode != 0 and "ptrace" in res.stderr:
+        pytest.skip("ptrace is not permitted here")
+    assert res.returncode == 0 and "logged" in res.stdout, res.stderr[-2000:]
+    assert list((tmp_path / "job" / "wandb").glob("offline-run-*"))
+    calls = trace.read_text().splitlines()
+    network = [c for c in calls if "AF_INET" in c or "htons(53)" in c]
+    assert not network, network[:5]
+
+
+def test_a_run_that_trains_nothing_says_so_in_its_record(compose_cfg, tmp_path, cache_dir, caplog):
+    from conftest import tiny_overrides
+
+    from fcn_ablation.run import run
+
+    from omegaconf import open_dict
+
+    cfg = compose_cfg([*tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=0"])
+    with open_dict(cfg):
+        del cfg["hydra"]  # as the app sees it
+    with caplog.at_level("WARNING"):
+        record = run(cfg, tmp_path / "job")
+    assert record["untrained"] is True and record["train_steps"] == 0
+    assert "baseline: nothing was trained (trainer.max_epochs=0" in caplog.text
