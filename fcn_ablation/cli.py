@@ -58,6 +58,15 @@ def remove_if_unused(output_dir: Path) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
 
 
+def quiet_lightning() -> None:
+    """Lightning's start-up chatter (accelerators found, tips, "seed set", checkpoint defaults) out
+    of the console; its warnings stay. After Lightning is imported: its import sets INFO."""
+    import logging
+
+    for name in ("pytorch_lightning", "lightning_fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 register()
 # Lightning's own use of a torch API that torch 2.13 deprecates: not the user's to act on.
 warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
@@ -70,6 +79,7 @@ def _app(cfg) -> float:
     from fcn_ablation.records import store_dir
     from fcn_ablation.run import run
 
+    quiet_lightning()
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     group = Path(hc.sweep.dir).name if multirun else None

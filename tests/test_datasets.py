@@ -86,7 +86,7 @@ def test_an_empty_folder_and_a_missing_root_are_named(compose_cfg, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"empty: no msra10k layout found .* found an empty folder"):
         datamodule(compose_cfg, tmp_path, tmp_path / "empty")
-    with pytest.raises(DataError, match=r"nowhere: data set root does not exist; set dataset.root \(or MSRA10K_ROOT\)"):
+    with pytest.raises(DataError, match=r"nowhere: data set root does not exist; pass dataset.root=/path/to/msra10k \(or set MSRA10K_ROOT\), or pass dataset.download=true"):
         datamodule(compose_cfg, tmp_path, tmp_path / "nowhere")
 
 

@@ -62,7 +62,7 @@ def _app(cfg: DictConfig) -> None:
 
 
 # A check writes nothing but its JSON to stdout: no job folder, no log file.
-NO_JOB_FOLDER = ["hydra.run.dir=.", "hydra.output_subdir=null", "hydra/job_logging=stdout"]
+NO_JOB_FOLDER = ["hydra.run.dir=.", "hydra.output_subdir=null", "hydra/job_logging=none"]  # warnings: stderr
 
 
 def main() -> None:
