@@ -191,3 +191,36 @@ def test_a_run_that_trains_nothing_says_so_in_its_record(compose_cfg, tmp_path, 
         record = run(cfg, tmp_path / "job")
     assert record["untrained"] is True and record["train_steps"] == 0
     assert "baseline: nothing was trained (trainer.max_epochs=0" in caplog.text
+
+
+def test_a_file_broken_during_training_ends_the_run_with_one_line_naming_it(compose_cfg, tmp_path, cache_dir, monkeypatch):
+    """Two loader worker processes; the file breaks after the start-up check passed it."""
+    from conftest import tiny_overrides
+    from omegaconf import open_dict
+
+    from fcn_ablation.data.datamodule import SaliencyDataModule
+    from fcn_ablation.errors import DataError
+    from fcn_ablation.run import run
+
+    setup = SaliencyDataModule.setup
+    broken = []
+
+    def setup_then_break(self, stage=None):
+        setup(self, stage)
+        if not broken:
+            victim = self.train_set.pairs[3].image
+            victim.write_bytes(b"not a jpeg any more")
+            broken.append(victim)
+
+    monkeypatch.setattr(SaliencyDataModule, "setup", setup_then_break)
+    data = tmp_path / "data" / "Imgs"
+    from fcn_ablation.data.synthetic import generate
+
+    shutil.copytree(generate(tmp_path / "syn", 30, 32, seed=1) / "Imgs", data)
+    cfg = compose_cfg([*tiny_overrides(tmp_path, cache_dir), "dataset=msra10k", f"dataset.root={tmp_path / 'data'}", "dataset.num_workers=2"])
+    with open_dict(cfg):
+        del cfg["hydra"]
+    with pytest.raises(DataError) as err:
+        run(cfg, tmp_path / "job")
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{broken[0]}: cannot read the image"), msg
