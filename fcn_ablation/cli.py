@@ -63,6 +63,8 @@ def quiet_lightning() -> None:
     of the console; its warnings stay. After Lightning is imported: its import sets INFO."""
     import logging
 
+    import pytorch_lightning  # noqa: F401 - imported first, so that its own INFO setting comes before ours
+
     for name in ("pytorch_lightning", "lightning_fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
 

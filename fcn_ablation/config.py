@@ -289,9 +289,45 @@ class BenchConfig(SpeedConfig):
     out_dir: str = "${paths.results_dir}/bench"  # where run jobs' timing.best_benchmarked looks
 
 
+@dataclass
+class SearchSpaceConfig:
+    """Which layer groups a width search may thin (each group one factor) and the factors allowed.
+    Empty here: a file of the `search_space` group fills them (a dict override merges into the
+    file's groups; another set of groups is another file)."""
+
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    factors: list[float] = field(default_factory=list)
+
+
+@dataclass
+class SearchConfig:
+    """`python -m fcn_ablation.search`: a multi-objective width search (Optuna) over `search_space`."""
+
+    name: str = "default"  # the study: its folder, and the prefix of the experiment files it writes
+    n_trials: int = 20  # completed trials the study should hold (a resumed study runs only the rest)
+    seed: int = 0  # the sampler's
+    sampler: str = "tpe"  # tpe | nsga2
+    speed: str = "time"  # time: ratio measured by the interleaved benchmark; macs: multiply-add ratio
+    table2: bool = True  # enqueue Table 2's rows expressible in the space first, to compare on equal terms
+    train: list[str] = field(default_factory=lambda: ["init=baseline", "init.epochs=2"])  # overrides of each trial's job
+    seeds: list[int] = field(default_factory=lambda: [0])  # training seeds per trial; val F is their mean
+    f_tolerance_pct: float = 2.0  # the answer: the fastest front member within this much of the baseline's val F
+    bench_width_multiplier: float = 1.0  # time is measured at the target scale (random weights)
+    bench_height: int = 300
+    bench_width: int = 400
+    bench_rounds: int = 5
+    bench_warmup: int = 1
+    device: str = "auto"
+    experiments_dir: Optional[str] = None  # where front members are written as experiment files; None: conf/experiment
+    search_space: SearchSpaceConfig = field(default_factory=SearchSpaceConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    out_dir: str = "${paths.results_dir}/search/${name}"
+
+
 def register() -> None:
     ConfigStore.instance().store(name="base_config", node=Config)
     ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
+    ConfigStore.instance().store(name="search_schema", node=SearchConfig)
 
 
 def validate(cfg) -> None:

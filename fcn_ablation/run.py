@@ -231,6 +231,8 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
             "weights' scores and says untrained: true", cfg.experiment.name, trainer.max_epochs, trainer.max_steps,
         )  # fmt: skip
     test_metrics = trainer.test(module, datamodule=data, verbose=False)[0]
+    # The validation split's scores of the final weights: what a search may select on (never the test's).
+    val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
 
     device = trainer.strategy.root_device
     n_time = cfg.timing.max_images or len(data.test_set)
@@ -257,6 +259,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "macs": macs,
         "cost_input_hw": [cfg.cost.height, cfg.cost.width],
         **{k: test_metrics[f"test/{k}"] for k in METRICS},
+        **{f"val_{k}": val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
         "test_image_hw": test_image_hw(data.test_set),
         "detection_total_s": timing.total_s,
         "detection_ms_per_image": timing.ms_per_image,
