@@ -299,11 +299,9 @@ def _app(cfg) -> None:
 
 
 def main() -> None:
-    from fcn_ablation.cli import check_config_files
+    from fcn_ablation.cli import start
 
-    with exit_on_user_error():
-        check_config_files()
-    _app()
+    start(_app)
 
 
 

@@ -100,10 +100,15 @@ def _app(cfg) -> float:
         raise
 
 
-def main() -> None:
+def start(app) -> None:
+    """Every Hydra command's entry: the config files parsed first (one line for a broken one), then `app`."""
     with exit_on_user_error():
         check_config_files()
-    _app()
+    app()
+
+
+def main() -> None:
+    start(_app)
 
 
 if __name__ == "__main__":

@@ -68,12 +68,10 @@ NO_JOB_FOLDER = ["hydra.run.dir=.", "hydra.output_subdir=null", "hydra/job_loggi
 def main() -> None:
     import sys
 
-    from fcn_ablation.cli import check_config_files
+    from fcn_ablation.cli import start
 
-    with exit_on_user_error():
-        check_config_files()
     sys.argv[1:1] = [o for o in NO_JOB_FOLDER if not any(a.startswith(o.split("=")[0] + "=") for a in sys.argv[1:])]
-    _app()
+    start(_app)
 
 
 if __name__ == "__main__":
