@@ -82,13 +82,6 @@ def test_bad_settings_stop_before_any_work_with_the_setting_named(compose_cfg, t
     assert not (tmp_path / "cache").exists()  # nothing generated, nothing trained
 
 
-def test_a_failed_start_prints_one_line_and_leaves_no_job_folder(tmp_path):
-    res = run_module("fcn_ablation", f"paths.results_dir={tmp_path}/results", "logger=none", "+trainer.max_epoch=3", cwd=tmp_path)
-    assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr[-2000:]
-    assert res.stderr.startswith("error: trainer.max_epoch: not an argument")
-    assert not list((tmp_path / "results").glob("runs/*")), "a failed start left a job folder"
-
-
 def test_the_data_check_writes_no_job_folder(tmp_path):
     res = run_module("fcn_ablation.data", f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/cache",
                      "dataset.synthetic.num_images=20", "dataset.synthetic.size=32", "timing.loader_images=8", cwd=tmp_path)  # fmt: skip

@@ -129,7 +129,7 @@ def test_bad_input_gives_one_clear_line_and_status_2(tmp_path, cache_dir, overri
         args.append("dataset=msra10k")
     res = cli(*args, cwd=tmp_path, env_extra=env)
     assert res.returncode == 2, res.stderr[-2000:]
-    assert message in res.stderr and "Traceback" not in res.stderr
+    assert message in res.stderr and "Traceback" not in res.stderr and res.stderr.count("\n") == 1, res.stderr[-2000:]
     assert not list((tmp_path / "results").glob("runs/*")), "a failed start left a job folder"
 
 
