@@ -13,10 +13,9 @@ from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
 
 from fcn_ablation import records
-from fcn_ablation.config import validate
-from fcn_ablation.errors import ConfigError
+from fcn_ablation.config import InitSource, validate
 from fcn_ablation.data.datamodule import SaliencyDataModule
-from fcn_ablation.config import InitSource
+from fcn_ablation.errors import ConfigError
 from fcn_ablation.initialise import effective_source, initialise
 from fcn_ablation.jobs import SaveLast, apply_cpu_budget, checkpoint_dir, fit, job_lock, terminable
 from fcn_ablation.loggers import finish_logger, make_logger, settle_mode
