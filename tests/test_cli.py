@@ -61,6 +61,7 @@ def test_a_yaml_syntax_error_in_an_experiment_file_is_one_line_naming_file_and_l
     "override, message",
     [
         ("seed=-1", "seed: must be in 0 .. 4294967295"),
+        ("experiment.halve=[fc8]", "unknown layer 'fc8'"),
         ("dataset.split.seed=4294967296", "dataset.split.seed: must be in 0 .. 4294967295"),
         ("+trainer.max_epoch=3", "trainer.max_epoch: not an argument of pytorch_lightning.Trainer (did you mean trainer.max_epochs?)"),
         ("trainer.precision=bogus", "trainer: Precision 'bogus' is invalid"),

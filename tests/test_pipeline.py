@@ -117,7 +117,6 @@ def test_without_a_baseline_the_report_says_so(tmp_path, cache_dir):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("experiment.halve=[fc8]", "unknown layer 'fc8'"),
         ("dataset=msra10k", "dataset.root: not set"),
         ("dataset.root=/nonexistent/msra", "/nonexistent/msra: data set root does not exist"),
     ],
