@@ -79,11 +79,16 @@ def check_trainer(trainer_cfg) -> None:
         raise ConfigError(f"trainer: {err}; fix the trainer.* setting it names") from None
 
 
-def warn_if_same_as_baseline(cfg) -> bool:
+def same_widths_as_baseline(cfg) -> bool:
     """A variant whose widths round to the baseline's (a tiny `model.width_multiplier` makes every
-    layer 1 channel) measures nothing the baseline does not: say so before training it."""
+    layer 1 channel): its row measures nothing the baseline does not."""
     factors, widths = widths_from_config(cfg)
-    same = bool(changed_layers(factors)) and widths == build_widths({}, cfg.model.width_multiplier)
+    return bool(changed_layers(factors)) and widths == build_widths({}, cfg.model.width_multiplier)
+
+
+def warn_if_same_as_baseline(cfg) -> bool:
+    """Say so before training such a variant (`same_widths_as_baseline`)."""
+    same = same_widths_as_baseline(cfg)
     if same:
         log.warning(
             "experiment %s: at model.width_multiplier=%g its widths round to the baseline's; its row will equal the "
@@ -210,17 +215,14 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     module = SaliencyModule(net, optimizer, keep_maps=tuple(grid))
 
     logger = make_logger(cfg, output_dir, group)
-    try:
-        trainer = pl.Trainer(
-            **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
-            logger=logger if logger is not None else False,
-            default_root_dir=str(output_dir),
-            enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
-            callbacks=[SaveLast(ckpt_dir)],
-            plugins=cluster_plugins(),
-        )
-    except (TypeError, ValueError, MisconfigurationException) as err:  # a value Lightning refuses
-        raise ConfigError(f"trainer: {err}; fix the trainer.* setting it names") from None
+    trainer = pl.Trainer(  # its settings were checked at start-up (`check_trainer`)
+        **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
+        logger=logger if logger is not None else False,
+        default_root_dir=str(output_dir),
+        enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
+        callbacks=[SaveLast(ckpt_dir)],
+        plugins=cluster_plugins(),
+    )
     t0 = time.perf_counter()
     resumed = fit(trainer, module, data, ckpt_dir)
     train_s = time.perf_counter() - t0
@@ -270,7 +272,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "train_s": train_s,
         "train_steps": trainer.global_step,
         "untrained": trainer.global_step == 0,
-        "same_widths_as_baseline": warn_if_same_as_baseline(cfg) if changed_layers(factors) else False,
+        "same_widths_as_baseline": same_widths_as_baseline(cfg),
         "resumed_from": resumed,
         "test_images": len(data.test_set),
         **data.summary(),
