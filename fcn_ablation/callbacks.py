@@ -46,8 +46,9 @@ def build_report(cfg, store: Path, results_dir: Path, group: str | None = None, 
 
 
 def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
-    """(data set, settings key) of every table a sweep's jobs wrote to or found done: from each
-    job folder's `job.json` (jobs written before those existed: their `record.json`)."""
+    """(data set, settings key) of every table a sweep's tested jobs wrote to or found done: from
+    each job folder's `job.json` (jobs written before those existed: their `record.json`).
+    Selection jobs (`test=false`) join no table."""
     import json
 
     tables = set()
@@ -57,7 +58,8 @@ def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
         except (OSError, ValueError):
             log.warning("%s: unreadable; its job is left out of the report", path)
             continue
-        tables.add((job["dataset"], job["settings_key"]))
+        if job.get("test", True):
+            tables.add((job["dataset"], job["settings_key"]))
     return sorted(tables)
 
 
@@ -66,7 +68,7 @@ class ReportCallback(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         tables = sweep_tables(sweep_dir)
         if not tables:
-            log.warning("no finished jobs in %s: no report written", sweep_dir)
+            log.warning("no finished tested jobs in %s: no report written", sweep_dir)
             return
         results_dir = Path(config.paths.results_dir)
         with exit_on_user_error():

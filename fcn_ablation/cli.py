@@ -76,10 +76,11 @@ warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` i
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
 def _app(cfg) -> float:
-    """One job; returns its max F, the objective a Hydra sweeper (Optuna, ...) maximises."""
+    """One job; returns its max F (a selection job's: on validation), the objective a Hydra
+    sweeper (Optuna, ...) maximises."""
     from fcn_ablation.callbacks import build_report
     from fcn_ablation.records import store_dir
-    from fcn_ablation.run import run
+    from fcn_ablation.run import run, scores
 
     quiet_lightning()
     hc = HydraConfig.get()
@@ -89,12 +90,12 @@ def _app(cfg) -> float:
     try:
         with exit_on_user_error():
             record = run(cfg, output_dir, group=group)
-            if not multirun:  # a multirun reports once, at its end (callbacks.ReportCallback), with a benchmark
+            if not multirun and cfg.test:  # a multirun reports once, at its end (callbacks.ReportCallback), with a benchmark
                 store = store_dir(cfg.paths.results_dir, record["dataset"], record["settings_key"])
                 out = build_report(cfg, store, Path(cfg.paths.results_dir), bench=False, to_wandb=False)
                 print(f"report: {out / 'report.md'}")
             print(f"job folder: {output_dir}")
-            return float(record["max_f"])
+            return float(scores(record)["max_f"])
     except SystemExit:
         remove_if_unused(output_dir)
         raise

@@ -267,6 +267,10 @@ class Config:
     seed: int = 0
     save_checkpoint: bool = True
     rerun: bool = False  # train even when the store already holds this job's record (otherwise: skip it)
+    # false: a selection job (the width search's trials). The test split is never evaluated or
+    # timed; the record holds validation scores only and is filed in the store's `selection/`
+    # folder, outside every table. A tested record of the same job serves as done.
+    test: bool = True
 
 
 @dataclass
@@ -347,6 +351,8 @@ def validate(cfg) -> None:
     s = cfg.dataset.split
     if min(s.train, s.val, s.test) < 0 or abs(s.train + s.val + s.test - 1) > 1e-6 or s.test == 0:
         raise ConfigError(f"dataset.split: train/val/test = {s.train}/{s.val}/{s.test} must be >= 0, sum to 1, test > 0")
+    if not cfg.test and s.val == 0:
+        raise ConfigError("test=false scores the validation split, which is empty: set dataset.split.val > 0")
     if cfg.dataset.batch_size < 1:
         raise ConfigError(f"dataset.batch_size: must be at least 1, got {cfg.dataset.batch_size}")
     _validate_dataset(cfg.dataset)

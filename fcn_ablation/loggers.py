@@ -120,7 +120,8 @@ def finish_logger(logger, record: dict) -> None:
     record is filed before this runs)."""
     if logger is None:
         return
-    final = {f"final/{k}": record[k] for k in SUMMARY_KEYS}
+    final = {f"final/{k}": record[k] for k in SUMMARY_KEYS if k in record}
+    final.update({f"final/val_{k}": v for k, v in record.items() if k.startswith("val_")} if not record.get("test", True) else {})
     try:
         logger.log_metrics(final)
         if hasattr(logger, "experiment") and hasattr(logger.experiment, "summary"):

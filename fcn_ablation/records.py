@@ -31,8 +31,9 @@ from fcn_ablation.files import atomic_write
 # baseline, from scratch, with one rule or another: the record's `init_tag` tells them apart)
 # and `seed` (a row is a distribution over seeds). `timing` is the per-job timing pass, which
 # no table's time column reads any more (those come from an interleaved benchmark), and
-# `report` only says how tables are drawn.
-NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "rerun", "init", "seed", "timing", "report")
+# `report` only says how tables are drawn. `test` says whether a record joins the table or is
+# filed apart as a selection record (`SELECTION`).
+NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "rerun", "init", "seed", "timing", "report", "test")
 NOT_SETTINGS_TRAINER = ("enable_progress_bar", "enable_model_summary", "log_every_n_steps")
 # Settings added after results were filed: left out of the key at their neutral value, so that
 # the tables filed before them keep their keys ({section: {key: neutral value}}).
@@ -70,6 +71,17 @@ def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
     return Path(results_dir) / "store" / dataset / key
 
 
+# Where a table's store files the records of selection jobs (`test=false`, the width search's
+# trials): validation scores only, never read by a report, so a table holds tested rows alone.
+SELECTION = "selection"
+
+
+def record_dirs(store: Path, tested_only: bool) -> list[Path]:
+    """The folders of a table's store a job may find its records in: the table itself, and its
+    selection records too unless `tested_only`."""
+    return [Path(store)] if tested_only else [Path(store), Path(store) / SELECTION]
+
+
 def write_arrays(path: Path, arrays: dict) -> Path:
     """`arrays` as a compressed `.npz`, written atomically."""
     return atomic_write(Path(path), lambda f: np.savez_compressed(f, **arrays))
@@ -82,6 +94,8 @@ def file_record(record: dict, results_dir: str | Path, arrays: dict | None = Non
     import uuid
 
     d = store_dir(results_dir, record["dataset"], record["settings_key"])
+    if not record.get("test", True):
+        d = d / SELECTION
     stem = f"{record['experiment']}-{record['created']}-{uuid.uuid4().hex[:6]}"
     if arrays is not None:
         write_arrays(d / f"{stem}.npz", arrays)
@@ -229,16 +243,20 @@ def same_job(record: dict, cfg) -> bool:
 
 
 def done_record(store: Path, cfg) -> Path | None:
-    """The newest record of this very job in its table's store, or None."""
-    found = [p for p in sorted(store.glob(f"{cfg.experiment.name}-*.json")) if same_job(read_record(p), cfg)]
-    return found[-1] if found else None
+    """The newest record of this very job in its table's store, or None. A selection job
+    (`test=false`) is done by a tested record too (it holds validation scores as well); a tested
+    job only by a tested one."""
+    found = [(read_record(p), p) for d in record_dirs(store, tested_only=cfg.test) for p in d.glob(f"{cfg.experiment.name}-*.json")]
+    found = sorted((r["created"], p) for r, p in found if same_job(r, cfg))
+    return found[-1][1] if found else None
 
 
 def reference_baseline(store: Path, results_dir: str | Path, start: str, seed: int) -> Path | None:
-    """The checkpoint of the newest baseline in `store` trained from `start` for the table's
-    budget (`is_reference_baseline`) with `seed`, or None."""
+    """The checkpoint of the newest baseline in `store` (tested or a selection job's: the weights
+    are what counts) trained from `start` for the table's budget (`is_reference_baseline`) with
+    `seed`, or None."""
     found = []
-    for p in sorted(store.glob("baseline-*.json")):
+    for p in sorted(p for d in record_dirs(store, tested_only=False) for p in d.glob("baseline-*.json")):
         r = read_record(p)
         ckpt = resolve(r["output_dir"], results_dir) / "model.pt"
         if is_reference_baseline(r, start) and record_seed(r) == int(seed) and ckpt.is_file():

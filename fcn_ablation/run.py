@@ -1,4 +1,7 @@
-"""One Hydra job: build the variant, train, test, time, and write its result record."""
+"""One Hydra job: build the variant, train, test, time, and write its result record.
+
+A selection job (`test=false`, the width search's trials) validates instead of testing: the test
+split is neither scored nor timed, and its record is filed apart from the table's rows."""
 
 from __future__ import annotations
 
@@ -53,6 +56,12 @@ def per_image_arrays(module: SaliencyModule) -> dict:
     for name, m in module.test_maps.items():
         out[f"map/{name}"] = m.numpy()
     return out
+
+
+def scores(record: dict) -> dict[str, float]:
+    """A record's headline scores: the test split's, or a selection job's validation ones."""
+    prefix = "" if record.get("test", True) else "val_"
+    return {k: record[prefix + k] for k in METRICS if prefix + k in record}
 
 
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
@@ -161,7 +170,7 @@ def _write_job(output_dir: Path, cfg, record_path: Path, skipped: bool) -> None:
     report finds its tables through these)."""
     records.write_json(output_dir / "job.json", {
         "job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": Path(record_path).parent.name,
-        "record": records.relative_to(record_path, cfg.paths.results_dir), "skipped": skipped,
+        "record": records.relative_to(record_path, cfg.paths.results_dir), "skipped": skipped, "test": bool(cfg.test),
     })  # fmt: skip
 
 
@@ -190,6 +199,7 @@ def _ensure_baseline(cfg, data, split_hash: str, store: Path, output_dir: Path, 
     if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
         return
     base = baseline_config(cfg)
+    base.test = True  # the reference is a row of the table, whatever the job that needed it (a search's trial)
     name = records.job_name(base)
     with job_lock(store, name):
         if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
@@ -210,7 +220,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
     is_baseline = not changed_layers(factors)
     init_info = initialise(net, cfg, is_baseline, split_hash)
-    grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images]
+    grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images] if cfg.test else []
     optimizer = optimizer_config(cfg, is_baseline)
     module = SaliencyModule(net, optimizer, keep_maps=tuple(grid))
 
@@ -231,13 +241,15 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
             "%s: nothing was trained (trainer.max_epochs=%s, trainer.max_steps=%s); the record holds the starting "
             "weights' scores and says untrained: true", cfg.experiment.name, trainer.max_epochs, trainer.max_steps,
         )  # fmt: skip
-    test_metrics = trainer.test(module, datamodule=data, verbose=False)[0]
+    # A selection job (`test=false`) never touches the test split: scored and timed on validation.
+    test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if cfg.test else {}
     # The validation split's scores of the final weights: what a search may select on (never the test's).
     val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
 
     device = trainer.strategy.root_device
-    n_time = cfg.timing.max_images or len(data.test_set)
-    images = (data.normalise(data.test_set[i]["image"]) for i in range(min(n_time, len(data.test_set))))
+    timed = data.test_set if cfg.test else data.val_set
+    n_time = cfg.timing.max_images or len(timed)
+    images = (data.normalise(timed[i]["image"]) for i in range(min(n_time, len(timed))))
     speed, speed_from = speed_options(cfg, device)
     timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
 
@@ -259,9 +271,10 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "params": params,
         "macs": macs,
         "cost_input_hw": [cfg.cost.height, cfg.cost.width],
-        **{k: test_metrics[f"test/{k}"] for k in METRICS},
+        "test": bool(cfg.test),
+        **{k: test_metrics[f"test/{k}"] for k in METRICS if f"test/{k}" in test_metrics},
         **{f"val_{k}": val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
-        "test_image_hw": test_image_hw(data.test_set),
+        "test_image_hw": test_image_hw(timed),
         "detection_total_s": timing.total_s,
         "detection_ms_per_image": timing.ms_per_image,
         "detection_images": timing.n_images,
@@ -274,7 +287,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "untrained": trainer.global_step == 0,
         "same_widths_as_baseline": same_widths_as_baseline(cfg),
         "resumed_from": resumed,
-        "test_images": len(data.test_set),
+        "test_images": len(data.test_set) if cfg.test else 0,
         **data.summary(),
         "device": device_label(device),
         "torch": torch.__version__,
@@ -285,14 +298,17 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     if cfg.save_checkpoint:
         torch.save({"widths": widths, "state_dict": net.state_dict(), "config": record["config"]}, output_dir / "model.pt")
     records.write_json(output_dir / "record.json", record)
-    arrays = per_image_arrays(module)
-    records.write_arrays(output_dir / "per_image.npz", arrays)
+    arrays = per_image_arrays(module) if cfg.test else None
+    if arrays is not None:
+        records.write_arrays(output_dir / "per_image.npz", arrays)
     path = records.file_record(record, cfg.paths.results_dir, arrays)
     shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: the store has the record, the job folder the weights
     finish_logger(logger, record)
+    split = "test" if cfg.test else "validation (a selection job)"
     log.info(
-        "%s (%s): max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
-        record["experiment"], record["init_tag"], record["max_f"], record["mae"], timing.ms_per_image, timing.n_images, params / 1e6, macs / 1e9,
+        "%s (%s): %s max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
+        record["experiment"], record["init_tag"], split, scores(record)["max_f"], scores(record)["mae"], timing.ms_per_image,
+        timing.n_images, params / 1e6, macs / 1e9,
     )  # fmt: skip
     return record, path
 

@@ -3,10 +3,12 @@
 The paper tried eight halvings by hand. Here Optuna (used directly, with a multi-objective
 sampler) proposes one width factor per layer group (`search_space`), and each proposal is an
 ordinary job of the training app: cut from the trained baseline with the configured transfer rule
-and fine-tuned for the configured budget (`train`), filed in the results store like any record.
+and fine-tuned for the configured budget (`train`), filed in the results store with its factors.
+Trials are selection jobs (`test=false`): the test split is never scored for them, and their
+records lie in the store's `selection/` folder, apart from the table's rows, so only the front
+members the user confirms (an ordinary sweep, `front.md` prints it) are ever tested.
 
-Objectives: max F on the **validation** split (mean over `seeds`; the test split never selects)
-and speed: the detection-time ratio to the baseline from the interleaved benchmark at the target
+Objectives: max F on the **validation** split (mean over `seeds`) and speed: the detection-time ratio to the baseline from the interleaved benchmark at the target
 scale (`bench_width_multiplier`, 400x300, this device), or the multiply-add ratio (`speed=macs`).
 Width does not change how time depends on the weights, so time is measured at the target scale
 with random weights while F is trained at the scale the machine affords (`model.width_multiplier`
@@ -83,11 +85,12 @@ def table2_in_space(groups: dict[str, list[str]], factors: list[float]) -> dict[
     return out
 
 
-def trial_config(scfg, experiment: str, factors: dict[str, float], seed: int):
-    """The training app's config for one trial's job: `scfg.train` overrides, this experiment."""
+def trial_config(scfg, experiment: str, factors: dict[str, float], seed: int, test: bool = False):
+    """The training app's config for one trial's job: `scfg.train` overrides, this experiment.
+    Trials are selection jobs (`test=false`): validated, never tested, filed apart from the table."""
     from hydra import compose
 
-    overrides = [*scfg.train, "experiment=baseline", f"experiment.name={experiment}", f"seed={seed}",
+    overrides = [*scfg.train, "experiment=baseline", f"experiment.name={experiment}", f"seed={seed}", f"test={str(test).lower()}",
                  f"paths.results_dir={scfg.paths.results_dir}", f"paths.cache_dir={scfg.paths.cache_dir}"]  # fmt: skip
     cfg = compose(config_name="config", overrides=overrides)
     with open_dict(cfg):
@@ -128,6 +131,7 @@ class Search:
         return [t for t in self.study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
 
     def run(self) -> None:
+        self.baseline_val_f()  # the reference first: its tested jobs, which the trials are cut from
         self._requeue_interrupted()
         if self.cfg.table2 and not self.study.get_trials(deepcopy=False):
             for name, params in table2_in_space(self.groups, self.factors).items():
@@ -178,11 +182,11 @@ class Search:
         return val_f, objective
 
     # -- one trial's parts ------------------------------------------------------------------------
-    def _job(self, name: str, factors: dict[str, float], seed: int) -> dict:
+    def _job(self, name: str, factors: dict[str, float], seed: int, test: bool = False) -> dict:
         from fcn_ablation import records
         from fcn_ablation.run import run
 
-        cfg = trial_config(self.cfg, name, factors, seed)
+        cfg = trial_config(self.cfg, name, factors, seed, test)
         rec = run(cfg, self.out / "jobs" / f"{name}_seed{seed}")
         job = json.loads((self.out / "jobs" / f"{name}_seed{seed}" / "job.json").read_text())
         rec["_path"] = job["record"]
@@ -191,9 +195,11 @@ class Search:
         return rec
 
     def baseline_val_f(self) -> float | None:
-        """The baseline's val max F (mean over `seeds`), from its jobs in the store."""
+        """The baseline's val max F (mean over `seeds`), from its jobs in the store. The baseline is
+        the reference, never a candidate: its jobs are ordinary tested ones, the very jobs the
+        confirmation sweep then finds done (and the trials are cut from)."""
         if self._base_f is None:
-            values = [float(self._job("baseline", {}, seed)["val_max_f"]) for seed in self.cfg.seeds]
+            values = [float(self._job("baseline", {}, seed, test=True)["val_max_f"]) for seed in self.cfg.seeds]
             self._base_f = sum(values) / len(values)
         return self._base_f
 

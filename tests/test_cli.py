@@ -69,13 +69,14 @@ def test_a_yaml_syntax_error_in_an_experiment_file_is_one_line_naming_file_and_l
         ("logger.mode=sometimes", "logger.mode: 'offline', 'online' or 'disabled'"),
         ("+optimizer.lr_by_start.imagenet=-1", "optimizer.lr_by_start.imagenet=-1"),
         ("dataset.root=/nonexistent/syn", "leave dataset.root unset to generate it (dataset.generate=true)"),
+        ("test=false dataset.split.val=0 dataset.split.train=0.9", "test=false scores the validation split, which is empty"),
     ],
 )
 def test_bad_settings_stop_before_any_work_with_the_setting_named(compose_cfg, tmp_path, override, message):
     from fcn_ablation.errors import UserError
     from fcn_ablation.run import run
 
-    cfg = compose_cfg([f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/cache", "logger=none", override])
+    cfg = compose_cfg([f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/cache", "logger=none", *override.split()])
     with pytest.raises(UserError) as err:
         run(cfg, tmp_path / "job")
     assert message in str(err.value) and "\n" not in str(err.value)

@@ -12,6 +12,8 @@ from hydra import compose, initialize_config_dir
 
 from fcn_ablation.cli import config_dir
 from fcn_ablation.errors import ConfigError
+from fcn_ablation.report import load_store
+from fcn_ablation.run import METRICS
 from fcn_ablation.search import Search, check_space, slug, table2_in_space
 
 
@@ -25,7 +27,8 @@ def search_config(tmp_path, cache_dir, *overrides):
 
 
 def records_of(tmp_path, experiment: str) -> list[dict]:
-    found = [json.loads(p.read_text()) for p in (tmp_path / "results" / "store" / "synthetic").glob("*/*.json")]
+    """Records of `experiment` anywhere in the store (table rows and selection records), with `_path`."""
+    found = [{**json.loads(p.read_text()), "_path": p} for p in (tmp_path / "results" / "store" / "synthetic").rglob("*.json")]
     return [r for r in found if r["experiment"] == experiment]
 
 
@@ -49,12 +52,18 @@ def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_con
     front = pd.read_csv(out / "front.csv")
     assert len(front) == len(summary["front"]) >= 1 and front.on_front.all()
     assert (out / "front.png").stat().st_size > 1000 and "Pareto front" in (out / "front.md").read_text()
-    # Every trial is a record in the store, its factors and init recorded.
+    # Every trial is a record in the store, its factors and init recorded; a selection record:
+    # validation scores only, the test split never scored, filed apart from the table's rows.
     for r in trials.itertuples():
         stored = records_of(tmp_path, r.experiment)
         assert len(stored) == 1, r.experiment
         rec = stored[0]
         assert rec["init"]["source"] == "baseline" and rec["val_max_f"] == pytest.approx(r.val_max_f)
+        assert rec["test"] is False and rec["test_images"] == 0 and not [k for k in rec if k in METRICS]
+        assert rec["_path"].parent.name == "selection" and not rec["_path"].with_suffix(".npz").exists()
+    (base,) = records_of(tmp_path, "baseline")  # the reference: an ordinary tested row, found done by the confirmation
+    assert base["test"] is True and base["max_f"] > 0 and base["_path"].parent.name != "selection"
+    assert [r["experiment"] for r in load_store(base["_path"].parent)] == ["baseline"]  # the table: no trial in it
     # Front members are experiment files the ordinary app composes.
     files = sorted((tmp_path / "experiments").glob("*.yaml"))
     assert sorted(f.stem for f in files) == sorted(front.experiment)
