@@ -28,16 +28,16 @@ import torch
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
-from fcn_ablation.cli import config_dir
-from fcn_ablation.config import register
+from fcn_ablation.app import config_dir
+from fcn_ablation.config import Precision, SpeedConfig, register
 from fcn_ablation.errors import ConfigError, exit_on_user_error
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
-from fcn_ablation.models.widths import build_widths, layer_factors
 from fcn_ablation.paper import paper_dir
 from fcn_ablation.records import scale_name, table_widths
+from fcn_ablation.stats import bootstrap_median_ci
 from fcn_ablation.tables import load_note, markdown_table
-from fcn_ablation.timing import DTYPES, SpeedOptions, device_label, device_slug, prepare, timed
+from fcn_ablation.timing import DTYPES, device_label, device_slug, prepare, timed
 
 MATMUL = "matmul"
 
@@ -46,18 +46,9 @@ register()
 
 def experiment_widths(names: list[str], multiplier: float) -> dict[str, dict[str, int]]:
     """Widths of each named experiment (`conf/experiment/<name>.yaml`); all of them when empty."""
-    folder = Path(config_dir()) / "experiment"
-    available = sorted(p.stem for p in folder.glob("*.yaml"))
-    names = list(names) or ["baseline"] + [n for n in available if n != "baseline"]
-    unknown = [n for n in names if n not in available]
-    if unknown:
-        raise ConfigError(f"experiments: no {folder}/{unknown[0]}.yaml; available: {', '.join(available)}")
-    out = {}
-    for name in names:
-        exp = OmegaConf.load(folder / f"{name}.yaml")
-        factors = layer_factors(exp.get("halve", []), exp.get("factors", {}), experiment=name)
-        out[name] = build_widths(factors, multiplier)
-    return out
+    from fcn_ablation import experiments
+
+    return {name: experiments.widths(name, multiplier) for name in (list(names) or experiments.names())}
 
 
 def rotated(variants: list[str], round_index: int) -> list[str]:
@@ -73,15 +64,6 @@ def run_rounds(measures: dict, rounds: int, progress: bool = True) -> pd.DataFra
         for pos, name in enumerate(rotated(names, r)):
             rows.append({"round": r, "position": pos, "variant": name, "seconds": measures[name]()})
     return pd.DataFrame(rows)
-
-
-def bootstrap_median_ci(values, rng: np.random.Generator, n_boot: int = 4000, level: float = 0.95) -> tuple[float, float]:
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float(values[0]), float(values[0])
-    medians = np.median(rng.choice(values, size=(n_boot, len(values)), replace=True), axis=1)
-    lo, hi = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
 
 
 def summarise(raw: pd.DataFrame, baseline: str = "baseline", seed: int = 0) -> pd.DataFrame:
@@ -108,7 +90,7 @@ def bench(cfg, progress: bool = True) -> Path:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
-    opts = SpeedOptions.from_config(cfg)
+    opts = SpeedConfig.of(cfg)
     slug = f"{opts.slug()}-b{cfg.batch_size}-{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
     out = Path(cfg.out_dir) / device_slug(device, torch.get_num_threads()) / slug
     run_bench(experiment_widths(cfg.experiments, cfg.width_multiplier), out, device=device, opts=opts, height=cfg.height,
@@ -126,7 +108,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device("cuda" if name == "gpu" else name)
 
 
-def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: SpeedOptions, height: int, width: int,
+def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: SpeedConfig, height: int, width: int,
               batch_size: int = 1, rounds: int = 10, warmup: int = 2, matmul_size: int = 2048, seed: int = 0,
               num_classes: int = 2, progress: bool = True, settings: str = "") -> Path:  # fmt: skip
     """Time the networks of `widths` ({variant: {layer: channels}}, the baseline first) and the
@@ -145,7 +127,7 @@ def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: Spe
         measures[name] = lambda f=forward: timed(lambda: f(x), device)
         cost[name] = model_cost(w, height, width, num_classes)
     n = matmul_size
-    a, b = (torch.randn(n, n, device=device, dtype=DTYPES[opts.precision]) for _ in range(2))
+    a, b = (torch.randn(n, n, device=device, dtype=DTYPES[Precision(opts.precision).value]) for _ in range(2))
     for _ in range(max(1, warmup)):
         a @ b
     measures[MATMUL] = lambda: timed(lambda: a @ b, device)
@@ -278,9 +260,17 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
                 fmt="o", color="tab:blue", label=f"measured ({device})")  # fmt: skip
     ax.scatter(rows.macs_ratio, rows.paper_time_ratio, marker="x", color="tab:red", label="paper (GTX 1080 Ti)")
     for r in rows.itertuples():
-        ax.annotate(r.variant, (r.macs_ratio, r.time_ratio), textcoords="offset points", xytext=(5, -3), color="tab:blue")
+        ax.annotate(
+            r.variant, (r.macs_ratio, r.time_ratio), textcoords="offset points", xytext=(5, -3), color="tab:blue"
+        )
         if not pd.isna(r.paper_time_ratio):
-            ax.annotate(r.variant, (r.macs_ratio, r.paper_time_ratio), textcoords="offset points", xytext=(5, -3), color="tab:red")
+            ax.annotate(
+                r.variant,
+                (r.macs_ratio, r.paper_time_ratio),
+                textcoords="offset points",
+                xytext=(5, -3),
+                color="tab:red",
+            )
     ax.set_xlabel("MACs ratio to the baseline")
     ax.set_ylabel("detection time ratio to the baseline")
     ax.set_title("Does time follow the arithmetic?")
@@ -299,10 +289,9 @@ def _app(cfg) -> None:
 
 
 def main() -> None:
-    from fcn_ablation.cli import start
+    from fcn_ablation.app import start
 
     start(_app)
-
 
 
 def bench_table(recs: list[dict], out_dir: Path, *, device: str = "auto", rounds: int = 10, warmup: int = 2,
@@ -329,7 +318,7 @@ def bench_table(recs: list[dict], out_dir: Path, *, device: str = "auto", rounds
                 written.append(out)
                 continue
         matmul = 2048 if width_multiplier >= 0.5 and scale == jobs[0][1] else 256
-        written.append(run_bench(widths, out, device=dev, opts=SpeedOptions(), height=h, width=w, rounds=rounds, warmup=warmup,
+        written.append(run_bench(widths, out, device=dev, opts=SpeedConfig(), height=h, width=w, rounds=rounds, warmup=warmup,
                                  matmul_size=matmul, progress=progress, settings=scale))  # fmt: skip
     return written
 

@@ -98,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             row["ratio"] = row["pysodmetrics_s"] / row["ours_s"]
             diffs.append(max(abs(results["ours"][k] - results["pysodmetrics"][k]) for k in results["ours"]))
             rows.append(row)
-            print(f"round {r}: {len(chunk)} maps, ours {row['ours_s']:.2f} s, PySODMetrics {row['pysodmetrics_s']:.2f} s, {row['ratio']:.1f}x", flush=True)
+            print(
+                f"round {r}: {len(chunk)} maps, ours {row['ours_s']:.2f} s, PySODMetrics {row['pysodmetrics_s']:.2f} s, {row['ratio']:.1f}x",
+                flush=True,
+            )
         df = pd.DataFrame(rows)
         total = df.pysodmetrics_s.sum() / df.ours_s.sum()
         slug = device_slug(torch.device("cpu"))

@@ -20,7 +20,9 @@ from fcn_ablation.errors import UserError, exit_on_user_error
 log = logging.getLogger(__name__)
 
 
-def build_report(cfg, store: Path, results_dir: Path, group: str | None = None, bench: bool = True, to_wandb: bool = True) -> Path:
+def build_report(
+    cfg, store: Path, results_dir: Path, group: str | None = None, bench: bool = True, to_wandb: bool = True
+) -> Path:
     """Benchmark (when `bench` and `cfg.report.bench`), write and log (`to_wandb`, with the W&B logger) one table's report."""
     from fcn_ablation.report import load_store, report_dir, write_report
 
@@ -32,7 +34,9 @@ def build_report(cfg, store: Path, results_dir: Path, group: str | None = None, 
 
         bench_table(recs, out, device=str(cfg.trainer.accelerator), rounds=r.rounds, warmup=r.warmup,
                     width_multiplier=r.width_multiplier, progress=cfg.trainer.enable_progress_bar)  # fmt: skip
-    out = write_report(store, results_dir, permutations=r.permutations, alpha=r.alpha, width_multiplier=r.width_multiplier)
+    out = write_report(
+        store, results_dir, permutations=r.permutations, alpha=r.alpha, width_multiplier=r.width_multiplier
+    )
     if to_wandb and cfg.logger.name == "wandb":
         from fcn_ablation.wandb_report import log_report
 

@@ -18,6 +18,23 @@ from omegaconf import MISSING
 from fcn_ablation.errors import ConfigError
 
 
+# What a setting is. The results store files a record under a hash of its config (the settings
+# key, `records.settings_key`): records that share it are rows of one table. A field that does not
+# change what a row measures is marked here, on the field, so that whoever adds a field decides:
+# - `row_attribute(...)`: differs between rows of one table (the experiment, where its weights
+#   started, the seed), or says only how a job runs or reports (logging, paths, timing pass);
+# - `added_later(neutral, ...)`: a setting added after results were filed, left out of the key
+#   at its neutral value, so that the tables filed before it keep their keys.
+def row_attribute(default=MISSING, *, default_factory=None, why: str = ""):
+    kw = {"default_factory": default_factory} if default_factory is not None else {"default": default}
+    return field(**kw, metadata={"setting": False, "why": why})
+
+
+def added_later(neutral, *, default_factory=None, default=MISSING):
+    kw = {"default_factory": default_factory} if default_factory is not None else {"default": default}
+    return field(**kw, metadata={"neutral": neutral})
+
+
 @dataclass
 class ExperimentConfig:
     """One row of Table 2: which layers lose width, and by how much."""
@@ -51,7 +68,7 @@ class SplitConfig:
     seed: int = 0
     # pairs found in no split file (the data set grew after the files were written): error, add
     # (each joins a split by a hash of its name; no pair moves) or ignore (left out, said every run)
-    new_pairs: NewPairs = NewPairs.error
+    new_pairs: NewPairs = row_attribute(NewPairs.error, why="membership is in the split files' hash")
 
 
 @dataclass
@@ -100,19 +117,24 @@ class ResizeMode(str, Enum):
 class DatasetConfig:
     name: str = MISSING
     root: Optional[str] = None  # where the files are; unset with `generate`/`download`: a cache folder
-    root_env: Optional[str] = None  # the environment variable `root` is read from, if any (named in hints)
+    # the environment variable `root` is read from, if any (named in hints)
+    root_env: Optional[str] = row_attribute(None, why="how the files arrive, not which they are")
     generate: bool = False  # write the procedural data set (settings below) when root is unset
     layouts: list[LayoutConfig] = field(default_factory=lambda: [LayoutConfig("Imgs", "Imgs")])  # tried in order
-    download: bool = False  # fetch `sources` into root (or the cache) when no data set is there
-    sources: list[SourceConfig] = field(default_factory=list)
+    # fetch `sources` into root (or the cache) when no data set is there
+    download: bool = row_attribute(False, why="how the files arrive, not which they are")
+    sources: list[SourceConfig] = row_attribute(default_factory=list, why="how the files arrive, not which they are")
     on_bad_file: BadFilePolicy = BadFilePolicy.error
     split: SplitConfig = field(default_factory=SplitConfig)
     resize_mode: ResizeMode = ResizeMode.native  # training batches only: evaluation is always native
     fixed_size: Optional[list[int]] = None  # [height, width] for resize_mode resize or pad
     batch_size: int = 1
-    num_workers: Optional[int] = None  # loader processes; None: one per CPU core, at most 8
+    # loader processes; None: one per CPU core, at most 8
+    num_workers: Optional[int] = row_attribute(None, why="how the files arrive, not which they are")
     channel_order: ChannelOrder = ChannelOrder.rgb  # order the network sees; mean/std below are always RGB
-    mean: list[float] = field(default_factory=lambda: [122.67891434, 116.66876762, 104.00698793])  # RGB, 0..255
+    # RGB, 0..255. The default is the Caffe VGG16 mean pixel (Caffe lists it as BGR 104.01, 116.67,
+    # 122.68): the one place it is written.
+    mean: list[float] = field(default_factory=lambda: [122.67891434, 116.66876762, 104.00698793])
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     flip: bool = True  # random horizontal flips in training
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
@@ -141,7 +163,7 @@ class OptimizerConfig:
     # the learning rate of a job whose weights start from this source (scratch, imagenet,
     # checkpoint, baseline), where it differs from `lr`: Caffe FCN-8s trains from VGG16 at 1e-10
     # ("at-once") but fine-tunes a trained FCN at 1e-14
-    lr_by_start: dict[str, float] = field(default_factory=dict)
+    lr_by_start: dict[str, float] = added_later({}, default_factory=dict)
 
 
 class InitSource(str, Enum):
@@ -179,12 +201,12 @@ class TrainerConfig:
     precision: str = "32-true"
     max_epochs: int = 10
     max_steps: int = -1
-    log_every_n_steps: int = 10
+    log_every_n_steps: int = row_attribute(10, why="logging")
     check_val_every_n_epoch: int = 1
     gradient_clip_val: Optional[float] = None
     deterministic: bool = False
-    enable_progress_bar: bool = True
-    enable_model_summary: bool = False
+    enable_progress_bar: bool = row_attribute(True, why="console")
+    enable_model_summary: bool = row_attribute(False, why="console")
 
 
 @dataclass
@@ -205,13 +227,32 @@ class Precision(str, Enum):
 
 @dataclass
 class SpeedConfig:
-    """How a forward pass is run when it is timed (`timing.SpeedOptions`): shared by the run's
-    detection timing and the benchmark, so that both take one path."""
+    """How a forward pass is run when it is timed: the schema of the run's `timing` and of the
+    benchmark, and the one type `timing.prepare` takes, so that every timing takes one path."""
 
     precision: Precision = Precision.fp32
     channels_last: bool = False
     compile: bool = False
     cudnn_benchmark: bool = False
+
+    @classmethod
+    def of(cls, section) -> SpeedConfig:
+        """The speed fields of a section that holds them (`timing`, the benchmark's config, a saved
+        benchmark's `config.yaml`) as one of these."""
+        try:
+            precision = Precision(getattr(section.precision, "value", section.precision))
+        except ValueError:
+            raise ConfigError(f"precision: fp32, bf16 or fp16, got {section.precision!r}") from None
+        return cls(precision, bool(section.channels_last), bool(section.compile), bool(section.cudnn_benchmark))
+
+    def slug(self) -> str:
+        """`fp32`, `bf16-cl-compile`, ...: the options in a folder or column name."""
+        on = [
+            n
+            for n, flag in (("cl", self.channels_last), ("compile", self.compile), ("cudnn", self.cudnn_benchmark))
+            if flag
+        ]
+        return "-".join([Precision(self.precision).value, *on])
 
 
 @dataclass
@@ -251,26 +292,29 @@ class PathsConfig:
 
 @dataclass
 class Config:
-    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    experiment: ExperimentConfig = row_attribute(default_factory=ExperimentConfig, why="the row")
     model: ModelConfig = field(default_factory=ModelConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
-    timing: TimingConfig = field(default_factory=TimingConfig)
+    logger: LoggerConfig = row_attribute(default_factory=LoggerConfig, why="logging")
+    # the per-job timing pass: no table's time column reads it (those come from an interleaved benchmark)
+    timing: TimingConfig = row_attribute(default_factory=TimingConfig, why="the per-job timing pass")
     cost: CostConfig = field(default_factory=CostConfig)
-    paths: PathsConfig = field(default_factory=PathsConfig)
-    init: InitConfig = field(default_factory=InitConfig)
-    report: ReportConfig = field(default_factory=ReportConfig)
+    paths: PathsConfig = row_attribute(default_factory=PathsConfig, why="where files go")
+    # where the weights started: the record's `init_tag` tells the rows apart
+    init: InitConfig = row_attribute(default_factory=InitConfig, why="a row attribute (init_tag)")
+    report: ReportConfig = row_attribute(default_factory=ReportConfig, why="how tables are drawn")
     recipe: str = "modern"
     preset: str = "cpu"
-    seed: int = 0
-    save_checkpoint: bool = True
-    rerun: bool = False  # train even when the store already holds this job's record (otherwise: skip it)
+    seed: int = row_attribute(0, why="a row is a distribution over seeds")
+    save_checkpoint: bool = row_attribute(True, why="what a job keeps")
+    # train even when the store already holds this job's record (otherwise: skip it)
+    rerun: bool = row_attribute(False, why="whether a job runs")
     # false: a selection job (the width search's trials). The test split is never evaluated or
     # timed; the record holds validation scores only and is filed in the store's `selection/`
     # folder, outside every table. A tested record of the same job serves as done.
-    test: bool = True
+    test: bool = row_attribute(True, why="whether a record joins the table or is filed apart")
 
 
 @dataclass
@@ -313,7 +357,9 @@ class SearchConfig:
     sampler: str = "tpe"  # tpe | nsga2
     speed: str = "time"  # time: ratio measured by the interleaved benchmark; macs: multiply-add ratio
     table2: bool = True  # enqueue Table 2's rows expressible in the space first, to compare on equal terms
-    train: list[str] = field(default_factory=lambda: ["init=baseline", "init.epochs=2"])  # overrides of each trial's job
+    train: list[str] = field(
+        default_factory=lambda: ["init=baseline", "init.epochs=2"]
+    )  # overrides of each trial's job
     seeds: list[int] = field(default_factory=lambda: [0])  # training seeds per trial; val F is their mean
     f_tolerance_pct: float = 2.0  # the answer: the fastest front member within this much of the baseline's val F
     bench_width_multiplier: float = 1.0  # time is measured at the target scale (random weights)
@@ -334,60 +380,6 @@ def register() -> None:
     ConfigStore.instance().store(name="search_schema", node=SearchConfig)
 
 
-def validate(cfg) -> None:
-    """Checks beyond types; each failure names the key at fault."""
-    from fcn_ablation.models.widths import layer_factors
-
-    layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name)
-    for key, seed in (("seed", cfg.seed), ("dataset.split.seed", cfg.dataset.split.seed), ("init.seed", cfg.init.seed)):
-        if not 0 <= seed < 2**32:
-            raise ConfigError(f"{key}: must be in 0 .. 4294967295 (numpy's range), got {seed}")
-    if not cfg.model.width_multiplier > 0:
-        raise ConfigError(f"model.width_multiplier: must be positive, got {cfg.model.width_multiplier}")
-    if not 0 <= cfg.model.dropout < 1:
-        raise ConfigError(f"model.dropout: must be in [0, 1), got {cfg.model.dropout}")
-    if cfg.model.num_classes < 2:
-        raise ConfigError(f"model.num_classes: must be at least 2, got {cfg.model.num_classes}")
-    s = cfg.dataset.split
-    if min(s.train, s.val, s.test) < 0 or abs(s.train + s.val + s.test - 1) > 1e-6 or s.test == 0:
-        raise ConfigError(f"dataset.split: train/val/test = {s.train}/{s.val}/{s.test} must be >= 0, sum to 1, test > 0")
-    if not cfg.test and s.val == 0:
-        raise ConfigError("test=false scores the validation split, which is empty: set dataset.split.val > 0")
-    if cfg.dataset.batch_size < 1:
-        raise ConfigError(f"dataset.batch_size: must be at least 1, got {cfg.dataset.batch_size}")
-    _validate_dataset(cfg.dataset)
-    if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
-        raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
-    if cfg.optimizer.lr <= 0:
-        raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")
-    if cfg.optimizer.loss_reduction not in ("mean", "sum"):
-        raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {cfg.optimizer.loss_reduction!r}")
-    for start, lr in cfg.optimizer.lr_by_start.items():
-        if start not in InitSource.__members__ or not lr > 0:
-            raise ConfigError(f"optimizer.lr_by_start.{start}={lr}: keys are {', '.join(InitSource.__members__)}, values positive")
-    if cfg.optimizer.bias_lr_mult <= 0:
-        raise ConfigError(f"optimizer.bias_lr_mult: must be positive, got {cfg.optimizer.bias_lr_mult}")
-    if cfg.init.epochs is not None and cfg.init.epochs < 1:
-        raise ConfigError(f"init.epochs: must be positive or null, got {cfg.init.epochs}")
-    if InitSource(cfg.init.baseline_from) not in (InitSource.scratch, InitSource.imagenet):
-        raise ConfigError(f"init.baseline_from: scratch or imagenet, got {cfg.init.baseline_from}")
-    if InitSource(cfg.init.source) is InitSource.checkpoint and not cfg.init.path:
-        raise ConfigError("init=checkpoint needs init.path=/path/to/model.pt")
-    if cfg.logger.name not in ("wandb", "csv", "none"):
-        raise ConfigError(f"logger.name: 'wandb', 'csv' or 'none', got {cfg.logger.name!r}")
-    if cfg.logger.mode not in ("offline", "online", "disabled"):
-        raise ConfigError(f"logger.mode: 'offline', 'online' or 'disabled', got {cfg.logger.mode!r}")
-    if cfg.timing.warmup < 0:
-        raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
-    r = cfg.report
-    if r.rounds < 2 or r.warmup < 0 or r.permutations < 100 or not 0 < r.alpha < 1 or r.grid_images < 0 or not r.width_multiplier > 0:
-        raise ConfigError(
-            f"report: rounds >= 2, warmup >= 0, permutations >= 100, 0 < alpha < 1, grid_images >= 0 and "
-            f"width_multiplier > 0 are needed (got rounds={r.rounds}, warmup={r.warmup}, permutations={r.permutations}, "
-            f"alpha={r.alpha}, grid_images={r.grid_images}, width_multiplier={r.width_multiplier})"
-        )
-
-
 def root_hints(ds) -> str:
     """What can bring a data set's files into place, for this data set only."""
     env = f" (or set {ds.root_env})" if ds.root_env else ""
@@ -397,20 +389,3 @@ def root_hints(ds) -> str:
     if ds.generate:
         hints.append("leave dataset.root unset to generate it (dataset.generate=true)")
     return ", or ".join(hints)
-
-
-def _validate_dataset(ds) -> None:
-    mode = ResizeMode(ds.resize_mode)
-    size = ds.fixed_size
-    if size is not None and (len(size) != 2 or min(size) < 1):
-        raise ConfigError(f"dataset.fixed_size: [height, width] of positive integers, got {list(size)}")
-    if mode is not ResizeMode.native and size is None:
-        raise ConfigError(f"dataset.resize_mode={mode.value} needs dataset.fixed_size=[height,width]")
-    if ds.num_workers is not None and ds.num_workers < 0:
-        raise ConfigError(f"dataset.num_workers: must be >= 0 or null (one per core), got {ds.num_workers}")
-    if not ds.layouts:
-        raise ConfigError("dataset.layouts: empty; list at least one {images: DIR, masks: DIR}")
-    if not ds.root and not ds.generate and not ds.download:
-        raise ConfigError(f"dataset.root: not set for data set {ds.name!r}; {root_hints(ds)}")
-    if ds.download and not ds.sources:
-        raise ConfigError(f"dataset.download=true, but data set {ds.name!r} lists no dataset.sources to fetch")

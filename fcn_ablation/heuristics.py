@@ -45,21 +45,22 @@ def heuristic_max_f(pairs) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     """`python -m fcn_ablation.heuristics RECORD.json`: the rules' max F on that run's test split."""
     import argparse
-    import sys
 
-    from fcn_ablation.errors import UserError
+    from fcn_ablation.errors import DataError, exit_on_user_error
     from fcn_ablation.records import read_record
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("record", help="a record.json written by a run")
     args = parser.parse_args(argv)
-    try:
+    with exit_on_user_error():
         rec = read_record(args.record)
-        test = record_test_pairs(rec)
-        floors = heuristic_max_f(test)
-    except (UserError, OSError, KeyError) as err:
-        print(f"error: {args.record}: {err}", file=sys.stderr)
-        return 2
+        try:
+            test = record_test_pairs(rec)
+            floors = heuristic_max_f(test)
+        except (OSError, KeyError) as err:
+            raise DataError(
+                f"{args.record}: its test split cannot be read back ({type(err).__name__}: {err})"
+            ) from None
     print(f"{'rule':<16} max F   (test split {rec['split_hash']}, {len(test)} images)")
     print(f"{'network':<16} {rec['max_f']:.4f}  ({rec['experiment']}, {rec['dataset']})")
     for rule, f in floors.items():

@@ -94,6 +94,9 @@ def _baseline_command(seed: int) -> str:
         task = list(HydraConfig.get().overrides.task)
     except ValueError:  # not under Hydra
         task = []
-    keep = [o for o in task if not o.lstrip("+~").startswith(("experiment=", "init.rule=", "init.seed=", "init.epochs=", "seed="))]
+    keep = [
+        o
+        for o in task
+        if not o.lstrip("+~").startswith(("experiment=", "init.rule=", "init.seed=", "init.epochs=", "seed="))
+    ]
     return " ".join([*keep, "experiment=baseline", f"seed={seed}"])
-

@@ -24,8 +24,10 @@ from pathlib import Path
 from pytorch_lightning.callbacks import Callback
 
 from fcn_ablation.errors import JobTerminated
+from fcn_ablation.files import atomic_path
 
 log = logging.getLogger(__name__)
+
 
 @contextlib.contextmanager
 def job_lock(store: Path, name: str):
@@ -105,7 +107,9 @@ class _Signals:
     @classmethod
     def handler(cls, signum, frame) -> None:
         if not cls.in_fit:
-            raise JobTerminated("received SIGTERM outside training; rerun the same command to resume (finished jobs are skipped)")
+            raise JobTerminated(
+                "received SIGTERM outside training; rerun the same command to resume (finished jobs are skipped)"
+            )
 
 
 @contextlib.contextmanager
@@ -131,10 +135,8 @@ class SaveLast(Callback):
         self.ckpt_dir = Path(ckpt_dir)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.ckpt_dir / f".last.ckpt.{os.getpid()}.tmp"
-        trainer.save_checkpoint(str(tmp))
-        os.replace(tmp, self.ckpt_dir / "last.ckpt")
+        with atomic_path(self.ckpt_dir / "last.ckpt") as tmp:
+            trainer.save_checkpoint(str(tmp))
 
 
 def fit(trainer, module, data, ckpt_dir: Path) -> dict:
@@ -152,7 +154,13 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
         except Exception as err:  # killed while writing it: keep it aside, start over
             aside = last.with_name(f"unreadable-{last.name}")
             last.replace(aside)
-            log.warning("%s: unreadable checkpoint (%s: %s), moved to %s; training from the start", last, type(err).__name__, err, aside)
+            log.warning(
+                "%s: unreadable checkpoint (%s: %s), moved to %s; training from the start",
+                last,
+                type(err).__name__,
+                err,
+                aside,
+            )
         else:
             resumed = {"checkpoint": str(last), "step": step}
             log.info("resuming from %s (step %d)", last, step)
@@ -163,7 +171,9 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
             raise SIGTERMException
     except SIGTERMException:
         trainer.save_checkpoint(str(last))
-        raise JobTerminated(f"received SIGTERM at step {trainer.global_step}; saved {last}: rerun the same command to resume") from None
+        raise JobTerminated(
+            f"received SIGTERM at step {trainer.global_step}; saved {last}: rerun the same command to resume"
+        ) from None
     finally:
         _Signals.in_fit = False
     return resumed

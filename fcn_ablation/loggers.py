@@ -25,7 +25,21 @@ from omegaconf import OmegaConf, read_write
 from fcn_ablation.errors import ConfigError
 
 log = logging.getLogger(__name__)
-SUMMARY_KEYS = ("max_f", "mean_f", "adaptive_f", "max_e", "mean_e", "adaptive_e", "s_measure", "weighted_f", "mae", "detection_total_s", "detection_ms_per_image", "params", "macs")
+SUMMARY_KEYS = (
+    "max_f",
+    "mean_f",
+    "adaptive_f",
+    "max_e",
+    "mean_e",
+    "adaptive_e",
+    "s_measure",
+    "weighted_f",
+    "mae",
+    "detection_total_s",
+    "detection_ms_per_image",
+    "params",
+    "macs",
+)
 
 
 def _base_url() -> str:
@@ -50,7 +64,9 @@ def _has_login(host: str) -> bool:
 def _reachable(url: str, timeout: float = 3.0) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)), timeout=timeout):
+        with socket.create_connection(
+            (parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)), timeout=timeout
+        ):
             return True
     except OSError:
         return False
@@ -72,8 +88,13 @@ def settle_mode(cfg) -> str:
     if problem is None:
         return "online"
     if not cfg.logger.fallback_offline:
-        raise ConfigError(f"logger.mode=online: {problem}; fix that, or pass logger.mode=offline (or logger.fallback_offline=true)")
-    log.warning("logger.mode=online: %s; logging offline instead. Upload later with: wandb sync <job folder>/wandb/offline-run-*", problem)
+        raise ConfigError(
+            f"logger.mode=online: {problem}; fix that, or pass logger.mode=offline (or logger.fallback_offline=true)"
+        )
+    log.warning(
+        "logger.mode=online: %s; logging offline instead. Upload later with: wandb sync <job folder>/wandb/offline-run-*",
+        problem,
+    )
     print(f"W&B: {problem}; logging offline (wandb sync <job folder>/wandb/offline-run-* uploads it later)")
     with read_write(cfg.logger):
         cfg.logger.mode = "offline"
@@ -121,7 +142,9 @@ def finish_logger(logger, record: dict) -> None:
     if logger is None:
         return
     final = {f"final/{k}": record[k] for k in SUMMARY_KEYS if k in record}
-    final.update({f"final/val_{k}": v for k, v in record.items() if k.startswith("val_")} if not record.get("test", True) else {})
+    final.update(
+        {f"final/val_{k}": v for k, v in record.items() if k.startswith("val_")} if not record.get("test", True) else {}
+    )
     try:
         logger.log_metrics(final)
         if hasattr(logger, "experiment") and hasattr(logger.experiment, "summary"):
@@ -130,4 +153,8 @@ def finish_logger(logger, record: dict) -> None:
         else:
             logger.finalize("success")
     except Exception as err:  # noqa: BLE001 - any logging failure: the result itself is safe
-        log.warning("logger: could not write the final metrics (%s: %s); the record is safe in the store", type(err).__name__, err)
+        log.warning(
+            "logger: could not write the final metrics (%s: %s); the record is safe in the store",
+            type(err).__name__,
+            err,
+        )

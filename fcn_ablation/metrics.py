@@ -145,7 +145,9 @@ class Stack:
         hi = torch.from_numpy(flat_q.max(1).astype(np.float64))[:, None] / 255
         levels = torch.arange(256, dtype=torch.float64)[None] / 255
         span = hi - lo
-        self.values = torch.where(span > 0, (levels - lo) / torch.where(span > 0, span, 1), levels.expand(n, 256))  # (N, 256)
+        self.values = torch.where(
+            span > 0, (levels - lo) / torch.where(span > 0, span, 1), levels.expand(n, 256)
+        )  # (N, 256)
         self.n_fg, self.cy, self.cx, self.hist = _centroids_and_histograms(q, g)
         self.counts = self.hist.sum(1)  # (N, 2, 256): pixels of each level outside / inside the mask
 
@@ -244,7 +246,9 @@ def s_scores(st: Stack) -> torch.Tensor:
     sigma_xy = ((hq * dg[..., None]).sum(2) * dv).sum(-1) / den
     alpha = 4 * x * yq * sigma_xy
     beta = (x**2 + yq**2) * (sigma_x + sigma_y)
-    ssim = torch.where(alpha != 0, alpha / (beta + EPS), torch.where(beta == 0, torch.ones_like(alpha), torch.zeros_like(alpha)))
+    ssim = torch.where(
+        alpha != 0, alpha / (beta + EPS), torch.where(beta == 0, torch.ones_like(alpha), torch.zeros_like(alpha))
+    )
     region = (ssim * weights).sum(1)
     score = torch.clamp(ALPHA * obj + (1 - ALPHA) * region, min=0)
     score = torch.where(torch.isnan(region), region, score)  # numpy's maximum(0, nan) is nan
@@ -316,7 +320,9 @@ def _nearest_in_band(m: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return band, (src // wp - pad) * w + src % wp - pad
 
 
-def _weighted_f(q: np.ndarray, m: np.ndarray, n_fg: int, bg_sum: float, fg_counts: np.ndarray, values: np.ndarray) -> float:
+def _weighted_f(
+    q: np.ndarray, m: np.ndarray, n_fg: int, bg_sum: float, fg_counts: np.ndarray, values: np.ndarray
+) -> float:
     """One image's weighted F (beta = 1) from its 8-bit map `q`, mask `m` with `n_fg` > 0
     foreground pixels, the sum of the normalised map over the background, the pixels of each
     level on the mask, and the normalised value of each level.
@@ -338,7 +344,9 @@ def _weighted_f(q: np.ndarray, m: np.ndarray, n_fg: int, bg_sum: float, fg_count
     band, source = _nearest_in_band(m[crop], d[crop])
     decay = cv2.exp(np.multiply(d, _LOG_HALF_FIFTH, out=d))  # 0.5^(d / 5)
     values32 = values.astype(np.float32)
-    decayed = cv2.sumElems(cv2.multiply(cv2.LUT(q, values32), decay))[0] - float(values32 @ fg_counts)  # decay is 1 on the mask
+    decayed = cv2.sumElems(cv2.multiply(cv2.LUT(q, values32), decay))[0] - float(
+        values32 @ fg_counts
+    )  # decay is 1 on the mask
     fpw = 2 * bg_sum - decayed
     mc = m[crop]
     err = cv2.LUT(q[crop], values) - mc
@@ -485,7 +493,10 @@ class SaliencyMetrics(_PerImage):
 
     def compute(self) -> dict[str, torch.Tensor]:
         v = self.per_image()
-        out = {**_curve_summary(v["f_curve"], v["adaptive_f"], "f"), **_curve_summary(v["e_curve"], v["adaptive_e"], "e")}
+        out = {
+            **_curve_summary(v["f_curve"], v["adaptive_f"], "f"),
+            **_curve_summary(v["e_curve"], v["adaptive_e"], "e"),
+        }
         return {**out, **{name: v[name].mean() for name in ("s_measure", "weighted_f", "mae")}}
 
 

@@ -1,4 +1,4 @@
-"""The paper's own Tables 3 and 4 (transcribed in `results/paper/`), for the columns beside ours."""
+"""The paper's own Tables 3 and 4 (transcribed in `paper_tables/`, linked as `results/paper/`), for the columns beside ours."""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ PAPER_TABLES = {"msra10k": "table3_msra10k.csv", "dut_omron": "table4_dut_omron.
 
 
 def paper_dir() -> Path:
-    """`results/paper/` of the repository, or its copy inside an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "paper", here.parent / "results" / "paper"):
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "results" / "paper"
+    """The transcriptions, in the package (`results/paper` of the repository links to them)."""
+    return Path(__file__).resolve().parent / "paper_tables"
 
 
 def paper_table(dataset: str) -> tuple[pd.DataFrame, str]:

@@ -3,7 +3,7 @@
 Every record is also filed in a store, `results/store/<dataset>/<settings key>/`, where the
 settings key hashes the config minus what may differ between rows of one table (the
 experiment, where its weights started, the seed, logging, paths, how the per-job timing pass
-ran) plus the hash of the split files: rows of one table were trained with the same settings
+ran: each marked on its field in the schema, `config.row_attribute`) plus the hash of the split files: rows of one table were trained with the same settings
 and tested on the same images. A report then finds, for instance, the baseline that an earlier
 sweep of the same data set and settings produced. Records are never overwritten.
 
@@ -14,47 +14,40 @@ of a few fixed test images. The report's paired tests and map grid read them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import typing
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf
 
-from fcn_ablation.config import InitSource
+from fcn_ablation.config import Config, InitSource
 from fcn_ablation.errors import DataError
 from fcn_ablation.files import atomic_write
 
-# Config sections that do not change what a row of a table measures.
-# Row attributes: `experiment` and `init` (the variants of one table may start from the
-# baseline, from scratch, with one rule or another: the record's `init_tag` tells them apart)
-# and `seed` (a row is a distribution over seeds). `timing` is the per-job timing pass, which
-# no table's time column reads any more (those come from an interleaved benchmark), and
-# `report` only says how tables are drawn. `test` says whether a record joins the table or is
-# filed apart as a selection record (`SELECTION`).
-NOT_SETTINGS = ("experiment", "logger", "paths", "save_checkpoint", "rerun", "init", "seed", "timing", "report", "test")
-NOT_SETTINGS_TRAINER = ("enable_progress_bar", "enable_model_summary", "log_every_n_steps")
-# Settings added after results were filed: left out of the key at their neutral value, so that
-# the tables filed before them keep their keys ({section: {key: neutral value}}).
-ADDED_LATER = {"optimizer": {"lr_by_start": {}}}
+
+def _drop_non_settings(data: dict, schema) -> None:
+    """Remove from `data` (a config as a dict) what the schema marks as no setting
+    (`config.row_attribute`) or as a later setting at its neutral value (`config.added_later`)."""
+    hints = typing.get_type_hints(schema)
+    for f in dataclasses.fields(schema):
+        if f.name not in data:
+            continue
+        if f.metadata.get("setting") is False or ("neutral" in f.metadata and data[f.name] == f.metadata["neutral"]):
+            data.pop(f.name)
+        elif dataclasses.is_dataclass(hints[f.name]) and isinstance(data[f.name], dict):
+            _drop_non_settings(data[f.name], hints[f.name])
 
 
 def settings_key(cfg, split_hash: str) -> str:
-    """Short hash of the settings that must agree for two records to share a table, and of the
-    split files they were tested on (`split_hash`, from the data module's summary)."""
+    """Short hash of the settings that must agree for two records to share a table (the config
+    minus what its schema marks as no setting), and of the split files they were tested on
+    (`split_hash`, from the data module's summary)."""
     data = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    for k in NOT_SETTINGS:
-        data.pop(k, None)
-    for k in NOT_SETTINGS_TRAINER:
-        data.get("trainer", {}).pop(k, None)
-    for k in ("num_workers", "download", "sources", "root_env"):  # how the files arrive, not which they are
-        data.get("dataset", {}).pop(k, None)
-    for section, neutral in ADDED_LATER.items():
-        for k, value in neutral.items():
-            if data.get(section, {}).get(k, value) == value:
-                data.get(section, {}).pop(k, None)
-    data.get("dataset", {}).get("split", {}).pop("new_pairs", None)  # membership is in split_hash
+    _drop_non_settings(data, Config)
     data["split_hash"] = split_hash
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -64,7 +57,9 @@ def timestamp() -> str:
 
 
 def write_json(path: Path, data: dict) -> Path:
-    return atomic_write(Path(path), lambda f: f.write(json.dumps(data, indent=2, sort_keys=False, default=str).encode()))
+    return atomic_write(
+        Path(path), lambda f: f.write(json.dumps(data, indent=2, sort_keys=False, default=str).encode())
+    )
 
 
 def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
@@ -74,6 +69,12 @@ def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
 # Where a table's store files the records of selection jobs (`test=false`, the width search's
 # trials): validation scores only, never read by a report, so a table holds tested rows alone.
 SELECTION = "selection"
+
+
+def store_of(record_path: str | Path) -> Path:
+    """The table's store a filed record belongs to (a selection record lies one folder deeper)."""
+    parent = Path(record_path).parent
+    return parent.parent if parent.name == SELECTION else parent
 
 
 def record_dirs(store: Path, tested_only: bool) -> list[Path]:
@@ -124,7 +125,9 @@ def read_arrays(record_path: Path) -> dict | None:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError) as err:
-        raise DataError(f"{path}: not a readable per-image file ({err}); move it and its record out of the store") from err
+        raise DataError(
+            f"{path}: not a readable per-image file ({err}); move it and its record out of the store"
+        ) from err
 
 
 def read_record(path: Path) -> dict:
@@ -246,7 +249,11 @@ def done_record(store: Path, cfg) -> Path | None:
     """The newest record of this very job in its table's store, or None. A selection job
     (`test=false`) is done by a tested record too (it holds validation scores as well); a tested
     job only by a tested one."""
-    found = [(read_record(p), p) for d in record_dirs(store, tested_only=cfg.test) for p in d.glob(f"{cfg.experiment.name}-*.json")]
+    found = [
+        (read_record(p), p)
+        for d in record_dirs(store, tested_only=cfg.test)
+        for p in d.glob(f"{cfg.experiment.name}-*.json")
+    ]
     found = sorted((r["created"], p) for r, p in found if same_job(r, cfg))
     return found[-1][1] if found else None
 

@@ -31,7 +31,6 @@ from fcn_ablation.paper import paper_table
 from fcn_ablation.records import is_reference_baseline, record_seed, row_label, scale_name, table_widths
 from fcn_ablation.tables import load_note, markdown_table
 
-EXPERIMENT_ORDER = ["baseline", *"abcdefgh"]
 # Every metric of a record: name -> (label, per-image array and statistic for the paired test).
 METRICS = {
     "max_f": ("max F", "f_curve", "max"),
@@ -50,6 +49,11 @@ UNTESTED = "?"  # the mark of a change no test could be made for
 
 
 # ----------------------------------------------------------------------------- reading
+def row_order(experiment: str) -> tuple[bool, str]:
+    """Rows as the paper lists them: the baseline, then by name (a ... h, then a user's own)."""
+    return experiment != "baseline", experiment
+
+
 def load_store(store: Path) -> list[dict]:
     """Every record of a store folder, checked to belong to one table."""
     store = Path(store)
@@ -60,7 +64,9 @@ def load_store(store: Path) -> list[dict]:
     for what in ("dataset", "settings_key"):
         values = sorted({str(r.get(what)) for r in recs})
         if len(values) > 1:
-            raise UserError(f"{store}: records of different {what}s ({', '.join(values)}) in one folder; move the strays out")
+            raise UserError(
+                f"{store}: records of different {what}s ({', '.join(values)}) in one folder; move the strays out"
+            )
     splits = sorted({str(r.get("split_hash")) for r in recs})
     if len(splits) > 1:  # stores written before the split was part of the key
         first = {s: next(r["_path"] for r in recs if str(r.get("split_hash")) == s) for s in splits}
@@ -83,7 +89,12 @@ def rows_by_seed(recs: list[dict]) -> dict[tuple[str, str], dict[int, dict]]:
 def reference_key(rows: dict) -> tuple[str, str] | None:
     """The baseline row variants are compared with: the one holding the newest baseline trained
     from its own start for the table's budget, else the newest baseline row; None without one."""
-    baselines = [(r["created"], key, is_reference_baseline(r)) for key, seeds in rows.items() if key[0] == "baseline" for r in seeds.values()]
+    baselines = [
+        (r["created"], key, is_reference_baseline(r))
+        for key, seeds in rows.items()
+        if key[0] == "baseline"
+        for r in seeds.values()
+    ]
     if not baselines:
         return None
     refs = [b for b in baselines if b[2]] or baselines
@@ -122,17 +133,20 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None, bench: dict | Non
                 continue
             base = {s: r[m] for s, r in ref.items() if m in r}
             d = stats.paired_interval(values, base)
-            row.update({f"{m}_delta": d.mean, f"{m}_delta_ci_low": d.low, f"{m}_delta_ci_high": d.high, f"{m}_pairs": d.n})
+            row.update(
+                {f"{m}_delta": d.mean, f"{m}_delta_ci_low": d.low, f"{m}_delta_ci_high": d.high, f"{m}_pairs": d.n}
+            )
             row[f"{m}_p"] = _paired_p(arrays, ref_arrays, m, permutations, rng)
         out.append(row)
     df = pd.DataFrame(out)
-    order = {e: i for i, e in enumerate(EXPERIMENT_ORDER)}
-    df["_order"] = df.experiment.map(lambda e: (order.get(e, len(order)), e))
+    df["_order"] = df.experiment.map(row_order)
     df = df.sort_values(["_order", "init"]).drop(columns="_order").reset_index(drop=True)
     for m in METRICS:
         if f"{m}_p" in df:
             df[f"{m}_p_holm"] = stats.holm(df[f"{m}_p"].to_numpy(dtype=float))
-            df[f"{m}_significant"] = _significant(df[f"{m}_p_holm"], alpha, df[f"{m}_delta_ci_low"], df[f"{m}_delta_ci_high"])
+            df[f"{m}_significant"] = _significant(
+                df[f"{m}_p_holm"], alpha, df[f"{m}_delta_ci_low"], df[f"{m}_delta_ci_high"]
+            )
     if ref:
         base_mean = df.loc[df.reference, HEADLINE].iloc[0]
         for col in ("", "_ci_low", "_ci_high"):
@@ -143,8 +157,16 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None, bench: dict | Non
     if bench is not None:
         df = _with_time(df, bench, alpha)
     if paper is not None and len(paper):
-        p = paper.rename(columns={"time_vs_base_pct": "paper_time_vs_base_pct", "f_vs_base_pct": "paper_f_vs_base_pct", "f_score": "paper_f"})
-        df = df.merge(p[["experiment", "paper_f", "paper_time_vs_base_pct", "paper_f_vs_base_pct"]], on="experiment", how="left")
+        p = paper.rename(
+            columns={
+                "time_vs_base_pct": "paper_time_vs_base_pct",
+                "f_vs_base_pct": "paper_f_vs_base_pct",
+                "f_score": "paper_f",
+            }
+        )
+        df = df.merge(
+            p[["experiment", "paper_f", "paper_time_vs_base_pct", "paper_f_vs_base_pct"]], on="experiment", how="left"
+        )
     df.attrs.update(reference=ref_key, permutations=permutations, alpha=alpha)
     return df
 
@@ -167,7 +189,9 @@ def compact_layers(layers: list[str]) -> str:
 BLOCK_SIZES = {"conv1": 2, "conv2": 2, "conv3": 3, "conv4": 3, "conv5": 3}
 
 
-def _significant(p_holm: pd.Series, alpha: float, low: pd.Series | None = None, high: pd.Series | None = None) -> pd.Series:
+def _significant(
+    p_holm: pd.Series, alpha: float, low: pd.Series | None = None, high: pd.Series | None = None
+) -> pd.Series:
     """A change counts when the test rejects (Holm-adjusted p < alpha) and, where there is an
     interval over seeds (`low`, `high`), that interval excludes zero: it must hold on the test
     images and across training runs. NA where no test could be made."""
@@ -216,7 +240,16 @@ def _with_time(df: pd.DataFrame, bench: dict, alpha: float) -> pd.DataFrame:
         rows.append({"ms_per_image": r.ms_per_image, "ms_ci_low": 1000 * r.ci_low_s / batch, "ms_ci_high": 1000 * r.ci_high_s / batch,
                      "time_ratio": r.get("time_ratio"), "time_ratio_ci_low": r.get("time_ratio_ci_low"),
                      "time_ratio_ci_high": r.get("time_ratio_ci_high"), "macs_ratio": r.get("macs_ratio"), "time_p": p})  # fmt: skip
-    cols = ["ms_per_image", "ms_ci_low", "ms_ci_high", "time_ratio", "time_ratio_ci_low", "time_ratio_ci_high", "macs_ratio", "time_p"]
+    cols = [
+        "ms_per_image",
+        "ms_ci_low",
+        "ms_ci_high",
+        "time_ratio",
+        "time_ratio_ci_low",
+        "time_ratio_ci_high",
+        "macs_ratio",
+        "time_p",
+    ]
     time = pd.DataFrame(rows, index=df.index, columns=cols).astype(float)
     for c in ("", "_ci_low", "_ci_high"):
         time[f"time_vs_base_pct{c}"] = 100 * (time[f"time_ratio{c}"] - 1)
@@ -224,7 +257,9 @@ def _with_time(df: pd.DataFrame, bench: dict, alpha: float) -> pd.DataFrame:
     first = ~df.experiment.duplicated()
     holm = pd.Series(stats.holm(time.time_p.where(first).to_numpy(dtype=float)), index=df.index)
     time["time_p_holm"] = df.experiment.map(dict(zip(df.experiment[first], holm[first])))
-    time["time_significant"] = _significant(time.time_p_holm, alpha, time.time_ratio_ci_low - 1, time.time_ratio_ci_high - 1)
+    time["time_significant"] = _significant(
+        time.time_p_holm, alpha, time.time_ratio_ci_low - 1, time.time_ratio_ci_high - 1
+    )
     time.loc[df.experiment == "baseline", [c for c in time.columns if c.startswith("time_vs_base_pct")]] = math.nan
     return pd.concat([df, time], axis=1)
 
@@ -236,7 +271,12 @@ def bench_dirs(out_dir: Path) -> list[Path]:
 
 def read_bench(path: Path) -> dict:
     header = json.loads((Path(path) / "bench.json").read_text())
-    return {"header": header, "table": pd.read_csv(Path(path) / "bench.csv"), "raw": pd.read_csv(Path(path) / "raw.csv"), "path": Path(path)}
+    return {
+        "header": header,
+        "table": pd.read_csv(Path(path) / "bench.csv"),
+        "raw": pd.read_csv(Path(path) / "raw.csv"),
+        "path": Path(path),
+    }
 
 
 def matching_bench(out_dir: Path, widths: dict, scale: str) -> dict | None:
@@ -305,7 +345,13 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
                   "changes versus the baseline are left blank. Run it with the same overrides plus `experiment=baseline`.", ""]  # fmt: skip
     lines += [markdown_table(main, index=False), ""]
     lines += _reading_notes(df, bench, n_max)
-    lines += ["", "## Every metric (mean ± half-width of the 95 % CI over seeds)", "", markdown_table(all_metrics, index=False), ""]
+    lines += [
+        "",
+        "## Every metric (mean ± half-width of the 95 % CI over seeds)",
+        "",
+        markdown_table(all_metrics, index=False),
+        "",
+    ]
     if several_inits:  # the same variants from different starting points: compare them side by side
         cell = df.assign(cell=[_ci(r.max_f, r.max_f_ci_low, r.max_f_ci_high) + (f" {NOT_SIGNIFICANT}" if r.get("max_f_significant") is False else "")
                                for _, r in df.iterrows()])  # fmt: skip
@@ -338,9 +384,13 @@ def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str
     alpha = df.attrs.get("alpha", 0.05)
     out = []
     if n_max < 2:
-        out.append("- **One seed per row: no confidence interval is possible**; run the sweep with `seed=0,1,2,3,4` for intervals.")
+        out.append(
+            "- **One seed per row: no confidence interval is possible**; run the sweep with `seed=0,1,2,3,4` for intervals."
+        )
     else:
-        out.append(f"- Values: mean over seeds; `± h` and `[low, high]`: {stats.CI_METHOD}. Changes versus the baseline are means of seed-matched paired differences.")
+        out.append(
+            f"- Values: mean over seeds; `± h` and `[low, high]`: {stats.CI_METHOD}. Changes versus the baseline are means of seed-matched paired differences."
+        )
     out.append(
         f"- {NOT_SIGNIFICANT} marks a change we cannot tell from zero. A change counts when its test rejects at {alpha:g} (Holm-corrected over "
         f"the variants) and its 95 % interval excludes zero: for max F, a paired permutation test on the same test images "
@@ -365,7 +415,16 @@ def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str
 
 
 # ----------------------------------------------------------------------------- figures
-OURS = ("tab:blue", "tab:green", "tab:purple", "tab:brown", "tab:olive", "tab:cyan", "tab:orange", "tab:gray")  # red is the paper's
+OURS = (
+    "tab:blue",
+    "tab:green",
+    "tab:purple",
+    "tab:brown",
+    "tab:olive",
+    "tab:cyan",
+    "tab:orange",
+    "tab:gray",
+)  # red is the paper's
 
 
 def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -395,9 +454,27 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
         xerr = [sub[xcol] - sub[f"{xcol}_ci_low"], sub[f"{xcol}_ci_high"] - sub[xcol]] if timed else None
         yerr = [sub.f_vs_base_pct - sub.f_vs_base_pct_ci_low, sub.f_vs_base_pct_ci_high - sub.f_vs_base_pct]
         yerr = None if np.isnan(np.asarray(yerr, dtype=float)).all() else np.nan_to_num(np.asarray(yerr, dtype=float))
-        ax.errorbar(sub[xcol], sub.f_vs_base_pct, xerr=xerr, yerr=yerr, fmt="o", ms=4, color=colour, capsize=2, lw=0.8, label=f"{init} ({dataset})")
+        ax.errorbar(
+            sub[xcol],
+            sub.f_vs_base_pct,
+            xerr=xerr,
+            yerr=yerr,
+            fmt="o",
+            ms=4,
+            color=colour,
+            capsize=2,
+            lw=0.8,
+            label=f"{init} ({dataset})",
+        )
         for _, r in sub.iterrows():
-            ax.annotate(r.experiment, (r[xcol], r.f_vs_base_pct), textcoords="offset points", xytext=(3, 3), color=colour, fontsize=8)
+            ax.annotate(
+                r.experiment,
+                (r[xcol], r.f_vs_base_pct),
+                textcoords="offset points",
+                xytext=(3, 3),
+                color=colour,
+                fontsize=8,
+            )
     if len(rows):
         front = pareto_front(rows[xcol].to_numpy(float), rows.f_vs_base_pct.to_numpy(float))
         fx, fy = rows[xcol].to_numpy(float)[front], rows.f_vs_base_pct.to_numpy(float)[front]
@@ -409,10 +486,20 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
         ax.scatter(px, paper.paper_f_vs_base_pct, marker="x", color="tab:red", label=label)
         for x, (_, r) in zip(px, paper.iterrows()):
             if not pd.isna(r.paper_f_vs_base_pct):
-                ax.annotate(r.experiment, (x, r.paper_f_vs_base_pct), textcoords="offset points", xytext=(4, -10), color="tab:red")
+                ax.annotate(
+                    r.experiment,
+                    (x, r.paper_f_vs_base_pct),
+                    textcoords="offset points",
+                    xytext=(4, -10),
+                    color="tab:red",
+                )
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.set_xlabel("detection time vs baseline (%, interleaved benchmark)" if timed else "MACs vs baseline (%; not benchmarked yet)")
+    ax.set_xlabel(
+        "detection time vs baseline (%, interleaved benchmark)"
+        if timed
+        else "MACs vs baseline (%; not benchmarked yet)"
+    )
     ax.set_ylabel("max F vs baseline (%, seed-matched)")
     ax.set_title("What each thinned variant costs and saves (95 % CIs)")
     ax.legend(fontsize=7, loc="best")
@@ -431,8 +518,7 @@ def map_grid(recs: list[dict], df: pd.DataFrame, path: Path) -> bool:
     label = ref[1] if ref else df.init.iloc[0]
     rows = rows_by_seed(recs)
     chosen = [(e, by_seed[min(by_seed)]) for (e, lab), by_seed in rows.items() if lab == label]
-    order = {e: i for i, e in enumerate(EXPERIMENT_ORDER)}
-    chosen.sort(key=lambda c: (order.get(c[0], len(order)), c[0]))
+    chosen.sort(key=lambda c: row_order(c[0]))
     maps = {e: {k[4:]: v for k, v in (_arrays(r) or {}).items() if k.startswith("map/")} for e, r in chosen}
     names = sorted(set().union(*[set(m) for m in maps.values()])) if maps else []
     if not names:
@@ -449,7 +535,10 @@ def map_grid(recs: list[dict], df: pd.DataFrame, path: Path) -> bool:
     cols = ["image", "ground truth"] + [e for e, _ in chosen]
     fig, axes = plt.subplots(len(names), len(cols), figsize=(1.3 * len(cols), 1.4 * len(names)), squeeze=False)
     for i, name in enumerate(names):
-        panels = [decode_image(pairs[name].image) if name in pairs else None, decode_mask(pairs[name].mask) if name in pairs else None]
+        panels = [
+            decode_image(pairs[name].image) if name in pairs else None,
+            decode_mask(pairs[name].mask) if name in pairs else None,
+        ]
         panels += [maps[e].get(name) for e, _ in chosen]
         for j, (ax, img) in enumerate(zip(axes[i], panels)):
             ax.set_xticks([]), ax.set_yticks([])
@@ -493,7 +582,9 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     df.attrs["cost_hw"] = f"{hw[0]}x{hw[1]}"
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_dir / "results.csv", index=False)
-    (out_dir / "report.md").write_text(markdown(df, dataset, key, paper_name, recs[-1].get("config"), bench, notes, _shown(store)))
+    (out_dir / "report.md").write_text(
+        markdown(df, dataset, key, paper_name, recs[-1].get("config"), bench, notes, _shown(store))
+    )
     if df.reference.any() and len(df) > 1:
         plot(df, out_dir / "f_vs_time.png", dataset)
     map_grid(recs, df, out_dir / "maps.png")
@@ -513,7 +604,11 @@ def _trained_scale_note(bench: dict) -> str:
     h = bench["header"]
     if "time_ratio" not in t:
         return f"At the trained scale ({bench['path'].name}) the variants were timed without a baseline: no ratios."
-    ratios = ", ".join(f"{v} {t.loc[v, 'time_ratio']:.2f}" for v in t.index if v not in ("baseline", "matmul") and not pd.isna(t.loc[v, "time_ratio"]))
+    ratios = ", ".join(
+        f"{v} {t.loc[v, 'time_ratio']:.2f}"
+        for v in t.index
+        if v not in ("baseline", "matmul") and not pd.isna(t.loc[v, "time_ratio"])
+    )
     return (f"At the trained scale ({bench['path'].name}: the records' own widths at the test images' size; {h['device']}, "
             f"{h['rounds']} rounds) the time ratios to the baseline are: {ratios}. Overheads dominate there; the table's time is at the target scale.")  # fmt: skip
 
@@ -522,12 +617,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Rebuild a Table 3/4-style report from stored result records.")
     parser.add_argument("store", nargs="+", help="folders results/store/<dataset>/<settings key>")
     parser.add_argument("--results-dir", default=None, help="default: the folder above store/")
-    parser.add_argument("--bench", action="store_true", help="benchmark the table's variants here first (unless already benchmarked on this device)")
+    parser.add_argument(
+        "--bench",
+        action="store_true",
+        help="benchmark the table's variants here first (unless already benchmarked on this device)",
+    )
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (with --bench)")
-    parser.add_argument("--width-multiplier", type=float, default=1.0, help="scale of the time columns (1 = full width)")
+    parser.add_argument(
+        "--width-multiplier", type=float, default=1.0, help="scale of the time columns (1 = full width)"
+    )
     parser.add_argument("--permutations", type=int, default=5000)
-    parser.add_argument("--wandb", action="store_true", help="also log the report as a W&B run (offline; `wandb sync` it later)")
+    parser.add_argument(
+        "--wandb", action="store_true", help="also log the report as a W&B run (offline; `wandb sync` it later)"
+    )
     args = parser.parse_args(argv)
     with exit_on_user_error():
         for s in args.store:
@@ -539,7 +642,9 @@ def main(argv: list[str] | None = None) -> int:
                 recs = load_store(store)
                 bench_table(recs, report_dir(results_dir, recs[0]["dataset"], recs[0]["settings_key"]), device=args.device,
                             rounds=args.rounds, width_multiplier=args.width_multiplier)  # fmt: skip
-            out = write_report(store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier)
+            out = write_report(
+                store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier
+            )
             if args.wandb:
                 from omegaconf import OmegaConf
 

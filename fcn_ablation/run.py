@@ -16,7 +16,8 @@ from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
 
 from fcn_ablation import records
-from fcn_ablation.config import InitSource, validate
+from fcn_ablation.checks import validate
+from fcn_ablation.config import InitSource, SpeedConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.initialise import effective_source, initialise
@@ -27,7 +28,7 @@ from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, changed_layers, layer_factors
 from fcn_ablation.records import training_epochs
-from fcn_ablation.timing import SpeedOptions, best_benchmarked, device_label, time_forward
+from fcn_ablation.timing import best_benchmarked, device_label, time_forward
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ def check_trainer(trainer_cfg) -> None:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f" (did you mean trainer.{close[0]}?)" if close else ""
-            raise ConfigError(f"trainer.{key}: not an argument of pytorch_lightning.Trainer{hint}; fix or remove the override")
+            raise ConfigError(
+                f"trainer.{key}: not an argument of pytorch_lightning.Trainer{hint}; fix or remove the override"
+            )
     try:
         pl.Trainer(**OmegaConf.to_container(trainer_cfg), logger=False, enable_checkpointing=False)
     except (TypeError, ValueError, MisconfigurationException) as err:
@@ -115,13 +118,15 @@ def optimizer_config(cfg, is_baseline: bool):
     return opt
 
 
-def speed_options(cfg, device) -> tuple[SpeedOptions, str]:
+def speed_options(cfg, device) -> tuple[SpeedConfig, str]:
     """The detection timing's speed options and where they come from ("config" or a bench.csv)."""
-    speed = SpeedOptions.from_config(cfg.timing)
+    speed = SpeedConfig.of(cfg.timing)
     if not cfg.timing.best_benchmarked:
         return speed, "config"
     bench_dir = Path(cfg.paths.results_dir) / "bench"
-    found = best_benchmarked(bench_dir, device, speed.precision, cfg.cost.height, cfg.cost.width, cfg.model.width_multiplier)
+    found = best_benchmarked(
+        bench_dir, device, speed.precision, cfg.cost.height, cfg.cost.width, cfg.model.width_multiplier
+    )
     if found is None:
         log.warning(
             "timing.best_benchmarked: no benchmark of this device at %s, %dx%d, width %g under %s; timing with the "
@@ -136,7 +141,8 @@ def speed_options(cfg, device) -> tuple[SpeedOptions, str]:
 def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     """One job: skip it when the store holds it already (unless `rerun`), make sure the baseline
     it starts from exists (`init=baseline`), then train and measure it. Returns its record; the
-    job folder's `job.json` says where the record lies in the store and whether it was skipped."""
+    job folder's `job.json` says where the record lies in the store and whether it was skipped
+    (the record's `_path` too)."""
     validate(cfg)
     check_trainer(cfg.trainer)
     warn_if_same_as_baseline(cfg)
@@ -162,14 +168,14 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
         record, path = _train(cfg, data, split_hash, output_dir, group, ckpt_dir)
         _write_job(output_dir, cfg, path, skipped=False)
-        return record
+        return {**record, "_path": str(path)}
 
 
 def _write_job(output_dir: Path, cfg, record_path: Path, skipped: bool) -> None:
     """`job.json` in the job's folder: which stored record this job stands for (the end-of-sweep
     report finds its tables through these)."""
     records.write_json(output_dir / "job.json", {
-        "job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": Path(record_path).parent.name,
+        "job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": records.store_of(record_path).name,
         "record": records.relative_to(record_path, cfg.paths.results_dir), "skipped": skipped, "test": bool(cfg.test),
     })  # fmt: skip
 
@@ -178,16 +184,10 @@ def baseline_config(cfg):
     """`cfg` retargeted at the baseline experiment (same settings, initialisation and seed)."""
     import copy
 
-    import yaml
-
-    from fcn_ablation.cli import config_dir
+    from fcn_ablation import experiments
 
     base = copy.deepcopy(cfg)
-    spec = yaml.safe_load((Path(config_dir()) / "experiment" / "baseline.yaml").read_text()) or {}
-    base.experiment.name = "baseline"
-    base.experiment.description = spec.get("description", "")
-    base.experiment.halve = list(spec.get("halve", []))
-    base.experiment.factors = dict(spec.get("factors", {}))
+    base.experiment = experiments.load("baseline")
     return base
 
 
@@ -204,7 +204,9 @@ def _ensure_baseline(cfg, data, split_hash: str, store: Path, output_dir: Path, 
     with job_lock(store, name):
         if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
             return
-        log.info("init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name)
+        log.info(
+            "init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name
+        )
         base_dir = output_dir / name
         _, path = _train(base, data, split_hash, base_dir, group,
                          checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
@@ -296,7 +298,9 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
     if cfg.save_checkpoint:
-        torch.save({"widths": widths, "state_dict": net.state_dict(), "config": record["config"]}, output_dir / "model.pt")
+        torch.save(
+            {"widths": widths, "state_dict": net.state_dict(), "config": record["config"]}, output_dir / "model.pt"
+        )
     records.write_json(output_dir / "record.json", record)
     arrays = per_image_arrays(module) if cfg.test else None
     if arrays is not None:

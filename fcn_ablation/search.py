@@ -27,9 +27,9 @@ from pathlib import Path
 
 import hydra
 import pandas as pd
-from omegaconf import OmegaConf, open_dict
+from omegaconf import open_dict
 
-from fcn_ablation.cli import config_dir
+from fcn_ablation.app import config_dir
 from fcn_ablation.config import register
 from fcn_ablation.errors import ConfigError, exit_on_user_error
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
@@ -49,14 +49,18 @@ def check_space(space) -> tuple[dict[str, list[str]], list[float]]:
             raise ConfigError(f"search_space.groups.{group}: no layers")
         for layer in layers:
             if layer not in BASE_WIDTHS:
-                raise ConfigError(f"search_space.groups.{group}: unknown layer {layer!r}; layers are {', '.join(WIDTH_LAYERS)}")
+                raise ConfigError(
+                    f"search_space.groups.{group}: unknown layer {layer!r}; layers are {', '.join(WIDTH_LAYERS)}"
+                )
             if layer in seen:
                 raise ConfigError(f"search_space.groups: {layer} is in both {seen[layer]} and {group}")
             seen[layer] = group
     factors = [float(f) for f in space.factors]
     bad = [f for f in factors if not 0 < f <= 1]
     if not factors or bad:
-        raise ConfigError(f"search_space.factors: each in (0, 1] (a trial is cut from the baseline, which it cannot exceed); got {list(space.factors)}")
+        raise ConfigError(
+            f"search_space.factors: each in (0, 1] (a trial is cut from the baseline, which it cannot exceed); got {list(space.factors)}"
+        )
     return groups, sorted(set(factors), reverse=True)
 
 
@@ -72,16 +76,16 @@ def layer_factors_of(group_factors: dict[str, float], groups: dict[str, list[str
 
 def table2_in_space(groups: dict[str, list[str]], factors: list[float]) -> dict[str, dict[str, float]]:
     """Table 2's rows that the space can express (whole groups halved), as group factors."""
-    import yaml
+    from fcn_ablation import experiments
 
     if 0.5 not in factors:
         return {}
     out = {}
-    for path in sorted((Path(config_dir()) / "experiment").glob("[a-h].yaml")):
-        halve = set((yaml.safe_load(path.read_text()) or {}).get("halve", []))
+    for name in experiments.TABLE2:
+        halve = {layer for layer, f in experiments.factors(experiments.load(name)).items() if f == 0.5}
         chosen = {g: 0.5 if set(layers) <= halve else 1.0 for g, layers in groups.items()}
         if halve == {layer for g, f in chosen.items() if f == 0.5 for layer in groups[g]}:
-            out[path.stem] = chosen
+            out[name] = chosen
     return out
 
 
@@ -93,10 +97,11 @@ def trial_config(scfg, experiment: str, factors: dict[str, float], seed: int, te
     overrides = [*scfg.train, "experiment=baseline", f"experiment.name={experiment}", f"seed={seed}", f"test={str(test).lower()}",
                  f"paths.results_dir={scfg.paths.results_dir}", f"paths.cache_dir={scfg.paths.cache_dir}"]  # fmt: skip
     cfg = compose(config_name="config", overrides=overrides)
-    with open_dict(cfg):
-        cfg.experiment.description = f"width search {scfg.name}: {experiment}"
-        cfg.experiment.halve = []
-        cfg.experiment.factors = dict(factors)
+    if experiment != "baseline":  # the baseline stays the ordinary baseline job, which a later sweep finds done
+        with open_dict(cfg):
+            cfg.experiment.description = f"width search {scfg.name}: {experiment}"
+            cfg.experiment.halve = []
+            cfg.experiment.factors = dict(factors)
     return cfg
 
 
@@ -116,7 +121,9 @@ class Search:
             raise ConfigError("n_trials >= 1 and at least one of seeds are needed")
         self.out = Path(scfg.out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
-        storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(self.out / "study.journal")))
+        storage = optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(self.out / "study.journal"))
+        )
         sampler = (optuna.samplers.TPESampler(seed=scfg.seed, multivariate=True) if scfg.sampler == "tpe"
                    else optuna.samplers.NSGAIISampler(seed=scfg.seed))  # fmt: skip
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -142,7 +149,12 @@ class Search:
             self.study.optimize(self._objective, n_trials=1, catch=())
         left = self.cfg.n_trials - len(self.completed())
         if left > 0:
-            log.warning("search %s: the space offered no new factors after %d proposals; %d trials short", self.cfg.name, attempts, left)
+            log.warning(
+                "search %s: the space offered no new factors after %d proposals; %d trials short",
+                self.cfg.name,
+                attempts,
+                left,
+            )
 
     def _requeue_interrupted(self) -> None:
         """Trials a killed search left running are marked failed and proposed again, once."""
@@ -178,7 +190,15 @@ class Search:
         for k, v in speed.items():
             trial.set_user_attr(k, v)
         objective = speed["time_ratio"] if self.cfg.speed == "time" else speed["macs_ratio"]
-        log.info("search %s trial %d %s: val F %.4f, %s ratio %.3f", self.cfg.name, trial.number, name, val_f, self.cfg.speed, objective)
+        log.info(
+            "search %s trial %d %s: val F %.4f, %s ratio %.3f",
+            self.cfg.name,
+            trial.number,
+            name,
+            val_f,
+            self.cfg.speed,
+            objective,
+        )
         return val_f, objective
 
     # -- one trial's parts ------------------------------------------------------------------------
@@ -191,7 +211,9 @@ class Search:
         job = json.loads((self.out / "jobs" / f"{name}_seed{seed}" / "job.json").read_text())
         rec["_path"] = job["record"]
         if "val_max_f" not in rec:
-            raise ConfigError(f"{records.resolve(job['record'], self.cfg.paths.results_dir)}: a record without validation scores; rerun=true")
+            raise ConfigError(
+                f"{records.resolve(job['record'], self.cfg.paths.results_dir)}: a record without validation scores; rerun=true"
+            )
         return rec
 
     def baseline_val_f(self) -> float | None:
@@ -206,9 +228,9 @@ class Search:
     def _speed(self, name: str, factors: dict[str, float]) -> dict:
         """Time ratio (median over interleaved rounds, 95 % CI) and MACs ratio at the target scale."""
         from fcn_ablation.bench import resolve_device, run_bench
+        from fcn_ablation.config import SpeedConfig
         from fcn_ablation.models.cost import model_cost
         from fcn_ablation.models.widths import build_widths
-        from fcn_ablation.timing import SpeedOptions
 
         c = self.cfg
         m, h, w = c.bench_width_multiplier, c.bench_height, c.bench_width
@@ -220,7 +242,7 @@ class Search:
             return {**out, "time_ratio": None, "time_ratio_ci_low": None, "time_ratio_ci_high": None}
         where = self.out / "bench" / name
         if not (where / "bench.csv").is_file():
-            run_bench(widths, where, device=resolve_device(c.device), opts=SpeedOptions(), height=h, width=w, rounds=c.bench_rounds,
+            run_bench(widths, where, device=resolve_device(c.device), opts=SpeedConfig(), height=h, width=w, rounds=c.bench_rounds,
                       warmup=c.bench_warmup, matmul_size=256, progress=False, settings=f"search {c.name}")  # fmt: skip
         row = pd.read_csv(where / "bench.csv").set_index("variant").loc[name]
         return {**out, "time_ratio": float(row.time_ratio), "time_ratio_ci_low": float(row.time_ratio_ci_low),
@@ -261,7 +283,11 @@ class Search:
         if answer is not None:
             lines.append(f"Fastest within {self.cfg.f_tolerance_pct:g} % of the baseline's validation F: **{answer['experiment']}** "
                          f"(val F {answer['val_f_vs_base_pct']:+.2f} %, {self.cfg.speed} ratio {answer[self.cfg.speed + '_ratio']:.3f}).")  # fmt: skip
-        where = "" if self.cfg.experiments_dir is None else f" (copy the experiment files from {self.cfg.experiments_dir} to conf/experiment/ first)"
+        where = (
+            ""
+            if self.cfg.experiments_dir is None
+            else f" (copy the experiment files from {self.cfg.experiments_dir} to conf/experiment/ first)"
+        )
         lines += ["", f"Confirm on the test split, with more seeds, through the ordinary sweep{where}:", "", "```bash",
                   f"python -m fcn_ablation -m experiment=baseline,{','.join(front.experiment)} seed=0,1,2 {' '.join(self.cfg.train)} "
                   f"paths.results_dir={self.cfg.paths.results_dir}",
@@ -318,16 +344,31 @@ class Search:
         front = df[df.on_front].sort_values(col)
         ax.plot(front[col], front.val_f_vs_base_pct, "-o", c="C0", ms=5, label="Pareto front")
         t2 = df[df.table2 != ""]
-        ax.scatter(t2[col], t2.val_f_vs_base_pct, marker="s", c="C1", s=30, label="Table 2 rows (same budget, as trials)")
+        ax.scatter(
+            t2[col], t2.val_f_vs_base_pct, marker="s", c="C1", s=30, label="Table 2 rows (same budget, as trials)"
+        )
         for r in t2.itertuples():
-            ax.annotate(r.table2, (getattr(r, col), r.val_f_vs_base_pct), textcoords="offset points", xytext=(4, 3), fontsize=8, color="C1")
+            ax.annotate(
+                r.table2,
+                (getattr(r, col), r.val_f_vs_base_pct),
+                textcoords="offset points",
+                xytext=(4, 3),
+                fontsize=8,
+                color="C1",
+            )
         paper, _ = paper_table("msra10k")
         ratios = _paper_time_ratios()
-        pts = [(ratios.get(r.experiment), r.f_vs_base_pct) for r in paper.itertuples() if r.experiment in ratios and not pd.isna(r.f_vs_base_pct)]
+        pts = [
+            (ratios.get(r.experiment), r.f_vs_base_pct)
+            for r in paper.itertuples()
+            if r.experiment in ratios and not pd.isna(r.f_vs_base_pct)
+        ]
         if pts and self.cfg.speed == "time":
             ax.scatter(*zip(*pts), marker="x", c="C3", label="the paper (GTX 1080 Ti, MSRA10K test F)")
         ax.axhline(-self.cfg.f_tolerance_pct, ls=":", c="0.4", lw=1)
-        ax.set_xlabel(f"{'detection-time' if self.cfg.speed == 'time' else 'multiply-add'} ratio to the baseline (lower is faster)")
+        ax.set_xlabel(
+            f"{'detection-time' if self.cfg.speed == 'time' else 'multiply-add'} ratio to the baseline (lower is faster)"
+        )
         ax.set_ylabel("validation max F vs baseline (%)")
         ax.set_title(f"Width search {self.cfg.name}")
         ax.legend(fontsize=8, loc="lower right")
@@ -338,7 +379,7 @@ class Search:
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="search")
 def _app(cfg) -> None:
-    from fcn_ablation.cli import quiet_lightning
+    from fcn_ablation.app import quiet_lightning
 
     quiet_lightning()
     with exit_on_user_error():
@@ -350,7 +391,7 @@ def _app(cfg) -> None:
 
 
 def main() -> None:
-    from fcn_ablation.cli import start
+    from fcn_ablation.app import start
 
     start(_app)
 

@@ -62,7 +62,9 @@ def _statistic(kind: str, values: np.ndarray) -> np.ndarray:
     return values[..., 0]  # a per-image score: the mean over images is the metric
 
 
-def permutation_test(pairs: list[tuple[np.ndarray, np.ndarray]], kind: str, permutations: int, rng: np.random.Generator) -> tuple[float, float]:
+def permutation_test(
+    pairs: list[tuple[np.ndarray, np.ndarray]], kind: str, permutations: int, rng: np.random.Generator
+) -> tuple[float, float]:
     """Two-sided paired permutation test, pooled over seeds.
 
     `pairs`: one (variant, baseline) per seed, each (images,) or (images, thresholds), rows
@@ -105,3 +107,14 @@ def signed_rank_p(variant_times, baseline_times) -> float:
     if len(d) < 2 or np.all(d == 0):
         return math.nan if len(d) < 2 else 1.0
     return float(sps.wilcoxon(d, alternative="two-sided").pvalue)
+
+
+def bootstrap_median_ci(
+    values, rng: np.random.Generator, n_boot: int = 4000, level: float = 0.95
+) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values[0]), float(values[0])
+    medians = np.median(rng.choice(values, size=(n_boot, len(values)), replace=True), axis=1)
+    lo, hi = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)

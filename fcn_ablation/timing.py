@@ -26,25 +26,10 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fcn_ablation.config import Precision, SpeedConfig
 from fcn_ablation.errors import ConfigError
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-@dataclass(frozen=True)
-class SpeedOptions:
-    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 on CUDA only)
-    channels_last: bool = False
-    compile: bool = False
-    cudnn_benchmark: bool = False
-
-    @classmethod
-    def from_config(cls, cfg) -> "SpeedOptions":
-        precision = getattr(cfg.precision, "value", cfg.precision)  # an enum in a structured config
-        return cls(str(precision), bool(cfg.channels_last), bool(cfg.compile), bool(cfg.cudnn_benchmark))
-
-    def slug(self) -> str:
-        return "-".join([self.precision] + [n for n, on in (("cl", self.channels_last), ("compile", self.compile), ("cudnn", self.cudnn_benchmark)) if on])
 
 
 @dataclass(frozen=True)
@@ -62,12 +47,12 @@ def sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def prepare(model: torch.nn.Module, device, opts: SpeedOptions = SpeedOptions()) -> Callable[[torch.Tensor], torch.Tensor]:
+def prepare(model: torch.nn.Module, device, opts: SpeedConfig | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
     """`model` in eval mode on `device` with `opts` applied; returns the forward to time."""
     device = torch.device(device)
-    if opts.precision not in DTYPES:
-        raise ConfigError(f"precision: fp32, bf16 or fp16, got {opts.precision!r}")
-    if opts.precision == "fp16" and device.type != "cuda":
+    opts = SpeedConfig() if opts is None else opts
+    precision = Precision(opts.precision).value
+    if precision == "fp16" and device.type != "cuda":
         raise ConfigError(f"precision=fp16: needs a CUDA device, this is {device.type}; use bf16 or fp32")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = opts.cudnn_benchmark
@@ -79,7 +64,7 @@ def prepare(model: torch.nn.Module, device, opts: SpeedOptions = SpeedOptions())
 
         inductor_config.freezing = True
     fn = torch.compile(model) if opts.compile else model
-    dtype = DTYPES[opts.precision]
+    dtype = DTYPES[precision]
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         if opts.channels_last:
@@ -101,7 +86,9 @@ def timed(fn: Callable[[], object], device) -> float:
     return time.perf_counter() - start
 
 
-def time_forward(model: torch.nn.Module, images: Iterable[torch.Tensor], device, warmup: int = 5, opts: SpeedOptions = SpeedOptions()) -> DetectionTime:
+def time_forward(
+    model: torch.nn.Module, images: Iterable[torch.Tensor], device, warmup: int = 5, opts: SpeedConfig | None = None
+) -> DetectionTime:
     """Time `model(x)` once per image (batch of one, as the paper), after `warmup` passes."""
     device = torch.device(device)
     t0 = time.perf_counter()
@@ -148,14 +135,16 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def best_benchmarked(bench_dir: Path, device, precision: str, height: int, width: int, width_multiplier: float) -> tuple[SpeedOptions, Path] | None:
+def best_benchmarked(
+    bench_dir: Path, device, precision: str, height: int, width: int, width_multiplier: float
+) -> tuple[SpeedConfig, Path] | None:
     """The speed options under which the benchmark's baseline ran fastest on this device.
 
     Only results at batch one, the same input size and width multiplier and the same `precision`
     compete: precision changes the arithmetic (and so the outputs), the other options only the
     speed. Returns the options and the `bench.csv` they come from, or None when nothing matches.
     """
-    best: tuple[float, SpeedOptions, Path] | None = None
+    best: tuple[float, SpeedConfig, Path] | None = None
     for cfg_path in sorted((Path(bench_dir) / device_slug(device)).glob("*/config.yaml")):
         table = cfg_path.parent / "bench.csv"
         try:
@@ -164,10 +153,16 @@ def best_benchmarked(bench_dir: Path, device, precision: str, height: int, width
             same = (str(c.precision), int(c.batch_size), int(c.height), int(c.width)) == (precision, 1, height, width)
             if not (same and math.isclose(float(c.width_multiplier), width_multiplier) and "baseline" in times.index):
                 continue
-            options = SpeedOptions.from_config(c)
-        except (OSError, ValueError, KeyError, AttributeError, OmegaConfBaseException, yaml.YAMLError):  # not a benchmark result
+            options = SpeedConfig.of(c)
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            AttributeError,
+            OmegaConfBaseException,
+            yaml.YAMLError,
+        ):  # not a benchmark result
             continue
         if best is None or times["baseline"] < best[0]:
             best = (float(times["baseline"]), options, table)
     return None if best is None else best[1:]
-

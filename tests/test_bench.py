@@ -11,17 +11,17 @@ import torch
 from omegaconf import OmegaConf
 
 from fcn_ablation.bench import MATMUL, bench, bootstrap_median_ci, experiment_widths, rotated, run_rounds, summarise
-from fcn_ablation.config import BenchConfig
+from fcn_ablation.config import BenchConfig, SpeedConfig
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.cost import model_cost
-from fcn_ablation.timing import SpeedOptions, prepare
+from fcn_ablation.timing import prepare
 
 
 def test_rounds_interleave_every_variant_once_and_rotate_the_order():
     calls = []
     measures = {name: (lambda n=name: calls.append(n) or float(len(calls))) for name in "ABC"}
     raw = run_rounds(measures, rounds=4, progress=False)
-    assert calls == list("ABC" "BCA" "CAB" "ABC")
+    assert calls == list("ABCBCACABABC")
     assert raw.groupby("round").variant.apply(sorted).tolist() == [list("ABC")] * 4
     assert raw.seconds.tolist() == [float(i) for i in range(1, 13)]
     # Over a full rotation every variant holds every position once.
@@ -33,7 +33,11 @@ def test_ratios_are_taken_within_rounds_so_shared_drift_cancels():
     # The machine slows down 3x over the rounds; B is always exactly 0.5 of the baseline.
     drift = [1.0, 1.5, 2.0, 3.0, 2.5]
     raw = pd.DataFrame(
-        [{"round": r, "position": 0, "variant": v, "seconds": d * (1.0 if v == "baseline" else 0.5)} for r, d in enumerate(drift) for v in ("baseline", "B")]
+        [
+            {"round": r, "position": 0, "variant": v, "seconds": d * (1.0 if v == "baseline" else 0.5)}
+            for r, d in enumerate(drift)
+            for v in ("baseline", "B")
+        ]
     )
     t = summarise(raw).set_index("variant")
     assert t.loc["B", "time_ratio"] == pytest.approx(0.5) and t.loc["B", "time_ratio_ci_low"] == pytest.approx(0.5)
@@ -59,7 +63,7 @@ def test_every_experiment_file_is_benchmarked_by_default_baseline_first():
     widths = experiment_widths([], 1.0)
     assert list(widths)[:2] == ["baseline", "a"] and set(widths) >= set("abcdefgh")
     assert (widths["b"]["conv2_1"], widths["b"]["conv1_1"], widths["baseline"]["conv2_1"]) == (64, 64, 128)
-    with pytest.raises(ConfigError, match=r"no .*/zz.yaml; available: a, b"):
+    with pytest.raises(ConfigError, match=r"no .*/zz.yaml; available: baseline, a, b"):
         experiment_widths(["baseline", "zz"], 1.0)
 
 
@@ -80,7 +84,11 @@ def test_a_tiny_benchmark_writes_its_tables_with_consistent_columns(tmp_path):
     assert t.loc[MATMUL, "gflop_s"] == pytest.approx(2 * 64**3 / raw[raw.variant == MATMUL].seconds.median() / 1e9)
     assert t.loc["a", "paper_time_ratio"] == pytest.approx(1 - 0.356)
     assert (out / "time_vs_macs.png").stat().st_size > 1000
-    md_rows = {line.split("|")[1].strip(): line for line in (out / "bench.md").read_text().splitlines() if line.startswith("| ")}
+    md_rows = {
+        line.split("|")[1].strip(): line
+        for line in (out / "bench.md").read_text().splitlines()
+        if line.startswith("| ")
+    }
     assert set(md_rows) == {"variant", "baseline", "a", MATMUL} and "nan" not in md_rows[MATMUL]
     assert md_rows[MATMUL].count(" - ") == 6  # params, MACs, the three ratios, their gap: none for a matmul
     assert out.name == "fp32-b1-32x24-w0.03125"
@@ -94,13 +102,13 @@ def test_speed_options_keep_the_output_and_run_in_inference_mode(precision, chan
     net = FCN8s(experiment_widths(["baseline"], 1 / 32)["baseline"])
     x = torch.randn(1, 3, 24, 32)
     ref = prepare(net, "cpu")(x)
-    out = prepare(net, "cpu", SpeedOptions(precision, channels_last))(x)
+    out = prepare(net, "cpu", SpeedConfig(precision, channels_last))(x)
     assert not out.requires_grad and out.shape == ref.shape
     assert out.dtype == (torch.bfloat16 if precision == "bf16" else torch.float32)  # autocast took effect
     tolerance = 1e-5 if precision == "fp32" else 0.03  # bf16 keeps 8 bits of mantissa
     assert (out.float() - ref).abs().max() <= tolerance * ref.abs().max()
     with pytest.raises(ConfigError, match="precision=fp16: needs a CUDA device"):
-        prepare(net, "cpu", SpeedOptions("fp16"))
+        prepare(net, "cpu", SpeedConfig("fp16"))
 
 
 def test_a_single_benchmark_run_writes_no_job_folder_or_log():
@@ -108,7 +116,7 @@ def test_a_single_benchmark_run_writes_no_job_folder_or_log():
     and no log file (the data check's CLI test shows the same settings leave nothing behind)."""
     from hydra import compose, initialize_config_dir
 
-    from fcn_ablation.cli import config_dir
+    from fcn_ablation.app import config_dir
 
     with initialize_config_dir(config_dir(), version_base="1.3"):
         hc = compose(config_name="bench", return_hydra_config=True).hydra

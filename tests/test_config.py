@@ -4,16 +4,27 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from fcn_ablation.config import validate
+from fcn_ablation.checks import validate
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.arch import BASE_WIDTHS
 from fcn_ablation.run import widths_from_config
 
 
 def test_defaults_are_the_cpu_baseline_on_synthetic_data(compose_cfg):
+    """What the README promises of the first command: the CPU preset exactly (1/16 of every width,
+    no dropout, 7 epochs of 480 images of 96x96 from scratch, AdamW), so a change of it fails here."""
     cfg = compose_cfg()
-    assert (cfg.experiment.name, cfg.dataset.name, cfg.preset) == ("baseline", "synthetic", "cpu")
-    assert cfg.trainer.accelerator == "cpu" and cfg.model.width_multiplier < 1
+    assert (cfg.experiment.name, cfg.dataset.name, cfg.preset, cfg.recipe) == ("baseline", "synthetic", "cpu", "modern")
+    assert (cfg.trainer.accelerator, cfg.trainer.max_epochs, cfg.model.width_multiplier, cfg.model.dropout) == (
+        "cpu",
+        7,
+        0.0625,
+        0.0,
+    )
+    assert (cfg.dataset.synthetic.num_images, cfg.dataset.synthetic.size, cfg.dataset.split.train) == (600, 96, 0.8)
+    assert (cfg.optimizer.name.value, cfg.init.source.value, cfg.logger.mode) == ("adamw", "scratch", "offline")
+    _, widths = widths_from_config(cfg)
+    assert (widths["conv1_1"], widths["conv5_3"], widths["fc7"]) == (4, 32, 256)
 
 
 def test_paper_preset_is_full_width_on_a_gpu(compose_cfg):
@@ -52,7 +63,9 @@ def test_invalid_values_name_the_key(compose_cfg, override, names):
         validate(cfg)
 
 
-@pytest.mark.parametrize("override", ["model.widht_multiplier=0.5", "trainer.max_epoch=3", "model.width_multiplier=wide"])
+@pytest.mark.parametrize(
+    "override", ["model.widht_multiplier=0.5", "trainer.max_epoch=3", "model.width_multiplier=wide"]
+)
 def test_typos_and_wrong_types_fail_at_composition(compose_cfg, override):
     with pytest.raises((ConfigCompositionException, ValidationError, ConfigKeyError)) as err:
         compose_cfg([override])

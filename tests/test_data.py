@@ -81,7 +81,12 @@ def test_any_file_name_round_trips_through_the_split_files(tmp_path):
     assert sorted(sum(got.values(), [])) == sorted(names) and outside == []
     for name in splits.SPLITS:
         assert splits.read_names(tmp_path / f"{name}.txt") == got[name]
-    assert "photo 1\n" in (tmp_path / "train.txt").read_text() + (tmp_path / "val.txt").read_text() + (tmp_path / "test.txt").read_text()
+    assert (
+        "photo 1\n"
+        in (tmp_path / "train.txt").read_text()
+        + (tmp_path / "val.txt").read_text()
+        + (tmp_path / "test.txt").read_text()
+    )
 
 
 def test_split_files_written_before_quoting_read_the_same(tmp_path):
@@ -96,7 +101,10 @@ def test_pairs_in_no_split_stop_the_run_or_are_added_without_moving_any(tmp_path
     first_half = [str(i) for i in range(15)]
     everything = [str(i) for i in range(30)]
     before, _ = splits.load_or_write_splits(tmp_path, first_half, (0.6, 0.2, 0.2), seed=0)
-    with pytest.raises(DataError, match=r"15 of 30 pairs are in no split file \('15', '16', '17', '18', '19' and 10 more\).*new_pairs=add"):
+    with pytest.raises(
+        DataError,
+        match=r"15 of 30 pairs are in no split file \('15', '16', '17', '18', '19' and 10 more\).*new_pairs=add",
+    ):
         splits.load_or_write_splits(tmp_path, everything, (0.6, 0.2, 0.2), seed=0)
     kept, outside = splits.load_or_write_splits(tmp_path, everything, (0.6, 0.2, 0.2), seed=0, new_pairs="ignore")
     assert kept == before and outside == everything[15:]

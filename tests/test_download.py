@@ -90,8 +90,10 @@ def test_an_interrupted_download_resumes_where_it_stopped(tmp_path, server_facto
     data = bytes(range(256)) * 4000
     srv = server_factory({"a.zip": data}, cut_first_at=300_000)
     dest = tmp_path / "a.zip"
-    with pytest.raises(DataError, match=r"download interrupted at 300000 of 1024000 bytes; kept in .*a\.zip\.part, run again to resume"):
-        fetch(f"{srv.url}/a.zip", dest, progress=False, timeout=5)
+    with pytest.raises(
+        DataError, match=r"download interrupted at 300000 of 1024000 bytes; kept in .*a\.zip\.part, run again to resume"
+    ):
+        fetch(f"{srv.url}/a.zip", dest, progress=False, timeout=30)
     assert not dest.exists() and (tmp_path / "a.zip.part").stat().st_size == 300_000
     fetch(f"{srv.url}/a.zip", dest, sha256=hashlib.sha256(data).hexdigest(), size=len(data), progress=False)
     assert dest.read_bytes() == data and not (tmp_path / "a.zip.part").exists()
@@ -140,7 +142,10 @@ def test_nested_archives_from_file_urls_unpack_like_dut_omron(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "DUT-OMRON-image.zip").write_bytes(images.getvalue())
     (tmp_path / "src" / "DUT-OMRON-gt-pixelwise.zip.zip").write_bytes(outer.getvalue())
-    sources = [SourceConfig(url=(tmp_path / "src" / n).as_uri()) for n in ("DUT-OMRON-image.zip", "DUT-OMRON-gt-pixelwise.zip.zip")]
+    sources = [
+        SourceConfig(url=(tmp_path / "src" / n).as_uri())
+        for n in ("DUT-OMRON-image.zip", "DUT-OMRON-gt-pixelwise.zip.zip")
+    ]
     root = download_dataset(tmp_path / "dut", sources, tmp_path / "downloads", progress=False)
     assert sorted(p.name for p in (root / "DUT-OMRON-image").iterdir()) == ["im0.jpg", "im1.jpg", "im2.jpg"]
     assert sorted(p.name for p in (root / "pixelwiseGT-new-PNG").iterdir()) == ["im0.png", "im1.png", "im2.png"]
@@ -150,7 +155,9 @@ def test_nested_archives_from_file_urls_unpack_like_dut_omron(tmp_path):
 def test_a_damaged_archive_leaves_no_half_written_data_set(tmp_path):
     (tmp_path / "bad.zip").write_bytes(msra_zip(2)[:-200])
     with pytest.raises(DataError, match=r"bad.zip: (neither a zip nor a tar archive|damaged archive)"):
-        download_dataset(tmp_path / "msra", [SourceConfig(url=(tmp_path / "bad.zip").as_uri())], tmp_path / "dl", progress=False)
+        download_dataset(
+            tmp_path / "msra", [SourceConfig(url=(tmp_path / "bad.zip").as_uri())], tmp_path / "dl", progress=False
+        )
     assert not (tmp_path / "msra").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("msra")] == []
 
@@ -159,5 +166,7 @@ def test_a_non_empty_root_without_a_finished_download_is_not_overwritten(tmp_pat
     (tmp_path / "msra").mkdir()
     (tmp_path / "msra" / "mine.txt").write_text("keep me")
     with pytest.raises(DataError, match="exists and is not empty"):
-        download_dataset(tmp_path / "msra", [SourceConfig(url="http://127.0.0.1:9/x.zip")], tmp_path / "dl", progress=False)
+        download_dataset(
+            tmp_path / "msra", [SourceConfig(url="http://127.0.0.1:9/x.zip")], tmp_path / "dl", progress=False
+        )
     assert (tmp_path / "msra" / "mine.txt").read_text() == "keep me"

@@ -6,34 +6,17 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
-from conftest import tiny_overrides
 
 from fcn_ablation import records
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _env() -> dict:
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600)
-
-
-def start(*args, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+from helpers import cli, run_job, start, tiny_overrides
 
 
 def wait_for(pattern: str, root: Path, proc: subprocess.Popen, timeout: float = 300) -> Path:
@@ -43,7 +26,9 @@ def wait_for(pattern: str, root: Path, proc: subprocess.Popen, timeout: float = 
         if found:
             return found[0]
         if proc.poll() is not None:
-            raise AssertionError(f"process ended ({proc.returncode}) before {pattern} appeared: {proc.stderr.read()[-3000:]}")
+            raise AssertionError(
+                f"process ended ({proc.returncode}) before {pattern} appeared: {proc.stderr.read()[-3000:]}"
+            )
         time.sleep(0.02)
     raise AssertionError(f"{pattern} did not appear in {timeout} s")
 
@@ -57,14 +42,13 @@ def table(results: Path) -> pd.DataFrame:
     return pd.read_csv(csv)
 
 
-@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
-def test_parallel_launchers_train_the_baseline_once_and_report_every_row(tmp_path, cache_dir, launcher):
-    """Two variants from the trained baseline, the baseline listed last: under a parallel
-    launcher the first variant to need it trains it, the other waits, the baseline job skips."""
+def test_a_parallel_launcher_trains_the_baseline_once_and_reports_every_row(tmp_path, cache_dir):
+    """Two variants from the trained baseline, the baseline listed last, under the cluster's
+    launcher (submitit, here its local executor: one process per job): the first variant to need
+    the baseline trains it, the other waits, the baseline job skips. (joblib's: the resume below.)"""
     results = tmp_path / "results"
-    extra = ["hydra.launcher.n_jobs=2"] if launcher == "joblib" else ["hydra.launcher.cpus_per_task=1"]
-    res = cli("-m", *tiny_overrides(tmp_path, cache_dir), f"launcher={launcher}", *extra, "init=baseline",
-              "trainer.max_epochs=2", "experiment=e,f,baseline", cwd=tmp_path)  # fmt: skip
+    res = cli("-m", *tiny_overrides(tmp_path, cache_dir), "launcher=submitit_local", "hydra.launcher.cpus_per_task=1",
+              "init=baseline", "trainer.max_epochs=2", "experiment=e,f,baseline", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     recs = store_records(results)
     assert sorted(r["experiment"] for r in recs) == ["baseline", "e", "f"]  # one baseline, not one per variant
@@ -82,7 +66,7 @@ def test_parallel_launchers_train_the_baseline_once_and_report_every_row(tmp_pat
     assert df.experiment.tolist() == ["baseline", "e", "f"] and df.n.tolist() == [1, 1, 1]
 
 
-def test_a_sweep_killed_in_its_second_job_resumes_where_it_stopped(tmp_path, cache_dir):
+def test_a_killed_sweep_resumes_where_it_stopped_and_its_copied_results_serve_their_baseline(tmp_path, cache_dir):
     results = tmp_path / "results"
     args = ["-m", *tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=4", "experiment=baseline,e"]
     proc = start(*args, cwd=tmp_path)
@@ -91,7 +75,8 @@ def test_a_sweep_killed_in_its_second_job_resumes_where_it_stopped(tmp_path, cac
     proc.wait()
     assert [r["experiment"] for r in store_records(results)] == ["baseline"]
 
-    res = cli(*args, cwd=tmp_path)
+    # The same command resumes it, here under joblib's launcher (a GPU box's: jobs side by side).
+    res = cli(*args, "launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "skipped baseline-seed0" in res.stdout  # the first job is not redone
     recs = {r["experiment"]: r for r in store_records(results)}
@@ -102,6 +87,22 @@ def test_a_sweep_killed_in_its_second_job_resumes_where_it_stopped(tmp_path, cac
     assert recs["baseline"].get("resumed_from") is None
     assert table(results).n.tolist() == [1, 1]
     assert not list((results / "checkpoints").rglob("*.ckpt"))  # done jobs leave no checkpoint behind
+
+    # The results folder moved to another machine: its baseline is done there, and variants start from it.
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(results, moved / "results")
+    shutil.rmtree(results)
+    args = ["-m", *tiny_overrides(moved, cache_dir), "trainer.max_epochs=4", "init=baseline", "experiment=baseline,g"]
+    res = cli(*args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    skipped = [line for line in res.stdout.splitlines() if line.startswith("skipped ")]
+    assert len(skipped) == 1 and skipped[0].startswith("skipped baseline-seed0-")  # the copied baseline counts as done
+    recs = {r["experiment"]: r for r in store_records(moved / "results")}
+    assert Path(recs["g"]["init"]["origin"]).is_relative_to(moved)  # found through the record's relative path
+    forced = run_job(tmp_path / "forced", [*args[1:-1], "experiment=g", "rerun=true"])  # rerun=true: trained again
+    assert forced.get("resumed_from") is None and forced["_path"] != recs["g"]["_path"]
+    assert sorted(r["experiment"] for r in store_records(moved / "results")) == ["baseline", "e", "g", "g"]
+    assert table(moved / "results").n.tolist() == [1, 1, 1]  # the newest record of each row and seed
 
 
 def test_sigterm_exits_143_in_one_line_and_the_rerun_resumes(tmp_path, cache_dir):
@@ -117,15 +118,20 @@ def test_sigterm_exits_143_in_one_line_and_the_rerun_resumes(tmp_path, cache_dir
     assert "Traceback" not in err
     assert store_records(results) == []  # no record of a job that did not finish
 
-    res = cli(*args, cwd=tmp_path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    (rec,) = store_records(results)
-    assert rec["resumed_from"]["step"] > 0
+    rec = run_job(tmp_path / "rerun", args)  # the same job again (in this process): it resumes
+    assert rec["resumed_from"]["step"] > 0 and [r["experiment"] for r in store_records(results)] == ["g"]
 
 
 def _write_many(results: str, tag: int, n: int) -> None:
     for i in range(n):
-        rec = {"experiment": "a", "dataset": "synthetic", "settings_key": "k", "created": records.timestamp(), "writer": tag, "i": i}
+        rec = {
+            "experiment": "a",
+            "dataset": "synthetic",
+            "settings_key": "k",
+            "created": records.timestamp(),
+            "writer": tag,
+            "i": i,
+        }
         records.file_record(rec, results, {"names": __import__("numpy").array([f"x{i}"])})
 
 
@@ -142,29 +148,6 @@ def test_many_writers_never_lose_or_corrupt_a_record(tmp_path):
     assert sorted((r["writer"], r["i"]) for r in recs) == [(t, i) for t in range(3) for i in range(40)]
     assert all(records.read_arrays(Path(r["_path"])) is not None for r in recs)
     assert not [p for p in store.iterdir() if p.name.endswith(".tmp")]
-
-
-def test_a_copied_results_folder_serves_its_baseline_and_reruns_skip_done_jobs(tmp_path, cache_dir):
-    import shutil
-
-    first = tmp_path / "first"
-    first.mkdir()
-    res = cli(*tiny_overrides(first, cache_dir), "experiment=baseline", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    moved = tmp_path / "elsewhere"
-    shutil.copytree(first / "results", moved / "results")
-    shutil.rmtree(first)
-    args = ["-m", *tiny_overrides(moved, cache_dir), "init=baseline", "experiment=baseline,g"]
-    res = cli(*args, cwd=tmp_path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    skipped = [line for line in res.stdout.splitlines() if line.startswith("skipped ")]
-    assert len(skipped) == 1 and skipped[0].startswith("skipped baseline-seed0-")  # the copied baseline counts as done
-    recs = {r["experiment"]: r for r in store_records(moved / "results")}
-    assert Path(recs["g"]["init"]["origin"]).is_relative_to(moved)  # found through the record's relative path
-    forced = cli(*args[:-1], "experiment=g", "rerun=true", cwd=tmp_path)
-    assert forced.returncode == 0 and not any(line.startswith("skipped ") for line in forced.stdout.splitlines())
-    assert sorted(r["experiment"] for r in store_records(moved / "results")) == ["baseline", "g", "g"]
-    assert table(moved / "results").n.tolist() == [1, 1]  # the newest record of each row and seed
 
 
 def test_under_slurm_lightning_leaves_requeueing_to_submitit(monkeypatch):
@@ -193,6 +176,9 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
 
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}) == 4
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": -1}) == 1
-    assert under({"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher", "cpus_per_task": 3}) == 3
+    assert (
+        under({"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher", "cpus_per_task": 3})
+        == 3
+    )
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
     assert under({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}) == 8

@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from fcn_ablation.metrics import EMeasure, FMeasure, MeanAbsoluteError, SaliencyMetrics, SMeasure, WeightedFMeasure, all_metrics
+from fcn_ablation.metrics import (
+    EMeasure,
+    FMeasure,
+    MeanAbsoluteError,
+    SaliencyMetrics,
+    SMeasure,
+    WeightedFMeasure,
+    all_metrics,
+)
 
 py_sod_metrics = pytest.importorskip("py_sod_metrics")
 
@@ -16,7 +24,9 @@ def _blob(rng, h, w):
     cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(2, max(h, w) / 2)
     d = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
     gt = ((d < r) * 255).astype(np.uint8)
-    pred = np.clip(255 / (1 + np.exp((d - r) / rng.uniform(1, 5))) + rng.normal(0, 15, d.shape), 0, 255).astype(np.uint8)
+    pred = np.clip(255 / (1 + np.exp((d - r) / rng.uniform(1, 5))) + rng.normal(0, 15, d.shape), 0, 255).astype(
+        np.uint8
+    )
     return pred, gt
 
 
@@ -45,8 +55,15 @@ def _pairs(seed: int, n: int = 16):
 
 
 def _reference(pairs):
-    f = py_sod_metrics.FmeasureV2({"f": py_sod_metrics.FmeasureHandler(with_dynamic=True, with_adaptive=True, beta=0.3)})
-    e, s, wf, mae = py_sod_metrics.Emeasure(), py_sod_metrics.Smeasure(alpha=0.5), py_sod_metrics.WeightedFmeasure(beta=1), py_sod_metrics.MAE()
+    f = py_sod_metrics.FmeasureV2(
+        {"f": py_sod_metrics.FmeasureHandler(with_dynamic=True, with_adaptive=True, beta=0.3)}
+    )
+    e, s, wf, mae = (
+        py_sod_metrics.Emeasure(),
+        py_sod_metrics.Smeasure(alpha=0.5),
+        py_sod_metrics.WeightedFmeasure(beta=1),
+        py_sod_metrics.MAE(),
+    )
     for pred, gt in pairs:
         for m in (f, e, s, wf, mae):
             m.step(pred=pred, gt=gt)

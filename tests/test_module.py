@@ -39,7 +39,9 @@ def test_summed_loss_is_per_image_the_mean_times_the_pixels(compose_cfg):
     summed = _module(compose_cfg, "optimizer=sgd", "model.dropout=0")
     summed.net.load_state_dict(mean.net.state_dict())
     mean.log = summed.log = lambda *a, **k: None
-    assert summed.training_step(batch, 0).item() == pytest.approx(mean.training_step(batch, 0).item() * 20 * 24, rel=1e-5)
+    assert summed.training_step(batch, 0).item() == pytest.approx(
+        mean.training_step(batch, 0).item() * 20 * 24, rel=1e-5
+    )
     twice = {"image": batch["image"][:1].repeat(2, 1, 1, 1), "mask": batch["mask"][:1].repeat(2, 1, 1)}
     once = {"image": batch["image"][:1], "mask": batch["mask"][:1]}
     assert summed.training_step(twice, 0).item() == pytest.approx(summed.training_step(once, 0).item(), rel=1e-6)
@@ -67,7 +69,9 @@ def _losses(net, optimizer, images, masks, steps):
             self.losses.append(outputs["loss"].item() / masks[0].numel())
 
     data = [{"image": x, "mask": y} for x, y in zip(images, masks)]
-    loader = torch.utils.data.DataLoader(data, batch_size=1, collate_fn=lambda b: {k: torch.stack([d[k] for d in b]) for k in b[0]})
+    loader = torch.utils.data.DataLoader(
+        data, batch_size=1, collate_fn=lambda b: {k: torch.stack([d[k] for d in b]) for k in b[0]}
+    )
     record = Record()
     record.losses = []
     module = SaliencyModule(net, optimizer)
@@ -99,7 +103,9 @@ def test_the_summed_loss_recipe_lowers_the_loss_from_a_pretrained_style_start(co
     result = {}
     for lr, steps in ((optimizer_config(cfg, is_baseline=True).lr, 100), (cfg.optimizer.lr, 40)):
         torch.manual_seed(0)
-        net = FCN8s(build_widths(layer_factors(), 1 / 16), dropout=cfg.model.dropout, at_once_scaling=cfg.model.at_once_scaling)
+        net = FCN8s(
+            build_widths(layer_factors(), 1 / 16), dropout=cfg.model.dropout, at_once_scaling=cfg.model.at_once_scaling
+        )
         net.zero_scorers()
         optimizer = copy.deepcopy(cfg.optimizer)
         optimizer.lr = lr

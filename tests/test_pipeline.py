@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import tiny_overrides
 
 from fcn_ablation.data.pairs import record_test_pairs as split_pairs
 from fcn_ablation.heuristics import heuristic_max_f
 from fcn_ablation.models.cost import model_cost
 
+from helpers import cli, run_job, tiny_overrides
 
-def cli(*args, cwd: Path, env_extra=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(env_extra or {})}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+NOISE = (
+    "💡",
+    "anonymous",
+    "is deprecated",
+    "GPU available",
+    "Seed set",
+)  # other libraries' chatter, kept off the console
 
 
 def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_results_alone(tmp_path, cache_dir):
     """The README's first command, as is (W&B off): the task is learnable and not trivial, and
     the committed results under results/published/ stay as they were."""
     published = tmp_path / "results" / "published"
-    sentinels = [published / "store" / "synthetic" / "k" / "baseline-x.json", published / "synthetic" / "k" / "report.md"]
+    sentinels = [
+        published / "store" / "synthetic" / "k" / "baseline-x.json",
+        published / "synthetic" / "k" / "report.md",
+    ]
     for f in sentinels:
         f.parent.mkdir(parents=True)
         f.write_text("committed")
@@ -40,7 +43,10 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
     assert all(f.read_text() == "committed" for f in sentinels)
     (record_path,) = (tmp_path / "results" / "runs").glob("*/record.json")
     record = json.loads(record_path.read_text())
-    assert record["experiment"] == "baseline" and record["max_f"] >= 0.85
+    # Learnable: the committed five-seed sweep's baselines reach 0.856 to 0.886 (sd 0.013). Other
+    # rounding (another BLAS, another CPU) acts like another seed, so the bar sits three sds below
+    # the lowest seed; what makes the task non-trivial is the margin over the rules, below.
+    assert record["experiment"] == "baseline" and record["max_f"] >= 0.82
     test = split_pairs(record)
     assert len(test) == record["test_images"] == 60
     floors = heuristic_max_f(test)
@@ -48,6 +54,9 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
     for rule, f in floors.items():
         assert f < record["max_f"] - 0.2, (rule, f, record["max_f"])
     assert (tmp_path / "results" / "synthetic" / record["settings_key"] / "report.md").is_file()
+    assert f"job folder: {record_path.parent}" in res.stdout and res.stdout.count("report: ") == 1
+    for noise in NOISE:
+        assert noise not in res.stdout + res.stderr, noise
     # The same figures, as the README's command prints them.
     from fcn_ablation.heuristics import main as heuristics_main
 
@@ -56,8 +65,9 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
 
 def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an_earlier_baseline(tmp_path, cache_dir):
     results = tmp_path / "results"
-    base = cli(*tiny_overrides(tmp_path, cache_dir), "experiment=baseline", cwd=tmp_path)
-    assert base.returncode == 0, base.stderr[-3000:]
+    run_job(
+        tmp_path / "earlier", [*tiny_overrides(tmp_path, cache_dir), "experiment=baseline"]
+    )  # an earlier run's baseline
     sweep = cli("-m", *tiny_overrides(tmp_path, cache_dir), "experiment=f,g", "seed=0,1", "logger=wandb", cwd=tmp_path)
     assert sweep.returncode == 0, sweep.stderr[-3000:]
 
@@ -76,7 +86,11 @@ def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an
     assert {r["settings_key"] for r in recs} == {key}  # experiments and seeds differ, settings do not
     report_dir = results / "synthetic" / key
     df = pd.read_csv(report_dir / "results.csv")
-    assert df.experiment.tolist() == ["baseline", "f", "g"] and df.n.tolist() == [1, 2, 2]  # baseline from the earlier run
+    assert df.experiment.tolist() == ["baseline", "f", "g"] and df.n.tolist() == [
+        1,
+        2,
+        2,
+    ]  # baseline from the earlier run
     base_row, f_row = df.iloc[0], df.iloc[1]
     assert f_row.max_f == pytest.approx((recs[0]["max_f"] + recs[1]["max_f"]) / 2)
     assert f_row.max_f_delta == pytest.approx(recs[0]["max_f"] - base_row.max_f)  # seed-matched: seed 0 only
@@ -94,41 +108,41 @@ def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an
     assert "| f " in report and "fc6" in report and "No baseline" not in report and "interleaved benchmark" in report
     assert (report_dir / "f_vs_time.png").stat().st_size > 1000 and (report_dir / "maps.png").stat().st_size > 1000
     assert "report: " in sweep.stdout
-    console = base.stdout + base.stderr + sweep.stdout + sweep.stderr
-    assert (sweep.stdout + sweep.stderr).count("report: ") == 1  # said once
-    for noise in ("💡", "anonymous", "is deprecated", "GPU available", "Seed set"):
+    console = sweep.stdout + sweep.stderr
+    assert console.count("report: ") == 1  # said once
+    for noise in NOISE:
         assert noise not in console, noise
-    assert "job folder: " in base.stdout
     # The report is a W&B run of its own in the sweep's group.
     (report_run,) = (report_dir / "wandb").glob("offline-run-*")
     assert list(report_run.rglob("*.table.json"))
 
 
 def test_without_a_baseline_the_report_says_so(tmp_path, cache_dir):
-    res = cli("-m", *tiny_overrides(tmp_path, cache_dir), "experiment=g,h", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    (report,) = (tmp_path / "results" / "synthetic").glob("*/report.md")
+    from omegaconf import OmegaConf
+
+    from fcn_ablation.callbacks import build_report
+
+    for experiment in ("g", "h"):
+        rec = run_job(tmp_path / experiment, [*tiny_overrides(tmp_path, cache_dir), f"experiment={experiment}"])
+    store = Path(rec["_path"]).parent
+    report = (
+        build_report(OmegaConf.create(rec["config"]), store, tmp_path / "results", bench=False, to_wandb=False)
+        / "report.md"
+    )
     text = report.read_text()
     assert "No baseline" in text and "experiment=baseline" in text
     df = pd.read_csv(report.parent / "results.csv")
     assert df.experiment.tolist() == ["g", "h"] and "max_f_delta" not in df and df.max_f.notna().all()
 
 
-@pytest.mark.parametrize(
-    "override, message",
-    [
-        ("dataset=msra10k", "dataset.root: not set"),
-        ("dataset.root=/nonexistent/msra", "/nonexistent/msra: data set root does not exist"),
-    ],
-)
-def test_bad_input_gives_one_clear_line_and_status_2(tmp_path, cache_dir, override, message):
-    env = {"MSRA10K_ROOT": ""} if override == "dataset=msra10k" else None
-    args = [*tiny_overrides(tmp_path, cache_dir), override]
-    if "msra" in override:  # generator settings stay in the args: harmless for a real data set
-        args.append("dataset=msra10k")
-    res = cli(*args, cwd=tmp_path, env_extra=env)
+def test_a_start_on_bad_input_gives_one_clear_line_status_2_and_no_job_folder(tmp_path, cache_dir):
+    """The CLI's contract for a `UserError` (the in-process cases: tests/test_cli.py)."""
+    args = [*tiny_overrides(tmp_path, cache_dir), "dataset=msra10k"]
+    res = cli(*args, cwd=tmp_path, env_extra={"MSRA10K_ROOT": ""})
     assert res.returncode == 2, res.stderr[-2000:]
-    assert message in res.stderr and "Traceback" not in res.stderr and res.stderr.count("\n") == 1, res.stderr[-2000:]
+    assert "dataset.root: not set" in res.stderr and "Traceback" not in res.stderr and res.stderr.count("\n") == 1, (
+        res.stderr[-2000:]
+    )
     assert not list((tmp_path / "results").glob("runs/*")), "a failed start left a job folder"
 
 
@@ -136,31 +150,41 @@ def test_a_damaged_real_data_set_stops_with_the_file_or_is_skipped_and_recorded(
     import shutil
 
     from fcn_ablation.data.synthetic import generate
+    from fcn_ablation.errors import DataError
 
     root = tmp_path / "MSRA10K_Imgs_GT"
     shutil.copytree(generate(tmp_path / "syn", 40, 32, seed=3) / "Imgs", root / "Imgs")
     bad = root / "Imgs" / "7.jpg"
     bad.write_bytes(bad.read_bytes()[:200])
-    args = [*tiny_overrides(tmp_path, cache_dir), "dataset=msra10k", f"dataset.root={tmp_path}", "dataset.num_workers=0"]
-    res = cli(*args, cwd=tmp_path)
-    assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert f"error: {bad}: cannot read the image" in res.stderr and "dataset.on_bad_file=skip" in res.stderr
-    res = cli(*args, "dataset.on_bad_file=skip", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr[-3000:]
-    (record_path,) = (tmp_path / "results" / "runs").glob("*/record.json")
-    record = json.loads(record_path.read_text())
+    args = [
+        *tiny_overrides(tmp_path, cache_dir),
+        "dataset=msra10k",
+        f"dataset.root={tmp_path}",
+        "dataset.num_workers=0",
+    ]
+    with pytest.raises(DataError) as err:
+        run_job(tmp_path / "job", args)
+    assert f"{bad}: cannot read the image" in str(err.value) and "dataset.on_bad_file=skip" in str(err.value)
+    run_job(tmp_path / "job", [*args, "dataset.on_bad_file=skip"])
+    record = json.loads((tmp_path / "job" / "record.json").read_text())
     assert record["data_layout"] == {"images": "MSRA10K_Imgs_GT/Imgs", "masks": "MSRA10K_Imgs_GT/Imgs"}
     assert record["data_skipped_count"] == 1 and record["data_skipped"][0]["file"] == str(bad)
-    assert sum(record["data_split_sizes"].values()) == 39 and record["test_images"] == record["data_split_sizes"]["test"]
-    assert [Path(f).name for f in record["split_files"]] == ["train.txt", "val.txt", "test.txt"] and record["split_hash"]
+    assert (
+        sum(record["data_split_sizes"].values()) == 39 and record["test_images"] == record["data_split_sizes"]["test"]
+    )
+    assert [Path(f).name for f in record["split_files"]] == ["train.txt", "val.txt", "test.txt"] and record[
+        "split_hash"
+    ]
     assert len(split_pairs(record)) == record["test_images"]
 
 
-def test_variants_start_from_the_trained_baseline_and_say_so(tmp_path, cache_dir):
+def test_variants_start_from_the_trained_baseline_and_say_so(tmp_path, cache_dir, caplog):
+    import logging
+
     args = [*tiny_overrides(tmp_path, cache_dir), "init=baseline", "init.epochs=1"]
-    first = cli(*args, "experiment=a", cwd=tmp_path)  # no baseline yet: this job trains it first, and says so
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert "init=baseline: no baseline of seed 0 trained from scratch yet; training it first" in first.stdout + first.stderr
+    with caplog.at_level(logging.INFO, logger="fcn_ablation"):  # no baseline yet: this job trains it first, and says so
+        run_job(tmp_path / "results" / "runs" / "first", [*args, "experiment=a"])
+    assert "init=baseline: no baseline of seed 0 trained from scratch yet; training it first" in caplog.text
     # (that `experiment=baseline init=baseline` is then the same job, done: tests/test_jobs.py, the copied folder)
     sweep = cli("-m", *args, "experiment=a", "init.rule=first_k,l1_norm", cwd=tmp_path)
     assert sweep.returncode == 0, sweep.stderr[-3000:]
@@ -173,6 +197,16 @@ def test_variants_start_from_the_trained_baseline_and_say_so(tmp_path, cache_dir
         assert r["init"]["origin"] == str(base_dir / "model.pt") and r["init"]["rule"] in ("first_k", "l1_norm")
         assert r["init"]["narrowed_layers"] == r["changed_layers"] and r["train_steps"] == 4  # 1 epoch of 32 images
     df = pd.read_csv(next((tmp_path / "results" / "synthetic").glob("*/results.csv")))
-    assert df[["experiment", "init"]].values.tolist() == [["baseline", "scratch"], ["a", "first_k from baseline"], ["a", "l1_norm from baseline"]]
-    pivot = next((tmp_path / "results" / "synthetic").glob("*/report.md")).read_text().split("## Max F by initialisation")[1]
-    assert re.search(r"\| baseline +\| +0\.\d{4} +\| +- +\| +- +\|", pivot) and "nan" not in pivot  # no fine-tuned baseline
+    assert df[["experiment", "init"]].values.tolist() == [
+        ["baseline", "scratch"],
+        ["a", "first_k from baseline"],
+        ["a", "l1_norm from baseline"],
+    ]
+    pivot = (
+        next((tmp_path / "results" / "synthetic").glob("*/report.md"))
+        .read_text()
+        .split("## Max F by initialisation")[1]
+    )
+    assert (
+        re.search(r"\| baseline +\| +0\.\d{4} +\| +- +\| +- +\|", pivot) and "nan" not in pivot
+    )  # no fine-tuned baseline

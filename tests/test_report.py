@@ -98,7 +98,15 @@ def test_the_markdown_and_csv_say_which_changes_cannot_be_told_apart(store, tmp_
     assert f"{NOT_SIGNIFICANT} marks a change we cannot tell from zero" in text and "t-interval over seeds" in text
     assert "No benchmark of these variants yet" in text  # no time from single timing passes
     df = pd.read_csv(out / "results.csv")
-    assert {"max_f_ci_low", "max_f_delta", "max_f_p_holm", "max_f_significant", "s_measure", "weighted_f", "max_e"} <= set(df.columns)
+    assert {
+        "max_f_ci_low",
+        "max_f_delta",
+        "max_f_p_holm",
+        "max_f_significant",
+        "s_measure",
+        "weighted_f",
+        "max_e",
+    } <= set(df.columns)
     assert (out / "f_vs_time.png").stat().st_size > 1000 and (out / "maps.png").stat().st_size > 1000
 
 
@@ -118,7 +126,9 @@ def test_records_of_two_test_sets_are_refused_with_the_files_named(tmp_path):
     d = tmp_path / "store"
     _record(d, "baseline", 0, _arrays(rng, level, 0), split="aaa")
     _record(d, "a", 0, _arrays(rng, level, 0), split="bbb", layers=("conv1_1",))
-    with pytest.raises(UserError, match=r"tested on 2 different splits .*split aaa: e.g. baseline-.*split bbb: e.g. a-"):
+    with pytest.raises(
+        UserError, match=r"tested on 2 different splits .*split aaa: e.g. baseline-.*split bbb: e.g. a-"
+    ):
         load_store(d)
     res = subprocess.run([sys.executable, "-m", "fcn_ablation.report", str(d)], capture_output=True, text=True)
     assert res.returncode == 2 and "Traceback" not in res.stderr and "different splits" in res.stderr
@@ -137,7 +147,14 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
     for r in range(10):
         base = 1.0 + rng.normal(0, 0.01)
         for v, ratio in (("baseline", 1.0), ("b", 0.8), ("c", 1.0), ("d", 0.5), ("matmul", 0.1)):
-            raw.append({"round": r, "position": 0, "variant": v, "seconds": base * ratio * (1 + rng.normal(0, 0.002 if v != "c" else 0.01))})
+            raw.append(
+                {
+                    "round": r,
+                    "position": 0,
+                    "variant": v,
+                    "seconds": base * ratio * (1 + rng.normal(0, 0.002 if v != "c" else 0.01)),
+                }
+            )
     raw = pd.DataFrame(raw)
     from fcn_ablation.bench import summarise
 
@@ -159,7 +176,10 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
     # Another set of variants (a benchmark of other widths) is never borrowed.
     header["widths"] = {**widths, "b": {"conv1_1": 1}}
     (bench / "bench.json").write_text(json.dumps(header))
-    assert "No benchmark of these variants yet" in (write_report(store, results, permutations=200) / "report.md").read_text()
+    assert (
+        "No benchmark of these variants yet"
+        in (write_report(store, results, permutations=200) / "report.md").read_text()
+    )
 
 
 def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, monkeypatch):

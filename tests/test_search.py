@@ -7,18 +7,24 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import tiny_overrides
 from hydra import compose, initialize_config_dir
 
-from fcn_ablation.cli import config_dir
+from fcn_ablation import records
+from fcn_ablation.app import config_dir
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.report import load_store
 from fcn_ablation.run import METRICS
 from fcn_ablation.search import Search, check_space, slug, table2_in_space
 
+from helpers import tiny_overrides
+
 
 def search_config(tmp_path, cache_dir, *overrides):
-    train = ["init=baseline", "init.epochs=1", *(o for o in tiny_overrides(tmp_path, cache_dir) if not o.startswith("paths."))]
+    train = [
+        "init=baseline",
+        "init.epochs=1",
+        *(o for o in tiny_overrides(tmp_path, cache_dir) if not o.startswith("paths.")),
+    ]
     args = [f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}", f"experiments_dir={tmp_path}/experiments",
             "train=[" + ",".join(f"'{o}'" for o in train) + "]", "search_space.factors=[1.0,0.5,0.25]",
             "bench_width_multiplier=0.03125", "bench_height=32", "bench_width=32", "bench_rounds=2", "bench_warmup=0",
@@ -28,7 +34,10 @@ def search_config(tmp_path, cache_dir, *overrides):
 
 def records_of(tmp_path, experiment: str) -> list[dict]:
     """Records of `experiment` anywhere in the store (table rows and selection records), with `_path`."""
-    found = [{**json.loads(p.read_text()), "_path": p} for p in (tmp_path / "results" / "store" / "synthetic").rglob("*.json")]
+    found = [
+        {**json.loads(p.read_text()), "_path": p}
+        for p in (tmp_path / "results" / "store" / "synthetic").rglob("*.json")
+    ]
     return [r for r in found if r["experiment"] == experiment]
 
 
@@ -46,9 +55,13 @@ def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_con
     out = tmp_path / "results" / "search" / "default"
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 4 and trials[["fc6", "fc7"]].drop_duplicates().shape[0] == 4
-    assert set(trials.table2.dropna()) == {"f", "g", "h"} == set(table2_in_space(search.groups, search.factors))  # run first
+    assert (
+        set(trials.table2.dropna()) == {"f", "g", "h"} == set(table2_in_space(search.groups, search.factors))
+    )  # run first
     assert trials.val_max_f.between(0, 1).all() and (trials.time_ratio > 0).all()
-    assert (trials.macs_ratio <= 1).all() and (trials.macs_ratio < 1).sum() == (trials[["fc6", "fc7"]] < 1).any(axis=1).sum()
+    assert (trials.macs_ratio <= 1).all() and (trials.macs_ratio < 1).sum() == (trials[["fc6", "fc7"]] < 1).any(
+        axis=1
+    ).sum()
     front = pd.read_csv(out / "front.csv")
     assert len(front) == len(summary["front"]) >= 1 and front.on_front.all()
     assert (out / "front.png").stat().st_size > 1000 and "Pareto front" in (out / "front.md").read_text()
@@ -64,6 +77,9 @@ def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_con
     (base,) = records_of(tmp_path, "baseline")  # the reference: an ordinary tested row, found done by the confirmation
     assert base["test"] is True and base["max_f"] > 0 and base["_path"].parent.name != "selection"
     assert [r["experiment"] for r in load_store(base["_path"].parent)] == ["baseline"]  # the table: no trial in it
+    train = [o for o in cfg.train if not o.startswith("paths.")]
+    same = compose(config_name="config", overrides=[*train, "experiment=baseline", "experiment.name=baseline"])
+    assert records.done_record(base["_path"].parent, same) == base["_path"]  # the confirming sweep's baseline job, done
     # Front members are experiment files the ordinary app composes.
     files = sorted((tmp_path / "experiments").glob("*.yaml"))
     assert sorted(f.stem for f in files) == sorted(front.experiment)
@@ -75,7 +91,9 @@ def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_con
     for f in files:
         spec = yaml.safe_load(f.read_text())
         row = front.set_index("experiment").loc[f.stem]
-        assert layer_factors(factors=spec["factors"]) == layer_factors(factors=layer_factors_of({g: row[g] for g in ("fc6", "fc7")}, search.groups))
+        assert layer_factors(factors=spec["factors"]) == layer_factors(
+            factors=layer_factors_of({g: row[g] for g in ("fc6", "fc7")}, search.groups)
+        )
 
 
 def test_a_killed_search_resumes_without_repeating_a_trial(hydra_conf, tmp_path, cache_dir):

@@ -18,7 +18,9 @@ def test_the_t_interval_covers_a_known_mean_at_its_nominal_rate():
     assert 0.93 <= covered / 1000 <= 0.97
     one = stats.t_interval([0.7])
     assert one.mean == 0.7 and math.isnan(one.low) and one.n == 1  # one seed: no interval
-    assert stats.t_interval([1, 2, 3, 4]).low == pytest.approx(2.5 - 3.182446305284263 * np.std([1, 2, 3, 4], ddof=1) / 2)
+    assert stats.t_interval([1, 2, 3, 4]).low == pytest.approx(
+        2.5 - 3.182446305284263 * np.std([1, 2, 3, 4], ddof=1) / 2
+    )
 
 
 def test_paired_differences_use_the_seeds_both_rows_have():
@@ -71,3 +73,21 @@ def test_the_signed_rank_test_of_per_round_times():
     assert stats.signed_rank_p(0.8 * base, base) < 0.01
     assert stats.signed_rank_p(base + rng.normal(0, 0.02, 10), base) > 0.05
     assert math.isnan(stats.signed_rank_p([1.0], [1.0]))
+
+
+def test_two_variants_head_to_head_pair_their_times_within_rounds():
+    import pandas as pd
+
+    from fcn_ablation.compare import compare
+    from fcn_ablation.errors import DataError
+
+    rng = np.random.default_rng(0)
+    drift = rng.uniform(1, 3, 10)  # a machine whose speed drifts between rounds: pairing cancels it
+    raw = pd.DataFrame(
+        [{"round": r, "variant": v, "seconds": drift[r] * k} for r in range(10) for v, k in (("x", 0.5), ("y", 1.0))]
+    )
+    c = compare(raw, "x", "y")
+    assert c["ratio"] == pytest.approx(0.5) and c["ci_low"] == pytest.approx(0.5) and c["ci_high"] == pytest.approx(0.5)
+    assert (c["rounds"], c["a_faster_rounds"]) == (10, 10) and c["p"] == pytest.approx(2 / 2**10)
+    with pytest.raises(DataError, match="no variant 'z'"):
+        compare(raw, "z", "y")

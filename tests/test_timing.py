@@ -42,8 +42,9 @@ def _bench_result(root, name, times, **options):
 
 
 def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path, compose_cfg):
+    from fcn_ablation.config import SpeedConfig
     from fcn_ablation.run import speed_options
-    from fcn_ablation.timing import SpeedOptions, best_benchmarked
+    from fcn_ablation.timing import best_benchmarked
 
     results = tmp_path / "results"
     _bench_result(results, "eager", {"baseline": 30.0, "a": 9.0})
@@ -57,15 +58,20 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
     (layout.parents[1] / "broken").mkdir()
     (layout.parents[1] / "broken" / "config.yaml").write_text(": not yaml :")
 
-    assert best_benchmarked(results / "bench", "cpu", "fp32", 300, 400, 1.0) == (SpeedOptions(channels_last=True), layout)
+    assert best_benchmarked(results / "bench", "cpu", "fp32", 300, 400, 1.0) == (
+        SpeedConfig(channels_last=True),
+        layout,
+    )
     assert best_benchmarked(results / "bench", "cpu", "fp16", 300, 400, 1.0) is None
 
     overrides = [f"paths.results_dir={results}", "model.width_multiplier=1.0"]
-    assert speed_options(compose_cfg(overrides), torch.device("cpu")) == (SpeedOptions(), "config")
+    assert speed_options(compose_cfg(overrides), torch.device("cpu")) == (SpeedConfig(), "config")
     chosen = speed_options(compose_cfg([*overrides, "timing.best_benchmarked=true"]), torch.device("cpu"))
-    assert chosen == (SpeedOptions(channels_last=True), str(layout))
-    thin = speed_options(compose_cfg([*overrides, "timing.best_benchmarked=true", "model.width_multiplier=0.25"]), "cpu")
-    assert thin == (SpeedOptions(), "config")  # nothing measured at that width: the configured options
+    assert chosen == (SpeedConfig(channels_last=True), str(layout))
+    thin = speed_options(
+        compose_cfg([*overrides, "timing.best_benchmarked=true", "model.width_multiplier=0.25"]), "cpu"
+    )
+    assert thin == (SpeedConfig(), "config")  # nothing measured at that width: the configured options
 
 
 def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key(compose_cfg):
@@ -81,7 +87,14 @@ def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_
 
     split_hash = "0123456789abcdef"
     # A row is a distribution over seeds; the per-job timing pass and how reports are drawn change no row.
-    for override in ("seed=3", "timing.best_benchmarked=true", "timing.channels_last=true", "report.rounds=3", "init=scratch", "experiment=a"):
+    for override in (
+        "seed=3",
+        "timing.best_benchmarked=true",
+        "timing.channels_last=true",
+        "report.rounds=3",
+        "init=scratch",
+        "experiment=a",
+    ):
         assert key(override) == key(), override
     assert key("dataset.synthetic.size=32") != key() and key("model.width_multiplier=0.5") != key()
     base = key()

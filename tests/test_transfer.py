@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fcn_ablation.cli import config_dir
+from fcn_ablation.app import config_dir
 from fcn_ablation.config import TransferRule
 from fcn_ablation.data.transforms import Normalise
 from fcn_ablation.errors import ConfigError, DataError
@@ -80,7 +80,10 @@ def test_l1_norm_keeps_the_largest_kernels_and_the_next_layer_follows():
     assert choose_kernels(w, 3, "l1_norm", torch.Generator()).tolist() == [0, 2, 4]
     assert choose_kernels(w, 3, "first_k", torch.Generator()).tolist() == [0, 1, 2]
     r = choose_kernels(w, 3, "random", torch.Generator().manual_seed(0))
-    assert r.tolist() == choose_kernels(w, 3, "random", torch.Generator().manual_seed(0)).tolist() and len(set(r.tolist())) == 3
+    assert (
+        r.tolist() == choose_kernels(w, 3, "random", torch.Generator().manual_seed(0)).tolist()
+        and len(set(r.tolist())) == 3
+    )
     # In a network: make conv1_2's kernels 1, 3 and 6 the heaviest; conv2_1 must read exactly those.
     src_w = {n: 8 for n in WIDTH_LAYERS}
     src = randomised(FCN8s(src_w))
@@ -194,18 +197,32 @@ def test_a_wrong_weights_file_is_a_clear_error(compose_cfg, tmp_path):
 
 def test_the_paper_recipe_is_caffe_fcn(compose_cfg):
     cfg = compose_cfg(["preset=paper"])
-    assert (cfg.optimizer.name.value, cfg.optimizer.lr, cfg.optimizer.momentum, cfg.optimizer.weight_decay) == ("sgd", 1e-14, 0.99, 5e-4)
+    assert (cfg.optimizer.name.value, cfg.optimizer.lr, cfg.optimizer.momentum, cfg.optimizer.weight_decay) == (
+        "sgd",
+        1e-14,
+        0.99,
+        5e-4,
+    )
     assert cfg.optimizer.loss_reduction == "sum" and cfg.dataset.batch_size == 1 and cfg.trainer.max_steps == 100_000
     assert cfg.dataset.channel_order.value == "bgr" and not cfg.model.learn_upsampling
-    assert (cfg.init.source.value, cfg.init.baseline_from.value, cfg.init.rule.value) == ("baseline", "imagenet", "first_k")
+    assert (cfg.init.source.value, cfg.init.baseline_from.value, cfg.init.rule.value) == (
+        "baseline",
+        "imagenet",
+        "first_k",
+    )
     assert cfg.model.width_multiplier == 1.0 and cfg.trainer.accelerator == "gpu" and cfg.timing.best_benchmarked
     # BGR input minus the Caffe mean (104.01, 116.67, 122.68 in BGR).
-    x = Normalise(cfg.dataset.mean, cfg.dataset.std, cfg.dataset.channel_order)(torch.tensor([10, 20, 30], dtype=torch.uint8).view(3, 1, 1))
+    x = Normalise(cfg.dataset.mean, cfg.dataset.std, cfg.dataset.channel_order)(
+        torch.tensor([10, 20, 30], dtype=torch.uint8).view(3, 1, 1)
+    )
     assert torch.allclose(x.flatten(), torch.tensor([30 - 104.00698793, 20 - 116.66876762, 10 - 122.67891434]))
     # Biases at twice the learning rate, without decay; the frozen deconvolutions not trained at all.
     module = SaliencyModule(FCN8s(widths_of(compose_cfg, "baseline")), cfg.optimizer)
     weights, biases = module.configure_optimizers().param_groups
-    assert (weights["lr"], weights["weight_decay"]) == (1e-14, 5e-4) and (biases["lr"], biases["weight_decay"]) == (2e-14, 0.0)
+    assert (weights["lr"], weights["weight_decay"]) == (1e-14, 5e-4) and (biases["lr"], biases["weight_decay"]) == (
+        2e-14,
+        0.0,
+    )
     assert len(weights["params"]) == 18 and len(biases["params"]) == 18  # 15 trunk + 3 scorers each
 
 
@@ -226,7 +243,10 @@ def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
     from fcn_ablation.records import row_label
 
     def record(source, experiment_changed, epochs, tag):
-        config = {"init": {"source": source, "baseline_from": "scratch", "epochs": epochs}, "trainer": {"max_epochs": 7}}
+        config = {
+            "init": {"source": source, "baseline_from": "scratch", "epochs": epochs},
+            "trainer": {"max_epochs": 7},
+        }
         return {"config": config, "changed_layers": ["fc7"] if experiment_changed else [], "init_tag": tag}
 
     assert row_label(record("scratch", True, None, "scratch")) == "scratch"
@@ -258,7 +278,10 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
         out = tmp_path / "runs" / created
         out.mkdir(parents=True)
         (out / "model.pt").write_bytes(b"weights")
-        config = {"init": {"source": source, "baseline_from": "scratch", "epochs": epochs}, "trainer": {"max_epochs": 7}}
+        config = {
+            "init": {"source": source, "baseline_from": "scratch", "epochs": epochs},
+            "trainer": {"max_epochs": 7},
+        }
         measured = {"detection_total_s": 1.0, "detection_ms_per_image": 10.0, "mean_f": 0.5, "adaptive_f": 0.5, "mae": 0.1,
                     "params": 1e6, "macs": 1e9, "test_images": 60, "device": "cpu"}  # fmt: skip
         records.write_json(store / f"baseline-{created}.json", {

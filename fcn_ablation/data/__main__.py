@@ -14,8 +14,9 @@ import time
 import hydra
 from omegaconf import DictConfig
 
-from fcn_ablation.cli import config_dir
-from fcn_ablation.config import register, validate
+from fcn_ablation.app import config_dir
+from fcn_ablation.checks import validate
+from fcn_ablation.config import register
 from fcn_ablation.errors import exit_on_user_error
 
 register()
@@ -68,7 +69,7 @@ NO_JOB_FOLDER = ["hydra.run.dir=.", "hydra.output_subdir=null", "hydra/job_loggi
 def main() -> None:
     import sys
 
-    from fcn_ablation.cli import start
+    from fcn_ablation.app import start
 
     sys.argv[1:1] = [o for o in NO_JOB_FOLDER if not any(a.startswith(o.split("=")[0] + "=") for a in sys.argv[1:])]
     start(_app)

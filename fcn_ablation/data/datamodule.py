@@ -73,23 +73,41 @@ class SaliencyDataModule(pl.LightningDataModule):
             return
         layout = resolve_layout(self.root, self.cfg.layouts, self.cfg.name, root_hints(self.cfg))
         listing = list_pairs(layout.images, layout.masks)
-        scan = scan_pairs(listing.pairs, cache_file(self.cache_dir, layout.images, layout.masks), workers=max(2, self.workers), progress=self.progress)
-        bad = [{"stem": p.stem, "file": str(p), "problem": f"no mask {p.stem}.png in {layout.masks}"} for p in listing.images_without_mask]
+        scan = scan_pairs(
+            listing.pairs,
+            cache_file(self.cache_dir, layout.images, layout.masks),
+            workers=max(2, self.workers),
+            progress=self.progress,
+        )
+        bad = [
+            {"stem": p.stem, "file": str(p), "problem": f"no mask {p.stem}.png in {layout.masks}"}
+            for p in listing.images_without_mask
+        ]
         bad += listing.bad + scan.bad
         if bad and BadFilePolicy(self.cfg.on_bad_file) is BadFilePolicy.error:
             more = f" ({len(bad) - 1} more bad pairs)" if len(bad) > 1 else ""
-            raise DataError(f"{bad[0]['file']}: {bad[0]['problem']}{more}; fix or remove it, or pass dataset.on_bad_file=skip")
+            raise DataError(
+                f"{bad[0]['file']}: {bad[0]['problem']}{more}; fix or remove it, or pass dataset.on_bad_file=skip"
+            )
         if not scan.good:
             raise DataError(f"{layout.images}: no usable image/mask pairs ({len(bad)} bad)")
         if bad:
-            log.warning("%s: skipping %d bad pairs (dataset.on_bad_file=skip), e.g. %s: %s", self.cfg.name, len(bad), bad[0]["file"], bad[0]["problem"])
+            log.warning(
+                "%s: skipping %d bad pairs (dataset.on_bad_file=skip), e.g. %s: %s",
+                self.cfg.name,
+                len(bad),
+                bad[0]["file"],
+                bad[0]["problem"],
+            )
 
         # Splits cover every image found, usable or not, so that mending a file returns it to
         # the split it always belonged to; skipped pairs are then left out of their split.
         s = self.cfg.split
         fractions = (s.train, s.val, s.test)
         self.split_dir = splitting.split_dir(self._split_base(), fractions, s.seed)
-        self.splits, outside = splitting.load_or_write_splits(self.split_dir, listing.stems, fractions, s.seed, s.new_pairs)
+        self.splits, outside = splitting.load_or_write_splits(
+            self.split_dir, listing.stems, fractions, s.seed, s.new_pairs
+        )
         if outside:
             log.warning(
                 "%s: %d pairs are in no split file and are not used (dataset.split.new_pairs=ignore), e.g. %s; "

@@ -24,6 +24,8 @@ class SaliencyDataset(torch.utils.data.Dataset):
         try:
             pair = read_pair(self.pairs[i])
         except BadPair as err:  # changed since the scan; a `DataError` also survives a loader worker
-            raise DataError(f"{err} (it changed after the start-up check); fix or remove it, or pass dataset.on_bad_file=skip") from None
+            raise DataError(
+                f"{err} (it changed after the start-up check); fix or remove it, or pass dataset.on_bad_file=skip"
+            ) from None
         x, y = self.transform(*pair)
         return {"image": x, "mask": y, "name": self.pairs[i].stem}

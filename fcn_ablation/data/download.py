@@ -12,10 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
-import shutil
 import tarfile
-import tempfile
 import zipfile
 from pathlib import Path
 from urllib.error import URLError
@@ -25,6 +22,7 @@ from urllib.request import Request, urlopen
 from tqdm.auto import tqdm
 
 from fcn_ablation.errors import DataError
+from fcn_ablation.files import atomic_path
 
 COMPLETE = ".download.json"  # written into a root that a download produced
 CHUNK = 1 << 20
@@ -38,7 +36,9 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def fetch(url: str, dest: Path, sha256: str | None = None, size: int | None = None, timeout: float = 60, progress: bool = True) -> Path:
+def fetch(
+    url: str, dest: Path, sha256: str | None = None, size: int | None = None, timeout: float = 60, progress: bool = True
+) -> Path:
     """Download `url` to `dest` (resuming `dest.part`); verify; return `dest`."""
     dest = Path(dest)
     if dest.is_file():
@@ -54,9 +54,18 @@ def fetch(url: str, dest: Path, sha256: str | None = None, size: int | None = No
             if offset and status != 206:  # the server ignored the range: start over
                 offset = 0
             announced = _announced_size(resp, offset)
-            with open(part, "ab" if offset else "wb") as out, tqdm(
-                total=announced, initial=offset, unit="B", unit_scale=True, desc=f"downloading {dest.name}", disable=not progress, leave=False
-            ) as bar:
+            with (
+                open(part, "ab" if offset else "wb") as out,
+                tqdm(
+                    total=announced,
+                    initial=offset,
+                    unit="B",
+                    unit_scale=True,
+                    desc=f"downloading {dest.name}",
+                    disable=not progress,
+                    leave=False,
+                ) as bar,
+            ):
                 for block in iter(lambda: resp.read(CHUNK), b""):
                     out.write(block)
                     bar.update(len(block))
@@ -65,7 +74,9 @@ def fetch(url: str, dest: Path, sha256: str | None = None, size: int | None = No
         raise DataError(f"{url}: download failed ({err}){kept}") from err
     got = part.stat().st_size
     if announced is not None and got < announced:  # the connection ended early: keep what came
-        raise DataError(f"{url}: download interrupted at {got} of {announced} bytes; kept in {part}, run again to resume")
+        raise DataError(
+            f"{url}: download interrupted at {got} of {announced} bytes; kept in {part}, run again to resume"
+        )
     try:
         _verify(part, url, sha256, size, announced)
     except DataError:
@@ -87,9 +98,13 @@ def _verify(path: Path, url: str, sha256: str | None, size: int | None, announce
     actual = path.stat().st_size
     for expected, what in ((size, "dataset.sources size"), (announced, "the size the server announced")):
         if expected is not None and actual != expected:
-            raise DataError(f"{url}: got {actual} bytes, expected {expected} ({what}); the file was removed, run again to download it anew")
+            raise DataError(
+                f"{url}: got {actual} bytes, expected {expected} ({what}); the file was removed, run again to download it anew"
+            )
     if sha256 and sha256_of(path) != sha256.lower():
-        raise DataError(f"{url}: SHA-256 mismatch (expected {sha256}); the file was removed, run again, or correct dataset.sources if the archive was republished")
+        raise DataError(
+            f"{url}: SHA-256 mismatch (expected {sha256}); the file was removed, run again, or correct dataset.sources if the archive was republished"
+        )
 
 
 def archive_name(url: str) -> str:
@@ -131,18 +146,20 @@ def download_dataset(root: Path, sources, downloads: Path, progress: bool = True
     if (root / COMPLETE).is_file():
         return root
     if root.exists() and any(root.iterdir()):
-        raise DataError(f"{root}: exists and is not empty, but holds no finished download; move it away or point dataset.root elsewhere")
-    archives = [fetch(s.url, Path(downloads) / archive_name(s.url), s.sha256, s.size, progress=progress) for s in sources]
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=root.name + ".tmp-", dir=root.parent))
-    try:
+        raise DataError(
+            f"{root}: exists and is not empty, but holds no finished download; move it away or point dataset.root elsewhere"
+        )
+    archives = [
+        fetch(s.url, Path(downloads) / archive_name(s.url), s.sha256, s.size, progress=progress) for s in sources
+    ]
+    if root.exists():
+        root.rmdir()  # empty, checked above
+    with atomic_path(root, folder=True) as tmp:
         for a in archives:
             unpack(a, tmp)
-        manifest = [{"url": s.url, "file": a.name, "bytes": a.stat().st_size, "sha256": sha256_of(a)} for s, a in zip(sources, archives)]
+        manifest = [
+            {"url": s.url, "file": a.name, "bytes": a.stat().st_size, "sha256": sha256_of(a)}
+            for s, a in zip(sources, archives)
+        ]
         (tmp / COMPLETE).write_text(json.dumps(manifest, indent=2))
-        if root.exists():
-            root.rmdir()  # empty, checked above
-        os.replace(tmp, root)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return root

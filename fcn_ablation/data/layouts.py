@@ -39,11 +39,18 @@ def resolve_layout(root: Path, layouts, dataset: str, hints: str = "set dataset.
     for base in bases:
         for lay in layouts:
             images, masks = base / lay.images, base / lay.masks
-            if images.is_dir() and masks.is_dir() and _count(images, image_suffixes(images, masks)) and _count(masks, MASK_SUFFIXES):
+            if (
+                images.is_dir()
+                and masks.is_dir()
+                and _count(images, image_suffixes(images, masks))
+                and _count(masks, MASK_SUFFIXES)
+            ):
                 return Layout(images, masks)
     wanted = "; ".join(f"{lay.images}/*.jpg + {lay.masks}/*.png" for lay in layouts)
     found = _describe_tree(root)
-    raise DataError(f"{root}: no {dataset} layout found (looked for {wanted}, in the root and one folder down); found {found}. Point dataset.root at the right folder or add an entry to dataset.layouts")
+    raise DataError(
+        f"{root}: no {dataset} layout found (looked for {wanted}, in the root and one folder down); found {found}. Point dataset.root at the right folder or add an entry to dataset.layouts"
+    )
 
 
 def _describe_tree(root: Path, limit: int = 8) -> str:

@@ -97,7 +97,13 @@ def _file_problem(kind: str, files: list[Path]) -> tuple[Path, str] | None:
     for f in files:
         if not f.is_file():  # follows links; a pipe, socket, device, folder or dangling link is not
             article = "an" if kind == "image" else "a"
-            what = "a folder" if f.is_dir() else "a dangling link" if f.is_symlink() and not f.exists() else "a named pipe, socket or device"
+            what = (
+                "a folder"
+                if f.is_dir()
+                else "a dangling link"
+                if f.is_symlink() and not f.exists()
+                else "a named pipe, socket or device"
+            )
             return f, f"{what}, not {article} {kind} file (only regular files, or links to them, are read)"
     if len(files) > 1:
         names = " and ".join(f.name for f in files)
@@ -172,7 +178,9 @@ def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     image, mask = decode_image(pair.image), decode_mask(pair.mask)
     if image.shape[:2] != mask.shape:
         h, w = image.shape[:2]
-        raise BadPair(pair.mask, f"mask is {mask.shape[1]}x{mask.shape[0]}, its image {pair.image.name} is {w}x{h} (W x H)")
+        raise BadPair(
+            pair.mask, f"mask is {mask.shape[1]}x{mask.shape[0]}, its image {pair.image.name} is {w}x{h} (W x H)"
+        )
     return image, mask
 
 

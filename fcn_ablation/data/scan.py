@@ -59,7 +59,9 @@ def _check(pair: Pair) -> dict:
         return {**stats, "problem": err.problem, "file": str(err.file)}
 
 
-def scan_pairs(pairs: list[Pair], cache_path: Path | None = None, workers: int = 2, progress: bool = True) -> ScanResult:
+def scan_pairs(
+    pairs: list[Pair], cache_path: Path | None = None, workers: int = 2, progress: bool = True
+) -> ScanResult:
     """Verdict on every pair, re-using cached ones whose files have not changed."""
     cached = _load(cache_path)
     verdicts: dict[str, dict] = {}
@@ -77,13 +79,25 @@ def scan_pairs(pairs: list[Pair], cache_path: Path | None = None, workers: int =
     if todo:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             results = pool.map(_check, todo)
-            for pair, verdict in tqdm(zip(todo, results), total=len(todo), desc="checking image/mask pairs", disable=not progress, leave=False):
+            for pair, verdict in tqdm(
+                zip(todo, results), total=len(todo), desc="checking image/mask pairs", disable=not progress, leave=False
+            ):
                 verdicts[pair.stem] = verdict
         _save(cache_path, {**cached, **verdicts})
     good = [p for p in pairs if verdicts[p.stem]["problem"] is None]
-    bad = [{"stem": p.stem, "file": verdicts[p.stem]["file"], "problem": verdicts[p.stem]["problem"]} for p in pairs if verdicts[p.stem]["problem"] is not None]
+    bad = [
+        {"stem": p.stem, "file": verdicts[p.stem]["file"], "problem": verdicts[p.stem]["problem"]}
+        for p in pairs
+        if verdicts[p.stem]["problem"] is not None
+    ]
     coverage = {p.stem: verdicts[p.stem].get("coverage") for p in good}
-    return ScanResult(good, bad, len(todo), [s for s, c in coverage.items() if c == "empty"], [s for s, c in coverage.items() if c == "full"])
+    return ScanResult(
+        good,
+        bad,
+        len(todo),
+        [s for s, c in coverage.items() if c == "empty"],
+        [s for s, c in coverage.items() if c == "full"],
+    )
 
 
 def _load(path: Path | None) -> dict:

@@ -35,9 +35,16 @@ def split_dir(root: Path, fractions: tuple[float, float, float], seed: int) -> P
     return Path(root) / "splits" / f"{tag}-seed{seed}"
 
 
-def make_splits(stems: list[str], fractions: tuple[float, float, float], seed: int) -> dict[str, list[str]]:
+def check_fractions(fractions) -> None:
+    """Train, val and test fractions: each non-negative, summing to 1."""
     if any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ConfigError(f"dataset.split: fractions {list(fractions)} must be non-negative and sum to 1")
+        raise ConfigError(
+            f"dataset.split: train/val/test = {'/'.join(f'{f:g}' for f in fractions)} must be >= 0 and sum to 1"
+        )
+
+
+def make_splits(stems: list[str], fractions: tuple[float, float, float], seed: int) -> dict[str, list[str]]:
+    check_fractions(fractions)
     order = sorted(stems)
     random.Random(seed).shuffle(order)
     n_train = round(fractions[0] * len(order))
@@ -75,7 +82,9 @@ def read_names(path: Path) -> list[str]:
     return names
 
 
-def load_or_write_splits(directory: Path, stems: list[str], fractions, seed: int, new_pairs: NewPairs | str = NewPairs.error) -> tuple[dict[str, list[str]], list[str]]:
+def load_or_write_splits(
+    directory: Path, stems: list[str], fractions, seed: int, new_pairs: NewPairs | str = NewPairs.error
+) -> tuple[dict[str, list[str]], list[str]]:
     """The splits in `directory` (written first if absent), and the stems in none of them.
 
     Fails when the files name stems not in the data set, and when stems are in no split and

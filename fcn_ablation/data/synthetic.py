@@ -13,14 +13,13 @@ distractors striped), which a network learns. Everything derives from one seed.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 from tqdm.auto import tqdm
+
+from fcn_ablation.files import atomic_path
 
 GENERATOR_VERSION = 2
 IMAGE_DIR = "Imgs"
@@ -106,14 +105,18 @@ def synthetic_root(cache_dir: str | Path, num_images: int, size: int, seed: int,
 
 
 def generate(root: str | Path, num_images: int, size: int, seed: int, width: int | None = None) -> Path:
-    """Write the data set to `root` unless it is complete there; atomic (temp dir, then rename)."""
+    """Write the data set to `root` unless it is complete there; atomic (`files.atomic_path`)."""
     root = Path(root)
-    manifest = {"generator_version": GENERATOR_VERSION, "num_images": num_images, "size": size, "width": width or size, "seed": seed}
+    manifest = {
+        "generator_version": GENERATOR_VERSION,
+        "num_images": num_images,
+        "size": size,
+        "width": width or size,
+        "seed": seed,
+    }
     if (root / "manifest.json").is_file():
         return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=root.name + ".tmp-", dir=root.parent))
-    try:
+    with atomic_path(root, folder=True, keep_existing=True) as tmp:  # another process first: theirs is kept
         out = tmp / IMAGE_DIR
         out.mkdir()
         for i in tqdm(range(num_images), desc=f"writing synthetic data set to {root}", leave=False):
@@ -122,11 +125,4 @@ def generate(root: str | Path, num_images: int, size: int, seed: int, width: int
             Image.fromarray(img).save(out / f"{i}.jpg", quality=92)
             Image.fromarray(mask).save(out / f"{i}.png")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        try:
-            os.replace(tmp, root)
-        except OSError:  # another process finished first: keep theirs
-            if not (root / "manifest.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return root

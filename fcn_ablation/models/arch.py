@@ -1,11 +1,14 @@
 """The FCN-8s layer table: the one place that says which layers exist and how they connect.
 
-Both the network (`fcn8s.py`) and the analytic cost (`cost.py`) read these constants, so a
-shape can never be right in one and wrong in the other. Values follow the Caffe `voc-fcn8s`
+The network (`fcn8s.py`), the analytic cost (`cost.py`) and the kernel transfer (`transfer.py`)
+all read it: the trunk as a table of stages, the decoder as a list of steps (`DECODER`), so a
+shape or a connection can never be right in one and wrong in another. Values follow the Caffe `voc-fcn8s`
 model (Long et al.) and Table 1 of the paper.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 # VGG16 trunk: five stages, each closed by a 2x2/2 max-pool with ceil mode.
 STAGES: tuple[tuple[str, ...], ...] = (
@@ -30,24 +33,43 @@ BASE_WIDTHS: dict[str, int] = {
     "fc6": 4096, "fc7": 4096,
 }  # fmt: skip
 
-# Layers whose output width is the number of classes (never thinned).
-SCORE_LAYERS: tuple[str, ...] = ("score_fr", "score_pool4", "score_pool3")
-UPSCORE_LAYERS: tuple[str, ...] = ("upscore2", "upscore_pool4", "upscore8")
 
+# Trunk layers: kernel size and padding (conv1_1's 100 makes the output cover any input size).
 KERNEL: dict[str, int] = {**{n: 3 for n in CONV_LAYERS}, "fc6": 7, "fc7": 1}
 PADDING: dict[str, int] = {**{n: 1 for n in CONV_LAYERS}, "conv1_1": 100, "fc6": 0, "fc7": 0}
 
-# Which trunk output each skip scorer reads (pool3/pool4 carry the width of conv3_3/conv4_3).
-SKIP_SOURCE: dict[str, str] = {"score_pool4": "conv4_3", "score_pool3": "conv3_3"}
 
-# Deconvolutions: (kernel, stride); Caffe's `bias_term: false`.
-UPSCORE: dict[str, tuple[int, int]] = {"upscore2": (4, 2), "upscore_pool4": (4, 2), "upscore8": (16, 8)}
+# The decoder, in the order it runs: every score layer and deconvolution, what it reads, and the
+# Caffe crops. The network's forward pass, the analytic cost and the kernel transfer all walk it.
+@dataclass(frozen=True)
+class Step:
+    """One decoder layer; its output width is the number of classes (never thinned).
 
-# voc-fcn8s-atonce: pool4 and pool3 scaled before their scorers (Caffe `Scale` layers).
-AT_ONCE_SCALE: dict[str, float] = {"score_pool4": 0.01, "score_pool3": 0.0001}
+    - `score`: a 1x1 convolution of the running map (`reads`: the trunk layer it follows);
+    - `skip`: a 1x1 convolution of the pooled output of the stage `reads` closes, cropped at
+      `crop` to the running map's size and added to it; under at-once training its input is
+      first multiplied by `at_once_scale` (Caffe's `Scale` layers);
+    - `up`: a bilinear deconvolution (`kernel`, `stride`, no bias) of the running map; with
+      `crop`, cropped at that offset to the input image's size: the network's output.
+    """
 
-# Caffe Crop offsets of deploy.prototxt: score_pool4c, score_pool3c and the final score.
-CROP: dict[str, int] = {"score_pool4": 5, "score_pool3": 9, "upscore8": 31}
+    name: str
+    kind: str
+    reads: str | None = None
+    kernel: int = 1
+    stride: int = 1
+    crop: int | None = None
+    at_once_scale: float = 1.0
 
-# Caffe VGG16 mean pixel, in RGB order (Caffe lists it as BGR 104.01, 116.67, 122.68).
-VGG_MEAN_RGB: tuple[float, float, float] = (122.67891434, 116.66876762, 104.00698793)
+
+DECODER: tuple[Step, ...] = (
+    Step("score_fr", "score", reads="fc7"),
+    Step("upscore2", "up", kernel=4, stride=2),
+    Step("score_pool4", "skip", reads="conv4_3", crop=5, at_once_scale=0.01),
+    Step("upscore_pool4", "up", kernel=4, stride=2),
+    Step("score_pool3", "skip", reads="conv3_3", crop=9, at_once_scale=0.0001),
+    Step("upscore8", "up", kernel=16, stride=8, crop=31),
+)
+# Score layers and the trunk layer whose channels each reads (pool3/pool4 carry conv3_3/conv4_3's width).
+SCORERS: dict[str, str] = {s.name: s.reads for s in DECODER if s.kind != "up"}
+UPSCORES: tuple[Step, ...] = tuple(s for s in DECODER if s.kind == "up")

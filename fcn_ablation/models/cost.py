@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fcn_ablation.models.arch import FC_LAYERS, KERNEL, PADDING, SKIP_SOURCE, STAGES, UPSCORE
+from fcn_ablation.models.arch import DECODER, FC_LAYERS, KERNEL, PADDING, STAGES
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class LayerCost:
 
 def _conv(name, cin, cout, k, pad, hw, bias=True) -> LayerCost:
     out = tuple(s + 2 * pad - k + 1 for s in hw)
-    return LayerCost(name, cin, cout, k, out, k * k * cin * cout + (cout if bias else 0), out[0] * out[1] * k * k * cin * cout)
+    return LayerCost(
+        name, cin, cout, k, out, k * k * cin * cout + (cout if bias else 0), out[0] * out[1] * k * k * cin * cout
+    )
 
 
 def _pool(hw: tuple[int, int]) -> tuple[int, int]:
@@ -49,17 +51,19 @@ def layer_costs(widths: Mapping[str, int], height: int, width: int, num_classes:
     for name in FC_LAYERS:
         rows.append(_conv(name, cin, widths[name], KERNEL[name], PADDING[name], hw))
         hw, cin = rows[-1].out_hw, widths[name]
-    rows.append(_conv("score_fr", cin, num_classes, 1, 0, hw))
-    for name in ("upscore2", "score_pool4", "upscore_pool4", "score_pool3", "upscore8"):
-        if name in SKIP_SOURCE:
-            src = SKIP_SOURCE[name]
-            rows.append(_conv(name, widths[src], num_classes, 1, 0, pooled[src]))
-            continue  # cropped to the upsampled map: the running size is unchanged
-        k, s = UPSCORE[name]
-        out = tuple((n - 1) * s + k for n in hw)
-        macs = hw[0] * hw[1] * k * k * num_classes * num_classes
-        rows.append(LayerCost(name, num_classes, num_classes, k, out, k * k * num_classes * num_classes, macs))
-        hw = out
+    for step in DECODER:
+        if step.kind == "score":
+            rows.append(_conv(step.name, cin, num_classes, 1, 0, hw))
+            hw, cin = rows[-1].out_hw, num_classes
+        elif step.kind == "skip":
+            rows.append(_conv(step.name, widths[step.reads], num_classes, 1, 0, pooled[step.reads]))
+            # cropped to the running map: the running size is unchanged
+        else:
+            k, s = step.kernel, step.stride
+            out = tuple((n - 1) * s + k for n in hw)
+            macs = hw[0] * hw[1] * k * k * num_classes * num_classes
+            rows.append(LayerCost(step.name, num_classes, num_classes, k, out, k * k * num_classes * num_classes, macs))
+            hw = out
     return rows
 
 

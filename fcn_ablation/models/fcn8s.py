@@ -14,17 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fcn_ablation.models.arch import (
-    AT_ONCE_SCALE,
-    CROP,
-    FC_LAYERS,
-    KERNEL,
-    PADDING,
-    SKIP_SOURCE,
-    STAGES,
-    UPSCORE,
-    WIDTH_LAYERS,
-)
+from fcn_ablation.models.arch import DECODER, FC_LAYERS, KERNEL, PADDING, SCORERS, STAGES, UPSCORES, WIDTH_LAYERS
 
 
 def bilinear_kernel(channels: int, size: int) -> torch.Tensor:
@@ -79,7 +69,7 @@ class FCN8s(nn.Module):
         self.widths = {n: int(widths[n]) for n in WIDTH_LAYERS}
         self.num_classes = num_classes
         # FCN-8s "at-once" scales the skip inputs so that all three streams can train together.
-        self.skip_scale = dict(AT_ONCE_SCALE) if at_once_scaling else {name: 1.0 for name in SKIP_SOURCE}
+        self.skip_scale = {s.name: s.at_once_scale if at_once_scaling else 1.0 for s in DECODER if s.kind == "skip"}
 
         in_ch = 3
         for name in WIDTH_LAYERS:  # conv1_1 .. conv5_3, fc6, fc7: each reads the previous width
@@ -89,11 +79,13 @@ class FCN8s(nn.Module):
         self.pool = nn.MaxPool2d(2, stride=2, ceil_mode=True)
         self.drop = nn.Dropout(dropout)
 
-        self.score_fr = nn.Conv2d(self.widths["fc7"], num_classes, 1)
-        for name, source in SKIP_SOURCE.items():
-            self.add_module(name, nn.Conv2d(self.widths[source], num_classes, 1))
-        for name, (k, s) in UPSCORE.items():
-            self.add_module(name, nn.ConvTranspose2d(num_classes, num_classes, k, stride=s, bias=False))
+        # Scorers, then deconvolutions: the order of the Caffe model's parameters (and of its state dict).
+        for name, reads in SCORERS.items():
+            self.add_module(name, nn.Conv2d(self.widths[reads], num_classes, 1))
+        for step in UPSCORES:
+            self.add_module(
+                step.name, nn.ConvTranspose2d(num_classes, num_classes, step.kernel, stride=step.stride, bias=False)
+            )
         self.reset_parameters(learn_upsampling)
 
     def reset_parameters(self, learn_upsampling: bool = False) -> None:
@@ -106,28 +98,25 @@ class FCN8s(nn.Module):
             conv = getattr(self, name)
             nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
             nn.init.zeros_(conv.bias)
-        for name in ("score_fr", *SKIP_SOURCE):
+        for name in SCORERS:
             getattr(self, name).reset_parameters()
-        for name, (k, _) in UPSCORE.items():
-            deconv = getattr(self, name)
+        for step in UPSCORES:
+            deconv = getattr(self, step.name)
             with torch.no_grad():
-                deconv.weight.copy_(bilinear_kernel(self.num_classes, k))
+                deconv.weight.copy_(bilinear_kernel(self.num_classes, step.kernel))
             deconv.weight.requires_grad_(learn_upsampling)
 
     def zero_scorers(self) -> None:
         """Score layers at zero: Caffe FCN and pytorch-fcn start them so on a pretrained trunk,
         so the first steps fit the scorers to the trunk's features before moving the trunk."""
         with torch.no_grad():
-            for name in ("score_fr", *SKIP_SOURCE):
+            for name in SCORERS:
                 getattr(self, name).weight.zero_()
                 getattr(self, name).bias.zero_()
 
-    def _skip(self, pool: torch.Tensor, scorer: str) -> torch.Tensor:
-        scale = self.skip_scale[scorer]
-        return pool if scale == 1.0 else pool * scale
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class scores `(N, num_classes, H, W)` for images `(N, 3, H, W)`."""
+        """Class scores `(N, num_classes, H, W)` for images `(N, 3, H, W)`: the trunk's stages,
+        then the decoder's steps (`arch.DECODER`) in order."""
         pools = {}
         h = x
         for stage in STAGES:
@@ -137,10 +126,14 @@ class FCN8s(nn.Module):
             pools[stage[-1]] = h  # pool3 is keyed by conv3_3, pool4 by conv4_3
         for name in FC_LAYERS:
             h = self.drop(F.relu(dense(getattr(self, name), h), inplace=True))
-
-        upscore2 = self.upscore2(self.score_fr(h))
-        score_pool4 = _crop(self.score_pool4(self._skip(pools["conv4_3"], "score_pool4")), CROP["score_pool4"], upscore2)
-        upscore_pool4 = self.upscore_pool4(upscore2 + score_pool4)
-        score_pool3 = _crop(self.score_pool3(self._skip(pools["conv3_3"], "score_pool3")), CROP["score_pool3"], upscore_pool4)
-        upscore8 = self.upscore8(upscore_pool4 + score_pool3)
-        return _crop(upscore8, CROP["upscore8"], x)
+        for step in DECODER:
+            layer = getattr(self, step.name)
+            if step.kind == "skip":
+                scale = self.skip_scale[step.name]
+                pooled = pools[step.reads] if scale == 1.0 else pools[step.reads] * scale
+                h = h + _crop(layer(pooled), step.crop, h)
+            else:
+                h = layer(h)
+                if step.crop is not None:  # the output: the input image's size
+                    h = _crop(h, step.crop, x)
+        return h

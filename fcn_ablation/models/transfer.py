@@ -14,10 +14,8 @@ import torch
 
 from fcn_ablation.config import TransferRule
 from fcn_ablation.errors import ConfigError
-from fcn_ablation.models.arch import SKIP_SOURCE, UPSCORE, WIDTH_LAYERS
+from fcn_ablation.models.arch import SCORERS, UPSCORES, WIDTH_LAYERS
 from fcn_ablation.models.fcn8s import FCN8s
-
-SCORER_INPUT = {"score_fr": "fc7", **SKIP_SOURCE}  # which trunk layer's channels each scorer reads
 
 
 def choose_kernels(weight: torch.Tensor, k: int, rule: TransferRule | str, generator: torch.Generator) -> torch.Tensor:
@@ -34,7 +32,9 @@ def choose_kernels(weight: torch.Tensor, k: int, rule: TransferRule | str, gener
     return torch.argsort(-norms, stable=True)[:k].sort().values  # l1_norm; ties to the lower index
 
 
-def transfer(source: dict[str, torch.Tensor], net: FCN8s, rule: TransferRule | str, seed: int = 0) -> dict[str, list[int]]:
+def transfer(
+    source: dict[str, torch.Tensor], net: FCN8s, rule: TransferRule | str, seed: int = 0
+) -> dict[str, list[int]]:
     """Load the kept part of `source` (an FCN8s-style state dict, possibly wider) into `net`.
 
     Score layers follow their input's kept channels; deconvolutions and score layers are taken
@@ -48,17 +48,19 @@ def transfer(source: dict[str, torch.Tensor], net: FCN8s, rule: TransferRule | s
         w, b = source[f"{name}.weight"], source[f"{name}.bias"]
         k = net.widths[name]
         if k > w.shape[0]:
-            raise ConfigError(f"init: {name} has {k} kernels here but only {w.shape[0]} in the source; a transfer can only narrow")
+            raise ConfigError(
+                f"init: {name} has {k} kernels here but only {w.shape[0]} in the source; a transfer can only narrow"
+            )
         out = choose_kernels(w, k, rule, g)
         new[f"{name}.weight"] = w[out][:, kept_in].clone()
         new[f"{name}.bias"] = b[out].clone()
         kept[name], kept_in = out, out
-    for scorer, trunk in SCORER_INPUT.items():
+    for scorer, trunk in SCORERS.items():  # each keeps the channels of the trunk layer it reads
         w = source.get(f"{scorer}.weight")
         if w is not None and w.shape[0] == net.num_classes:
             new[f"{scorer}.weight"] = w[:, kept[trunk]].clone()
             new[f"{scorer}.bias"] = source[f"{scorer}.bias"].clone()
-    for up in UPSCORE:
+    for up in (step.name for step in UPSCORES):
         w = source.get(f"{up}.weight")
         if w is not None and w.shape == getattr(net, up).weight.shape:
             new[f"{up}.weight"] = w.clone()

@@ -32,7 +32,9 @@ def fcn_state_from_torchvision(sd: dict[str, torch.Tensor], origin: str) -> dict
         for kind in ("weight", "bias"):
             key = f"{tv}.{kind}"
             if key not in sd:
-                raise DataError(f"{origin}: no {key!r}; expected torchvision's vgg16 state dict (features.*, classifier.*)")
+                raise DataError(
+                    f"{origin}: no {key!r}; expected torchvision's vgg16 state dict (features.*, classifier.*)"
+                )
             out[f"{fcn}.{kind}"] = sd[key].float()
     for key, shape in shapes.items():
         if tuple(sd[key].shape) != shape:
@@ -74,5 +76,7 @@ def fold_input(state: dict[str, torch.Tensor], source_space: dict, target_space:
     rgb = w if ChannelOrder(source_space["channel_order"]) is ChannelOrder.rgb else w.flip(1)  # source channels as RGB
     new_b = b + (rgb * ((mt - ms) / ss).view(1, 3, 1, 1)).sum((1, 2, 3))
     new_w = rgb * (st / ss).view(1, 3, 1, 1)
-    state["conv1_1.weight"] = new_w if ChannelOrder(target_space["channel_order"]) is ChannelOrder.rgb else new_w.flip(1)
+    state["conv1_1.weight"] = (
+        new_w if ChannelOrder(target_space["channel_order"]) is ChannelOrder.rgb else new_w.flip(1)
+    )
     state["conv1_1.bias"] = new_b

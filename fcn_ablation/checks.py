@@ -1,0 +1,97 @@
+"""Start-up checks of a job's config beyond what the schema's types catch: each failure is one
+line naming the key at fault. A check whose rule belongs to other code calls that code (the
+layers and factors of an experiment: `models.widths`; split fractions: `data.splits`), so each
+rule is written once."""
+
+from __future__ import annotations
+
+from fcn_ablation.config import InitSource, OptimizerName, ResizeMode, root_hints
+from fcn_ablation.data.splits import check_fractions
+from fcn_ablation.errors import ConfigError
+from fcn_ablation.models.widths import build_widths, layer_factors
+
+
+def validate(cfg) -> None:
+    """Checks beyond types; each failure names the key at fault."""
+    # The experiment's layers and factors, and the width multiplier: checked where widths are made.
+    build_widths(layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name),
+                 cfg.model.width_multiplier)  # fmt: skip
+    for key, seed in (("seed", cfg.seed), ("dataset.split.seed", cfg.dataset.split.seed), ("init.seed", cfg.init.seed)):
+        if not 0 <= seed < 2**32:
+            raise ConfigError(f"{key}: must be in 0 .. 4294967295 (numpy's range), got {seed}")
+    if not 0 <= cfg.model.dropout < 1:
+        raise ConfigError(f"model.dropout: must be in [0, 1), got {cfg.model.dropout}")
+    if cfg.model.num_classes < 2:
+        raise ConfigError(f"model.num_classes: must be at least 2, got {cfg.model.num_classes}")
+    s = cfg.dataset.split
+    check_fractions((s.train, s.val, s.test))
+    if s.test == 0:
+        raise ConfigError("dataset.split.test: 0 leaves no test images (a row reports the test split); set it > 0")
+    if not cfg.test and s.val == 0:
+        raise ConfigError("test=false scores the validation split, which is empty: set dataset.split.val > 0")
+    if cfg.dataset.batch_size < 1:
+        raise ConfigError(f"dataset.batch_size: must be at least 1, got {cfg.dataset.batch_size}")
+    _validate_dataset(cfg.dataset)
+    if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
+        raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
+    if cfg.recipe == "paper" and (
+        OptimizerName(cfg.optimizer.name) is not OptimizerName.sgd or cfg.optimizer.loss_reduction != "sum"
+    ):
+        raise ConfigError(
+            f"recipe=paper is Caffe's SGD on the summed loss, but optimizer.name={OptimizerName(cfg.optimizer.name).value} and "
+            f"optimizer.loss_reduction={cfg.optimizer.loss_reduction}: drop the optimizer override, or use recipe=modern"
+        )
+    if cfg.optimizer.lr <= 0:
+        raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")
+    if cfg.optimizer.loss_reduction not in ("mean", "sum"):
+        raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {cfg.optimizer.loss_reduction!r}")
+    for start, lr in cfg.optimizer.lr_by_start.items():
+        if start not in InitSource.__members__ or not lr > 0:
+            raise ConfigError(
+                f"optimizer.lr_by_start.{start}={lr}: keys are {', '.join(InitSource.__members__)}, values positive"
+            )
+    if cfg.optimizer.bias_lr_mult <= 0:
+        raise ConfigError(f"optimizer.bias_lr_mult: must be positive, got {cfg.optimizer.bias_lr_mult}")
+    if cfg.init.epochs is not None and cfg.init.epochs < 1:
+        raise ConfigError(f"init.epochs: must be positive or null, got {cfg.init.epochs}")
+    if InitSource(cfg.init.baseline_from) not in (InitSource.scratch, InitSource.imagenet):
+        raise ConfigError(f"init.baseline_from: scratch or imagenet, got {cfg.init.baseline_from}")
+    if InitSource(cfg.init.source) is InitSource.checkpoint and not cfg.init.path:
+        raise ConfigError("init=checkpoint needs init.path=/path/to/model.pt")
+    if cfg.logger.name not in ("wandb", "csv", "none"):
+        raise ConfigError(f"logger.name: 'wandb', 'csv' or 'none', got {cfg.logger.name!r}")
+    if cfg.logger.mode not in ("offline", "online", "disabled"):
+        raise ConfigError(f"logger.mode: 'offline', 'online' or 'disabled', got {cfg.logger.mode!r}")
+    if cfg.timing.warmup < 0:
+        raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
+    r = cfg.report
+    if (
+        r.rounds < 2
+        or r.warmup < 0
+        or r.permutations < 100
+        or not 0 < r.alpha < 1
+        or r.grid_images < 0
+        or not r.width_multiplier > 0
+    ):
+        raise ConfigError(
+            f"report: rounds >= 2, warmup >= 0, permutations >= 100, 0 < alpha < 1, grid_images >= 0 and "
+            f"width_multiplier > 0 are needed (got rounds={r.rounds}, warmup={r.warmup}, permutations={r.permutations}, "
+            f"alpha={r.alpha}, grid_images={r.grid_images}, width_multiplier={r.width_multiplier})"
+        )
+
+
+def _validate_dataset(ds) -> None:
+    mode = ResizeMode(ds.resize_mode)
+    size = ds.fixed_size
+    if size is not None and (len(size) != 2 or min(size) < 1):
+        raise ConfigError(f"dataset.fixed_size: [height, width] of positive integers, got {list(size)}")
+    if mode is not ResizeMode.native and size is None:
+        raise ConfigError(f"dataset.resize_mode={mode.value} needs dataset.fixed_size=[height,width]")
+    if ds.num_workers is not None and ds.num_workers < 0:
+        raise ConfigError(f"dataset.num_workers: must be >= 0 or null (one per core), got {ds.num_workers}")
+    if not ds.layouts:
+        raise ConfigError("dataset.layouts: empty; list at least one {images: DIR, masks: DIR}")
+    if not ds.root and not ds.generate and not ds.download:
+        raise ConfigError(f"dataset.root: not set for data set {ds.name!r}; {root_hints(ds)}")
+    if ds.download and not ds.sources:
+        raise ConfigError(f"dataset.download=true, but data set {ds.name!r} lists no dataset.sources to fetch")

@@ -1,0 +1,87 @@
+"""What the tests share: the app's config as composed, settings that run a job in seconds, and
+the two ways of running one, in this process (`run_job`, no import cost) or as a user does
+(`cli`, a fresh process: exit status, console, signals, launchers)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+
+from fcn_ablation.app import config_dir
+from fcn_ablation.config import register
+
+ROOT = Path(__file__).resolve().parents[1]
+register()
+
+
+def compose_config(overrides=()):
+    """The config `python -m fcn_ablation <overrides>` would run with (HydraConfig set, so
+    `${hydra:...}` interpolations such as the experiment's name resolve)."""
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def tiny_overrides(tmp_path, cache_dir, *extra):
+    """Settings that run a whole job in a few seconds."""
+    return [
+        f"paths.results_dir={tmp_path}/results",
+        f"paths.cache_dir={cache_dir}",
+        "dataset.synthetic.num_images=40",
+        "dataset.synthetic.size=32",
+        "dataset.batch_size=8",
+        "model.width_multiplier=0.03125",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "timing.warmup=1",
+        "report.rounds=2",
+        "report.warmup=0",
+        "report.permutations=200",
+        "report.width_multiplier=0.03125",
+        "logger=none",
+        *extra,
+    ]
+
+
+def run_job(output_dir: Path, overrides) -> dict:
+    """One job of the training app in this process (`run.run` on the composed config): its record."""
+    from omegaconf import open_dict
+
+    from fcn_ablation.run import run
+
+    cfg = compose_config(overrides)
+    with open_dict(cfg):
+        del cfg["hydra"]  # as the app's task function sees it
+    return run(cfg, Path(output_dir))
+
+
+def _env(extra=None) -> dict:
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", **(extra or {})}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def cli(
+    *args, cwd: Path, module: str = "fcn_ablation", env_extra=None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """`python -m <module> <args>` in a fresh process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=_env(env_extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start(*args, cwd: Path) -> subprocess.Popen:
+    """`python -m fcn_ablation <args>` started in a session of its own (to be signalled)."""
+    return subprocess.Popen([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
