@@ -49,16 +49,21 @@ def tiny_overrides(tmp_path, cache_dir, *extra):
     ]
 
 
-def run_job(output_dir: Path, overrides) -> dict:
-    """One job of the training app in this process (`run.run` on the composed config): its record."""
+def app_config(overrides=()):
+    """The config as the app's task function sees it: composed, without the `hydra` node."""
     from omegaconf import open_dict
-
-    from fcn_ablation.run import run
 
     cfg = compose_config(overrides)
     with open_dict(cfg):
-        del cfg["hydra"]  # as the app's task function sees it
-    return run(cfg, Path(output_dir))
+        del cfg["hydra"]
+    return cfg
+
+
+def run_job(output_dir: Path, overrides) -> dict:
+    """One job of the training app in this process (`run.run` on the composed config): its record."""
+    from fcn_ablation.run import run
+
+    return run(app_config(overrides), Path(output_dir))
 
 
 def _env(extra=None) -> dict:

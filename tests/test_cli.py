@@ -194,15 +194,11 @@ def test_offline_w_and_b_opens_no_network_connection(tmp_path):
 
 
 def test_a_run_that_trains_nothing_says_so_in_its_record(compose_cfg, tmp_path, cache_dir, caplog):
-    from omegaconf import open_dict
-
     from fcn_ablation.run import run
 
-    from helpers import tiny_overrides
+    from helpers import app_config, tiny_overrides
 
-    cfg = compose_cfg([*tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=0"])
-    with open_dict(cfg):
-        del cfg["hydra"]  # as the app sees it
+    cfg = app_config([*tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=0"])
     with caplog.at_level("WARNING"):
         record = run(cfg, tmp_path / "job")
     assert record["untrained"] is True and record["train_steps"] == 0
@@ -213,13 +209,10 @@ def test_a_file_broken_during_training_ends_the_run_with_one_line_naming_it(
     compose_cfg, tmp_path, cache_dir, monkeypatch
 ):
     """Two loader worker processes; the file breaks after the start-up check passed it."""
-    from omegaconf import open_dict
-
     from fcn_ablation.data.datamodule import SaliencyDataModule
     from fcn_ablation.errors import DataError
-    from fcn_ablation.run import run
 
-    from helpers import tiny_overrides
+    from helpers import run_job, tiny_overrides
 
     setup = SaliencyDataModule.setup
     broken = []
@@ -236,17 +229,13 @@ def test_a_file_broken_during_training_ends_the_run_with_one_line_naming_it(
     from fcn_ablation.data.synthetic import generate
 
     shutil.copytree(generate(tmp_path / "syn", 30, 32, seed=1) / "Imgs", data)
-    cfg = compose_cfg(
-        [
-            *tiny_overrides(tmp_path, cache_dir),
-            "dataset=msra10k",
-            f"dataset.root={tmp_path / 'data'}",
-            "dataset.num_workers=2",
-        ]
-    )
-    with open_dict(cfg):
-        del cfg["hydra"]
+    overrides = [
+        *tiny_overrides(tmp_path, cache_dir),
+        "dataset=msra10k",
+        f"dataset.root={tmp_path / 'data'}",
+        "dataset.num_workers=2",
+    ]
     with pytest.raises(DataError) as err:
-        run(cfg, tmp_path / "job")
+        run_job(tmp_path / "job", overrides)
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"{broken[0]}: cannot read the image"), msg

@@ -4,6 +4,8 @@ import torch
 
 from fcn_ablation.timing import time_forward
 
+from helpers import app_config
+
 
 class Counting(torch.nn.Module):
     def __init__(self):
@@ -74,16 +76,11 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
     assert thin == (SpeedConfig(), "config")  # nothing measured at that width: the configured options
 
 
-def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key(compose_cfg):
-    from omegaconf import open_dict
-
+def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key():
     from fcn_ablation.records import settings_key
 
     def key(*overrides):
-        cfg = compose_cfg(list(overrides))
-        with open_dict(cfg):
-            del cfg["hydra"]  # as the app sees it
-        return settings_key(cfg, split_hash)
+        return settings_key(app_config(overrides), split_hash)
 
     split_hash = "0123456789abcdef"
     # A row is a distribution over seeds; the per-job timing pass and how reports are drawn change no row.
@@ -102,21 +99,17 @@ def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_
     assert key() != base
 
 
-def test_the_committed_tables_keep_their_settings_key(compose_cfg):
+def test_the_committed_tables_keep_their_settings_key():
     """The README's committed report lives under its settings key: a new setting at its neutral
     value, or one that says where files come from, must not move it."""
     import json
     from pathlib import Path
 
-    from omegaconf import open_dict
-
     from fcn_ablation.records import settings_key
 
     store = Path(__file__).resolve().parents[1] / "results" / "published" / "store" / "synthetic" / "b34fc57baf"
     split_hash = json.loads(next(store.glob("baseline-*.json")).read_text())["split_hash"]
-    cfg = compose_cfg(["dataset.num_workers=0", "trainer.enable_progress_bar=false"])  # the README's sweep
-    with open_dict(cfg):
-        del cfg["hydra"]
+    cfg = app_config(["dataset.num_workers=0", "trainer.enable_progress_bar=false"])  # the README's sweep
     assert settings_key(cfg, split_hash) == "b34fc57baf"
     cfg.optimizer.lr_by_start = {"imagenet": 1e-10}  # a new setting, used: a new table
     assert settings_key(cfg, split_hash) != "b34fc57baf"

@@ -24,6 +24,8 @@ from fcn_ablation.models.transfer import choose_kernels, transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_FEATURES, TORCHVISION_INPUT, fold_input, load_vgg16
 from fcn_ablation.models.widths import build_widths, layer_factors
 
+from helpers import app_config
+
 EXPERIMENTS = sorted(p.stem for p in (Path(config_dir()) / "experiment").glob("*.yaml"))
 RULES = [r.value for r in TransferRule]
 M = 1 / 16
@@ -257,18 +259,13 @@ def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
     assert row_label({"config": {}, "changed_layers": []}) == "scratch"  # records older than init
 
 
-def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own_start(compose_cfg, tmp_path):
-    from omegaconf import open_dict
-
+def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own_start(tmp_path):
     from fcn_ablation import records
     from fcn_ablation.initialise import find_baseline
     from fcn_ablation.report import table
 
-    def app_cfg(*overrides):  # as the app sees it: without the `hydra` node
-        cfg = compose_cfg(["init=baseline", f"paths.results_dir={tmp_path / 'results'}", *overrides])
-        with open_dict(cfg):
-            del cfg["hydra"]
-        return cfg
+    def app_cfg(*overrides):
+        return app_config(["init=baseline", f"paths.results_dir={tmp_path / 'results'}", *overrides])
 
     cfg = app_cfg()
     split = "0123456789abcdef"
