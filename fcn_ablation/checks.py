@@ -5,17 +5,17 @@ rule is written once."""
 
 from __future__ import annotations
 
+from fcn_ablation import experiments
 from fcn_ablation.config import InitSource, OptimizerName, ResizeMode, root_hints
 from fcn_ablation.data.splits import check_fractions
 from fcn_ablation.errors import ConfigError
-from fcn_ablation.models.widths import build_widths, layer_factors
+from fcn_ablation.models.widths import build_widths
 
 
 def validate(cfg) -> None:
     """Checks beyond types; each failure names the key at fault."""
     # The experiment's layers and factors, and the width multiplier: checked where widths are made.
-    build_widths(layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name),
-                 cfg.model.width_multiplier)  # fmt: skip
+    build_widths(experiments.factors(cfg.experiment), cfg.model.width_multiplier)
     for key, seed in (("seed", cfg.seed), ("dataset.split.seed", cfg.dataset.split.seed), ("init.seed", cfg.init.seed)):
         if not 0 <= seed < 2**32:
             raise ConfigError(f"{key}: must be in 0 .. 4294967295 (numpy's range), got {seed}")

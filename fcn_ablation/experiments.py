@@ -27,8 +27,7 @@ def folder() -> Path:
 
 def names() -> list[str]:
     """Every experiment file's name: the baseline first, then by name."""
-    found = sorted(p.stem for p in folder().glob("*.yaml"))
-    return sorted(found, key=lambda n: (n != "baseline", n))
+    return sorted((p.stem for p in folder().glob("*.yaml")), key=lambda n: (n != "baseline", n))
 
 
 def load(name: str):

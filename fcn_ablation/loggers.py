@@ -142,9 +142,8 @@ def finish_logger(logger, record: dict) -> None:
     if logger is None:
         return
     final = {f"final/{k}": record[k] for k in SUMMARY_KEYS if k in record}
-    final.update(
-        {f"final/val_{k}": v for k, v in record.items() if k.startswith("val_")} if not record.get("test", True) else {}
-    )
+    if not record.get("test", True):  # a selection job: its scores are the validation split's
+        final.update({f"final/{k}": v for k, v in record.items() if k.startswith("val_")})
     try:
         logger.log_metrics(final)
         if hasattr(logger, "experiment") and hasattr(logger.experiment, "summary"):

@@ -15,7 +15,7 @@ import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
 
-from fcn_ablation import records
+from fcn_ablation import experiments, records
 from fcn_ablation.checks import validate
 from fcn_ablation.config import InitSource, SpeedConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
@@ -26,7 +26,7 @@ from fcn_ablation.loggers import finish_logger, make_logger, settle_mode
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
-from fcn_ablation.models.widths import build_widths, changed_layers, layer_factors
+from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.records import training_epochs
 from fcn_ablation.timing import best_benchmarked, device_label, time_forward
 
@@ -66,7 +66,7 @@ def scores(record: dict) -> dict[str, float]:
 
 
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
-    factors = layer_factors(cfg.experiment.halve, cfg.experiment.factors, experiment=cfg.experiment.name)
+    factors = experiments.factors(cfg.experiment)
     return factors, build_widths(factors, cfg.model.width_multiplier)
 
 
@@ -183,8 +183,6 @@ def _write_job(output_dir: Path, cfg, record_path: Path, skipped: bool) -> None:
 def baseline_config(cfg):
     """`cfg` retargeted at the baseline experiment (same settings, initialisation and seed)."""
     import copy
-
-    from fcn_ablation import experiments
 
     base = copy.deepcopy(cfg)
     base.experiment = experiments.load("baseline")

@@ -49,6 +49,27 @@ def tiny_overrides(tmp_path, cache_dir, *extra):
     ]
 
 
+def as_msra10k(tmp_path, images: Path, n: int, seed: int) -> Path:
+    """A generated set copied into `images` (a folder of `N.jpg` beside `N.png`, MSRA10K's archive
+    layout): the real loaders' input, made here."""
+    import shutil
+
+    from fcn_ablation.data.synthetic import generate
+
+    shutil.copytree(generate(Path(tmp_path) / "syn", n, 32, seed=seed) / "Imgs", images)
+    return images
+
+
+def msra10k_overrides(tmp_path, cache_dir, root: Path, workers: int) -> list[str]:
+    """A tiny job on the real MSRA10K loader, its data set at `root`."""
+    return [
+        *tiny_overrides(tmp_path, cache_dir),
+        "dataset=msra10k",
+        f"dataset.root={root}",
+        f"dataset.num_workers={workers}",
+    ]
+
+
 def app_config(overrides=()):
     """The config as the app's task function sees it: composed, without the `hydra` node."""
     from omegaconf import open_dict

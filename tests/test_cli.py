@@ -212,7 +212,7 @@ def test_a_file_broken_during_training_ends_the_run_with_one_line_naming_it(
     from fcn_ablation.data.datamodule import SaliencyDataModule
     from fcn_ablation.errors import DataError
 
-    from helpers import run_job, tiny_overrides
+    from helpers import as_msra10k, msra10k_overrides, run_job
 
     setup = SaliencyDataModule.setup
     broken = []
@@ -225,17 +225,8 @@ def test_a_file_broken_during_training_ends_the_run_with_one_line_naming_it(
             broken.append(victim)
 
     monkeypatch.setattr(SaliencyDataModule, "setup", setup_then_break)
-    data = tmp_path / "data" / "Imgs"
-    from fcn_ablation.data.synthetic import generate
-
-    shutil.copytree(generate(tmp_path / "syn", 30, 32, seed=1) / "Imgs", data)
-    overrides = [
-        *tiny_overrides(tmp_path, cache_dir),
-        "dataset=msra10k",
-        f"dataset.root={tmp_path / 'data'}",
-        "dataset.num_workers=2",
-    ]
+    as_msra10k(tmp_path, tmp_path / "data" / "Imgs", 30, seed=1)
     with pytest.raises(DataError) as err:
-        run_job(tmp_path / "job", overrides)
+        run_job(tmp_path / "job", msra10k_overrides(tmp_path, cache_dir, tmp_path / "data", workers=2))
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"{broken[0]}: cannot read the image"), msg

@@ -13,7 +13,7 @@ from fcn_ablation.data.pairs import record_test_pairs as split_pairs
 from fcn_ablation.heuristics import heuristic_max_f
 from fcn_ablation.models.cost import model_cost
 
-from helpers import cli, run_job, tiny_overrides
+from helpers import as_msra10k, cli, msra10k_overrides, run_job, tiny_overrides
 
 NOISE = (
     "💡",
@@ -147,21 +147,11 @@ def test_a_start_on_bad_input_gives_one_clear_line_status_2_and_no_job_folder(tm
 
 
 def test_a_damaged_real_data_set_stops_with_the_file_or_is_skipped_and_recorded(tmp_path, cache_dir):
-    import shutil
-
-    from fcn_ablation.data.synthetic import generate
     from fcn_ablation.errors import DataError
 
-    root = tmp_path / "MSRA10K_Imgs_GT"
-    shutil.copytree(generate(tmp_path / "syn", 40, 32, seed=3) / "Imgs", root / "Imgs")
-    bad = root / "Imgs" / "7.jpg"
+    bad = as_msra10k(tmp_path, tmp_path / "MSRA10K_Imgs_GT" / "Imgs", 40, seed=3) / "7.jpg"
     bad.write_bytes(bad.read_bytes()[:200])
-    args = [
-        *tiny_overrides(tmp_path, cache_dir),
-        "dataset=msra10k",
-        f"dataset.root={tmp_path}",
-        "dataset.num_workers=0",
-    ]
+    args = msra10k_overrides(tmp_path, cache_dir, tmp_path, workers=0)
     with pytest.raises(DataError) as err:
         run_job(tmp_path / "job", args)
     assert f"{bad}: cannot read the image" in str(err.value) and "dataset.on_bad_file=skip" in str(err.value)
