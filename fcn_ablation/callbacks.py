@@ -16,6 +16,7 @@ from hydra.experimental.callback import Callback
 
 from fcn_ablation import records
 from fcn_ablation.errors import UserError, exit_on_user_error
+from fcn_ablation.loggers import is_wandb
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def build_report(
     out = write_report(
         store, results_dir, permutations=r.permutations, alpha=r.alpha, width_multiplier=r.width_multiplier
     )
-    if to_wandb and cfg.logger.name == "wandb":
+    if to_wandb and is_wandb(cfg.logger):
         from fcn_ablation.wandb_report import log_report
 
         try:

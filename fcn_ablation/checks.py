@@ -5,10 +5,11 @@ rule is written once."""
 
 from __future__ import annotations
 
-from fcn_ablation import experiments
-from fcn_ablation.config import InitSource, OptimizerName, ResizeMode, root_hints
+from fcn_ablation import experiments, targets
+from fcn_ablation.config import InitSource, OptimizerConfig, ResizeMode, root_hints
 from fcn_ablation.data.splits import check_fractions
 from fcn_ablation.errors import ConfigError
+from fcn_ablation.loggers import check_logger
 from fcn_ablation.models.widths import build_widths
 
 
@@ -34,34 +35,14 @@ def validate(cfg) -> None:
     _validate_dataset(cfg.dataset)
     if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
         raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
-    if cfg.recipe == "paper" and (
-        OptimizerName(cfg.optimizer.name) is not OptimizerName.sgd or cfg.optimizer.loss_reduction != "sum"
-    ):
-        raise ConfigError(
-            f"recipe=paper is Caffe's SGD on the summed loss, but optimizer.name={OptimizerName(cfg.optimizer.name).value} and "
-            f"optimizer.loss_reduction={cfg.optimizer.loss_reduction}: drop the optimizer override, or use recipe=modern"
-        )
-    if cfg.optimizer.lr <= 0:
-        raise ConfigError(f"optimizer.lr: must be positive, got {cfg.optimizer.lr}")
-    if cfg.optimizer.loss_reduction not in ("mean", "sum"):
-        raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {cfg.optimizer.loss_reduction!r}")
-    for start, lr in cfg.optimizer.lr_by_start.items():
-        if start not in InitSource.__members__ or not lr > 0:
-            raise ConfigError(
-                f"optimizer.lr_by_start.{start}={lr}: keys are {', '.join(InitSource.__members__)}, values positive"
-            )
-    if cfg.optimizer.bias_lr_mult <= 0:
-        raise ConfigError(f"optimizer.bias_lr_mult: must be positive, got {cfg.optimizer.bias_lr_mult}")
+    _validate_optimizer(cfg.optimizer, cfg.recipe)
     if cfg.init.epochs is not None and cfg.init.epochs < 1:
         raise ConfigError(f"init.epochs: must be positive or null, got {cfg.init.epochs}")
     if InitSource(cfg.init.baseline_from) not in (InitSource.scratch, InitSource.imagenet):
         raise ConfigError(f"init.baseline_from: scratch or imagenet, got {cfg.init.baseline_from}")
     if InitSource(cfg.init.source) is InitSource.checkpoint and not cfg.init.path:
         raise ConfigError("init=checkpoint needs init.path=/path/to/model.pt")
-    if cfg.logger.name not in ("wandb", "csv", "none"):
-        raise ConfigError(f"logger.name: 'wandb', 'csv' or 'none', got {cfg.logger.name!r}")
-    if cfg.logger.mode not in ("offline", "online", "disabled"):
-        raise ConfigError(f"logger.mode: 'offline', 'online' or 'disabled', got {cfg.logger.mode!r}")
+    check_logger(cfg.logger)
     if cfg.timing.warmup < 0:
         raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
     r = cfg.report
@@ -95,3 +76,40 @@ def _validate_dataset(ds) -> None:
         raise ConfigError(f"dataset.root: not set for data set {ds.name!r}; {root_hints(ds)}")
     if ds.download and not ds.sources:
         raise ConfigError(f"dataset.download=true, but data set {ds.name!r} lists no dataset.sources to fetch")
+
+
+def _validate_optimizer(section, recipe: str) -> None:
+    """The optimiser section: its keys' types, its class, its arguments (each a key the class
+    takes), and then the values, by building the optimiser on one parameter as a job will."""
+    import torch
+
+    opt = targets.typed(section, OptimizerConfig, "optimizer")
+    cls = targets.target_class(opt, "optimizer", torch.optim.Optimizer)
+    targets.check_arguments("optimizer", cls, targets.arguments(opt, OptimizerConfig))
+    if recipe == "paper" and (not issubclass(cls, torch.optim.SGD) or opt.loss_reduction != "sum"):
+        raise ConfigError(
+            f"recipe=paper is Caffe's SGD on the summed loss, but optimizer._target_={opt._target_} and "
+            f"optimizer.loss_reduction={opt.loss_reduction}: drop the optimizer override, or use recipe=modern"
+        )
+    if opt.lr <= 0:
+        raise ConfigError(f"optimizer.lr: must be positive, got {opt.lr}")
+    if opt.loss_reduction not in ("mean", "sum"):
+        raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {opt.loss_reduction!r}")
+    for start, lr in opt.lr_by_start.items():
+        if start not in InitSource.__members__ or not lr > 0:
+            raise ConfigError(
+                f"optimizer.lr_by_start.{start}={lr}: keys are {', '.join(InitSource.__members__)}, values positive"
+            )
+    if opt.bias_lr_mult <= 0:
+        raise ConfigError(f"optimizer.bias_lr_mult: must be positive, got {opt.bias_lr_mult}")
+    try:
+        targets.build(opt, OptimizerConfig, [torch.nn.Parameter(torch.zeros(2, 2))])
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"optimizer: {_cause(err)}; fix the optimizer.* setting it names") from None
+
+
+def _cause(err: Exception) -> str:
+    """The first line of the innermost error (Hydra's `instantiate` wraps the class's own)."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return str(err).splitlines()[0]

@@ -35,6 +35,28 @@ def added_later(neutral, *, default_factory=None, default=MISSING):
     return field(**kw, metadata={"neutral": neutral})
 
 
+def ours(default=MISSING, *, default_factory=None, neutral=MISSING):
+    """A key of an open section (`open_section`) that this project reads and does not pass to the
+    section's class; with `neutral`, also a setting added later (`added_later`)."""
+    kw = {"default_factory": default_factory} if default_factory is not None else {"default": default}
+    return field(**kw, metadata={"ours": True, **({} if neutral is MISSING else {"neutral": neutral})})
+
+
+def open_section(schema, *, setting: bool = True, why: str = ""):
+    """A section naming a class to build (`_target_`, Hydra's convention) that holds, beside the
+    keys `schema` types, any argument of that class: its defaults are the schema's, and
+    `targets.typed` checks the schema's keys at start-up. `setting=False`: a row attribute."""
+
+    def defaults() -> dict:
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_container(OmegaConf.structured(schema), enum_to_str=True)
+
+    return field(
+        default_factory=defaults, metadata={"schema": schema, **({} if setting else {"setting": False, "why": why})}
+    )
+
+
 @dataclass
 class ExperimentConfig:
     """One row of Table 2: which layers lose width, and by how much."""
@@ -140,11 +162,6 @@ class DatasetConfig:
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
 
-class OptimizerName(str, Enum):
-    adamw = "adamw"
-    sgd = "sgd"
-
-
 class ScheduleName(str, Enum):
     constant = "constant"
     cosine = "cosine"
@@ -152,18 +169,22 @@ class ScheduleName(str, Enum):
 
 @dataclass
 class OptimizerConfig:
-    name: OptimizerName = OptimizerName.adamw
+    """`optimizer`: the class `_target_` names (any `torch.optim.Optimizer`), built by Hydra's
+    `instantiate` as a partial and called with the parameter groups (`models.module`). The section
+    is open: besides the keys below, typed and checked at start-up, it holds the class's own
+    arguments (`momentum`, `betas`, ...), so a new optimiser is a YAML file in `conf/optimizer/`.
+    The keys marked `ours` are read by this project and never passed to the class."""
+
+    _target_: str = "torch.optim.AdamW"
     lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.9  # SGD only
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # AdamW only
-    schedule: ScheduleName = ScheduleName.constant
-    loss_reduction: str = "mean"  # "mean" over pixels, or "sum" as Caffe FCN
-    bias_lr_mult: float = 1.0  # Caffe FCN trains biases at twice the learning rate
+    weight_decay: float = 0.0  # weights only: biases and the frozen deconvolutions take none, as in Caffe FCN
+    schedule: ScheduleName = ours(ScheduleName.constant)
+    loss_reduction: str = ours("mean")  # "mean" over pixels, or "sum" as Caffe FCN
+    bias_lr_mult: float = ours(1.0)  # Caffe FCN trains biases at twice the learning rate
     # the learning rate of a job whose weights start from this source (scratch, imagenet,
     # checkpoint, baseline), where it differs from `lr`: Caffe FCN-8s trains from VGG16 at 1e-10
     # ("at-once") but fine-tunes a trained FCN at 1e-14
-    lr_by_start: dict[str, float] = added_later({}, default_factory=dict)
+    lr_by_start: dict[str, float] = ours(default_factory=dict, neutral={})
 
 
 class InitSource(str, Enum):
@@ -211,12 +232,13 @@ class TrainerConfig:
 
 @dataclass
 class LoggerConfig:
-    name: str = "wandb"  # wandb | csv | none
-    project: str = "fcn-ablation"
-    mode: str = "offline"  # W&B mode: offline (default, no network) | online | disabled
-    fallback_offline: bool = True  # online without a login or a route to W&B: offline (true) or stop at start-up
-    entity: Optional[str] = None
-    group: Optional[str] = None  # default: the Hydra sweep directory name
+    """`logger`: the Lightning logger `_target_` names (null: none), built by `loggers.make_logger`
+    with the job's folder as its `save_dir` where the class takes one. Open, as `optimizer`: the
+    class's own arguments (W&B's `project`, `mode`, `entity`, `group`) sit beside the key below."""
+
+    _target_: Optional[str] = None
+    # W&B online without a login or a route to its server: log offline (true) or stop at start-up
+    fallback_offline: bool = ours(True)
 
 
 class Precision(str, Enum):
@@ -295,9 +317,9 @@ class Config:
     experiment: ExperimentConfig = row_attribute(default_factory=ExperimentConfig, why="the row")
     model: ModelConfig = field(default_factory=ModelConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    optimizer: dict[str, Any] = open_section(OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    logger: LoggerConfig = row_attribute(default_factory=LoggerConfig, why="logging")
+    logger: dict[str, Any] = open_section(LoggerConfig, setting=False, why="logging")
     # the per-job timing pass: no table's time column reads it (those come from an interleaved benchmark)
     timing: TimingConfig = row_attribute(default_factory=TimingConfig, why="the per-job timing pass")
     cost: CostConfig = field(default_factory=CostConfig)

@@ -1,4 +1,5 @@
-"""Experiment loggers: Weights & Biases (offline unless configured otherwise), CSV, or none.
+"""Experiment loggers: any Lightning logger the `logger` section's `_target_` names (the groups
+hold Weights & Biases, offline unless configured otherwise; CSV; none).
 
 Each job gets its own W&B run, grouped by sweep, and finishes it at the end of the job, so
 the next job of a multirun starts a fresh one.
@@ -14,6 +15,7 @@ the next job of a multirun starts a fresh one.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import socket
@@ -22,6 +24,8 @@ from urllib.parse import urlparse
 
 from omegaconf import OmegaConf, read_write
 
+from fcn_ablation import targets
+from fcn_ablation.config import LoggerConfig
 from fcn_ablation.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -72,12 +76,37 @@ def _reachable(url: str, timeout: float = 3.0) -> bool:
         return False
 
 
+def is_wandb(section) -> bool:
+    """Whether a `logger` section names W&B's logger (or a subclass): W&B's offline/online handling applies."""
+    from pytorch_lightning.loggers import Logger, WandbLogger
+
+    return section.get("_target_") is not None and issubclass(
+        targets.target_class(section, "logger", Logger), WandbLogger
+    )
+
+
+def check_logger(section) -> None:
+    """At start-up: the class imports and is a Lightning logger, takes every key given, and W&B's mode is one it knows."""
+    from pytorch_lightning.loggers import Logger
+
+    if section.get("_target_") is None:
+        return
+    cls = targets.target_class(section, "logger", Logger)
+    targets.check_arguments("logger", cls, targets.arguments(section, LoggerConfig))
+    if is_wandb(section) and section.get("mode", "offline") not in ("offline", "online", "disabled"):
+        raise ConfigError(f"logger.mode: 'offline', 'online' or 'disabled', got {section.mode!r}")
+
+
+def wandb_mode(section) -> str:
+    return section.get("mode") or "offline"
+
+
 def settle_mode(cfg) -> str:
     """The W&B mode this job will use, decided before any work: `online` only with a login and
     a route to the server; otherwise offline (one warning) or, with `logger.fallback_offline=false`,
     a `ConfigError`. Sets `cfg.logger.mode` to the decision, so the record says what happened."""
-    if cfg.logger.name != "wandb" or os.environ.get("WANDB_MODE", cfg.logger.mode) != "online":
-        return cfg.logger.mode
+    if not is_wandb(cfg.logger) or os.environ.get("WANDB_MODE", wandb_mode(cfg.logger)) != "online":
+        return wandb_mode(cfg.logger)
     url = _base_url()
     host = urlparse(url).hostname or url
     problem = None
@@ -87,7 +116,7 @@ def settle_mode(cfg) -> str:
         problem = f"{url} cannot be reached"
     if problem is None:
         return "online"
-    if not cfg.logger.fallback_offline:
+    if not targets.typed(cfg.logger, LoggerConfig, "logger").fallback_offline:
         raise ConfigError(
             f"logger.mode=online: {problem}; fix that, or pass logger.mode=offline (or logger.fallback_offline=true)"
         )
@@ -110,24 +139,28 @@ def quiet_wandb(mode: str) -> None:
 
 
 def make_logger(cfg, output_dir: Path, group: str | None):
-    name = cfg.logger.name
-    if name == "none":
+    """The job's logger, as `cfg.logger` names it (None for `_target_: null`), saving into the job
+    folder. A W&B run is named after the experiment, grouped by sweep (`group`, unless the section
+    sets one), and carries the whole config."""
+    section = targets.typed(cfg.logger, LoggerConfig, "logger")
+    if section._target_ is None:
         return None
-    if name == "csv":
-        from pytorch_lightning.loggers import CSVLogger
+    from pytorch_lightning.loggers import Logger
 
-        return CSVLogger(save_dir=str(output_dir), name="", version="")
-    from pytorch_lightning.loggers import WandbLogger
-
-    quiet_wandb(cfg.logger.mode)
-    logger = WandbLogger(
-        project=cfg.logger.project,
-        entity=cfg.logger.entity,
-        group=cfg.logger.group or group or "single",
-        name=cfg.experiment.name,
-        job_type=cfg.dataset.name,
-        save_dir=str(output_dir),
-        mode=cfg.logger.mode,
+    cls = targets.target_class(section, "logger", Logger)
+    runtime = {"save_dir": str(output_dir)} if "save_dir" in inspect.signature(cls.__init__).parameters else {}
+    if not is_wandb(section):
+        return targets.build(section, LoggerConfig, **runtime)
+    quiet_wandb(wandb_mode(section))
+    with read_write(section):
+        section.group = section.get("group") or group or "single"
+        section.mode = wandb_mode(section)
+        section.setdefault("name", cfg.experiment.name)
+        section.setdefault("job_type", cfg.dataset.name)
+    logger = targets.build(
+        section,
+        LoggerConfig,
+        **runtime,
         config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
         reinit="finish_previous",
     )

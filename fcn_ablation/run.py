@@ -15,9 +15,9 @@ import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
 
-from fcn_ablation import experiments, records
+from fcn_ablation import experiments, records, targets
 from fcn_ablation.checks import validate
-from fcn_ablation.config import InitSource, SpeedConfig
+from fcn_ablation.config import InitSource, OptimizerConfig, SpeedConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.initialise import effective_source, initialise
@@ -74,17 +74,7 @@ def check_trainer(trainer_cfg) -> None:
     """Every `trainer.*` key must be an argument of Lightning's `Trainer` (a forced `+trainer.x=...`
     can add any) and every value one it accepts (precision, accelerator, devices): checked at
     start-up, before any work, by building one, with the closest real name for a wrong key."""
-    import difflib
-    import inspect
-
-    allowed = set(inspect.signature(pl.Trainer.__init__).parameters) - {"self"}
-    for key in trainer_cfg:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean trainer.{close[0]}?)" if close else ""
-            raise ConfigError(
-                f"trainer.{key}: not an argument of pytorch_lightning.Trainer{hint}; fix or remove the override"
-            )
+    targets.check_arguments("trainer", pl.Trainer, trainer_cfg, what="pytorch_lightning.Trainer")
     try:
         pl.Trainer(**OmegaConf.to_container(trainer_cfg), logger=False, enable_checkpointing=False)
     except (TypeError, ValueError, MisconfigurationException) as err:
@@ -111,9 +101,7 @@ def warn_if_same_as_baseline(cfg) -> bool:
 
 def optimizer_config(cfg, is_baseline: bool):
     """`cfg.optimizer` at the learning rate for where this job's weights start (`lr_by_start`)."""
-    import copy
-
-    opt = copy.deepcopy(cfg.optimizer)
+    opt = targets.typed(cfg.optimizer, OptimizerConfig, "optimizer")
     opt.lr = float(opt.lr_by_start.get(effective_source(cfg, is_baseline).value, opt.lr))
     return opt
 

@@ -29,16 +29,16 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
 
     out_dir = Path(out_dir)
     df = pd.read_csv(out_dir / "results.csv")
-    settle_mode(cfg)
-    quiet_wandb(cfg.logger.mode)
+    mode = settle_mode(cfg)
+    quiet_wandb(mode)
     run = wandb.init(
-        project=cfg.logger.project,
-        entity=cfg.logger.entity,
-        group=cfg.logger.group or group or "single",
+        project=cfg.logger.get("project"),
+        entity=cfg.logger.get("entity"),
+        group=cfg.logger.get("group") or group or "single",
         job_type="report",
         name=f"report {out_dir.parent.name}/{out_dir.name}",
         dir=str(out_dir),
-        mode=cfg.logger.mode,
+        mode=mode,
         config={"report": OmegaConf.to_container(cfg.report, resolve=True), "report_dir": str(out_dir)},
         reinit="finish_previous",
     )

@@ -1,5 +1,7 @@
 """The config groups compose, new experiments need only a YAML file, bad values fail clearly."""
 
+from pathlib import Path
+
 import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError, ValidationError
@@ -22,7 +24,11 @@ def test_defaults_are_the_cpu_baseline_on_synthetic_data(compose_cfg):
         0.0,
     )
     assert (cfg.dataset.synthetic.num_images, cfg.dataset.synthetic.size, cfg.dataset.split.train) == (600, 96, 0.8)
-    assert (cfg.optimizer.name.value, cfg.init.source.value, cfg.logger.mode) == ("adamw", "scratch", "offline")
+    assert (cfg.optimizer._target_, cfg.init.source.value, cfg.logger.mode) == (
+        "torch.optim.AdamW",
+        "scratch",
+        "offline",
+    )
     _, widths = widths_from_config(cfg)
     assert (widths["conv1_1"], widths["conv5_3"], widths["fc7"]) == (4, 32, 256)
 
@@ -45,6 +51,40 @@ def test_a_user_experiment_is_one_yaml_file(compose_cfg, tmp_path):
     assert widths == {**BASE_WIDTHS, "conv1_1": 32, "conv1_2": 32, "fc7": 1024}
 
 
+def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
+    """The README's two examples, verbatim: the optimiser gets its own arguments and Caffe's two
+    parameter groups; the logger its own arguments and the job folder."""
+    import re
+
+    import torch
+    from pytorch_lightning.loggers import CSVLogger
+
+    from fcn_ablation.loggers import make_logger
+    from fcn_ablation.models.fcn8s import FCN8s
+    from fcn_ablation.models.module import SaliencyModule
+    from fcn_ablation.models.widths import build_widths
+    from fcn_ablation.run import optimizer_config
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"```yaml\n(# conf/optimizer/rmsprop.yaml.*?)```", readme, re.S).group(1).splitlines()
+    files = {}
+    for half, name in ((slice(0, 51), "optimizer/rmsprop.yaml"), (slice(51, None), "logger/csv_slow.yaml")):
+        files[name] = "\n".join(line[half].rstrip() for line in block[1:])
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    cfg = compose_cfg([f"hydra.searchpath=[file://{tmp_path}]", "optimizer=rmsprop", "logger=csv_slow"])
+    validate(cfg)
+    net = FCN8s(build_widths({}, 1 / 32))
+    opt = SaliencyModule(net, optimizer_config(cfg, is_baseline=True)).configure_optimizers()
+    assert isinstance(opt, torch.optim.RMSprop) and (opt.defaults["lr"], opt.defaults["alpha"]) == (1e-4, 0.9)
+    weights, biases = opt.param_groups
+    assert (weights["weight_decay"], biases["weight_decay"], biases["lr"]) == (1e-4, 0.0, 1e-4)
+    logger = make_logger(cfg, tmp_path / "job", group=None)
+    assert isinstance(logger, CSVLogger) and Path(logger.log_dir) == tmp_path / "job"
+    assert logger._flush_logs_every_n_steps == 500
+
+
 @pytest.mark.parametrize(
     "override, names",
     [
@@ -54,7 +94,10 @@ def test_a_user_experiment_is_one_yaml_file(compose_cfg, tmp_path):
         ("model.width_multiplier=-1", "model.width_multiplier"),
         ("dataset.split.test=0.5", "dataset.split"),
         ("optimizer.lr=0", "optimizer.lr"),
-        ("logger.name=tensorboard", "logger.name"),
+        ("logger._target_=torch.nn.Linear", "logger._target_: torch.nn.Linear is not a"),
+        ("optimizer._target_=torch.optim.Nadam2", "optimizer._target_: cannot import 'torch.optim.Nadam2'"),
+        ("optimizer.lr=fast", "optimizer.lr: Value 'fast'"),
+        ("optimizer.schedule=sometimes", "optimizer.schedule: Invalid value 'sometimes'"),
     ],
 )
 def test_invalid_values_name_the_key(compose_cfg, override, names):

@@ -182,15 +182,11 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
     )
 
 
-def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, monkeypatch):
-    from omegaconf import OmegaConf
-
-    from fcn_ablation.config import Config
+def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, monkeypatch, compose_cfg):
     from fcn_ablation.wandb_report import log_report
 
     out = write_report(store, tmp_path / "results", permutations=200)
-    cfg = OmegaConf.structured(Config)
-    cfg.logger.mode = "offline"
+    cfg = compose_cfg(["logger=wandb", "logger.mode=offline"])
     folder = log_report(out, cfg, group="sweep-1")
     (run_dir,) = (out / "wandb").glob("offline-run-*")
     assert str(run_dir) in folder

@@ -113,3 +113,34 @@ def test_the_committed_tables_keep_their_settings_key():
     assert settings_key(cfg, split_hash) == "b34fc57baf"
     cfg.optimizer.lr_by_start = {"imagenet": 1e-10}  # a new setting, used: a new table
     assert settings_key(cfg, split_hash) != "b34fc57baf"
+
+
+def test_every_committed_record_keys_to_its_table_in_todays_optimiser_form():
+    """Records filed before the optimiser named its class (`optimizer.name: adamw|sgd`, with
+    both classes' arguments in every section): their configs, rewritten as today's sections
+    (`_target_` and the class's own arguments), hash to the key they were filed under."""
+    import json
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from fcn_ablation.records import settings_key
+
+    classes = {"adamw": ("torch.optim.AdamW", "betas"), "sgd": ("torch.optim.SGD", "momentum")}
+    checked = 0
+    for path in sorted((Path(__file__).resolve().parents[1] / "results").glob("**/store/**/*.json")):
+        record = json.loads(path.read_text())
+        config = record["config"]
+        if "name" not in config["optimizer"]:
+            continue  # written in today's form
+        opt = dict(config["optimizer"])
+        target, own = classes[opt.pop("name")]
+        opt.pop({"betas", "momentum"}.difference([own]).pop())
+        config["optimizer"] = {"_target_": target, **opt}
+        assert settings_key(OmegaConf.create(config), record["split_hash"]) == record["settings_key"], path
+        checked += 1
+    assert checked >= 100
+    # another class, or an argument the first schema had no key for: another table
+    base = settings_key(app_config(["optimizer=sgd"]), "s")
+    assert settings_key(app_config(["optimizer=sgd", "+optimizer.nesterov=true"]), "s") != base
+    assert settings_key(app_config(["optimizer=sgd", "optimizer._target_=torch.optim.ASGD"]), "s") != base

@@ -199,8 +199,8 @@ def test_a_wrong_weights_file_is_a_clear_error(compose_cfg, tmp_path):
 
 def test_the_paper_recipe_is_caffe_fcn(compose_cfg):
     cfg = compose_cfg(["preset=paper"])
-    assert (cfg.optimizer.name.value, cfg.optimizer.lr, cfg.optimizer.momentum, cfg.optimizer.weight_decay) == (
-        "sgd",
+    assert (cfg.optimizer._target_, cfg.optimizer.lr, cfg.optimizer.momentum, cfg.optimizer.weight_decay) == (
+        "torch.optim.SGD",
         1e-14,
         0.99,
         5e-4,

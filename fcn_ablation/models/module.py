@@ -11,7 +11,8 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from fcn_ablation.config import OptimizerName, ScheduleName
+from fcn_ablation import targets
+from fcn_ablation.config import OptimizerConfig, ScheduleName
 from fcn_ablation.data.transforms import IGNORE
 from fcn_ablation.metrics import SaliencyMetrics
 from fcn_ablation.models.fcn8s import FCN8s
@@ -79,21 +80,20 @@ class SaliencyModule(pl.LightningModule):
 
     def configure_optimizers(self):
         cfg = self.opt_cfg
-        # Biases and the (frozen) deconvolutions take no weight decay, as in Caffe FCN.
-        params = [p for p in self.parameters() if p.requires_grad]
-        # Biases (the only 1-d parameters) may also take a larger learning rate (Caffe: twice).
-        decay = [p for p in params if p.dim() > 1]
-        biases = [p for p in params if p.dim() <= 1]
-        groups = [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": biases, "weight_decay": 0.0, "lr": cfg.lr * cfg.bias_lr_mult},
-        ]
-        if OptimizerName(cfg.name) is OptimizerName.sgd:
-            opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
-        else:
-            opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
+        opt = targets.build(cfg, OptimizerConfig, param_groups(self.parameters(), cfg))
         if ScheduleName(cfg.schedule) is ScheduleName.cosine:
             total = self.trainer.estimated_stepping_batches
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         return opt
+
+
+def param_groups(parameters, cfg) -> list[dict]:
+    """The trainable parameters in Caffe FCN's two groups: weights, with `cfg.weight_decay`; biases
+    (the only 1-d parameters), without decay and at `cfg.bias_lr_mult` times the learning rate
+    (Caffe: twice). The frozen deconvolutions are in neither."""
+    params = [p for p in parameters if p.requires_grad]
+    return [
+        {"params": [p for p in params if p.dim() > 1], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() <= 1], "weight_decay": 0.0, "lr": cfg.lr * cfg.bias_lr_mult},
+    ]
