@@ -29,7 +29,7 @@ from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
 from fcn_ablation.app import config_dir
-from fcn_ablation.config import Precision, SpeedConfig, register
+from fcn_ablation.config import SpeedConfig, register
 from fcn_ablation.errors import ConfigError, exit_on_user_error
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
@@ -37,7 +37,7 @@ from fcn_ablation.paper import paper_dir
 from fcn_ablation.records import scale_name, table_widths
 from fcn_ablation.stats import bootstrap_median_ci
 from fcn_ablation.tables import load_note, markdown_table
-from fcn_ablation.timing import DTYPES, device_label, device_slug, prepare, timed
+from fcn_ablation.timing import device_label, device_slug, dtype_of, prepare, timed
 
 MATMUL = "matmul"
 
@@ -127,7 +127,7 @@ def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: Spe
         measures[name] = lambda f=forward: timed(lambda: f(x), device)
         cost[name] = model_cost(w, height, width, num_classes)
     n = matmul_size
-    a, b = (torch.randn(n, n, device=device, dtype=DTYPES[Precision(opts.precision).value]) for _ in range(2))
+    a, b = (torch.randn(n, n, device=device, dtype=dtype_of(opts)) for _ in range(2))
     for _ in range(max(1, warmup)):
         a @ b
     measures[MATMUL] = lambda: timed(lambda: a @ b, device)

@@ -6,7 +6,9 @@ rule is written once."""
 from __future__ import annotations
 
 from fcn_ablation import experiments, targets
-from fcn_ablation.config import InitSource, OptimizerConfig, ResizeMode, root_hints
+from fcn_ablation.config import InitSource, OptimizerConfig
+from fcn_ablation.data.choices import ResizeMode
+from fcn_ablation.data.layouts import root_hints
 from fcn_ablation.data.splits import check_fractions
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.loggers import check_logger

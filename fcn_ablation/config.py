@@ -15,11 +15,14 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from fcn_ablation.data.choices import BadFilePolicy, ChannelOrder, ResizeMode
+from fcn_ablation.data.splits import NewPairs
 from fcn_ablation.errors import ConfigError
+from fcn_ablation.models.choices import ScheduleName, TransferRule
 
 
 # What a setting is. The results store files a record under a hash of its config (the settings
-# key, `records.settings_key`): records that share it are rows of one table. A field that does not
+# key, `settings.settings_key`): records that share it are rows of one table. A field that does not
 # change what a row measures is marked here, on the field, so that whoever adds a field decides:
 # - `row_attribute(...)`: differs between rows of one table (the experiment, where its weights
 #   started, the seed), or says only how a job runs or reports (logging, paths, timing pass);
@@ -76,12 +79,6 @@ class ModelConfig:
     at_once_scaling: bool = False  # FCN-8s "at-once": pool4 x 0.01 and pool3 x 0.0001 before their scorers
 
 
-class NewPairs(str, Enum):
-    error = "error"  # stop, naming how many pairs are in no split and the choices
-    add = "add"  # file each into a split by a hash of its name (no existing pair moves)
-    ignore = "ignore"  # train and test without them, with a warning on every run
-
-
 @dataclass
 class SplitConfig:
     train: float = 0.8
@@ -119,22 +116,6 @@ class SourceConfig:
     size: Optional[int] = None  # bytes, verified when set
 
 
-class BadFilePolicy(str, Enum):
-    error = "error"  # stop at the first bad pair, naming the file and the problem
-    skip = "skip"  # leave bad pairs out; the result record counts and lists them
-
-
-class ChannelOrder(str, Enum):
-    rgb = "rgb"
-    bgr = "bgr"  # Caffe's VGG16 was trained on BGR input
-
-
-class ResizeMode(str, Enum):
-    native = "native"  # Caffe FCN: every image at its own size (batch size 1 unless all sizes agree)
-    resize = "resize"  # training images resized to `fixed_size` (masks by nearest neighbour)
-    pad = "pad"  # shrunk to fit `fixed_size` if larger, then padded; padding is ignored by the loss
-
-
 @dataclass
 class DatasetConfig:
     name: str = MISSING
@@ -162,11 +143,6 @@ class DatasetConfig:
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
 
-class ScheduleName(str, Enum):
-    constant = "constant"
-    cosine = "cosine"
-
-
 @dataclass
 class OptimizerConfig:
     """`optimizer`: the class `_target_` names (any `torch.optim.Optimizer`), built by Hydra's
@@ -192,12 +168,6 @@ class InitSource(str, Enum):
     imagenet = "imagenet"  # VGG16 ImageNet weights (torchvision's state dict), fc6/fc7 reshaped
     checkpoint = "checkpoint"  # a model.pt this project wrote (`init.path`)
     baseline = "baseline"  # the newest trained baseline of the same data set and settings
-
-
-class TransferRule(str, Enum):
-    first_k = "first_k"  # the paper: the first k kernels, and the first input channels
-    random = "random"  # a seeded random subset
-    l1_norm = "l1_norm"  # the k kernels of largest L1 norm (magnitude pruning)
 
 
 @dataclass
@@ -400,14 +370,3 @@ def register() -> None:
     ConfigStore.instance().store(name="base_config", node=Config)
     ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
     ConfigStore.instance().store(name="search_schema", node=SearchConfig)
-
-
-def root_hints(ds) -> str:
-    """What can bring a data set's files into place, for this data set only."""
-    env = f" (or set {ds.root_env})" if ds.root_env else ""
-    hints = [f"pass dataset.root=/path/to/{ds.name}{env}"]
-    if ds.sources:
-        hints.append("pass dataset.download=true to fetch it")
-    if ds.generate:
-        hints.append("leave dataset.root unset to generate it (dataset.generate=true)")
-    return ", or ".join(hints)

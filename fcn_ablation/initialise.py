@@ -13,12 +13,15 @@ from pathlib import Path
 import torch
 
 from fcn_ablation import records
-from fcn_ablation.config import ChannelOrder, InitSource, TransferRule
+from fcn_ablation.config import InitSource
+from fcn_ablation.data.choices import ChannelOrder
 from fcn_ablation.errors import DataError
 from fcn_ablation.models.arch import WIDTH_LAYERS
+from fcn_ablation.models.choices import TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.transfer import transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
+from fcn_ablation.settings import settings_key
 
 
 def input_space(ds) -> dict:
@@ -75,7 +78,7 @@ def find_baseline(cfg, split_hash: str) -> Path:
     """The newest checkpoint of a baseline of the same data set, settings, split and seed,
     trained from `init.baseline_from` for the full budget (`is_reference_baseline`), in the
     results store. Seed-matched, so that a variant of seed s and the baseline of seed s form a pair."""
-    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg, split_hash))
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
     start = InitSource(cfg.init.baseline_from).value
     found = records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed)
     if found is None:

@@ -1,10 +1,8 @@
 """Result records: one JSON per job, holding everything a table needs plus the exact config.
 
 Every record is also filed in a store, `results/store/<dataset>/<settings key>/`, where the
-settings key hashes the config minus what may differ between rows of one table (the
-experiment, where its weights started, the seed, logging, paths, how the per-job timing pass
-ran: each marked on its field in the schema, `config.row_attribute`) plus the hash of the split files: rows of one table were trained with the same settings
-and tested on the same images. A report then finds, for instance, the baseline that an earlier
+settings key (`settings.settings_key`) says which records are rows of one table: trained with
+the same settings and tested on the same images. A report then finds, for instance, the baseline that an earlier
 sweep of the same data set and settings produced. Records are never overwritten.
 
 Beside each record `<name>.json` lies `<name>.npz`: every test image's metric values (F and E
@@ -14,64 +12,16 @@ of a few fixed test images. The report's paired tests and map grid read them.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import typing
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf
 
-from fcn_ablation.config import Config, InitSource, OptimizerConfig
 from fcn_ablation.errors import DataError
 from fcn_ablation.files import atomic_write
-
-
-def _drop_non_settings(data: dict, schema) -> None:
-    """Remove from `data` (a config as a dict) what the schema marks as no setting
-    (`config.row_attribute`) or as a later setting at its neutral value (`config.added_later`)."""
-    hints = typing.get_type_hints(schema)
-    for f in dataclasses.fields(schema):
-        if f.name not in data:
-            continue
-        inner = f.metadata.get("schema") or (hints[f.name] if dataclasses.is_dataclass(hints[f.name]) else None)
-        if f.metadata.get("setting") is False or ("neutral" in f.metadata and data[f.name] == f.metadata["neutral"]):
-            data.pop(f.name)
-        elif inner is not None and isinstance(data[f.name], dict):
-            _drop_non_settings(data[f.name], inner)
-
-
-# The optimiser section before it named its class (`_target_`): `name` was one of these two, and
-# both classes' arguments were keys of every section, at these values when not the class's own.
-_FIRST_OPTIMIZERS = {"torch.optim.AdamW": "adamw", "torch.optim.SGD": "sgd"}
-_FIRST_CLASS_ARGS = {"momentum": 0.9, "betas": [0.9, 0.999]}
-
-
-def _as_first_written(opt: dict) -> dict:
-    """The optimiser section as the settings key hashes it: one the first schema could express
-    (AdamW or SGD, with no argument but `momentum` or `betas`) in that schema's form, so that
-    tables filed before the switch to `_target_` keep their keys; any other as it is."""
-    opt = {k: v for k, v in opt.items() if k != "_partial_"}
-    name = _FIRST_OPTIMIZERS.get(opt.get("_target_"))
-    ours = {f.name for f in dataclasses.fields(OptimizerConfig)}
-    if name is None or not set(opt) <= ours | set(_FIRST_CLASS_ARGS):
-        return opt
-    opt.pop("_target_")
-    return {**_FIRST_CLASS_ARGS, **opt, "name": name}
-
-
-def settings_key(cfg, split_hash: str) -> str:
-    """Short hash of the settings that must agree for two records to share a table (the config
-    minus what its schema marks as no setting), and of the split files they were tested on
-    (`split_hash`, from the data module's summary)."""
-    data = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    _drop_non_settings(data, Config)
-    if isinstance(data.get("optimizer"), dict):
-        data["optimizer"] = _as_first_written(data["optimizer"])
-    data["split_hash"] = split_hash
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def timestamp() -> str:
@@ -173,11 +123,16 @@ def latest_per_row(records: list[dict], label) -> dict[tuple[str, str], dict]:
     return out
 
 
+def _value(choice) -> str:
+    """A choice as stored records hold it: an enum's value, or the string itself."""
+    return str(getattr(choice, "value", choice))
+
+
 # Row identity: what a record's row is, and which baseline is the reference. Pure config logic
 # over stored records (the report reads them without torch).
 def training_epochs(cfg, is_baseline: bool) -> int:
     """`init.epochs` (a fine-tuning budget) for every run but the baseline of an `init=baseline` sweep."""
-    own_start = InitSource(cfg.init.source) is InitSource.baseline and is_baseline
+    own_start = _value(cfg.init.source) == "baseline" and is_baseline
     return cfg.init.epochs if cfg.init.epochs and not own_start else cfg.trainer.max_epochs
 
 
@@ -198,7 +153,7 @@ def is_reference_baseline(record: dict, start: str | None = None) -> bool:
     from its own start (scratch or ImageNet; `start` when given) for the table's budget. A
     baseline continued from a checkpoint, or trained a budget of its own, is a row, not the reference."""
     source = record.get("init", {}).get("source", "scratch")
-    own = source in (InitSource.scratch.value, InitSource.imagenet.value) and (start is None or source == start)
+    own = source in ("scratch", "imagenet") and (start is None or source == start)
     return record.get("experiment") == "baseline" and own and row_label(record) == record.get("init_tag", "scratch")
 
 

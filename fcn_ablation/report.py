@@ -1,7 +1,7 @@
 """Tables 3/4-style reports whose every difference carries its uncertainty.
 
 One report covers one store folder: one data set, one settings key (settings and split files;
-see `records.settings_key`). Rows are (experiment, initialisation) pairs, each a distribution
+see `settings.settings_key`). Rows are (experiment, initialisation) pairs, each a distribution
 over seeds (the newest record per seed): mean and 95 % t-interval of every metric, the
 seed-matched paired change versus the reference baseline with its interval, a paired
 permutation test on the test images (pooled over seeds, Holm-corrected over the variants), and
@@ -375,9 +375,15 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
         s = settings
         lines.append(
             f"- Width multiplier {s['model']['width_multiplier']}, {s['trainer']['max_epochs']} epochs, optimiser "
-            f"{s['optimizer']['name']} lr {s['optimizer']['lr']}, batch {s['dataset']['batch_size']}."
+            f"{optimizer_name(s['optimizer'])} lr {s['optimizer']['lr']}, batch {s['dataset']['batch_size']}."
         )
     return "\n".join(lines) + "\n"
+
+
+def optimizer_name(section: dict) -> str:
+    """`adamw`, `sgd`, `rmsprop`: the optimiser's class in lower case (records written before the
+    section named its class hold the name itself)."""
+    return str(section.get("name") or str(section.get("_target_", "?")).rsplit(".", 1)[-1]).lower()
 
 
 def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str]:
@@ -648,10 +654,13 @@ def main(argv: list[str] | None = None) -> int:
             if args.wandb:
                 from omegaconf import OmegaConf
 
+                from fcn_ablation.app import config_dir
                 from fcn_ablation.config import Config
                 from fcn_ablation.wandb_report import log_report
 
-                log_report(out, OmegaConf.structured(Config), group=None)
+                cfg = OmegaConf.structured(Config)
+                cfg.logger = OmegaConf.load(Path(config_dir()) / "logger" / "wandb.yaml")  # the W&B the jobs log to
+                log_report(out, cfg, group=None)
             print(out / "report.md")
     return 0
 

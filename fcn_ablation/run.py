@@ -28,6 +28,7 @@ from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.records import training_epochs
+from fcn_ablation.settings import settings_key
 from fcn_ablation.timing import best_benchmarked, device_label, time_forward
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,18 @@ def optimizer_config(cfg, is_baseline: bool):
     return opt
 
 
+def make_module(net: FCN8s, optimizer, keep_maps: tuple[str, ...] = ()) -> SaliencyModule:
+    """The LightningModule that trains `net` as the typed `optimizer` section says (`optimizer_config`)."""
+    return SaliencyModule(
+        net,
+        targets.partial(optimizer, OptimizerConfig),
+        loss_reduction=optimizer.loss_reduction,
+        bias_lr_mult=optimizer.bias_lr_mult,
+        schedule=optimizer.schedule,
+        keep_maps=keep_maps,
+    )
+
+
 def speed_options(cfg, device) -> tuple[SpeedConfig, str]:
     """The detection timing's speed options and where they come from ("config" or a bench.csv)."""
     speed = SpeedConfig.of(cfg.timing)
@@ -142,7 +155,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     data.prepare_data()
     data.setup()
     split_hash = data.summary()["split_hash"]
-    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg, split_hash))
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
     name = records.job_name(cfg)
     with terminable(), job_lock(store, name):
         done = records.done_record(store, cfg)
@@ -210,7 +223,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     init_info = initialise(net, cfg, is_baseline, split_hash)
     grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images] if cfg.test else []
     optimizer = optimizer_config(cfg, is_baseline)
-    module = SaliencyModule(net, optimizer, keep_maps=tuple(grid))
+    module = make_module(net, optimizer, keep_maps=tuple(grid))
 
     logger = make_logger(cfg, output_dir, group)
     trainer = pl.Trainer(  # its settings were checked at start-up (`check_trainer`)
@@ -250,7 +263,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "recipe": cfg.recipe,
         "init_tag": init_info["tag"],
         "init": init_info,
-        "settings_key": records.settings_key(cfg, split_hash),
+        "settings_key": settings_key(cfg, split_hash),
         "seed": cfg.seed,
         "changed_layers": changed_layers(factors),
         "factors": {k: v for k, v in factors.items() if v != 1.0},

@@ -80,12 +80,15 @@ def check_arguments(where: str, cls: type, keys, what: str | None = None) -> Non
             raise ConfigError(f"{where}.{key}: not an argument of {name}{hint}; fix or remove the override")
 
 
-def build(section, schema, *args, **runtime):
-    """The object `section` describes: Hydra's `instantiate` of its class and arguments as a
-    partial, called with `args` and `runtime` (what only the running job knows)."""
+def partial(section, schema):
+    """The class `section` names with its arguments bound: Hydra's `instantiate` as a partial."""
     from hydra.utils import instantiate
 
-    make = instantiate(
+    return instantiate(
         {"_target_": section["_target_"], "_partial_": True, **arguments(section, schema)}, _convert_="all"
     )
-    return make(*args, **runtime)
+
+
+def build(section, schema, *args, **runtime):
+    """The object `section` describes, given `args` and `runtime` (what only the running job knows)."""
+    return partial(section, schema)(*args, **runtime)

@@ -32,6 +32,11 @@ from fcn_ablation.errors import ConfigError
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def dtype_of(opts: SpeedConfig) -> torch.dtype:
+    """The tensor type of `opts.precision`."""
+    return DTYPES[Precision(opts.precision).value]
+
+
 @dataclass(frozen=True)
 class DetectionTime:
     n_images: int
@@ -51,8 +56,7 @@ def prepare(model: torch.nn.Module, device, opts: SpeedConfig | None = None) -> 
     """`model` in eval mode on `device` with `opts` applied; returns the forward to time."""
     device = torch.device(device)
     opts = SpeedConfig() if opts is None else opts
-    precision = Precision(opts.precision).value
-    if precision == "fp16" and device.type != "cuda":
+    if Precision(opts.precision) is Precision.fp16 and device.type != "cuda":
         raise ConfigError(f"precision=fp16: needs a CUDA device, this is {device.type}; use bf16 or fp32")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = opts.cudnn_benchmark
@@ -64,7 +68,7 @@ def prepare(model: torch.nn.Module, device, opts: SpeedConfig | None = None) -> 
 
         inductor_config.freezing = True
     fn = torch.compile(model) if opts.compile else model
-    dtype = DTYPES[precision]
+    dtype = dtype_of(opts)
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         if opts.channels_last:

@@ -61,9 +61,8 @@ def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
 
     from fcn_ablation.loggers import make_logger
     from fcn_ablation.models.fcn8s import FCN8s
-    from fcn_ablation.models.module import SaliencyModule
     from fcn_ablation.models.widths import build_widths
-    from fcn_ablation.run import optimizer_config
+    from fcn_ablation.run import make_module, optimizer_config
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = re.search(r"```yaml\n(# conf/optimizer/rmsprop.yaml.*?)```", readme, re.S).group(1).splitlines()
@@ -76,7 +75,7 @@ def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
     cfg = compose_cfg([f"hydra.searchpath=[file://{tmp_path}]", "optimizer=rmsprop", "logger=csv_slow"])
     validate(cfg)
     net = FCN8s(build_widths({}, 1 / 32))
-    opt = SaliencyModule(net, optimizer_config(cfg, is_baseline=True)).configure_optimizers()
+    opt = make_module(net, optimizer_config(cfg, is_baseline=True)).configure_optimizers()
     assert isinstance(opt, torch.optim.RMSprop) and (opt.defaults["lr"], opt.defaults["alpha"]) == (1e-4, 0.9)
     weights, biases = opt.param_groups
     assert (weights["weight_decay"], biases["weight_decay"], biases["lr"]) == (1e-4, 0.0, 1e-4)

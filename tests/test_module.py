@@ -4,13 +4,14 @@ import pytest
 import torch
 
 from fcn_ablation.models.fcn8s import FCN8s
-from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, layer_factors
+from fcn_ablation.run import make_module, optimizer_config
 
 
 def _module(compose_cfg, *overrides):
     cfg = compose_cfg(list(overrides))
-    return SaliencyModule(FCN8s(build_widths(layer_factors(), 1 / 32), dropout=cfg.model.dropout), cfg.optimizer)
+    net = FCN8s(build_widths(layer_factors(), 1 / 32), dropout=cfg.model.dropout)
+    return make_module(net, optimizer_config(cfg, is_baseline=True))
 
 
 def test_paper_solver_is_sgd_without_decay_on_biases_and_frozen_deconvolutions(compose_cfg):
@@ -48,8 +49,6 @@ def test_summed_loss_is_per_image_the_mean_times_the_pixels(compose_cfg):
 
 
 def test_the_paper_recipe_trains_from_vgg16_at_1e_10_and_fine_tunes_at_1e_14(compose_cfg):
-    from fcn_ablation.run import optimizer_config
-
     base = compose_cfg(["recipe=paper", "init=imagenet"])
     assert optimizer_config(base, is_baseline=True).lr == 1e-10 and base.model.at_once_scaling and not base.dataset.flip
     sweep = compose_cfg(["preset=paper", "experiment=f"])
@@ -58,8 +57,8 @@ def test_the_paper_recipe_trains_from_vgg16_at_1e_10_and_fine_tunes_at_1e_14(com
     assert compose_cfg(["recipe=modern"]).dataset.flip
 
 
-def _losses(net, optimizer, images, masks, steps):
-    """Per-pixel training loss of each step of `optimizer` (a config) on the images, in turn."""
+def _losses(module, images, masks, steps):
+    """Per-pixel training loss of each step of training `module` on the images, in turn."""
     import pytorch_lightning as pl
 
     class Record(pl.Callback):
@@ -74,7 +73,6 @@ def _losses(net, optimizer, images, masks, steps):
     )
     record = Record()
     record.losses = []
-    module = SaliencyModule(net, optimizer)
     trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, callbacks=[record], accelerator="cpu")  # fmt: skip
     trainer.fit(module, train_dataloaders=loader)
@@ -86,13 +84,10 @@ def test_the_summed_loss_recipe_lowers_the_loss_from_a_pretrained_style_start(co
     images): at 1e-10 the loss falls well within 100 steps; at 1e-14, the rate for fine-tuning a
     trained FCN, it barely moves in 40. The trunk is VGG-shaped (Kaiming), not ImageNet's: no weights
     can be downloaded here; the scorers, the scaling and the solver are the recipe's own."""
-    import copy
-
     import numpy as np
 
     from fcn_ablation.data.synthetic import make_sample
     from fcn_ablation.data.transforms import Normalise
-    from fcn_ablation.run import optimizer_config
 
     cfg = compose_cfg(["recipe=paper", "init=imagenet"])
     rng = np.random.default_rng(0)
@@ -107,9 +102,9 @@ def test_the_summed_loss_recipe_lowers_the_loss_from_a_pretrained_style_start(co
             build_widths(layer_factors(), 1 / 16), dropout=cfg.model.dropout, at_once_scaling=cfg.model.at_once_scaling
         )
         net.zero_scorers()
-        optimizer = copy.deepcopy(cfg.optimizer)
+        optimizer = optimizer_config(cfg, is_baseline=True)
         optimizer.lr = lr
-        losses = _losses(net, optimizer, images, masks, steps=steps)
+        losses = _losses(make_module(net, optimizer), images, masks, steps=steps)
         result[lr] = (np.mean(losses[:8]), np.mean(losses[-8:]))
     first, last = result[1e-10]
     assert last < 0.8 * first, result

@@ -80,7 +80,7 @@ def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an
     for j in jobs:
         runs = list((sweep_dir / j / "wandb").glob("offline-run-*"))
         assert len(runs) == 1, j
-    assert recs[0]["config"]["logger"]["name"] == "wandb"
+    assert recs[0]["config"]["logger"]["_target_"] == "pytorch_lightning.loggers.WandbLogger"
 
     key = recs[0]["settings_key"]
     assert {r["settings_key"] for r in recs} == {key}  # experiments and seeds differ, settings do not

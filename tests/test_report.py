@@ -197,9 +197,9 @@ def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, mo
     assert (run_dir / "files" / "wandb-summary.json").is_file() or list(run_dir.rglob("*.wandb"))
 
 
-def test_the_report_layer_imports_neither_torch_nor_the_models():
+def test_the_report_layer_imports_neither_torch_nor_the_models_nor_the_schema():
     code = "import sys, fcn_ablation.report, fcn_ablation.stats, fcn_ablation.records; " \
-           "print([m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 'fcn_ablation.models'))])"  # fmt: skip
+           "print([m for m in sys.modules if m in ('torch', 'fcn_ablation.config') or m.startswith(('torch.', 'fcn_ablation.models'))])"  # fmt: skip
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]", res.stdout

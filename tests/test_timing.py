@@ -77,7 +77,7 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
 
 
 def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key():
-    from fcn_ablation.records import settings_key
+    from fcn_ablation.settings import settings_key
 
     def key(*overrides):
         return settings_key(app_config(overrides), split_hash)
@@ -105,7 +105,7 @@ def test_the_committed_tables_keep_their_settings_key():
     import json
     from pathlib import Path
 
-    from fcn_ablation.records import settings_key
+    from fcn_ablation.settings import settings_key
 
     store = Path(__file__).resolve().parents[1] / "results" / "published" / "store" / "synthetic" / "b34fc57baf"
     split_hash = json.loads(next(store.glob("baseline-*.json")).read_text())["split_hash"]
@@ -124,7 +124,7 @@ def test_every_committed_record_keys_to_its_table_in_todays_optimiser_form():
 
     from omegaconf import OmegaConf
 
-    from fcn_ablation.records import settings_key
+    from fcn_ablation.settings import settings_key
 
     classes = {"adamw": ("torch.optim.AdamW", "betas"), "sgd": ("torch.optim.SGD", "momentum")}
     checked = 0

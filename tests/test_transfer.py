@@ -13,16 +13,17 @@ import torch
 import torch.nn.functional as F
 
 from fcn_ablation.app import config_dir
-from fcn_ablation.config import TransferRule
 from fcn_ablation.data.transforms import Normalise
 from fcn_ablation.errors import ConfigError, DataError
 from fcn_ablation.initialise import initialise
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
+from fcn_ablation.models.choices import TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
-from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.transfer import choose_kernels, transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_FEATURES, TORCHVISION_INPUT, fold_input, load_vgg16
 from fcn_ablation.models.widths import build_widths, layer_factors
+from fcn_ablation.run import make_module, optimizer_config
+from fcn_ablation.settings import settings_key
 
 from helpers import app_config
 
@@ -219,7 +220,7 @@ def test_the_paper_recipe_is_caffe_fcn(compose_cfg):
     )
     assert torch.allclose(x.flatten(), torch.tensor([30 - 104.00698793, 20 - 116.66876762, 10 - 122.67891434]))
     # Biases at twice the learning rate, without decay; the frozen deconvolutions not trained at all.
-    module = SaliencyModule(FCN8s(widths_of(compose_cfg, "baseline")), cfg.optimizer)
+    module = make_module(FCN8s(widths_of(compose_cfg, "baseline")), optimizer_config(cfg, is_baseline=False))
     weights, biases = module.configure_optimizers().param_groups
     assert (weights["lr"], weights["weight_decay"]) == (1e-14, 5e-4) and (biases["lr"], biases["weight_decay"]) == (
         2e-14,
@@ -269,7 +270,7 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
 
     cfg = app_cfg()
     split = "0123456789abcdef"
-    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, records.settings_key(cfg, split))
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split))
 
     def baseline(created, source, max_f, epochs=None, tag=None, seed=0):
         out = tmp_path / "runs" / created

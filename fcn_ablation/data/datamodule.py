@@ -12,11 +12,11 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from fcn_ablation.config import BadFilePolicy, ResizeMode, root_hints
 from fcn_ablation.data import splits as splitting
+from fcn_ablation.data.choices import BadFilePolicy, ResizeMode
 from fcn_ablation.data.dataset import SaliencyDataset
 from fcn_ablation.data.download import download_dataset
-from fcn_ablation.data.layouts import resolve_layout
+from fcn_ablation.data.layouts import resolve_layout, root_hints
 from fcn_ablation.data.pairs import list_pairs
 from fcn_ablation.data.scan import cache_file, scan_pairs
 from fcn_ablation.data.synthetic import generate, synthetic_root

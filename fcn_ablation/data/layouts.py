@@ -14,6 +14,17 @@ from fcn_ablation.data.pairs import MASK_SUFFIXES, image_suffixes
 from fcn_ablation.errors import DataError
 
 
+def root_hints(ds) -> str:
+    """What can bring a data set's files into place, for this data set only (its `dataset` section)."""
+    env = f" (or set {ds.root_env})" if ds.root_env else ""
+    hints = [f"pass dataset.root=/path/to/{ds.name}{env}"]
+    if ds.sources:
+        hints.append("pass dataset.download=true to fetch it")
+    if ds.generate:
+        hints.append("leave dataset.root unset to generate it (dataset.generate=true)")
+    return ", or ".join(hints)
+
+
 @dataclass(frozen=True)
 class Layout:
     images: Path  # absolute folders

@@ -20,11 +20,21 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from enum import Enum
 from pathlib import Path
 
-from fcn_ablation.config import NewPairs
 from fcn_ablation.errors import ConfigError, DataError
 from fcn_ablation.files import atomic_write_text
+
+
+class NewPairs(str, Enum):
+    """What a run does with pairs found in no split file (the data set grew after the files were
+    written): `dataset.split.new_pairs`."""
+
+    error = "error"  # stop, naming how many pairs are in no split and the choices
+    add = "add"  # file each into a split by a hash of its name (no existing pair moves)
+    ignore = "ignore"  # train and test without them, with a warning on every run
+
 
 SPLITS = ("train", "val", "test")
 LISTED = 5  # names quoted in a message

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch.utils.data import default_collate
 
-from fcn_ablation.config import ChannelOrder, ResizeMode
+from fcn_ablation.data.choices import ChannelOrder, ResizeMode
 from fcn_ablation.errors import DataError
 
 IGNORE = 255  # mask value the loss ignores (padding)

@@ -7,22 +7,36 @@ saliency-map grid need them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-from fcn_ablation import targets
-from fcn_ablation.config import OptimizerConfig, ScheduleName
 from fcn_ablation.data.transforms import IGNORE
 from fcn_ablation.metrics import SaliencyMetrics
+from fcn_ablation.models.choices import ScheduleName
 from fcn_ablation.models.fcn8s import FCN8s
 
 
 class SaliencyModule(pl.LightningModule):
-    def __init__(self, net: FCN8s, optimizer, keep_maps: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        net: FCN8s,
+        optimizer: Callable[[list], torch.optim.Optimizer],
+        *,
+        loss_reduction: str = "mean",
+        bias_lr_mult: float = 1.0,
+        schedule: ScheduleName | str = ScheduleName.constant,
+        keep_maps: tuple[str, ...] = (),
+    ) -> None:
+        """`optimizer`: the optimiser's class with its arguments bound (Hydra's `_partial_`), called
+        with the parameter groups; `loss_reduction`: "mean" over pixels, or "sum" over an image's
+        pixels as Caffe FCN; `bias_lr_mult`: the biases' learning rate over the weights'."""
         super().__init__()
         self.net = net
-        self.opt_cfg = optimizer
+        self.make_optimizer = optimizer
+        self.loss_reduction, self.bias_lr_mult, self.schedule = loss_reduction, bias_lr_mult, ScheduleName(schedule)
         self.val_metrics, self.test_metrics = SaliencyMetrics(), SaliencyMetrics()
         self.keep_maps = set(keep_maps)  # test image names whose 8-bit maps are kept
         self.test_names: list[str] = []
@@ -39,8 +53,8 @@ class SaliencyModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         logits = self(batch["image"])
-        loss = F.cross_entropy(logits, batch["mask"], reduction=str(self.opt_cfg.loss_reduction), ignore_index=IGNORE)
-        if self.opt_cfg.loss_reduction == "sum":  # per image, as Caffe (normalize: false) and pytorch-fcn
+        loss = F.cross_entropy(logits, batch["mask"], reduction=self.loss_reduction, ignore_index=IGNORE)
+        if self.loss_reduction == "sum":  # per image, as Caffe (normalize: false) and pytorch-fcn
             loss = loss / batch["image"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["image"].shape[0])
         return loss
@@ -79,21 +93,17 @@ class SaliencyModule(pl.LightningModule):
         metrics.reset()
 
     def configure_optimizers(self):
-        cfg = self.opt_cfg
-        opt = targets.build(cfg, OptimizerConfig, param_groups(self.parameters(), cfg))
-        if ScheduleName(cfg.schedule) is ScheduleName.cosine:
+        """Caffe FCN's two groups: the weights, at the optimiser's own rate and weight decay; the
+        biases (the only 1-d parameters), without decay, at `bias_lr_mult` times the rate (Caffe:
+        twice). The frozen deconvolutions are in neither."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        opt = self.make_optimizer([{"params": [p for p in params if p.dim() > 1]}])
+        biases = {"params": [p for p in params if p.dim() <= 1], "weight_decay": 0.0}
+        if "lr" in opt.defaults:
+            biases["lr"] = opt.defaults["lr"] * self.bias_lr_mult
+        opt.add_param_group(biases)
+        if self.schedule is ScheduleName.cosine:
             total = self.trainer.estimated_stepping_batches
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         return opt
-
-
-def param_groups(parameters, cfg) -> list[dict]:
-    """The trainable parameters in Caffe FCN's two groups: weights, with `cfg.weight_decay`; biases
-    (the only 1-d parameters), without decay and at `cfg.bias_lr_mult` times the learning rate
-    (Caffe: twice). The frozen deconvolutions are in neither."""
-    params = [p for p in parameters if p.requires_grad]
-    return [
-        {"params": [p for p in params if p.dim() > 1], "weight_decay": cfg.weight_decay},
-        {"params": [p for p in params if p.dim() <= 1], "weight_decay": 0.0, "lr": cfg.lr * cfg.bias_lr_mult},
-    ]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from fcn_ablation.config import TransferRule
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.arch import SCORERS, UPSCORES, WIDTH_LAYERS
+from fcn_ablation.models.choices import TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from fcn_ablation.config import ChannelOrder
+from fcn_ablation.data.choices import ChannelOrder
 from fcn_ablation.errors import DataError
 from fcn_ablation.models.arch import CONV_LAYERS
 

@@ -1,0 +1,18 @@
+"""The model code's choices, named where the model code is: the config schema types its keys
+with them (`init.rule`, `optimizer.schedule`) and `transfer` and `module` act on them. Torch-free,
+so that the schema and the report layer can name them without importing torch."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class TransferRule(str, Enum):
+    first_k = "first_k"  # the paper: the first k kernels, and the first input channels
+    random = "random"  # a seeded random subset
+    l1_norm = "l1_norm"  # the k kernels of largest L1 norm (magnitude pruning)
+
+
+class ScheduleName(str, Enum):
+    constant = "constant"
+    cosine = "cosine"
