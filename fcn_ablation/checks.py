@@ -6,12 +6,13 @@ rule is written once."""
 from __future__ import annotations
 
 from fcn_ablation import experiments, targets
-from fcn_ablation.config import InitSource, OptimizerConfig
+from fcn_ablation.config import OptimizerConfig
 from fcn_ablation.data.choices import ResizeMode
 from fcn_ablation.data.layouts import root_hints
 from fcn_ablation.data.splits import check_fractions
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.loggers import check_logger
+from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.widths import build_widths
 
 

@@ -2,8 +2,12 @@
 
 `conf/config.yaml` starts its defaults list with `base_config`, so every group file is merged
 onto these types: an unknown key or a value of the wrong type fails at start-up, with Hydra
-naming the key. `validate` adds the checks types cannot express (positive widths, known layer
-names, split fractions) and raises `ConfigError` naming the setting.
+naming the key. Two sections are open, `optimizer` and `logger`: they name a class to build
+(`_target_`) and hold its arguments beside their typed keys (`open_section`, `targets`).
+`checks.validate` adds the checks types cannot express (positive widths, known layer names,
+split fractions, each open section's class and arguments) and raises `ConfigError` naming the
+setting. The choices the data and model code act on are named beside that code
+(`data/choices.py`, `models/choices.py`) and imported here.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from omegaconf import MISSING
 from fcn_ablation.data.choices import BadFilePolicy, ChannelOrder, ResizeMode
 from fcn_ablation.data.splits import NewPairs
 from fcn_ablation.errors import ConfigError
-from fcn_ablation.models.choices import ScheduleName, TransferRule
+from fcn_ablation.models.choices import InitSource, ScheduleName, TransferRule
 
 
 # What a setting is. The results store files a record under a hash of its config (the settings
@@ -163,13 +167,6 @@ class OptimizerConfig:
     lr_by_start: dict[str, float] = ours(default_factory=dict, neutral={})
 
 
-class InitSource(str, Enum):
-    scratch = "scratch"  # random initialisation
-    imagenet = "imagenet"  # VGG16 ImageNet weights (torchvision's state dict), fc6/fc7 reshaped
-    checkpoint = "checkpoint"  # a model.pt this project wrote (`init.path`)
-    baseline = "baseline"  # the newest trained baseline of the same data set and settings
-
-
 @dataclass
 class InitConfig:
     """Where the weights start from, and how a wider source is cut down to this model."""
@@ -211,6 +208,7 @@ class LoggerConfig:
     fallback_offline: bool = ours(True)
 
 
+# The timing code's own type (`timing.prepare` takes a `SpeedConfig`), so its choice lives here with it.
 class Precision(str, Enum):
     fp32 = "fp32"
     bf16 = "bf16"

@@ -13,11 +13,10 @@ from pathlib import Path
 import torch
 
 from fcn_ablation import records
-from fcn_ablation.config import InitSource
 from fcn_ablation.data.choices import ChannelOrder
 from fcn_ablation.errors import DataError
 from fcn_ablation.models.arch import WIDTH_LAYERS
-from fcn_ablation.models.choices import TransferRule
+from fcn_ablation.models.choices import InitSource, TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.transfer import transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16

@@ -17,12 +17,13 @@ from omegaconf import OmegaConf
 
 from fcn_ablation import experiments, records, targets
 from fcn_ablation.checks import validate
-from fcn_ablation.config import InitSource, OptimizerConfig, SpeedConfig
+from fcn_ablation.config import OptimizerConfig, SpeedConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.initialise import effective_source, initialise
 from fcn_ablation.jobs import SaveLast, apply_cpu_budget, checkpoint_dir, fit, job_lock, terminable
 from fcn_ablation.loggers import finish_logger, make_logger, settle_mode
+from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule

@@ -1,7 +1,7 @@
 """The data pipeline's choices, named where the data code is: the config schema
 (`config.DatasetConfig`) types its keys with them, and the data code acts on them (`transforms`:
 channel order and resize mode; `datamodule`: the bad-file policy). Torch-free, so that the schema
-and the report layer can name them without importing torch. (`NewPairs` lives in `splits`.)"""
+can name them without importing torch. (`NewPairs` lives in `splits`.)"""
 
 from __future__ import annotations
 

@@ -1,10 +1,17 @@
 """The model code's choices, named where the model code is: the config schema types its keys
-with them (`init.rule`, `optimizer.schedule`) and `transfer` and `module` act on them. Torch-free,
-so that the schema and the report layer can name them without importing torch."""
+with them (`init.source`, `init.rule`, `optimizer.schedule`) and `initialise`, `transfer` and
+`module` act on them. Torch-free, so that the schema can name them without importing torch."""
 
 from __future__ import annotations
 
 from enum import Enum
+
+
+class InitSource(str, Enum):
+    scratch = "scratch"  # random initialisation
+    imagenet = "imagenet"  # VGG16 ImageNet weights (torchvision's state dict), fc6/fc7 reshaped
+    checkpoint = "checkpoint"  # a model.pt this project wrote (`init.path`)
+    baseline = "baseline"  # the newest trained baseline of the same data set and settings
 
 
 class TransferRule(str, Enum):
