@@ -86,10 +86,12 @@ def is_wandb(section) -> bool:
 
 
 def check_logger(section) -> None:
-    """At start-up: the class imports and is a Lightning logger, takes every key given, and W&B's mode is one it knows."""
+    """At start-up: our keys' types, the class (it imports and is a Lightning logger), every key
+    given (an argument of the class), and W&B's mode (one it knows)."""
     from pytorch_lightning.loggers import Logger
 
-    if section.get("_target_") is None:
+    section = targets.typed(section, LoggerConfig, "logger")
+    if section._target_ is None:
         return
     cls = targets.target_class(section, "logger", Logger)
     targets.check_arguments("logger", cls, targets.arguments(section, LoggerConfig))
@@ -98,6 +100,7 @@ def check_logger(section) -> None:
 
 
 def wandb_mode(section) -> str:
+    """The W&B mode a section asks for (offline when it names none)."""
     return section.get("mode") or "offline"
 
 

@@ -18,6 +18,7 @@ import typing
 
 from omegaconf import OmegaConf
 
+from fcn_ablation import targets
 from fcn_ablation.config import Config, OptimizerConfig
 
 
@@ -57,8 +58,11 @@ def _as_first_written(opt: dict) -> dict:
 def settings_key(cfg, split_hash: str) -> str:
     """Short hash of the settings that must agree for two records to share a table (the config
     minus what its schema marks as no setting), and of the split files they were tested on
-    (`split_hash`, from the data module's summary)."""
+    (`split_hash`, from the data module's summary). The open optimiser section is hashed typed
+    (`lr=1` and `lr=1.0` are one setting, a key left out is its default)."""
     data = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    if "optimizer" in data:
+        data["optimizer"] = OmegaConf.to_container(targets.typed(cfg.optimizer, OptimizerConfig, "optimizer"))
     _drop_non_settings(data, Config)
     if isinstance(data.get("optimizer"), dict):
         data["optimizer"] = _as_first_written(data["optimizer"])

@@ -142,5 +142,8 @@ def test_every_committed_record_keys_to_its_table_in_todays_optimiser_form():
     assert checked >= 100
     # another class, or an argument the first schema had no key for: another table
     base = settings_key(app_config(["optimizer=sgd"]), "s")
+    assert settings_key(app_config(["optimizer=sgd", "optimizer.lr=1"]), "s") == settings_key(
+        app_config(["optimizer=sgd", "optimizer.lr=1.0"]), "s"
+    )
     assert settings_key(app_config(["optimizer=sgd", "+optimizer.nesterov=true"]), "s") != base
     assert settings_key(app_config(["optimizer=sgd", "optimizer._target_=torch.optim.ASGD"]), "s") != base
