@@ -36,7 +36,7 @@ from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.paper import paper_dir
 from fcn_ablation.records import scale_name, table_widths
 from fcn_ablation.stats import bootstrap_median_ci
-from fcn_ablation.tables import load_note, markdown_table
+from fcn_ablation.tables import load_note, markdown_table, under_load
 from fcn_ablation.timing import device_label, device_slug, dtype_of, prepare, timed
 
 MATMUL = "matmul"
@@ -141,9 +141,10 @@ def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: Spe
         "device": device_label(device), "device_slug": device_slug(device, torch.get_num_threads()), "torch": torch.__version__,
         "settings": settings or f"{opts.slug()}-b{batch_size}-{width}x{height}", "speed": opts.slug(), "rounds": rounds,
         "height": height, "width": width, "batch_size": batch_size, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "other_load": load.fraction, "matmul_spread": float(mm.max() / mm.min()), "widths": widths,
+        "other_load": load.fraction, "matmul_spread": float(mm.max() / mm.min()), "matmul_median_s": float(mm.median()),
+        "widths": widths,
     }  # fmt: skip
-    header["under_load"] = bool((load.fraction or 0) > LOAD_LIMIT or header["matmul_spread"] > SPREAD_LIMIT)
+    header["under_load"] = under_load(load.fraction, header["matmul_spread"], header["matmul_median_s"])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     raw.to_csv(out / "raw.csv", index=False)
@@ -152,13 +153,6 @@ def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: Spe
     (out / "bench.md").write_text(markdown(table, header, batch_size))
     plot(table, out / "time_vs_macs.png", header["device"])
     return out
-
-
-# A benchmark is flagged as taken under load when other processes used more than this fraction
-# of the machine's CPU time while it ran, or when the matmul's slowest round took this many times
-# its fastest (contention shows there first).
-LOAD_LIMIT = 0.10
-SPREAD_LIMIT = 1.30
 
 
 class OtherLoad:

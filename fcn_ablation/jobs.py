@@ -60,7 +60,16 @@ def _cores() -> int:
 
 def cpu_budget() -> tuple[int, str]:
     """The cores this job may use, and why: its launcher's share (joblib: cores / n_jobs;
-    submitit: cpus_per_task), SLURM's allocation, or every core this process may run on."""
+    submitit: cpus_per_task), SLURM's allocation, or every core this process may run on; never
+    more than `OMP_NUM_THREADS` when the user set it (two sweeps side by side, one thread each)."""
+    budget, why = _launcher_budget()
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    if cap.isdigit() and 0 < int(cap) < budget:
+        return int(cap), f"OMP_NUM_THREADS={cap}"
+    return budget, why
+
+
+def _launcher_budget() -> tuple[int, str]:
     cores = _cores()
     try:
         from hydra.core.hydra_config import HydraConfig
@@ -81,16 +90,21 @@ def cpu_budget() -> tuple[int, str]:
 
 
 def apply_cpu_budget(cfg) -> int:
-    """Set torch's threads to the budget and cap the loader's workers at it (none with one core:
-    a loader process would only take turns with the training thread)."""
+    """Set torch's threads to the budget and cap the loader's workers: the default (one per core)
+    at the budget (none with one core: a loader process would only take turns with the training
+    thread); a number the user set, at the cores this process may run on."""
     import torch
 
     from fcn_ablation.data.datamodule import default_workers
 
     budget, why = cpu_budget()
     torch.set_num_threads(budget)
-    wanted = default_workers() if cfg.dataset.num_workers is None else int(cfg.dataset.num_workers)
-    workers = min(wanted, budget) if budget > 1 else 0
+    if cfg.dataset.num_workers is None:
+        wanted = default_workers()
+        workers = min(wanted, budget) if budget > 1 else 0
+    else:
+        wanted = int(cfg.dataset.num_workers)
+        workers = min(wanted, _cores())
     if workers != wanted:
         cfg.dataset.num_workers = workers
     log.info("CPU budget: %d (%s): %d torch threads, %d loader workers", budget, why, budget, workers)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import os
 
-import pytest
+# Under pytest-xdist (`-n auto`, as CI runs the suite) every worker is one more process on the same
+# cores: each gets its share of threads, or their OpenMP threads contend and every test slows.
+# Before torch is imported; jobs honour it too (`jobs.cpu_budget`).
+if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    os.environ["OMP_NUM_THREADS"] = str(max(1, _cores // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
-from helpers import compose_config
+import pytest  # noqa: E402
+
+from helpers import compose_config  # noqa: E402
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -92,6 +93,26 @@ def test_a_tiny_benchmark_writes_its_tables_with_consistent_columns(tmp_path):
     assert set(md_rows) == {"variant", "baseline", "a", MATMUL} and "nan" not in md_rows[MATMUL]
     assert md_rows[MATMUL].count(" - ") == 6  # params, MACs, the three ratios, their gap: none for a matmul
     assert out.name == "fp32-b1-32x24-w0.03125"
+    header = json.loads((out / "bench.json").read_text())
+    assert header["matmul_median_s"] == pytest.approx(raw[raw.variant == MATMUL].seconds.median())
+
+
+@pytest.mark.parametrize(
+    "other, spread, round_s, flagged",
+    [
+        (0.003, 1.8, 0.0005, False),  # a sub-millisecond matmul on a quiet machine: its spread is jitter
+        (0.003, 1.8, 0.15, True),  # a 150 ms matmul that varied by 80 %: the machine's speed did
+        (0.25, 1.1, 0.0005, True),  # other processes took a quarter of the CPU
+        (None, 1.2, 0.15, False),  # load unknown (not Linux), steady rounds
+    ],
+)
+def test_load_is_read_from_other_processes_and_from_the_spread_of_rounds_long_enough(other, spread, round_s, flagged):
+    from fcn_ablation.tables import load_note, under_load
+
+    assert under_load(other, spread, round_s) is flagged
+    note = load_note({"other_load": other, "matmul_spread": spread, "matmul_median_s": round_s, "under_load": flagged})
+    assert note.startswith("**Benchmark taken under load**" if flagged else "Quiet machine")
+    assert ("too short for the spread to tell load" in note) is (round_s < 0.005)
 
 
 @pytest.mark.parametrize("precision, channels_last", itertools.product(["fp32", "bf16"], [False, True]))

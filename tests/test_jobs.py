@@ -165,6 +165,7 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
     from fcn_ablation import jobs
 
     monkeypatch.setattr(jobs, "_cores", lambda: 8)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
 
     class Hydra:
         def __init__(self, launcher):
@@ -182,3 +183,6 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
     )
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
     assert under({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}) == 8
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's cap (two sweeps side by side): never exceeded
+    assert jobs.cpu_budget() == (2, "OMP_NUM_THREADS=2")
+    assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 8}) == 1
