@@ -186,3 +186,22 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's cap (two sweeps side by side): never exceeded
     assert jobs.cpu_budget() == (2, "OMP_NUM_THREADS=2")
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 8}) == 1
+
+
+def test_one_thread_means_no_default_loader_workers_but_a_number_set_is_kept(monkeypatch):
+    import torch
+    from omegaconf import OmegaConf
+
+    from fcn_ablation import jobs
+
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(jobs, "_cores", lambda: 4)
+    monkeypatch.setattr("fcn_ablation.data.datamodule.default_workers", lambda: 4)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    try:
+        for asked, kept in ((None, 0), (2, 2), (9, 4)):
+            cfg = OmegaConf.create({"dataset": {"num_workers": asked}})
+            assert jobs.apply_cpu_budget(cfg) == 1 and torch.get_num_threads() == 1
+            assert cfg.dataset.num_workers == kept, asked
+    finally:
+        torch.set_num_threads(threads)
