@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from fcn_ablation.data.choices import BadFilePolicy, ChannelOrder, ResizeMode
 from fcn_ablation.data.splits import NewPairs
@@ -55,8 +55,6 @@ def open_section(schema, *, setting: bool = True, why: str = ""):
     `targets.typed` checks the schema's keys at start-up. `setting=False`: a row attribute."""
 
     def defaults() -> dict:
-        from omegaconf import OmegaConf
-
         return OmegaConf.to_container(OmegaConf.structured(schema), enum_to_str=True)
 
     return field(

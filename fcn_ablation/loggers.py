@@ -143,15 +143,16 @@ def quiet_wandb(mode: str) -> None:
 
 def make_logger(cfg, output_dir: Path, group: str | None):
     """The job's logger, as `cfg.logger` names it (None for `_target_: null`), saving into the job
-    folder. A W&B run is named after the experiment, grouped by sweep (`group`, unless the section
-    sets one), and carries the whole config."""
+    folder. A W&B run is named after the experiment, grouped by sweep (`group`), and carries the
+    whole config. What the section sets itself comes first (its own `save_dir`, `name`, `group`)."""
     section = targets.typed(cfg.logger, LoggerConfig, "logger")
     if section._target_ is None:
         return None
     from pytorch_lightning.loggers import Logger
 
     cls = targets.target_class(section, "logger", Logger)
-    runtime = {"save_dir": str(output_dir)} if "save_dir" in inspect.signature(cls.__init__).parameters else {}
+    takes_dir = "save_dir" in inspect.signature(cls.__init__).parameters and section.get("save_dir") is None
+    runtime = {"save_dir": str(output_dir)} if takes_dir else {}
     if not is_wandb(section):
         return targets.build(section, LoggerConfig, **runtime)
     quiet_wandb(wandb_mode(section))
