@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -69,6 +70,27 @@ def cpu_budget() -> tuple[int, str]:
     return budget, why
 
 
+def _launcher_kind(target: str) -> str | None:
+    """ "joblib" or "submitit" for a launcher class of those plugins (a subclass included), else None."""
+    from hydra.utils import get_class
+
+    try:
+        cls = get_class(target)
+    except Exception:  # noqa: BLE001 - no launcher, or one that cannot be imported here: none of ours
+        return None
+    for kind, module, name in (
+        ("joblib", "hydra_plugins.hydra_joblib_launcher.joblib_launcher", "JoblibLauncher"),
+        ("submitit", "hydra_plugins.hydra_submitit_launcher.submitit_launcher", "BaseSubmititLauncher"),
+    ):
+        try:
+            base = getattr(importlib.import_module(module), name)
+        except ImportError:
+            continue
+        if issubclass(cls, base):
+            return kind
+    return None
+
+
 def _launcher_budget() -> tuple[int, str]:
     cores = _cores()
     try:
@@ -77,12 +99,12 @@ def _launcher_budget() -> tuple[int, str]:
         launcher = HydraConfig.get().launcher
     except (ValueError, ImportError):
         launcher = {}
-    target = str(launcher.get("_target_", ""))
-    if "joblib" in target.lower():
+    kind = _launcher_kind(str(launcher.get("_target_", "")))
+    if kind == "joblib":
         n_jobs = launcher.get("n_jobs") or -1
         parallel = cores if n_jobs < 0 else min(int(n_jobs), cores)
         return max(1, cores // max(1, parallel)), f"{cores} cores / {parallel} joblib jobs"
-    if "submitit" in target.lower() and launcher.get("cpus_per_task"):
+    if kind == "submitit" and launcher.get("cpus_per_task"):
         return max(1, min(cores, int(launcher["cpus_per_task"]))), "submitit cpus_per_task"
     if os.environ.get("SLURM_CPUS_PER_TASK"):
         return max(1, min(cores, int(os.environ["SLURM_CPUS_PER_TASK"]))), "SLURM_CPUS_PER_TASK"

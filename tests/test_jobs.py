@@ -161,6 +161,16 @@ def test_under_slurm_lightning_leaves_requeueing_to_submitit(monkeypatch):
     assert type(env).__name__ == "SLURMEnvironment" and env.auto_requeue is False
 
 
+try:
+    from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+
+    class SiteParallelLauncher(JoblibLauncher):
+        """A cluster's own launcher built on the joblib plugin: its jobs share the cores as joblib's do."""
+
+except ImportError:  # the plugin is a dependency; without it the case below fails, as it should
+    pass
+
+
 def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatch):
     from fcn_ablation import jobs
 
@@ -182,6 +192,8 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
         == 3
     )
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    assert under({"_target_": f"{__name__}.SiteParallelLauncher", "n_jobs": 4}) == 2  # told by class, not by name
+    assert under({"_target_": "no.such.joblib.Launcher", "n_jobs": 4}) == 8
     assert under({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}) == 8
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's cap (two sweeps side by side): never exceeded
     assert jobs.cpu_budget() == (2, "OMP_NUM_THREADS=2")
