@@ -185,8 +185,8 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
     if last.is_file():
         import torch
 
-        try:
-            step = int(torch.load(last, map_location="cpu", weights_only=False).get("global_step", 0))
+        try:  # memory-mapped: the step and a whole archive are checked, the weights read once, by Lightning
+            step = int(torch.load(last, map_location="cpu", weights_only=False, mmap=True).get("global_step", 0))
         except Exception as err:  # killed while writing it: keep it aside, start over
             aside = last.with_name(f"unreadable-{last.name}")
             last.replace(aside)

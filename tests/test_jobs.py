@@ -217,3 +217,29 @@ def test_one_thread_means_no_default_loader_workers_but_a_number_set_is_kept(mon
             assert cfg.dataset.num_workers == kept, asked
     finally:
         torch.set_num_threads(threads)
+
+
+def test_a_torn_checkpoint_is_moved_aside_and_training_starts_over(tmp_path, caplog):
+    """A `last.ckpt` cut short (the machine died while it was written elsewhere, or a copy broke)
+    is kept aside under another name, and the job trains from the start instead of crashing."""
+    import torch
+
+    from fcn_ablation.jobs import fit
+
+    class Trainer:
+        received_sigterm = False
+
+        def fit(self, module, datamodule, ckpt_path):
+            self.ckpt_path = ckpt_path
+
+    torch.save({"global_step": 7, "state_dict": {"w": torch.zeros(100, 100)}}, tmp_path / "last.ckpt")
+    trainer = Trainer()
+    assert fit(trainer, None, None, tmp_path) == {"checkpoint": str(tmp_path / "last.ckpt"), "step": 7}
+    assert trainer.ckpt_path == str(tmp_path / "last.ckpt")
+    whole = (tmp_path / "last.ckpt").read_bytes()
+    (tmp_path / "last.ckpt").write_bytes(whole[: len(whole) // 2])
+    with caplog.at_level("WARNING"):
+        assert fit(trainer, None, None, tmp_path) is None
+    assert trainer.ckpt_path is None and not (tmp_path / "last.ckpt").exists()
+    assert (tmp_path / "unreadable-last.ckpt").stat().st_size == len(whole) // 2
+    assert "unreadable checkpoint" in caplog.text and "training from the start" in caplog.text
