@@ -46,7 +46,7 @@ def _as_first_written(opt: dict) -> dict:
     """The optimiser section as the settings key hashes it: one the first schema could express
     (AdamW or SGD, with no argument but `momentum` or `betas`) in that schema's form, so that
     tables filed before the switch to `_target_` keep their keys; any other as it is."""
-    opt = {k: v for k, v in opt.items() if k != "_partial_"}
+    opt = {k: v for k, v in opt.items() if k == "_target_" or k not in targets.HYDRA_KEYS}
     name = _FIRST_OPTIMIZERS.get(opt.get("_target_"))
     ours = {f.name for f in dataclasses.fields(OptimizerConfig)}
     if name is None or not set(opt) <= ours | set(_FIRST_CLASS_ARGS):

@@ -36,11 +36,16 @@ def typed(section, schema, where: str) -> DictConfig:
     return OmegaConf.create({**data, **OmegaConf.to_container(checked, enum_to_str=True)})
 
 
+# Hydra's own keys of an instantiable node. A section copied from a template may hold them
+# (`_partial_: true`); `partial` sets what it needs itself, so they are never the class's arguments.
+HYDRA_KEYS = frozenset({"_target_", "_partial_", "_convert_", "_recursive_", "_args_"})
+
+
 def arguments(section, schema) -> dict:
-    """What `section` passes to its class: every key but `_target_` and those the schema marks `ours`."""
+    """What `section` passes to its class: every key but Hydra's own and those the schema marks `ours`."""
     ours = {f.name for f in dataclasses.fields(schema) if f.metadata.get("ours")}
     data = OmegaConf.to_container(section, resolve=True) if isinstance(section, DictConfig) else dict(section)
-    return {k: v for k, v in data.items() if k not in ours and k != "_target_"}
+    return {k: v for k, v in data.items() if k not in ours and k not in HYDRA_KEYS}
 
 
 def target_class(section, where: str, base: type) -> type:

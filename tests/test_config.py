@@ -74,6 +74,9 @@ def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
         (tmp_path / name).write_text(text)
     cfg = compose_cfg([f"hydra.searchpath=[file://{tmp_path}]", "optimizer=rmsprop", "logger=csv_slow"])
     validate(cfg)
+    validate(
+        compose_cfg(["+optimizer._partial_=true"])
+    )  # as lightning-hydra-template writes it: Hydra's key, not AdamW's
     net = FCN8s(build_widths({}, 1 / 32))
     opt = make_module(net, optimizer_config(cfg, is_baseline=True)).configure_optimizers()
     assert isinstance(opt, torch.optim.RMSprop) and (opt.defaults["lr"], opt.defaults["alpha"]) == (1e-4, 0.9)
