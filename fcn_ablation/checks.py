@@ -108,11 +108,4 @@ def _validate_optimizer(section, recipe: str) -> None:
     try:
         targets.build(opt, OptimizerConfig, [torch.nn.Parameter(torch.zeros(2, 2))])
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"optimizer: {_cause(err)}; fix the optimizer.* setting it names") from None
-
-
-def _cause(err: Exception) -> str:
-    """The first line of the innermost error (Hydra's `instantiate` wraps the class's own)."""
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return str(err).splitlines()[0]
+        raise ConfigError(f"optimizer: {str(err).splitlines()[0]}; fix the optimizer.* setting it names") from None

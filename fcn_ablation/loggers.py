@@ -95,7 +95,7 @@ def check_logger(section) -> None:
         return
     cls = targets.target_class(section, "logger", Logger)
     targets.check_arguments("logger", cls, targets.arguments(section, LoggerConfig))
-    if is_wandb(section) and section.get("mode", "offline") not in ("offline", "online", "disabled"):
+    if is_wandb(section) and wandb_mode(section) not in ("offline", "online", "disabled"):
         raise ConfigError(f"logger.mode: 'offline', 'online' or 'disabled', got {section.mode!r}")
 
 

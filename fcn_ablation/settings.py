@@ -62,9 +62,8 @@ def settings_key(cfg, split_hash: str) -> str:
     (`lr=1` and `lr=1.0` are one setting, a key left out is its default)."""
     data = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     if "optimizer" in data:
-        data["optimizer"] = OmegaConf.to_container(targets.typed(cfg.optimizer, OptimizerConfig, "optimizer"))
+        typed = OmegaConf.to_container(targets.typed(cfg.optimizer, OptimizerConfig, "optimizer"))
+        data["optimizer"] = _as_first_written(typed)
     _drop_non_settings(data, Config)
-    if isinstance(data.get("optimizer"), dict):
-        data["optimizer"] = _as_first_written(data["optimizer"])
     data["split_hash"] = split_hash
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
