@@ -10,6 +10,7 @@ from fcn_ablation.config import OptimizerConfig
 from fcn_ablation.data.choices import ResizeMode
 from fcn_ablation.data.layouts import root_hints
 from fcn_ablation.data.splits import check_fractions
+from fcn_ablation.data.synthetic import check_short_side
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.loggers import check_logger
 from fcn_ablation.models.choices import InitSource
@@ -46,6 +47,7 @@ def validate(cfg) -> None:
     if InitSource(cfg.init.source) is InitSource.checkpoint and not cfg.init.path:
         raise ConfigError("init=checkpoint needs init.path=/path/to/model.pt")
     check_logger(cfg.logger)
+    _validate_training(cfg.trainer, cfg.train_speed, targets.typed(cfg.optimizer, OptimizerConfig, "optimizer"))
     if cfg.timing.warmup < 0:
         raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
     r = cfg.report
@@ -79,6 +81,41 @@ def _validate_dataset(ds) -> None:
         raise ConfigError(f"dataset.root: not set for data set {ds.name!r}; {root_hints(ds)}")
     if ds.download and not ds.sources:
         raise ConfigError(f"dataset.download=true, but data set {ds.name!r} lists no dataset.sources to fetch")
+    if ds.generate:
+        check_short_side(ds.synthetic.size, ds.synthetic.short_side)
+
+
+FP16 = ("16", "16-mixed", "16-true")
+
+
+def _validate_training(trainer, speed, optimizer) -> None:
+    """Precision and the training fast paths (`train_speed`): combinations that would train
+    something other than what was asked stop here, before any work."""
+    import torch
+
+    precision = str(trainer.precision)
+    accelerator = str(trainer.accelerator)
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if precision in FP16 and on_cpu:
+        raise ConfigError(
+            f"trainer.precision={precision}: fp16 needs a CUDA device (on a CPU Lightning would train in bf16 "
+            "instead); use trainer.precision=bf16-mixed"
+        )
+    if precision in ("16-true", "bf16-true"):
+        raise ConfigError(
+            f"trainer.precision={precision} keeps the weights themselves in 16 bits, where updates under 1/256 of a "
+            "weight vanish (the paper's rates are 1e-10 and 1e-14); use trainer.precision=bf16-mixed"
+        )
+    if precision in FP16 and optimizer.loss_reduction == "sum":
+        raise ConfigError(
+            f"trainer.precision={precision} with optimizer.loss_reduction=sum (recipe=paper): the loss summed over "
+            "an image's pixels and its gradients exceed fp16's range (65504), so the gradient scaler would skip "
+            "steps; use trainer.precision=bf16-mixed (fp32's range)"
+        )
+    if speed.tf32 and on_cpu:
+        raise ConfigError("train_speed.tf32=true: TF32 is a CUDA format and this job trains on the CPU; drop it")
+    if speed.size_bucket < 0:
+        raise ConfigError(f"train_speed.size_bucket: 0 (off) or a number of pixels, got {speed.size_bucket}")
 
 
 def _validate_optimizer(section, recipe: str) -> None:

@@ -95,9 +95,11 @@ class SplitConfig:
 @dataclass
 class SyntheticConfig:
     num_images: int = 600
-    size: int = 64  # image height (and width, unless `width` is set)
+    size: int = 64  # image height (and width, unless `width` is set); with `short_side`, the long side
     width: Optional[int] = None
     seed: int = 0
+    # native sizes, as MSRA10K's: the short side of each image drawn from [lo, hi], either orientation
+    short_side: Optional[list[int]] = added_later(None, default=None)
 
 
 @dataclass
@@ -196,6 +198,21 @@ class TrainerConfig:
 
 
 @dataclass
+class TrainSpeedConfig:
+    """How training steps run (`models/fast.py`; measured by `python -m fcn_ablation.bench_train`).
+    Mixed precision is Lightning's own `trainer.precision` (bf16-mixed; 16-mixed on CUDA). TF32 and
+    size buckets change the arithmetic or the training input a little, so they are settings; the
+    memory format and compilation change only the speed, so records with and without share a table."""
+
+    tf32: bool = added_later(False, default=False)  # CUDA: TF32 matmuls and convolutions; false: true fp32
+    channels_last: bool = row_attribute(False, why="speed only: the same arithmetic")
+    compile: bool = row_attribute(False, why="speed only: the same arithmetic")  # the training forward; eval stays eager
+    # pad each training batch (with the mean colour, which the loss ignores) up to multiples of this
+    # many pixels: a compiled network then builds one graph per bucket, not per native image size
+    size_bucket: int = added_later(0, default=0)
+
+
+@dataclass
 class LoggerConfig:
     """`logger`: the Lightning logger `_target_` names (null: none), built by `loggers.make_logger`
     with the job's folder as its `save_dir` where the class takes one. Open, as `optimizer`: the
@@ -285,6 +302,7 @@ class Config:
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     optimizer: dict[str, Any] = open_section(OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    train_speed: TrainSpeedConfig = field(default_factory=TrainSpeedConfig, metadata={"neutral": {}})
     logger: dict[str, Any] = open_section(LoggerConfig, setting=False, why="logging")
     # the per-job timing pass: no table's time column reads it (those come from an interleaved benchmark)
     timing: TimingConfig = row_attribute(default_factory=TimingConfig, why="the per-job timing pass")

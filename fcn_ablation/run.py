@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 
 from fcn_ablation import experiments, records, targets
 from fcn_ablation.checks import validate
-from fcn_ablation.config import OptimizerConfig, SpeedConfig
+from fcn_ablation.config import OptimizerConfig, SpeedConfig, TrainSpeedConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.initialise import effective_source, initialise
@@ -25,6 +25,7 @@ from fcn_ablation.jobs import SaveLast, apply_cpu_budget, checkpoint_dir, fit, j
 from fcn_ablation.loggers import finish_logger, make_logger, settle_mode
 from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.cost import model_cost
+from fcn_ablation.models.fast import compilations, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, changed_layers
@@ -72,6 +73,12 @@ def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
     return factors, build_widths(factors, cfg.model.width_multiplier)
 
 
+def trains_on_cuda(trainer_cfg) -> bool:
+    """Whether the Trainer of `trainer_cfg` trains on a CUDA device."""
+    accelerator = str(trainer_cfg.accelerator)
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+
+
 def check_trainer(trainer_cfg) -> None:
     """Every `trainer.*` key must be an argument of Lightning's `Trainer` (a forced `+trainer.x=...`
     can add any) and every value one it accepts (precision, accelerator, devices): checked at
@@ -108,8 +115,12 @@ def optimizer_config(cfg, is_baseline: bool):
     return opt
 
 
-def make_module(net: FCN8s, optimizer, keep_maps: tuple[str, ...] = ()) -> SaliencyModule:
-    """The LightningModule that trains `net` as the typed `optimizer` section says (`optimizer_config`)."""
+def make_module(
+    net: FCN8s, optimizer, keep_maps: tuple[str, ...] = (), speed: TrainSpeedConfig | None = None
+) -> SaliencyModule:
+    """The LightningModule that trains `net` as the typed `optimizer` section says (`optimizer_config`),
+    with the training fast paths of `speed` (the `train_speed` section)."""
+    speed = speed or TrainSpeedConfig()
     return SaliencyModule(
         net,
         targets.partial(optimizer, OptimizerConfig),
@@ -117,6 +128,9 @@ def make_module(net: FCN8s, optimizer, keep_maps: tuple[str, ...] = ()) -> Salie
         bias_lr_mult=optimizer.bias_lr_mult,
         schedule=optimizer.schedule,
         keep_maps=keep_maps,
+        channels_last=bool(speed.channels_last),
+        compile=bool(speed.compile),
+        size_bucket=int(speed.size_bucket),
     )
 
 
@@ -148,6 +162,11 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     validate(cfg)
     check_trainer(cfg.trainer)
     warn_if_same_as_baseline(cfg)
+    if cfg.train_speed.compile and not cfg.train_speed.size_bucket:
+        log.warning(
+            "train_speed.compile=true without train_speed.size_bucket: one compilation per training image size "
+            "(tens of seconds each); with images of many sizes set train_speed.size_bucket=32"
+        )
     settle_mode(cfg)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -224,7 +243,9 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     init_info = initialise(net, cfg, is_baseline, split_hash)
     grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images] if cfg.test else []
     optimizer = optimizer_config(cfg, is_baseline)
-    module = make_module(net, optimizer, keep_maps=tuple(grid))
+    module = make_module(net, optimizer, keep_maps=tuple(grid), speed=cfg.train_speed)
+    if trains_on_cuda(cfg.trainer):
+        set_tf32(cfg.train_speed.tf32)
 
     logger = make_logger(cfg, output_dir, group)
     trainer = pl.Trainer(  # its settings were checked at start-up (`check_trainer`)
@@ -235,9 +256,9 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         callbacks=[SaveLast(ckpt_dir)],
         plugins=cluster_plugins(),
     )
-    t0 = time.perf_counter()
+    t0, graphs = time.perf_counter(), compilations()
     resumed = fit(trainer, module, data, ckpt_dir)
-    train_s = time.perf_counter() - t0
+    train_s, graphs = time.perf_counter() - t0, compilations() - graphs
     if trainer.global_step == 0:
         log.warning(
             "%s: nothing was trained (trainer.max_epochs=%s, trainer.max_steps=%s); the record holds the starting "
@@ -286,6 +307,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "lr": optimizer.lr,
         "train_s": train_s,
         "train_steps": trainer.global_step,
+        "train_compilations": graphs,  # graphs torch.compile built for training (train_speed.compile)
         "untrained": trainer.global_step == 0,
         "same_widths_as_baseline": same_widths_as_baseline(cfg),
         "resumed_from": resumed,

@@ -30,10 +30,14 @@ def _drop_non_settings(data: dict, schema) -> None:
         if f.name not in data:
             continue
         inner = f.metadata.get("schema") or (hints[f.name] if dataclasses.is_dataclass(hints[f.name]) else None)
-        if f.metadata.get("setting") is False or ("neutral" in f.metadata and data[f.name] == f.metadata["neutral"]):
+        if f.metadata.get("setting") is False:
             data.pop(f.name)
-        elif inner is not None and isinstance(data[f.name], dict):
+            continue
+        if inner is not None and isinstance(data[f.name], dict):
             _drop_non_settings(data[f.name], inner)
+        # a section added later is left out when nothing of it is left (`neutral={}`)
+        if "neutral" in f.metadata and data[f.name] == f.metadata["neutral"]:
+            data.pop(f.name)
 
 
 # The optimiser section before it named its class (`_target_`): `name` was one of these two, and

@@ -19,7 +19,7 @@ from fcn_ablation.data.download import download_dataset
 from fcn_ablation.data.layouts import resolve_layout, root_hints
 from fcn_ablation.data.pairs import list_pairs
 from fcn_ablation.data.scan import cache_file, scan_pairs
-from fcn_ablation.data.synthetic import generate, synthetic_root
+from fcn_ablation.data.synthetic import check_short_side, generate, synthetic_root
 from fcn_ablation.data.transforms import Normalise, PairTransform, collate
 from fcn_ablation.errors import DataError
 
@@ -33,8 +33,13 @@ def dataset_root(cfg_dataset, cache_dir: str) -> Path:
         return Path(cfg_dataset.root).expanduser()
     syn = cfg_dataset.synthetic
     if cfg_dataset.generate:
-        return synthetic_root(cache_dir, syn.num_images, syn.size, syn.seed, syn.width)
+        return synthetic_root(cache_dir, *_synthetic_args(syn))
     return Path(cache_dir).expanduser() / "datasets" / cfg_dataset.name
+
+
+def _synthetic_args(syn) -> tuple:
+    """The generator's arguments from a `dataset.synthetic` section (`synthetic.generate`)."""
+    return syn.num_images, syn.size, syn.seed, syn.width, check_short_side(syn.size, syn.short_side)
 
 
 def default_workers() -> int:
@@ -62,9 +67,8 @@ class SaliencyDataModule(pl.LightningDataModule):
         return cls(cfg.dataset, cfg.paths.cache_dir, pin_memory=pin, progress=cfg.trainer.enable_progress_bar)
 
     def prepare_data(self) -> None:
-        syn = self.cfg.synthetic
         if self.cfg.generate and not self.cfg.root:
-            generate(self.root, syn.num_images, syn.size, syn.seed, syn.width)
+            generate(self.root, *_synthetic_args(self.cfg.synthetic))
         elif self.cfg.download and (not self.root.exists() or not any(self.root.iterdir())):
             download_dataset(self.root, self.cfg.sources, self.cache_dir / "downloads", progress=self.progress)
 

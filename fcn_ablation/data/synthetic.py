@@ -8,6 +8,11 @@ small distractor shapes in arbitrary, often vivid colours. Neither grey level no
 contrast alone finds the objects (the distractors and stripes are just as contrasted); size,
 compactness and surface do (objects are flat and smoothly shaded, the background and half the
 distractors striped), which a network learns. Everything derives from one seed.
+
+All images share one size (`size` x `width`), or, with `short_side=(lo, hi)`, each has MSRA10K's
+kind of native size: the long side `size`, the short side drawn per image from lo..hi, landscape
+or portrait at even odds. That is the paper-scale rehearsal set (`dataset=synthetic_native`):
+batches of one at native size, odd sizes through the decoder's crops, both orientations.
 """
 
 from __future__ import annotations
@@ -98,13 +103,58 @@ def make_sample(rng: np.random.Generator, size: int, width: int | None = None) -
     return np.clip(img, 0, 255).astype(np.uint8), mask.astype(np.uint8) * 255
 
 
-def synthetic_root(cache_dir: str | Path, num_images: int, size: int, seed: int, width: int | None = None) -> Path:
+def image_size(
+    seed: int, index: int, size: int, width: int | None = None, short_side: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """(height, width) of image `index`: `size` x `width` (default square), or, with `short_side`,
+    the long side `size` and the short side drawn from `short_side` (inclusive), either orientation.
+    A stream of its own per image, so fixed-size sets keep the pixels they always had."""
+    if short_side is None:
+        return size, width or size
+    lo, hi = short_side
+    rng = np.random.default_rng([seed, index, 1])
+    short = int(rng.integers(lo, hi + 1))
+    return (short, size) if rng.random() < 0.5 else (size, short)
+
+
+def check_short_side(size: int, short_side) -> tuple[int, int] | None:
+    """`short_side` as a (lo, hi) pair, or a `ConfigError` naming the setting."""
+    from fcn_ablation.errors import ConfigError
+
+    if short_side is None:
+        return None
+    pair = tuple(int(v) for v in short_side)
+    if len(pair) != 2 or not 1 <= pair[0] <= pair[1] <= size:
+        raise ConfigError(
+            f"dataset.synthetic.short_side: [lo, hi] with 1 <= lo <= hi <= dataset.synthetic.size ({size}), got "
+            f"{list(short_side)}"
+        )
+    return pair
+
+
+def synthetic_root(
+    cache_dir: str | Path,
+    num_images: int,
+    size: int,
+    seed: int,
+    width: int | None = None,
+    short_side: tuple[int, int] | None = None,
+) -> Path:
     """Cache location of one parameterisation: different settings never share a directory."""
     shape = f"{size}x{width}" if width and width != size else f"{size}"
+    if short_side is not None:
+        shape = f"{size}-short{short_side[0]}-{short_side[1]}"
     return Path(cache_dir) / f"synthetic-v{GENERATOR_VERSION}-n{num_images}-s{shape}-seed{seed}"
 
 
-def generate(root: str | Path, num_images: int, size: int, seed: int, width: int | None = None) -> Path:
+def generate(
+    root: str | Path,
+    num_images: int,
+    size: int,
+    seed: int,
+    width: int | None = None,
+    short_side: tuple[int, int] | None = None,
+) -> Path:
     """Write the data set to `root` unless it is complete there; atomic (`files.atomic_path`)."""
     root = Path(root)
     manifest = {
@@ -113,6 +163,7 @@ def generate(root: str | Path, num_images: int, size: int, seed: int, width: int
         "size": size,
         "width": width or size,
         "seed": seed,
+        **({"short_side": list(short_side)} if short_side is not None else {}),
     }
     if (root / "manifest.json").is_file():
         return root
@@ -121,7 +172,7 @@ def generate(root: str | Path, num_images: int, size: int, seed: int, width: int
         out.mkdir()
         for i in tqdm(range(num_images), desc=f"writing synthetic data set to {root}", leave=False):
             rng = np.random.default_rng([seed, i])
-            img, mask = make_sample(rng, size, width)
+            img, mask = make_sample(rng, *image_size(seed, i, size, width, short_side))
             Image.fromarray(img).save(out / f"{i}.jpg", quality=92)
             Image.fromarray(mask).save(out / f"{i}.png")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -16,7 +16,15 @@ import torch.nn.functional as F
 from fcn_ablation.data.transforms import IGNORE
 from fcn_ablation.metrics import SaliencyMetrics
 from fcn_ablation.models.choices import ScheduleName
+from fcn_ablation.models.fast import compile_for_training, pad_to_bucket
 from fcn_ablation.models.fcn8s import FCN8s
+
+
+def pixel_loss(logits: torch.Tensor, mask: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Per-pixel cross-entropy, `IGNORE` pixels left out: the mean over pixels, or Caffe FCN's sum
+    over an image's pixels averaged over the batch (`normalize: false`, as pytorch-fcn)."""
+    loss = F.cross_entropy(logits, mask, reduction=reduction, ignore_index=IGNORE)
+    return loss / logits.shape[0] if reduction == "sum" else loss
 
 
 class SaliencyModule(pl.LightningModule):
@@ -29,12 +37,21 @@ class SaliencyModule(pl.LightningModule):
         bias_lr_mult: float = 1.0,
         schedule: ScheduleName | str = ScheduleName.constant,
         keep_maps: tuple[str, ...] = (),
+        channels_last: bool = False,
+        compile: bool = False,
+        size_bucket: int = 0,
     ) -> None:
         """`optimizer`: the optimiser's class with its arguments bound (Hydra's `_partial_`), called
         with the parameter groups; `loss_reduction`: "mean" over pixels, or "sum" over an image's
-        pixels as Caffe FCN; `bias_lr_mult`: the biases' learning rate over the weights'."""
+        pixels as Caffe FCN; `bias_lr_mult`: the biases' learning rate over the weights'. The fast
+        paths (`train_speed`, `models/fast.py`): `channels_last` memory, a `compile`d training
+        forward (evaluation stays eager: it sees every native size), training batches padded to
+        multiples of `size_bucket` pixels."""
         super().__init__()
         self.net = net
+        self.channels_last, self.size_bucket = channels_last, size_bucket
+        # not a submodule (its parameters are the net's): the state dict keeps the net's names
+        object.__setattr__(self, "train_forward", compile_for_training(net) if compile else net)
         self.make_optimizer = optimizer
         self.loss_reduction, self.bias_lr_mult, self.schedule = loss_reduction, bias_lr_mult, ScheduleName(schedule)
         self.val_metrics, self.test_metrics = SaliencyMetrics(), SaliencyMetrics()
@@ -44,7 +61,14 @@ class SaliencyModule(pl.LightningModule):
         self.test_per_image: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return self.net(self._layout(x))
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def on_fit_start(self) -> None:
+        if self.channels_last:  # on its device by now; a later move keeps the format
+            self.net.to(memory_format=torch.channels_last)
 
     @staticmethod
     def saliency(logits: torch.Tensor) -> torch.Tensor:
@@ -52,16 +76,18 @@ class SaliencyModule(pl.LightningModule):
         return logits.softmax(1)[:, 1]
 
     def training_step(self, batch, batch_idx):
-        logits = self(batch["image"])
-        loss = F.cross_entropy(logits, batch["mask"], reduction=self.loss_reduction, ignore_index=IGNORE)
-        if self.loss_reduction == "sum":  # per image, as Caffe (normalize: false) and pytorch-fcn
-            loss = loss / batch["image"].shape[0]
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["image"].shape[0])
+        image, mask = batch["image"], batch["mask"]
+        if self.size_bucket:
+            image, mask = pad_to_bucket(image, mask, self.size_bucket)
+        loss = pixel_loss(self.train_forward(self._layout(image)), mask, self.loss_reduction)
+        # A tensor, not a number: no host-device synchronisation here. The progress bar reads it
+        # at each refresh, the logger every `trainer.log_every_n_steps`.
+        self.log("train/loss", loss, prog_bar=True, batch_size=image.shape[0])
         return loss
 
     def _evaluate(self, batch, metrics, prefix: str) -> torch.Tensor:
         logits = self(batch["image"])
-        loss = F.cross_entropy(logits, batch["mask"], ignore_index=IGNORE)
+        loss = pixel_loss(logits, batch["mask"])
         sal = self.saliency(logits)
         metrics.update(sal, batch["mask"])
         self.log(f"{prefix}/loss", loss, batch_size=batch["image"].shape[0])
