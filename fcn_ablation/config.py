@@ -206,7 +206,9 @@ class TrainSpeedConfig:
 
     tf32: bool = added_later(False, default=False)  # CUDA: TF32 matmuls and convolutions; false: true fp32
     channels_last: bool = row_attribute(False, why="speed only: the same arithmetic")
-    compile: bool = row_attribute(False, why="speed only: the same arithmetic")  # the training forward; eval stays eager
+    compile: bool = row_attribute(
+        False, why="speed only: the same arithmetic"
+    )  # the training forward; eval stays eager
     # pad each training batch (with the mean colour, which the loss ignores) up to multiples of this
     # many pixels: a compiled network then builds one graph per bucket, not per native image size
     size_bucket: int = added_later(0, default=0)

@@ -15,6 +15,7 @@ from fcn_ablation.models.fast import compilations, compile_for_training, pad_to_
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths
 from fcn_ablation.run import make_module, optimizer_config
+
 from helpers import app_config
 
 SIZES = [(40, 56), (56, 40), (47, 53), (40, 56), (61, 45), (52, 52)]  # native sizes, both orientations, odd ones
@@ -110,7 +111,9 @@ def test_padding_to_a_bucket_is_ignored_by_the_loss():
     assert (px[..., 33:, :] == 0).all() and (pmask[..., 33:, :] == IGNORE).all() and (pmask[..., 30:] == IGNORE).all()
     torch.testing.assert_close(px[..., :33, :30], x)
     logits = torch.randn(2, 2, 64, 32)
-    assert pixel_loss(logits, pmask, "sum") == pytest.approx(float(pixel_loss(logits[..., :33, :30], mask, "sum")), rel=1e-6)
+    assert pixel_loss(logits, pmask, "sum") == pytest.approx(
+        float(pixel_loss(logits[..., :33, :30], mask, "sum")), rel=1e-6
+    )
 
 
 @pytest.mark.parametrize(
@@ -138,4 +141,3 @@ def test_speed_only_options_share_a_table_arithmetic_ones_do_not():
     assert key("train_speed.channels_last=true", "train_speed.compile=true") == key()
     assert key("train_speed.size_bucket=32") != key()
     assert key("trainer.precision=bf16-mixed") != key()
-
