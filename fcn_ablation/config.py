@@ -241,6 +241,7 @@ class SpeedConfig:
     channels_last: bool = False
     compile: bool = False
     cudnn_benchmark: bool = False
+    tf32: bool = False  # CUDA: fp32 matmuls and convolutions in TF32; false: true fp32 (convolutions included)
 
     @classmethod
     def of(cls, section) -> SpeedConfig:
@@ -250,13 +251,19 @@ class SpeedConfig:
             precision = Precision(getattr(section.precision, "value", section.precision))
         except ValueError:
             raise ConfigError(f"precision: fp32, bf16 or fp16, got {section.precision!r}") from None
-        return cls(precision, bool(section.channels_last), bool(section.compile), bool(section.cudnn_benchmark))
+        flags = (bool(section.channels_last), bool(section.compile), bool(section.cudnn_benchmark))
+        return cls(precision, *flags, bool(getattr(section, "tf32", False)))  # saved before tf32 existed: off
 
     def slug(self) -> str:
         """`fp32`, `bf16-cl-compile`, ...: the options in a folder or column name."""
         on = [
             n
-            for n, flag in (("cl", self.channels_last), ("compile", self.compile), ("cudnn", self.cudnn_benchmark))
+            for n, flag in (
+                ("tf32", self.tf32),
+                ("cl", self.channels_last),
+                ("compile", self.compile),
+                ("cudnn", self.cudnn_benchmark),
+            )
             if flag
         ]
         return "-".join([Precision(self.precision).value, *on])
@@ -346,6 +353,25 @@ class BenchConfig(SpeedConfig):
 
 
 @dataclass
+class TrainBenchConfig:
+    """`python -m fcn_ablation.bench_train`: its own keys, beside the whole job config (`TrainBenchRun`)."""
+
+    rounds: int = 5  # each round times `steps` steps of each path (Lightning, plain loop), interleaved
+    steps: int = 4
+    warmup: int = 2  # untimed steps per path first (cuDNN, allocator, compilation)
+    matmul_size: int = 2048  # n of the n x n matrix product timed in every round: the device's ceiling
+    seed: int = 0  # the networks' random weights and the bootstrap
+    out_dir: str = "${paths.results_dir}/bench"
+
+
+@dataclass
+class TrainBenchRun(Config):
+    """The main config plus the training benchmark's section: every group of a job applies."""
+
+    bench_train: TrainBenchConfig = field(default_factory=TrainBenchConfig)
+
+
+@dataclass
 class SearchSpaceConfig:
     """Which layer groups a width search may thin (each group one factor) and the factors allowed.
     Empty here: a file of the `search_space` group fills them (a dict override merges into the
@@ -386,3 +412,11 @@ def register() -> None:
     ConfigStore.instance().store(name="base_config", node=Config)
     ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
     ConfigStore.instance().store(name="search_schema", node=SearchConfig)
+
+
+def register_bench_train() -> None:
+    """The training benchmark's schema: `config.yaml` (every group of a job) composed onto the job's
+    schema plus its `bench_train` section. Registered under `base_config`, the name `config.yaml`
+    starts from, in the benchmark's process only."""
+    register()
+    ConfigStore.instance().store(name="base_config", node=TrainBenchRun)

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import signal
@@ -71,22 +70,21 @@ def cpu_budget() -> tuple[int, str]:
 
 
 def _launcher_kind(target: str) -> str | None:
-    """ "joblib" or "submitit" for a launcher class of those plugins (a subclass included), else None."""
+    """ "joblib" or "submitit" for a launcher class of those plugins (a subclass included), else None.
+    Ancestry is read by qualified name: Hydra's plugin scan executes `hydra_plugins` modules afresh,
+    so the base class a subclass was built on need not be the object an import returns now."""
     from hydra.utils import get_class
 
     try:
         cls = get_class(target)
     except Exception:  # noqa: BLE001 - no launcher, or one that cannot be imported here: none of ours
         return None
-    for kind, module, name in (
-        ("joblib", "hydra_plugins.hydra_joblib_launcher.joblib_launcher", "JoblibLauncher"),
-        ("submitit", "hydra_plugins.hydra_submitit_launcher.submitit_launcher", "BaseSubmititLauncher"),
+    ancestry = {f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", ())}
+    for kind, base in (
+        ("joblib", "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"),
+        ("submitit", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.BaseSubmititLauncher"),
     ):
-        try:
-            base = getattr(importlib.import_module(module), name)
-        except ImportError:
-            continue
-        if issubclass(cls, base):
+        if base in ancestry:
             return kind
     return None
 

@@ -253,7 +253,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         logger=logger if logger is not None else False,
         default_root_dir=str(output_dir),
         enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
-        callbacks=[SaveLast(ckpt_dir)],
+        callbacks=[SaveLast(ckpt_dir), *progress_bar(cfg.trainer)],
         plugins=cluster_plugins(),
     )
     t0, graphs = time.perf_counter(), compilations()
@@ -337,6 +337,18 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         timing.n_images, params / 1e6, macs / 1e9,
     )  # fmt: skip
     return record, path
+
+
+def progress_bar(trainer_cfg) -> list:
+    """Lightning's bar, refreshed every `log_every_n_steps` steps: each refresh reads the loss off
+    the device (a host-device synchronisation), which at every step would stall a GPU's queue."""
+    from pytorch_lightning.callbacks import TQDMProgressBar
+
+    return (
+        [TQDMProgressBar(refresh_rate=max(1, int(trainer_cfg.log_every_n_steps)))]
+        if trainer_cfg.enable_progress_bar
+        else []
+    )
 
 
 def cluster_plugins() -> list:

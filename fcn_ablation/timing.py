@@ -58,8 +58,13 @@ def prepare(model: torch.nn.Module, device, opts: SpeedConfig | None = None) -> 
     opts = SpeedConfig() if opts is None else opts
     if Precision(opts.precision) is Precision.fp16 and device.type != "cuda":
         raise ConfigError(f"precision=fp16: needs a CUDA device, this is {device.type}; use bf16 or fp32")
+    if opts.tf32 and device.type != "cuda":
+        raise ConfigError(f"tf32=true: TF32 is a CUDA format, this is {device.type}; drop it")
     if device.type == "cuda":
+        from fcn_ablation.models.fast import set_tf32
+
         torch.backends.cudnn.benchmark = opts.cudnn_benchmark
+        set_tf32(opts.tf32)
     model = model.eval().to(device)
     if opts.channels_last:
         model = model.to(memory_format=torch.channels_last)

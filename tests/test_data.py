@@ -11,7 +11,7 @@ from fcn_ablation.data import splits
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.data.dataset import SaliencyDataset
 from fcn_ablation.data.pairs import list_pairs, read_pair
-from fcn_ablation.data.synthetic import generate, make_sample
+from fcn_ablation.data.synthetic import generate, image_size, make_sample
 from fcn_ablation.data.transforms import Normalise, PairTransform
 from fcn_ablation.errors import DataError
 
@@ -43,6 +43,50 @@ def test_written_in_msra10k_layout_and_read_back_by_the_shared_loader(tmp_path):
     mtime = (root / "Imgs" / "0.jpg").stat().st_mtime_ns
     generate(tmp_path / "syn", 12, 40, seed=7)
     assert (root / "Imgs" / "0.jpg").stat().st_mtime_ns == mtime
+
+
+def test_the_rehearsal_set_has_msra10ks_kind_of_sizes_and_loads_at_native_size(tmp_path, compose_cfg):
+    """`dataset=synthetic_native` at a small scale: the long side `size`, the short side anywhere in
+    `short_side`, both orientations, through the real loader in native batches of one."""
+    from fcn_ablation.data.pairs import upright_size
+
+    from helpers import app_config
+
+    cfg = app_config(["dataset=synthetic_native", f"paths.cache_dir={tmp_path}", "dataset.synthetic.num_images=30",
+                      "dataset.synthetic.size=40", "dataset.synthetic.short_side=[20,40]", "dataset.num_workers=0"])  # fmt: skip
+    assert (
+        cfg.dataset.batch_size == 1 and cfg.dataset.resize_mode == "native" and cfg.dataset.name == "synthetic_native"
+    )
+    data = SaliencyDataModule.from_config(cfg)
+    data.prepare_data()
+    data.setup()
+    assert data.root.name == "synthetic-v2-n30-s40-short20-40-seed0"
+    sizes = [upright_size(p.image) for p in data.train_set.pairs + data.val_set.pairs + data.test_set.pairs]
+    assert len(sizes) == 30 and all(max(hw) == 40 and 20 <= min(hw) <= 40 for hw in sizes)
+    assert any(h > w for h, w in sizes) and any(h < w for h, w in sizes)  # portrait and landscape
+    assert len(set(sizes)) > 10 and any(min(hw) % 2 for hw in sizes)  # many sizes, odd ones among them
+    batch = next(iter(data.train_dataloader()))
+    h, w = batch["image"].shape[-2:]
+    assert batch["image"].shape[0] == 1 and (h, w) in sizes and batch["mask"].shape[-2:] == (h, w)
+    # each image is the generator's sample at its drawn size (the mask is lossless PNG)
+    pair = data.test_set.pairs[0]
+    _, mask = read_pair(pair)
+    size = image_size(0, int(pair.stem), 40, None, (20, 40))
+    assert np.array_equal(mask, make_sample(np.random.default_rng([0, int(pair.stem)]), *size)[1] > 128)
+
+
+@pytest.mark.parametrize("short_side", [[0, 40], [30, 20], [20, 50], [20]])
+def test_a_short_side_out_of_range_is_one_line(compose_cfg, short_side):
+    from fcn_ablation.checks import validate
+    from fcn_ablation.errors import ConfigError
+
+    from helpers import app_config
+
+    cfg = app_config(
+        ["dataset=synthetic_native", "dataset.synthetic.size=40", f"dataset.synthetic.short_side={short_side}"]
+    )
+    with pytest.raises(ConfigError, match=r"dataset.synthetic.short_side: \[lo, hi\]"):
+        validate(cfg)
 
 
 def test_items_are_8_bit_and_normalised_on_the_device_side(tmp_path):

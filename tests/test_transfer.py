@@ -16,11 +16,11 @@ from fcn_ablation.app import config_dir
 from fcn_ablation.data.transforms import Normalise
 from fcn_ablation.errors import ConfigError, DataError
 from fcn_ablation.initialise import initialise
-from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
+from fcn_ablation.models.arch import WIDTH_LAYERS
 from fcn_ablation.models.choices import TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.transfer import choose_kernels, transfer
-from fcn_ablation.models.vgg16 import TORCHVISION_FEATURES, TORCHVISION_INPUT, fold_input, load_vgg16
+from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
 from fcn_ablation.models.widths import build_widths, layer_factors
 from fcn_ablation.run import make_module, optimizer_config
 from fcn_ablation.settings import settings_key
@@ -106,17 +106,9 @@ def test_a_transfer_cannot_widen(compose_cfg):
 
 def torchvision_vgg16_state() -> dict[str, torch.Tensor]:
     """Random values under the real key names and shapes of torchvision's `vgg16`."""
-    g = torch.Generator().manual_seed(0)
-    sd, in_ch = {}, 3
-    for i, name in zip(TORCHVISION_FEATURES, WIDTH_LAYERS):
-        out = BASE_WIDTHS[name]
-        sd[f"features.{i}.weight"] = torch.randn(out, in_ch, 3, 3, generator=g) * 0.05
-        sd[f"features.{i}.bias"] = torch.randn(out, generator=g) * 0.05
-        in_ch = out
-    for i, shape in ((0, (4096, 25088)), (3, (4096, 4096)), (6, (1000, 4096))):
-        sd[f"classifier.{i}.weight"] = torch.randn(*shape, generator=g) * 0.01
-        sd[f"classifier.{i}.bias"] = torch.randn(shape[0], generator=g) * 0.01
-    return sd
+    from fcn_ablation.models.vgg16 import stand_in_state
+
+    return stand_in_state(0)
 
 
 @pytest.fixture(scope="module")

@@ -119,9 +119,15 @@ class SaliencyModule(pl.LightningModule):
         metrics.reset()
 
     def configure_optimizers(self):
+        cosine = self.schedule is ScheduleName.cosine  # only a schedule needs the run's length (and a Trainer)
+        return self.optimizers_for(self.trainer.estimated_stepping_batches if cosine else 1)
+
+    def optimizers_for(self, total_steps: int | float):
         """Caffe FCN's two groups: the weights, at the optimiser's own rate and weight decay; the
         biases (the only 1-d parameters), without decay, at `bias_lr_mult` times the rate (Caffe:
-        twice). The frozen deconvolutions are in neither."""
+        twice). The frozen deconvolutions are in neither. A cosine schedule runs over
+        `total_steps`; Lightning's form (an optimiser, or a dict with its scheduler), which the
+        training benchmark's plain loop reads as well."""
         params = [p for p in self.parameters() if p.requires_grad]
         opt = self.make_optimizer([{"params": [p for p in params if p.dim() > 1]}])
         biases = {"params": [p for p in params if p.dim() <= 1], "weight_decay": 0.0}
@@ -129,7 +135,6 @@ class SaliencyModule(pl.LightningModule):
             biases["lr"] = opt.defaults["lr"] * self.bias_lr_mult
         opt.add_param_group(biases)
         if self.schedule is ScheduleName.cosine:
-            total = self.trainer.estimated_stepping_batches
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total_steps)))
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         return opt

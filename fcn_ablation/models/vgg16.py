@@ -80,3 +80,36 @@ def fold_input(state: dict[str, torch.Tensor], source_space: dict, target_space:
         new_w if ChannelOrder(target_space["channel_order"]) is ChannelOrder.rgb else new_w.flip(1)
     )
     state["conv1_1.bias"] = new_b
+
+
+def stand_in_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """Random values under the real key names and shapes of torchvision's `vgg16` (553 MB as a
+    file): what rehearsals and tests load where ImageNet's weights cannot be downloaded. The
+    speed and memory of a job from it are a real one's; its scores are not."""
+    from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
+
+    g = torch.Generator().manual_seed(seed)
+    sd, in_ch = {}, 3
+    for i, name in zip(TORCHVISION_FEATURES, WIDTH_LAYERS):
+        out = BASE_WIDTHS[name]
+        sd[f"features.{i}.weight"] = torch.randn(out, in_ch, 3, 3, generator=g) * 0.05
+        sd[f"features.{i}.bias"] = torch.randn(out, generator=g) * 0.05
+        in_ch = out
+    for i, shape in ((0, (4096, 25088)), (3, (4096, 4096)), (6, (1000, 4096))):
+        sd[f"classifier.{i}.weight"] = torch.randn(*shape, generator=g) * 0.01
+        sd[f"classifier.{i}.bias"] = torch.randn(shape[0], generator=g) * 0.01
+    return sd
+
+
+def write_stand_in(path: str | Path, seed: int = 0) -> Path:
+    """`stand_in_state` saved where `init.path` can point (`python -m fcn_ablation.models.vgg16 PATH`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(stand_in_state(seed), path)
+    return path
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(write_stand_in(sys.argv[1] if len(sys.argv) > 1 else "vgg16-stand-in.pth"))

@@ -1,0 +1,107 @@
+"""The training benchmark (`python -m fcn_ablation.bench_train`): it composes the whole job config,
+times the Lightning path and the plain loop over the same batches in interleaved rounds, and its
+tables follow from its raw rounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import open_dict
+
+from fcn_ablation.app import config_dir
+from fcn_ablation.config import register_bench_train
+from fcn_ablation.errors import ConfigError
+from fcn_ablation.models.cost import model_cost
+from fcn_ablation.models.widths import build_widths
+from fcn_ablation.train_timing import train_flop
+
+from helpers import cli
+
+REQUIRED = ["experiment", "width_multiplier", "precision", "images_per_s", "step_ms", "lightning_vs_plain",
+            "data_wait_share", "peak_mem_mb", "train_flops_vs_matmul"]  # fmt: skip
+
+
+def _compose(overrides):
+    from hydra.core.hydra_config import HydraConfig
+
+    register_bench_train()
+    with initialize_config_dir(config_dir(), version_base="1.3"):
+        cfg = compose("bench_train", overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+def tiny(tmp_path, cache_dir, *extra):
+    return [f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}", "dataset=synthetic_native",
+            "dataset.synthetic.num_images=24", "dataset.synthetic.size=48", "dataset.synthetic.short_side=[32,48]",
+            "dataset.num_workers=0", "model.width_multiplier=0.03125", "logger=none", "trainer.enable_progress_bar=false",
+            "bench_train.rounds=2", "bench_train.steps=2", "bench_train.warmup=1", "bench_train.matmul_size=64", *extra]  # fmt: skip
+
+
+def test_every_group_of_a_job_applies():
+    cfg = _compose(["experiment=a", "recipe=paper", "trainer.precision=bf16-mixed", "model.width_multiplier=0.5",
+                    "bench_train.rounds=3"])  # fmt: skip
+    assert cfg.experiment.name == "a" and cfg.optimizer._target_ == "torch.optim.SGD"
+    assert cfg.dataset.channel_order == "bgr" and cfg.trainer.precision == "bf16-mixed"
+    assert cfg.bench_train.rounds == 3 and cfg.model.width_multiplier == 0.5
+
+
+def test_the_tables_follow_from_the_rounds_and_both_paths_see_the_same_batches(tmp_path, cache_dir):
+    from fcn_ablation.bench_train import bench_train
+
+    cfg = _compose(tiny(tmp_path, cache_dir, "experiment=c"))
+    out = bench_train(cfg, progress=False)
+    assert out.parent.parent == tmp_path / "results" / "bench"
+    assert out.name == "train-c-synthetic_native-w0.03125-32-true-b1"
+    assert {p.name for p in out.iterdir()} >= {"bench.csv", "bench.md", "raw.csv", "bench.json", "config.yaml"}
+    raw, table = pd.read_csv(out / "raw.csv"), pd.read_csv(out / "bench.csv").set_index("path")
+    assert set(REQUIRED) <= set(table.columns) and list(table.index) == ["lightning", "plain"]
+    assert len(raw) == 4 and (raw.steps == 2).all() and (raw.images == 2).all()
+    # interleaved: each round holds both paths, the one going first alternates
+    first = raw[raw.position == 0].sort_values("round").path.tolist()
+    assert first == ["plain", "lightning"]
+    # the same batches in the same order: equal work per round, and the FLOPs of those sizes
+    wide = raw.pivot(index="round", columns="path", values="flop")
+    np.testing.assert_allclose(wide.lightning, wide.plain)
+    widths = build_widths({"conv3_1": 0.5, "conv3_2": 0.5, "conv3_3": 0.5}, 0.03125)
+    sizes = {6 * model_cost(widths, h, w, 2)[1] for h in range(32, 49) for w in (48,)} | {
+        6 * model_cost(widths, 48, w, 2)[1] for w in range(32, 49)
+    }
+    per_step = raw.flop / raw.steps
+    assert per_step.min() >= min(sizes) * 0.999 and per_step.max() <= max(sizes) * 1.001
+    # the summary recomputed from the raw rounds
+    ips = raw.assign(ips=raw.images / raw.seconds).pivot(index="round", columns="path", values="ips")
+    assert table.loc["lightning", "lightning_vs_plain"] == pytest.approx(float(np.median(ips.lightning / ips.plain)))
+    assert table.loc["plain", "images_per_s"] == pytest.approx(float(np.median(ips.plain)))
+    assert 0 < table.loc["lightning", "data_wait_share"] < 1 and table.loc["lightning", "peak_mem_mb"] > 0
+    assert table.loc["lightning", "width_multiplier"] == 0.03125 and table.loc["lightning", "experiment"] == "c"
+
+
+def test_training_flops_are_six_times_the_forward_macs_at_the_padded_size():
+    widths = build_widths({}, 0.0625)
+    assert train_flop(widths, (2, 3, 300, 400), 0, 2) == 12 * model_cost(widths, 300, 400, 2)[1]
+    assert train_flop(widths, (1, 3, 300, 400), 32, 2) == 6 * model_cost(widths, 320, 416, 2)[1]
+
+
+@pytest.mark.parametrize(
+    "override, says",
+    [("bench_train.rounds=1", "rounds >= 2"), ("trainer.precision=64-true", "plain loop runs 32-true, bf16-mixed")],
+)
+def test_a_bad_setting_stops_with_one_line(tmp_path, cache_dir, override, says):
+    from fcn_ablation.bench_train import check
+
+    with pytest.raises(ConfigError, match=says) as err:
+        check(_compose(tiny(tmp_path, cache_dir, override)))
+    assert "\n" not in str(err.value)
+
+
+def test_the_command_says_what_it_does_and_a_bad_value_is_one_line(tmp_path):
+    help_text = cli("--help", cwd=tmp_path, module="fcn_ablation.bench_train")
+    assert help_text.returncode == 0 and "plain PyTorch loop" in help_text.stdout
+    bad = cli(f"paths.results_dir={tmp_path}/r", "bench_train.steps=0", cwd=tmp_path, module="fcn_ablation.bench_train")
+    assert bad.returncode != 0 and bad.stderr.strip().splitlines()[-1].startswith("error: bench_train: rounds >= 2")
+    assert not (tmp_path / "r").exists()
