@@ -147,8 +147,8 @@ def speed_options(cfg, device) -> tuple[SpeedConfig, str]:
         log.warning(
             "timing.best_benchmarked: no benchmark of this device at %s, %dx%d, width %g under %s; timing with the "
             "configured options. Run: python -m fcn_ablation.bench -m channels_last=false,true compile=false,true "
-            "precision=%s width_multiplier=%g", speed.precision, cfg.cost.width, cfg.cost.height,
-            cfg.model.width_multiplier, bench_dir, speed.precision, cfg.model.width_multiplier,
+            "precision=%s width_multiplier=%g", speed.precision.value, cfg.cost.width, cfg.cost.height,
+            cfg.model.width_multiplier, bench_dir, speed.precision.value, cfg.model.width_multiplier,
         )  # fmt: skip
         return speed, "config"
     return found[0], str(found[1])
@@ -166,6 +166,11 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         log.warning(
             "train_speed.compile=true without train_speed.size_bucket: one compilation per training image size "
             "(tens of seconds each); with images of many sizes set train_speed.size_bucket=32"
+        )
+    if cfg.trainer.get("benchmark") and not cfg.train_speed.size_bucket and cfg.dataset.resize_mode == "native":
+        log.warning(
+            "trainer.benchmark=true at native sizes: cuDNN's autotuner runs again for every new image size; use it "
+            "with train_speed.size_bucket or dataset.resize_mode=resize|pad, where sizes repeat"
         )
     settle_mode(cfg)
     output_dir = Path(output_dir)

@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
 from fcn_ablation.app import config_dir
-from fcn_ablation.config import register_bench_train
+from fcn_ablation.config import register, register_bench_train
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.widths import build_widths
@@ -27,8 +27,11 @@ def _compose(overrides):
     from hydra.core.hydra_config import HydraConfig
 
     register_bench_train()
-    with initialize_config_dir(config_dir(), version_base="1.3"):
-        cfg = compose("bench_train", overrides=list(overrides), return_hydra_config=True)
+    try:
+        with initialize_config_dir(config_dir(), version_base="1.3"):
+            cfg = compose("bench_train", overrides=list(overrides), return_hydra_config=True)
+    finally:
+        register()  # the job's schema again, for every later composition in this process
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         del cfg["hydra"]
@@ -105,3 +108,14 @@ def test_the_command_says_what_it_does_and_a_bad_value_is_one_line(tmp_path):
     bad = cli(f"paths.results_dir={tmp_path}/r", "bench_train.steps=0", cwd=tmp_path, module="fcn_ablation.bench_train")
     assert bad.returncode != 0 and bad.stderr.strip().splitlines()[-1].startswith("error: bench_train: rounds >= 2")
     assert not (tmp_path / "r").exists()
+
+
+def test_composing_the_benchmark_leaves_the_jobs_schema_alone():
+    from fcn_ablation.settings import settings_key
+
+    from helpers import app_config
+
+    before = settings_key(app_config([]), "s")
+    _compose([])
+    cfg = app_config([])
+    assert "bench_train" not in cfg and settings_key(cfg, "s") == before

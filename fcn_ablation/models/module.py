@@ -61,9 +61,10 @@ class SaliencyModule(pl.LightningModule):
         self.test_per_image: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self._layout(x))
+        return self.net(self.layout(x))
 
-    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+    def layout(self, x: torch.Tensor) -> torch.Tensor:
+        """`x` in the memory format the network trains in (`channels_last`)."""
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def on_fit_start(self) -> None:
@@ -79,7 +80,7 @@ class SaliencyModule(pl.LightningModule):
         image, mask = batch["image"], batch["mask"]
         if self.size_bucket:
             image, mask = pad_to_bucket(image, mask, self.size_bucket)
-        loss = pixel_loss(self.train_forward(self._layout(image)), mask, self.loss_reduction)
+        loss = pixel_loss(self.train_forward(self.layout(image)), mask, self.loss_reduction)
         # A tensor, not a number: no host-device synchronisation here. The progress bar reads it
         # at each refresh, the logger every `trainer.log_every_n_steps`.
         self.log("train/loss", loss, prog_bar=True, batch_size=image.shape[0])
