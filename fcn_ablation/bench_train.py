@@ -79,9 +79,10 @@ def bench_train(cfg, progress: bool = True) -> Path:
     from fcn_ablation.data.datamodule import SaliencyDataModule
     from fcn_ablation.jobs import apply_cpu_budget
     from fcn_ablation.loggers import make_logger, settle_mode
-    from fcn_ablation.models.fast import set_tf32
+    from fcn_ablation.models.fast import on_cuda, set_tf32
     from fcn_ablation.models.fcn8s import FCN8s
-    from fcn_ablation.run import check_trainer, make_module, optimizer_config, trains_on_cuda, widths_from_config
+    from fcn_ablation.models.widths import changed_layers
+    from fcn_ablation.run import check_trainer, make_module, optimizer_config, widths_from_config
     from fcn_ablation.train_timing import PlainLoop, Rounds, train_flop
 
     validate(cfg)
@@ -89,14 +90,14 @@ def bench_train(cfg, progress: bool = True) -> Path:
     b = check(cfg)
     settle_mode(cfg)
     apply_cpu_budget(cfg)
-    device = resolve_device("cuda" if trains_on_cuda(cfg.trainer) else "cpu")
+    device = resolve_device("cuda" if on_cuda(cfg.trainer.accelerator) else "cpu")
     if device.type == "cuda":
         set_tf32(cfg.train_speed.tf32)
     data = SaliencyDataModule.from_config(cfg)
     data.prepare_data()
     data.setup()
     factors, widths = widths_from_config(cfg)
-    optimizer = optimizer_config(cfg, is_baseline=not factors or all(v == 1 for v in factors.values()))
+    optimizer = optimizer_config(cfg, is_baseline=not changed_layers(factors))
 
     def module():
         torch.manual_seed(b.seed)

@@ -91,11 +91,10 @@ FP16 = ("16", "16-mixed", "16-true")
 def _validate_training(trainer, speed, optimizer) -> None:
     """Precision and the training fast paths (`train_speed`): combinations that would train
     something other than what was asked stop here, before any work."""
-    import torch
+    from fcn_ablation.models.fast import on_cuda
 
     precision = str(trainer.precision)
-    accelerator = str(trainer.accelerator)
-    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    on_cpu = not on_cuda(trainer.accelerator)
     if precision in FP16 and on_cpu:
         raise ConfigError(
             f"trainer.precision={precision}: fp16 needs a CUDA device (on a CPU Lightning would train in bf16 "

@@ -25,7 +25,7 @@ from fcn_ablation.jobs import SaveLast, apply_cpu_budget, checkpoint_dir, fit, j
 from fcn_ablation.loggers import finish_logger, make_logger, settle_mode
 from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.cost import model_cost
-from fcn_ablation.models.fast import compilations, set_tf32
+from fcn_ablation.models.fast import compilations, on_cuda, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.module import SaliencyModule
 from fcn_ablation.models.widths import build_widths, changed_layers
@@ -71,12 +71,6 @@ def scores(record: dict) -> dict[str, float]:
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
     factors = experiments.factors(cfg.experiment)
     return factors, build_widths(factors, cfg.model.width_multiplier)
-
-
-def trains_on_cuda(trainer_cfg) -> bool:
-    """Whether the Trainer of `trainer_cfg` trains on a CUDA device."""
-    accelerator = str(trainer_cfg.accelerator)
-    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
 def check_trainer(trainer_cfg) -> None:
@@ -249,7 +243,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images] if cfg.test else []
     optimizer = optimizer_config(cfg, is_baseline)
     module = make_module(net, optimizer, keep_maps=tuple(grid), speed=cfg.train_speed)
-    if trains_on_cuda(cfg.trainer):
+    if on_cuda(cfg.trainer.accelerator):
         set_tf32(cfg.train_speed.tf32)
 
     logger = make_logger(cfg, output_dir, group)
