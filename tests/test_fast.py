@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from fcn_ablation.checks import validate
 from fcn_ablation.errors import ConfigError
-from fcn_ablation.models.fast import compilations, compile_for_training, pad_to_bucket
+from fcn_ablation.models.fast import compilations, pad_to_bucket
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths
 from fcn_ablation.run import make_module, optimizer_config
@@ -78,27 +78,13 @@ def test_each_fast_path_trains_to_fp32s_losses(fp32_losses, overrides, precision
 
 
 def test_a_compiled_training_step_trains_as_the_eager_one():
-    """Every size falls in one 64 x 64 bucket: one compilation (Inductor on a CPU takes tens of
-    seconds a graph), and the eager run on the same padded input is the reference."""
+    """Every size falls in one 64 x 64 bucket: one compilation (Inductor on a CPU takes about a
+    minute for a forward and backward graph, cold), and the eager run on the same padded input is the
+    reference: the compiled network's outputs, hence losses, and its updates match eager's."""
     before = compilations()
     compiled = _train("train_speed.compile=true", "train_speed.size_bucket=64")
     assert compilations() - before == 1
     assert compiled == pytest.approx(_train("train_speed.size_bucket=64"), rel=1e-4)
-
-
-def test_the_compiled_network_computes_what_the_eager_one_does_one_graph_per_bucket():
-    torch.manual_seed(0)
-    net = FCN8s(build_widths({}, 0.0625), 2, 0.0).eval()
-    compiled = compile_for_training(net)
-    before = compilations()
-    for h, w in SIZES[:3]:
-        x = torch.randn(1, 3, h, w)
-        mask = torch.zeros(1, h, w, dtype=torch.long)
-        x, mask = pad_to_bucket(x, mask, 64)  # all three sizes fall in the 64 x 64 bucket
-        assert x.shape[-2:] == (64, 64)
-        with torch.no_grad():
-            torch.testing.assert_close(compiled(x), net(x), rtol=1e-4, atol=1e-5)
-    assert compilations() - before == 1
 
 
 def test_padding_to_a_bucket_is_ignored_by_the_loss():
