@@ -183,11 +183,8 @@ class Rounds(pl.Callback):
         self.compilations = {LIGHTNING: 0, PLAIN: 0}
         self.current: RoundLog | None = None
         self._peak: contextlib.AbstractContextManager | None = None
-        self.last_end = 0.0
-
-    @property
-    def total_steps(self) -> int:
-        return self.warmup + self.rounds * self.steps
+        self.last_end = self.round_start = 0.0
+        self._graphs = 0  # compilations seen when Lightning's current stretch began
 
     def on_train_start(self, trainer, pl_module) -> None:
         graphs = compilations()
