@@ -25,12 +25,12 @@ import hydra
 import numpy as np
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
 from fcn_ablation.app import config_dir
 from fcn_ablation.config import SpeedConfig, register
 from fcn_ablation.errors import ConfigError, exit_on_user_error
+from fcn_ablation.files import atomic_write_text, save_figure, save_yaml, write_csv
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.paper import paper_dir
@@ -96,7 +96,7 @@ def bench(cfg, progress: bool = True) -> Path:
     run_bench(experiment_widths(cfg.experiments, cfg.width_multiplier), out, device=device, opts=opts, height=cfg.height,
               width=cfg.width, batch_size=cfg.batch_size, rounds=cfg.rounds, warmup=cfg.warmup, matmul_size=cfg.matmul_size,
               seed=cfg.seed, num_classes=cfg.num_classes, progress=progress, settings=slug)  # fmt: skip
-    OmegaConf.save(cfg, out / "config.yaml")
+    save_yaml(cfg, out / "config.yaml")
     return out
 
 
@@ -147,10 +147,10 @@ def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: Spe
     header["under_load"] = under_load(load.fraction, header["matmul_spread"], header["matmul_median_s"])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    raw.to_csv(out / "raw.csv", index=False)
-    table.to_csv(out / "bench.csv", index=False)
-    (out / "bench.json").write_text(json.dumps(header, indent=2))
-    (out / "bench.md").write_text(markdown(table, header, batch_size))
+    write_csv(raw, out / "raw.csv")
+    write_csv(table, out / "bench.csv")
+    atomic_write_text(out / "bench.json", json.dumps(header, indent=2))
+    atomic_write_text(out / "bench.md", markdown(table, header, batch_size))
     plot(table, out / "time_vs_macs.png", header["device"])
     return out
 
@@ -270,7 +270,7 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
     ax.set_title("Does time follow the arithmetic?")
     ax.legend(loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 

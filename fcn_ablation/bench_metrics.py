@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from fcn_ablation.errors import UserError, exit_on_user_error
+from fcn_ablation.files import atomic_write_text, write_csv
 from fcn_ablation.metrics import SaliencyMetrics
 from fcn_ablation.timing import device_slug
 
@@ -117,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) / slug
         out.mkdir(parents=True, exist_ok=True)
         stem = f"metrics-{args.maps}x{args.width}x{args.height}"
-        df.to_csv(out / f"{stem}.csv", index=False)
-        (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+        write_csv(df, out / f"{stem}.csv")
+        atomic_write_text(out / f"{stem}.md", "\n".join(lines) + "\n")
         print("\n".join(lines[-2:]))
         print(f"written: {out / stem}.md")
     return 0

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from fcn_ablation.app import config_dir, quiet_lightning, start
 from fcn_ablation.config import TrainBenchConfig, register_bench_train
 from fcn_ablation.errors import ConfigError, exit_on_user_error
+from fcn_ablation.files import atomic_write_text, save_yaml, write_csv
 from fcn_ablation.stats import bootstrap_median_ci
 from fcn_ablation.tables import load_note, markdown_table, under_load
 from fcn_ablation.timing import device_label, device_slug
@@ -142,11 +143,11 @@ def bench_train(cfg, progress: bool = True) -> Path:
     table = summarise(raw, header, cfg, seed=b.seed)
     out = Path(b.out_dir) / header["device_slug"] / header["settings"]
     out.mkdir(parents=True, exist_ok=True)
-    raw.to_csv(out / "raw.csv", index=False)
-    table.to_csv(out / "bench.csv", index=False)
-    (out / "bench.json").write_text(json.dumps(header, indent=2))
-    (out / "bench.md").write_text(markdown(table, header))
-    OmegaConf.save(cfg, out / "config.yaml")
+    write_csv(raw, out / "raw.csv")
+    write_csv(table, out / "bench.csv")
+    atomic_write_text(out / "bench.json", json.dumps(header, indent=2))
+    atomic_write_text(out / "bench.md", markdown(table, header))
+    save_yaml(cfg, out / "config.yaml")
     return out
 
 

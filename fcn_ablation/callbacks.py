@@ -10,6 +10,7 @@ benchmark), write the report, and log it to W&B as a run of its own in the sweep
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -63,20 +64,37 @@ def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
         except (OSError, ValueError):
             log.warning("%s: unreadable; its job is left out of the report", path)
             continue
-        if job.get("test", True):
+        if job.get("test", True) and job.get("record", True) is not None:
             tables.add((job["dataset"], job["settings_key"]))
     return sorted(tables)
 
 
+def diverged_jobs(sweep_dir: Path) -> list[tuple[Path, str]]:
+    """(job folder, message) of every job of a sweep whose training diverged (`job.json`)."""
+    import json
+
+    out = []
+    for path in sorted(sweep_dir.glob("*/job.json")):
+        try:
+            job = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(job, dict) and job.get("diverged"):
+            out.append((path.parent, str(job["diverged"])))
+    return out
+
+
 class ReportCallback(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
+        """The report of every table the sweep wrote to; then one line per job whose training
+        diverged (filed nothing), and exit status 2 when there was one."""
         sweep_dir = Path(config.hydra.sweep.dir)
         tables = sweep_tables(sweep_dir)
-        if not tables:
-            log.warning("no finished tested jobs in %s: no report written", sweep_dir)
-            return
-        results_dir = Path(config.paths.results_dir)
+        diverged = diverged_jobs(sweep_dir)
         with exit_on_user_error():
+            if not tables:
+                log.warning("no finished tested jobs in %s: no report written", sweep_dir)
+            results_dir = Path(config.paths.results_dir)
             for dataset, key in tables:
                 store = records.store_dir(results_dir, dataset, key)
                 try:
@@ -88,3 +106,9 @@ class ReportCallback(Callback):
                               store, type(err).__name__, err, store)  # fmt: skip
                     raise
                 print(f"report: {out / 'report.md'}")
+            if diverged:
+                for folder, message in diverged:
+                    print(f"diverged: {folder.name}: {message}", file=sys.stderr)
+                raise UserError(
+                    f"{len(diverged)} job(s) of the sweep diverged and filed nothing (listed above); the report holds the rest"
+                )

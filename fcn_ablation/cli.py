@@ -7,6 +7,7 @@ many. What every command shares (the config folder, its YAML check, the entry) i
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import hydra
@@ -15,7 +16,7 @@ from hydra.types import RunMode
 
 from fcn_ablation.app import config_dir, quiet_lightning, start
 from fcn_ablation.config import register
-from fcn_ablation.errors import exit_on_user_error
+from fcn_ablation.errors import Diverged, exit_on_user_error
 
 
 def remove_if_unused(output_dir: Path) -> None:
@@ -46,7 +47,14 @@ def _app(cfg) -> float:
     output_dir = Path(hc.runtime.output_dir)
     try:
         with exit_on_user_error():
-            record = run(cfg, output_dir, group=group)
+            try:
+                record = run(cfg, output_dir, group=group)
+            except Diverged as err:
+                if not multirun:
+                    raise
+                # One job's finding, not the sweep's end: the others run, the report lists it.
+                print(f"error: {err}", file=sys.stderr)
+                return float("nan")
             # A multirun reports once, at its end (callbacks.ReportCallback), with a benchmark; a
             # selection job (test=false) joins no table.
             if not multirun and cfg.test:

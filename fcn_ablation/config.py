@@ -409,6 +409,12 @@ class SearchConfig:
 
 
 def register() -> None:
+    """The schemas every command composes onto, and the `fcn.results_dir` resolver their Hydra
+    job folders go through (`files.checked_results_dir`)."""
+    from fcn_ablation.files import checked_results_dir
+
+    if not OmegaConf.has_resolver("fcn.results_dir"):
+        OmegaConf.register_new_resolver("fcn.results_dir", checked_results_dir)
     ConfigStore.instance().store(name="base_config", node=Config)
     ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
     ConfigStore.instance().store(name="search_schema", node=SearchConfig)

@@ -26,6 +26,20 @@ class DataError(UserError):
     """A data file or directory is missing or unreadable."""
 
 
+class DiskFull(UserError):
+    """The disk (or the user's quota) filled while writing a file; the rerun resumes once space is freed."""
+
+
+class Diverged(UserError):
+    """Training produced a non-finite loss or weights: a finding about the settings (learning rate,
+    precision), never a score; nothing is filed."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C (SIGINT): the program ends with status 130, as a shell reports an interrupted
+    command, after one `interrupted:` line saying what was saved."""
+
+
 class JobTerminated(Exception):
     """The job was sent SIGTERM (a time-out, a pre-emption, `docker stop`): it ends with status
     143, as a process killed by SIGTERM does, after one `terminated:` line."""
@@ -34,18 +48,50 @@ class JobTerminated(Exception):
 @contextlib.contextmanager
 def exit_on_user_error():
     """Every command line's contract: a `UserError` ends the program with one `error:` line on
-    stderr and exit status 2, a `JobTerminated` with one `terminated:` line and status 143; never
-    a traceback."""
+    stderr and exit status 2, a `JobTerminated` with one `terminated:` line and status 143, Ctrl-C
+    with one `interrupted:` line and status 130; never a traceback. A full disk met anywhere (an
+    `OSError` no helper of ours caught: Hydra's, a logger's) is one `error:` line too."""
     try:
         yield
+    except KeyboardInterrupt:
+        _interrupted(
+            "Ctrl-C; nothing half-written was kept: rerun the same command to resume (finished jobs are skipped)"
+        )
+    except Interrupted as err:
+        _interrupted(str(err))
+    except (OSError, RuntimeError) as err:
+        from fcn_ablation.files import disk_full, is_disk_full
+
+        if not is_disk_full(err):
+            raise
+        err = disk_full(getattr(err, "filename", None) or "a file", err)
+        _log_to_files(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
     except UserError as err:
-        logging.getLogger("fcn_ablation").error("%s", err)
+        _log_to_files(f"error: {err}")
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except JobTerminated as err:
-        logging.getLogger("fcn_ablation").error("terminated: %s", err)
+        _log_to_files(f"terminated: {err}")
         print(f"terminated: {err}", file=sys.stderr)
         sys.exit(143)
+
+
+def _log_to_files(message: str) -> None:
+    """The closing line into the job's log file (Hydra's `<job>.log`), not the console: the console
+    gets it once, on stderr."""
+    logger = logging.getLogger("fcn_ablation")
+    record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def _interrupted(message: str) -> None:
+    _log_to_files(f"interrupted: {message}")
+    print(f"interrupted: {message}", file=sys.stderr)
+    sys.exit(130)
 
 
 def _original_message(message: str) -> str:

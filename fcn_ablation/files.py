@@ -1,41 +1,104 @@
-"""Writing a file or a folder so that no reader or concurrent writer ever sees half of it.
+"""Writing a file or a folder so that no reader or concurrent writer ever sees half of it, and no
+crash or power cut leaves a truncated file under a final name.
 
-Records, split files, the scan cache, checkpoints, the synthetic data set and unpacked downloads
-all end in something another process may read at any moment (a parallel job, a resumed run).
-Each is written under a temporary name beside its destination, unique to the writer, and renamed
-over it: a rename within one folder is atomic on POSIX file systems (NFS included). The one
-helper is `atomic_path`; the others are its uses.
+Records, split files, the scan cache, checkpoints, `model.pt`, the synthetic data set and unpacked
+downloads all end in something another process may read at any moment (a parallel job, a resumed
+run). Each is written under a temporary name beside its destination, unique to the writer,
+flushed to the disk (`fsync`), and renamed over it; the folder is flushed after the rename. A
+rename within one folder is atomic on POSIX file systems (NFS included). The one helper is
+`atomic_path`; the others are its uses.
+
+Files are created with the permissions `open()` would give (0666 less the umask, folders 0777 less
+the umask), not `mkstemp`'s private 0600: a results folder on a group's shared storage stays
+readable by the group. A full disk is one line (`DiskFull`), and the temporary file is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from fcn_ablation.errors import DiskFull
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries, to the disk (best effort where the file system refuses)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise
+    finally:
+        os.close(fd)
+
+
+def _flush_tree(folder: Path) -> None:
+    for root, _, names in os.walk(folder):
+        for name in names:
+            _fsync(Path(root) / name)
+        _fsync(Path(root))
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether an error is a full disk: `ENOSPC`/`EDQUOT`, or torch's archive writer failing on one
+    (it reports the C++ stream's failure as a RuntimeError)."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(err)
+    return "No space left on device" in text or "Disk quota exceeded" in text
+
+
+def disk_full(path: str | Path, err: BaseException) -> DiskFull:
+    return DiskFull(
+        f"no space left on device while writing {path}; free space and rerun the same command to resume "
+        f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else err.__class__.__name__})"
+    )
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, folder: bool = False, keep_existing: bool = False):
-    """A temporary path beside `path` (an empty folder when `folder`) to fill; renamed over `path`
-    when the block ends without an error, removed otherwise. `keep_existing`: a folder another
-    writer finished first is kept, and ours dropped."""
+    """A temporary path beside `path` (an empty folder when `folder`) to fill; flushed and renamed
+    over `path` when the block ends without an error, removed otherwise. `keep_existing`: a folder
+    another writer finished first is kept, and ours dropped."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mask = _umask()
     if folder:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        os.chmod(tmp, 0o777 & ~mask)
     else:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(fd)
         tmp = Path(name)
+        os.chmod(tmp, 0o666 & ~mask)
     try:
-        yield tmp
+        try:
+            yield tmp
+            _flush_tree(tmp) if tmp.is_dir() else _fsync(tmp)
+        except Exception as err:
+            if is_disk_full(err):
+                raise disk_full(path, err) from None
+            raise
         try:
             os.replace(tmp, path)
         except OSError:  # a folder over a non-empty folder: another writer was first
             if not (keep_existing and path.is_dir()):
                 raise
+        _fsync(path.parent)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -52,3 +115,66 @@ def atomic_write(path: str | Path, write) -> Path:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def atomic_torch_save(obj, path: str | Path) -> Path:
+    """`torch.save(obj)` through `atomic_write`: a kill or a full disk never leaves a cut-short
+    `model.pt` or checkpoint under its final name (a trap for `init=checkpoint` and resuming)."""
+    import torch
+
+    return atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def check_writable(folder: str | Path, setting: str, hint: str = "") -> Path:
+    """`folder` created if need be and written to (a probe file, removed), before any work: a
+    read-only or uncreatable folder is one line naming it and the `setting` that chose it."""
+    from fcn_ablation.errors import ConfigError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        if is_disk_full(err):
+            raise disk_full(folder, err) from None
+        reason = err.strerror or str(err)
+        raise ConfigError(
+            f"{setting}={folder}: cannot create or write this folder ({reason}"
+            f"{f': {err.filename}' if err.filename and str(err.filename) != str(folder) else ''}); "
+            f"choose a writable folder with {setting}=DIR{hint}"
+        ) from None
+    return folder
+
+
+def write_csv(df, path: str | Path, **kwargs) -> Path:
+    """A pandas frame as CSV, atomically (`to_csv`'s own arguments pass through; no index by default)."""
+    kwargs.setdefault("index", False)
+    return atomic_write_text(path, df.to_csv(**kwargs))
+
+
+def save_figure(fig, path: str | Path, **kwargs) -> Path:
+    """A matplotlib figure, atomically, in the format its suffix names."""
+    return atomic_write(path, lambda f: fig.savefig(f, format=Path(path).suffix.lstrip(".") or "png", **kwargs))
+
+
+def save_yaml(cfg, path: str | Path) -> Path:
+    """An OmegaConf config as YAML, atomically."""
+    from omegaconf import OmegaConf
+
+    return atomic_write_text(path, OmegaConf.to_yaml(cfg))
+
+
+def checked_results_dir(value: str, setting: str = "paths.results_dir") -> str:
+    """`paths.results_dir` as Hydra's job folders use it (the `fcn.results_dir` resolver of the
+    configs' `hydra.run.dir` and `hydra.sweep.dir`), checked before Hydra creates anything: empty
+    is refused (it would put job folders at `/runs`), and the folder must be creatable and
+    writable. A relative folder is under the one the command was started from (Hydra does not
+    change folders: `hydra.job.chdir=false`)."""
+    from fcn_ablation.errors import ConfigError
+
+    if not str(value).strip():
+        raise ConfigError(f"{setting} is empty; set it to a folder (default: results, under the current folder)")
+    check_writable(value, setting)
+    return str(value)

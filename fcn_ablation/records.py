@@ -61,18 +61,42 @@ def write_arrays(path: Path, arrays: dict) -> Path:
 
 
 def file_record(record: dict, results_dir: str | Path, arrays: dict | None = None) -> Path:
-    """Add `record` (and its per-image `arrays`) to the store under a new name: experiment, seed,
-    time and a random suffix, so writers on many machines never pick the same one. The `.npz`
-    lands first: a record in the store always has its arrays."""
+    """Add `record` (and its per-image `arrays`) to the store under a new name: its job (experiment,
+    seed, identity digest), time and a random suffix, so writers on many machines never pick the
+    same one. The `.npz` lands first and the `.json` makes the pair a record: readers look for
+    `.json` files only, so a crash between the two leaves an `.npz` no one reads, which the job's
+    next filing removes (`remove_orphans`; the caller holds the job's lock)."""
     import uuid
 
     d = store_dir(results_dir, record["dataset"], record["settings_key"])
     if not record.get("test", True):
         d = d / SELECTION
-    stem = f"{record['experiment']}-{record['created']}-{uuid.uuid4().hex[:6]}"
+    prefix = record.get("job") or record["experiment"]
+    if record.get("job"):
+        remove_orphans(d, prefix)
+    stem = f"{prefix}-{record['created']}-{uuid.uuid4().hex[:6]}"
     if arrays is not None:
         write_arrays(d / f"{stem}.npz", arrays)
     return write_json(d / f"{stem}.json", record)
+
+
+def remove_orphans(folder: Path, job: str) -> list[Path]:
+    """Remove what a crashed filing of job `job` left in a store folder: an `.npz` without its
+    `.json`, and temporary files of interrupted writes. Only the holder of the job's lock may call
+    it (no other writer files that job's records meanwhile)."""
+    import logging
+
+    removed = []
+    if not Path(folder).is_dir():
+        return removed
+    for p in sorted(Path(folder).glob(f"{job}-*.npz")):
+        if not p.with_suffix(".json").exists():
+            removed.append(p)
+    removed += sorted(Path(folder).glob(f".{job}-*.tmp"))
+    for p in removed:
+        logging.getLogger(__name__).warning("%s: left by an interrupted filing of this job; removed", p)
+        p.unlink(missing_ok=True)
+    return removed
 
 
 def relative_to(path: str | Path, results_dir: str | Path) -> str:
@@ -88,31 +112,64 @@ def resolve(path: str | Path, results_dir: str | Path) -> Path:
     return path if path.is_absolute() else Path(results_dir) / path
 
 
+# What every record in a store holds, with its type: a file without them is not a record (a stray
+# JSON file, one cut short by hand, another tool's), and no table or job lookup may read it.
+REQUIRED = {"experiment": str, "dataset": str, "settings_key": str, "created": str, "changed_layers": list,
+            "widths": dict, "params": (int, float), "macs": (int, float)}  # fmt: skip
+
+
 def read_arrays(record_path: Path) -> dict | None:
-    """The per-image arrays filed beside a record, or None (records older than them have none)."""
+    """The per-image arrays filed beside a record, or None (records older than them have none).
+    An unreadable file (cut short, not a zip, not NumPy's) is a `DataError` naming it."""
     path = Path(record_path).with_suffix(".npz")
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - BadZipFile, EOFError, ValueError, OSError, zlib.error: all one verdict
         raise DataError(
-            f"{path}: not a readable per-image file ({err}); move it and its record out of the store"
-        ) from err
+            f"{path}: not a readable per-image file ({type(err).__name__}: {err}); move it and its record "
+            f"({path.with_suffix('.json').name}) out of the store, or delete both and rerun the job"
+        ) from None
 
 
 def read_record(path: Path) -> dict:
+    """A result record; `DataError` naming the file when it is not one (not UTF-8, not JSON, not a
+    record's shape: `REQUIRED`)."""
+    path = Path(path)
+    fix = "move it out of the results folder (or delete it) and rerun"
     try:
-        record = json.loads(Path(path).read_text())
-        record.setdefault("_path", str(path))
-        return record
-    except (OSError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not a readable result record ({err}); move it out of the results folder") from err
+        record = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise DataError(f"{path}: not a readable result record ({type(err).__name__}: {err}); {fix}") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path}: not a result record (a JSON {type(record).__name__}, not an object); {fix}")
+    wrong = [k for k, t in REQUIRED.items() if not isinstance(record.get(k), t)]
+    if wrong:
+        raise DataError(f"{path}: not a result record (missing or mistyped: {', '.join(wrong)}); {fix}")
+    record.setdefault("_path", str(path))
+    return record
 
 
 def read_records(paths) -> list[dict]:
     return [read_record(p) for p in sorted(paths)]
+
+
+def readable_records(paths, log=None) -> list[tuple[dict, Path]]:
+    """(record, path) of every readable record among `paths`; each unreadable one is a warning
+    naming it (`read_record`'s line) and is left out, so one bad file never stops a lookup or a
+    table built from the rest."""
+    import logging
+
+    log = log or logging.getLogger(__name__)
+    out = []
+    for p in sorted(paths):
+        try:
+            out.append((read_record(p), Path(p)))
+        except DataError as err:
+            log.warning("left out: %s", err)
+    return out
 
 
 def latest_per_row(records: list[dict], label) -> dict[tuple[str, str], dict]:
@@ -226,11 +283,9 @@ def done_record(store: Path, cfg) -> Path | None:
     """The newest record of this very job in its table's store, or None. A selection job
     (`test=false`) is done by a tested record too (it holds validation scores as well); a tested
     job only by a tested one."""
-    found = [
-        (read_record(p), p)
-        for d in record_dirs(store, tested_only=cfg.test)
-        for p in d.glob(f"{cfg.experiment.name}-*.json")
-    ]
+    found = readable_records(
+        p for d in record_dirs(store, tested_only=cfg.test) for p in d.glob(f"{cfg.experiment.name}-*.json")
+    )
     found = sorted((r["created"], p) for r, p in found if same_job(r, cfg))
     return found[-1][1] if found else None
 
@@ -240,8 +295,7 @@ def reference_baseline(store: Path, results_dir: str | Path, start: str, seed: i
     are what counts) trained from `start` for the table's budget (`is_reference_baseline`) with
     `seed`, or None."""
     found = []
-    for p in sorted(p for d in record_dirs(store, tested_only=False) for p in d.glob("baseline-*.json")):
-        r = read_record(p)
+    for r, _ in readable_records(p for d in record_dirs(store, tested_only=False) for p in d.glob("baseline-*.json")):
         ckpt = resolve(r["output_dir"], results_dir) / "model.pt"
         if is_reference_baseline(r, start) and record_seed(r) == int(seed) and ckpt.is_file():
             found.append((r["created"], ckpt))

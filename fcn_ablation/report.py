@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 from pathlib import Path
@@ -27,9 +28,12 @@ import pandas as pd
 
 from fcn_ablation import records, stats
 from fcn_ablation.errors import UserError, exit_on_user_error
+from fcn_ablation.files import atomic_write_text, save_figure, write_csv
 from fcn_ablation.paper import paper_table
 from fcn_ablation.records import is_reference_baseline, record_seed, row_label, scale_name, table_widths
 from fcn_ablation.tables import load_note, markdown_table
+
+log = logging.getLogger(__name__)
 
 # Every metric of a record: name -> (label, per-image array and statistic for the paired test).
 METRICS = {
@@ -60,7 +64,9 @@ def load_store(store: Path) -> list[dict]:
     paths = sorted(store.glob("*.json"))
     if not paths:
         raise UserError(f"{store}: no result records (*.json) found; run an experiment first")
-    recs = records.read_records(paths)
+    recs = [r for r, _ in records.readable_records(paths, log)]  # an unreadable file: a warning, left out
+    if not recs:
+        raise UserError(f"{store}: none of its {len(paths)} record files is readable (see the warnings above)")
     for what in ("dataset", "settings_key"):
         values = sorted({str(r.get(what)) for r in recs})
         if len(values) > 1:
@@ -102,8 +108,13 @@ def reference_key(rows: dict) -> tuple[str, str] | None:
 
 
 def _arrays(record: dict) -> dict | None:
-    """The per-image values filed beside a record read from the store (None without them)."""
-    return records.read_arrays(Path(record["_path"])) if record.get("_path") else None
+    """The per-image values filed beside a record read from the store (None without them, or when
+    the file is unreadable: a warning naming it, and the row loses its paired tests, not the report)."""
+    try:
+        return records.read_arrays(Path(record["_path"])) if record.get("_path") else None
+    except UserError as err:
+        log.warning("left out: %s", err)
+        return None
 
 
 # ----------------------------------------------------------------------------- the table
@@ -285,7 +296,17 @@ def matching_bench(out_dir: Path, widths: dict, scale: str) -> dict | None:
     for d in bench_dirs(out_dir):
         if d.name != scale:
             continue
-        b = read_bench(d)
+        try:
+            b = read_bench(d)
+        except Exception as err:  # noqa: BLE001 - not JSON, not CSV, cut short: a benchmark no table can use
+            log.warning(
+                "left out: %s: not a readable benchmark (%s: %s); move it out of %s",
+                d,
+                type(err).__name__,
+                err,
+                out_dir,
+            )
+            continue
         timed = b["header"].get("widths", {})
         if all(timed.get(k) == v for k, v in widths.items()):
             found.append((b["header"].get("created", ""), b))
@@ -510,7 +531,7 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
     ax.set_title("What each thinned variant costs and saves (95 % CIs)")
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -557,7 +578,7 @@ def map_grid(recs: list[dict], df: pd.DataFrame, path: Path) -> bool:
         axes[i][0].set_ylabel(name, fontsize=7)
     fig.suptitle(f"Saliency maps, test images ({label}, lowest seed)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return True
 
@@ -587,9 +608,10 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     df = table(recs, paper, bench, permutations=permutations, alpha=alpha)
     df.attrs["cost_hw"] = f"{hw[0]}x{hw[1]}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out_dir / "results.csv", index=False)
-    (out_dir / "report.md").write_text(
-        markdown(df, dataset, key, paper_name, recs[-1].get("config"), bench, notes, _shown(store))
+    write_csv(df, out_dir / "results.csv")
+    atomic_write_text(
+        out_dir / "report.md",
+        markdown(df, dataset, key, paper_name, recs[-1].get("config"), bench, notes, _shown(store)),
     )
     if df.reference.any() and len(df) > 1:
         plot(df, out_dir / "f_vs_time.png", dataset)

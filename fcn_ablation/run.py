@@ -19,9 +19,19 @@ from fcn_ablation import experiments, records, targets
 from fcn_ablation.checks import validate
 from fcn_ablation.config import OptimizerConfig, SpeedConfig, TrainSpeedConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
-from fcn_ablation.errors import ConfigError
+from fcn_ablation.errors import ConfigError, Diverged
+from fcn_ablation.files import atomic_torch_save, check_writable, checked_results_dir
 from fcn_ablation.initialise import effective_source, initialise
-from fcn_ablation.jobs import SaveLast, apply_cpu_budget, checkpoint_dir, fit, job_lock, terminable
+from fcn_ablation.jobs import (
+    DivergenceGuard,
+    SaveLast,
+    apply_cpu_budget,
+    checkpoint_dir,
+    fit,
+    job_lock,
+    lightning_interrupts,
+    terminable,
+)
 from fcn_ablation.loggers import finish_logger, make_logger, settle_mode
 from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.cost import model_cost
@@ -82,6 +92,15 @@ def check_trainer(trainer_cfg) -> None:
         pl.Trainer(**OmegaConf.to_container(trainer_cfg), logger=False, enable_checkpointing=False)
     except (TypeError, ValueError, MisconfigurationException) as err:
         raise ConfigError(f"trainer: {err}; fix the trainer.* setting it names") from None
+
+
+def check_paths(paths) -> None:
+    """The results and cache folders exist or can be made, and take files: checked before any work
+    (a read-only cache would otherwise fail after the data set's generation)."""
+    checked_results_dir(paths.results_dir)
+    check_writable(
+        Path(paths.cache_dir).expanduser(), "paths.cache_dir", " (or the FCN_ABLATION_CACHE environment variable)"
+    )
 
 
 def same_widths_as_baseline(cfg) -> bool:
@@ -155,6 +174,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     (the record's `_path` too)."""
     validate(cfg)
     check_trainer(cfg.trainer)
+    check_paths(cfg.paths)
     warn_if_same_as_baseline(cfg)
     if cfg.train_speed.compile and not cfg.train_speed.size_bucket:
         log.warning(
@@ -186,7 +206,14 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
         if InitSource(cfg.init.source) is InitSource.baseline and changed_layers(widths_from_config(cfg)[0]):
             _ensure_baseline(cfg, data, split_hash, store, output_dir, group)
         ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
-        record, path = _train(cfg, data, split_hash, output_dir, group, ckpt_dir)
+        try:
+            record, path = _train(cfg, data, split_hash, output_dir, group, ckpt_dir)
+        except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
+            records.write_json(output_dir / "job.json", {
+                "job": name, "dataset": cfg.dataset.name, "settings_key": store.name, "record": None,
+                "skipped": False, "test": bool(cfg.test), "diverged": str(err),
+            })  # fmt: skip
+            raise
         _write_job(output_dir, cfg, path, skipped=False)
         return {**record, "_path": str(path)}
 
@@ -252,11 +279,19 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         logger=logger if logger is not None else False,
         default_root_dir=str(output_dir),
         enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
-        callbacks=[SaveLast(ckpt_dir), *progress_bar(cfg.trainer)],
+        callbacks=[
+            DivergenceGuard(cfg.trainer.log_every_n_steps, records.job_name(cfg), optimizer.lr, cfg.trainer.precision),
+            SaveLast(ckpt_dir),  # after the guard: a diverged epoch is never saved
+            *progress_bar(cfg.trainer),
+        ],
         plugins=cluster_plugins(),
     )
     t0, graphs = time.perf_counter(), compilations()
-    resumed = fit(trainer, module, data, ckpt_dir)
+    try:
+        resumed = fit(trainer, module, data, ckpt_dir)
+    except Diverged:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)  # the same settings diverge again: nothing worth resuming
+        raise
     train_s, graphs = time.perf_counter() - t0, compilations() - graphs
     if trainer.global_step == 0:
         log.warning(
@@ -264,9 +299,10 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
             "weights' scores and says untrained: true", cfg.experiment.name, trainer.max_epochs, trainer.max_steps,
         )  # fmt: skip
     # A selection job (`test=false`) never touches the test split: scored and timed on validation.
-    test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if cfg.test else {}
-    # The validation split's scores of the final weights: what a search may select on (never the test's).
-    val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
+    with lightning_interrupts(trainer, "testing the trained weights", f"them (kept in {ckpt_dir / 'last.ckpt'})"):
+        test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if cfg.test else {}
+        # The validation split's scores of the final weights: what a search may select on (never the test's).
+        val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
 
     device = trainer.strategy.root_device
     timed = data.test_set if cfg.test else data.val_set
@@ -278,6 +314,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
     record = {
         "experiment": cfg.experiment.name,
+        "job": records.job_name(cfg),  # the job's identity (`records.job_name`): the store's file names start with it
         "description": cfg.experiment.description,
         "dataset": cfg.dataset.name,
         "preset": cfg.preset,
@@ -319,7 +356,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
         "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     }
     if cfg.save_checkpoint:
-        torch.save(
+        atomic_torch_save(
             {"widths": widths, "state_dict": net.state_dict(), "config": record["config"]}, output_dir / "model.pt"
         )
     records.write_json(output_dir / "record.json", record)

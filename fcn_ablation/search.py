@@ -31,7 +31,8 @@ from omegaconf import open_dict
 
 from fcn_ablation.app import config_dir
 from fcn_ablation.config import register
-from fcn_ablation.errors import ConfigError, exit_on_user_error
+from fcn_ablation.errors import ConfigError, Diverged, exit_on_user_error
+from fcn_ablation.files import atomic_write_text, save_figure, write_csv
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
 
 log = logging.getLogger(__name__)
@@ -172,11 +173,18 @@ class Search:
         for done in self.completed():
             if done.params == params:
                 raise optuna.TrialPruned(f"the factors of trial {done.number}")
+        for t in self.study.get_trials(deepcopy=False):
+            if t.user_attrs.get("diverged") and t.params == params:
+                raise optuna.TrialPruned(f"the factors of trial {t.number}, whose training diverged")
         name = f"search_{self.cfg.name}_{slug(params)}"
         factors = layer_factors_of(params, self.groups)
         f_values, recs = [], []
         for seed in self.cfg.seeds:
-            rec = self._job(name, factors, seed)
+            try:
+                rec = self._job(name, factors, seed)
+            except Diverged as err:  # a finding about these factors and settings: the trial scores nothing
+                trial.set_user_attr("diverged", str(err))
+                raise optuna.TrialPruned(str(err)) from None
             f_values.append(float(rec["val_max_f"]))
             recs.append(rec)
         val_f = sum(f_values) / len(f_values)
@@ -266,9 +274,9 @@ class Search:
         from fcn_ablation.tables import markdown_table
 
         df = self.trials_table()
-        df.to_csv(self.out / "trials.csv", index=False)
+        write_csv(df, self.out / "trials.csv")
         front = df[df.on_front].sort_values(self.cfg.speed + "_ratio")
-        front.to_csv(self.out / "front.csv", index=False)
+        write_csv(front, self.out / "front.csv")
         files = self.write_experiments(front)
         answer = self.answer(df)
         dominated = self.dominated_table2(df)
@@ -292,11 +300,11 @@ class Search:
                   f"python -m fcn_ablation -m experiment=baseline,{','.join(front.experiment)} seed=0,1,2 {' '.join(self.cfg.train)} "
                   f"paths.results_dir={self.cfg.paths.results_dir}",
                   "```", ""]  # fmt: skip
-        (self.out / "front.md").write_text("\n".join(lines))
+        atomic_write_text(self.out / "front.md", "\n".join(lines))
         self.plot(df, self.out / "front.png")
         summary = {"trials": len(df), "front": front.experiment.tolist(), "experiment_files": [str(f) for f in files],
                    "answer": answer, "table2_dominated": dominated}  # fmt: skip
-        (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        atomic_write_text(self.out / "summary.json", json.dumps(summary, indent=2, default=str))
         return summary
 
     def answer(self, df: pd.DataFrame) -> dict | None:
@@ -324,7 +332,7 @@ class Search:
                     f"description: width search {self.cfg.name}, trial {r.trial} (val F {r.val_f_vs_base_pct:+.2f} %, "
                     f"{self.cfg.speed} ratio {getattr(r, self.cfg.speed + '_ratio'):.3f})\n"
                     f"factors: {json.dumps(factors)}\n")  # fmt: skip
-            path.write_text(text)
+            atomic_write_text(path, text)
             written.append(path)
         return written
 
@@ -373,7 +381,7 @@ class Search:
         ax.set_title(f"Width search {self.cfg.name}")
         ax.legend(fontsize=8, loc="lower right")
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
+        save_figure(fig, path, dpi=120)
         plt.close(fig)
 
 

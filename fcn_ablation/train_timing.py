@@ -115,6 +115,14 @@ class RoundLog:
                 "peak_mem_mb": max(peak) if peak else None}  # fmt: skip
 
 
+def _epochs(loader):
+    """`loader`'s batches epoch after epoch, each epoch's plan set as Lightning sets it (`set_epoch`)."""
+    for epoch in itertools.count():
+        if hasattr(loader.sampler, "set_epoch"):
+            loader.sampler.set_epoch(epoch)
+        yield from loader
+
+
 class PlainLoop:
     """The same steps without Lightning: `module`'s network, optimiser groups and loss, its fast
     paths (memory format, compiled forward, size buckets), under `precision`'s autocast (and a
@@ -133,7 +141,7 @@ class PlainLoop:
         dtype = AUTOCAST.get(str(precision))
         self.autocast = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else contextlib.nullcontext
         self.scaler = torch.amp.GradScaler(device.type) if dtype is torch.float16 else None
-        self.batches = itertools.chain.from_iterable(itertools.repeat(loader))  # epoch after epoch
+        self.batches = _epochs(loader)
         self.pin = getattr(loader, "pin_memory", False)
 
     def step(self, log: RoundLog, flop_of: Callable[[torch.Size], float]) -> None:

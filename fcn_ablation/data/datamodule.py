@@ -18,6 +18,7 @@ from fcn_ablation.data.dataset import SaliencyDataset
 from fcn_ablation.data.download import download_dataset
 from fcn_ablation.data.layouts import resolve_layout, root_hints
 from fcn_ablation.data.pairs import list_pairs
+from fcn_ablation.data.sampling import EpochPlan, ResumableLoader
 from fcn_ablation.data.scan import cache_file, scan_pairs
 from fcn_ablation.data.synthetic import check_short_side, generate, synthetic_root
 from fcn_ablation.data.transforms import Normalise, PairTransform, collate
@@ -58,6 +59,8 @@ class SaliencyDataModule(pl.LightningDataModule):
         self.split_dir: Path | None = None
         self.splits: dict[str, list[str]] = {}
         self._summary: dict = {}
+        self._train_loader: ResumableLoader | None = None
+        self._resume_at: dict | None = None  # a checkpoint's loader position, for the next train_dataloader()
         self.normalise = Normalise(cfg_dataset.mean, cfg_dataset.std, cfg_dataset.channel_order)
 
     @classmethod
@@ -133,7 +136,7 @@ class SaliencyDataModule(pl.LightningDataModule):
 
         ds = self.cfg
         native = PairTransform(ds.mean)
-        self.train_set = SaliencyDataset(used["train"], PairTransform(ds.mean, ds.resize_mode, ds.fixed_size, ds.flip))
+        self.train_set = SaliencyDataset(used["train"], PairTransform(ds.mean, ds.resize_mode, ds.fixed_size))
         self.val_set = SaliencyDataset(used["val"], native)
         self.test_set = SaliencyDataset(used["test"], native)  # native: scored at each image's own size
         self._summary = {
@@ -171,21 +174,36 @@ class SaliencyDataModule(pl.LightningDataModule):
         """Normalise on the device the batch now lives on (8-bit until here)."""
         return {**batch, "image": self.normalise(batch["image"]), "mask": batch["mask"].long()}
 
-    def _loader(self, dataset, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader_args(self, batch_size: int) -> dict:
         workers = self.workers
+        return {"batch_size": batch_size, "num_workers": workers, "persistent_workers": workers > 0,
+                "pin_memory": self.pin_memory, "collate_fn": collate}  # fmt: skip
+
+    def _loader(self, dataset, batch_size: int, shuffle: bool = False) -> DataLoader:
+        # A generator of its own (the workers' base seed): no loader draws from torch's global
+        # generator, which dropout uses and a checkpoint restores (`data.sampling`).
         return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            num_workers=workers,
-            persistent_workers=workers > 0,
-            pin_memory=self.pin_memory,
-            collate_fn=collate,
-            generator=torch.Generator().manual_seed(self.cfg.split.seed) if shuffle else None,
+            dataset, shuffle=False, generator=torch.Generator().manual_seed(0), **self._loader_args(batch_size)
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.cfg.batch_size, shuffle=True)
+        """The training batches in each epoch's plan (order and flips: `sampling.EpochPlan`),
+        resumed where a checkpoint's `state_dict` says (`load_state_dict`)."""
+        plan = EpochPlan(len(self.train_set), self.cfg.split.seed, flip=self.cfg.flip)
+        loader = ResumableLoader(self.train_set, plan, **self._loader_args(self.cfg.batch_size))
+        if self._resume_at is not None:
+            loader.restore(self._resume_at)
+            self._resume_at = None
+        self._train_loader = loader
+        return loader
+
+    def state_dict(self) -> dict:
+        """Saved in every checkpoint by Lightning: where the training loader is in its epoch."""
+        return {"train_loader": self._train_loader.position()} if self._train_loader is not None else {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restored by Lightning before it asks for the training loader (`train_dataloader`)."""
+        self._resume_at = state_dict.get("train_loader")
 
     def val_dataloader(self) -> DataLoader:
         # Validation is native like the test; batches of one unless training batches are native too.

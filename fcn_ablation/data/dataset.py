@@ -20,12 +20,14 @@ class SaliencyDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, i: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, bool]) -> dict:
+        """`key`: an index, or `(index, flip)` as the training plan (`sampling.EpochPlan`) gives it."""
+        i, flip = key if isinstance(key, tuple) else (key, False)
         try:
             pair = read_pair(self.pairs[i])
         except BadPair as err:  # changed since the scan; a `DataError` also survives a loader worker
             raise DataError(
                 f"{err} (it changed after the start-up check); fix or remove it, or pass dataset.on_bad_file=skip"
             ) from None
-        x, y = self.transform(*pair)
+        x, y = self.transform(*pair, flip=flip)
         return {"image": x, "mask": y, "name": self.pairs[i].stem}

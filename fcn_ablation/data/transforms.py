@@ -29,20 +29,20 @@ class PairTransform:
     the difference between 250 and 450 images a second.
     """
 
-    def __init__(self, mean, mode: ResizeMode | str = ResizeMode.native, size=None, flip: bool = False) -> None:
+    def __init__(self, mean, mode: ResizeMode | str = ResizeMode.native, size=None) -> None:
         self.fill = tuple(int(round(m)) for m in mean)  # padding: the mean colour, ~0 once normalised
         self.mode = ResizeMode(mode)
         self.size = tuple(size) if size is not None else None
-        self.flip = flip
 
-    def __call__(self, image: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, image: np.ndarray, mask: np.ndarray, flip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """`flip`: mirror left to right (drawn by the training plan, `sampling.EpochPlan`, never here)."""
         if self.mode is ResizeMode.pad:
             image, mask = self._pad(image, mask)
         elif self.mode is ResizeMode.resize and image.shape[:2] != self.size:
             image, mask = _resize(image, mask, self.size)
         x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
         y = torch.from_numpy(np.array(mask, dtype=np.uint8))
-        if self.flip and torch.rand(1).item() < 0.5:
+        if flip:
             x, y = x.flip(-1), y.flip(-1)
         return x, y
 
