@@ -62,6 +62,19 @@ def is_disk_full(err: BaseException) -> bool:
     return "No space left on device" in text or "Disk quota exceeded" in text
 
 
+def _looks_like_a_full_disk(err: BaseException, folder: Path) -> bool:
+    """`is_disk_full`, or torch's archive writer failing (`inline_container.cc`: it reports a short
+    write as a position mismatch) where the folder's disk is nearly full."""
+    if is_disk_full(err):
+        return True
+    if isinstance(err, RuntimeError) and "inline_container" in str(err):
+        try:
+            return shutil.disk_usage(folder).free < 64 * 2**20
+        except OSError:
+            return False
+    return False
+
+
 def disk_full(path: str | Path, err: BaseException) -> DiskFull:
     return DiskFull(
         f"no space left on device while writing {path}; free space and rerun the same command to resume "
@@ -90,7 +103,7 @@ def atomic_path(path: str | Path, folder: bool = False, keep_existing: bool = Fa
             yield tmp
             _flush_tree(tmp) if tmp.is_dir() else _fsync(tmp)
         except Exception as err:
-            if is_disk_full(err):
+            if _looks_like_a_full_disk(err, path.parent):
                 raise disk_full(path, err) from None
             raise
         try:
@@ -126,23 +139,28 @@ def atomic_torch_save(obj, path: str | Path) -> Path:
 
 
 def check_writable(folder: str | Path, setting: str, hint: str = "") -> Path:
-    """`folder` created if need be and written to (a probe file, removed), before any work: a
-    read-only or uncreatable folder is one line naming it and the `setting` that chose it."""
+    """`folder` can be written to, or created: checked before any work by writing (and removing) a
+    probe file in it or in its nearest existing ancestor, so nothing is left behind. A read-only or
+    uncreatable folder (a path under a regular file, say) is one line naming it and the `setting`
+    that chose it."""
     from fcn_ablation.errors import ConfigError
 
     folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file, not a folder", str(existing))
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-check.", suffix=".tmp")
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
         if is_disk_full(err):
             raise disk_full(folder, err) from None
-        reason = err.strerror or str(err)
+        where = f" at {existing}" if existing != folder else ""
         raise ConfigError(
-            f"{setting}={folder}: cannot create or write this folder ({reason}"
-            f"{f': {err.filename}' if err.filename and str(err.filename) != str(folder) else ''}); "
+            f"{setting}={folder}: cannot create or write this folder ({err.strerror or err}{where}); "
             f"choose a writable folder with {setting}=DIR{hint}"
         ) from None
     return folder

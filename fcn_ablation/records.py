@@ -113,9 +113,11 @@ def resolve(path: str | Path, results_dir: str | Path) -> Path:
 
 
 # What every record in a store holds, with its type: a file without them is not a record (a stray
-# JSON file, one cut short by hand, another tool's), and no table or job lookup may read it.
-REQUIRED = {"experiment": str, "dataset": str, "settings_key": str, "created": str, "changed_layers": list,
-            "widths": dict, "params": (int, float), "macs": (int, float)}  # fmt: skip
+# JSON file, one cut short by hand, another tool's), and no job lookup may read it. A table needs
+# more (`TABLE_FIELDS`, checked where one is built).
+REQUIRED = {"experiment": str, "dataset": str, "settings_key": str, "created": str}
+TABLE_FIELDS = {"changed_layers": list, "widths": dict, "params": (int, float), "macs": (int, float),
+                "test_images": int, "device": str, "detection_ms_per_image": (int, float)}  # fmt: skip
 
 
 def read_arrays(record_path: Path) -> dict | None:
@@ -134,9 +136,9 @@ def read_arrays(record_path: Path) -> dict | None:
         ) from None
 
 
-def read_record(path: Path) -> dict:
+def read_record(path: Path, required: dict | None = None) -> dict:
     """A result record; `DataError` naming the file when it is not one (not UTF-8, not JSON, not a
-    record's shape: `REQUIRED`)."""
+    record's shape: `REQUIRED`, and `required` too when given)."""
     path = Path(path)
     fix = "move it out of the results folder (or delete it) and rerun"
     try:
@@ -145,7 +147,7 @@ def read_record(path: Path) -> dict:
         raise DataError(f"{path}: not a readable result record ({type(err).__name__}: {err}); {fix}") from None
     if not isinstance(record, dict):
         raise DataError(f"{path}: not a result record (a JSON {type(record).__name__}, not an object); {fix}")
-    wrong = [k for k, t in REQUIRED.items() if not isinstance(record.get(k), t)]
+    wrong = [k for k, t in {**REQUIRED, **(required or {})}.items() if not isinstance(record.get(k), t)]
     if wrong:
         raise DataError(f"{path}: not a result record (missing or mistyped: {', '.join(wrong)}); {fix}")
     record.setdefault("_path", str(path))
@@ -156,7 +158,7 @@ def read_records(paths) -> list[dict]:
     return [read_record(p) for p in sorted(paths)]
 
 
-def readable_records(paths, log=None) -> list[tuple[dict, Path]]:
+def readable_records(paths, log=None, required: dict | None = None) -> list[tuple[dict, Path]]:
     """(record, path) of every readable record among `paths`; each unreadable one is a warning
     naming it (`read_record`'s line) and is left out, so one bad file never stops a lookup or a
     table built from the rest."""
@@ -166,7 +168,7 @@ def readable_records(paths, log=None) -> list[tuple[dict, Path]]:
     out = []
     for p in sorted(paths):
         try:
-            out.append((read_record(p), Path(p)))
+            out.append((read_record(p, required), Path(p)))
         except DataError as err:
             log.warning("left out: %s", err)
     return out

@@ -64,7 +64,7 @@ def load_store(store: Path) -> list[dict]:
     paths = sorted(store.glob("*.json"))
     if not paths:
         raise UserError(f"{store}: no result records (*.json) found; run an experiment first")
-    recs = [r for r, _ in records.readable_records(paths, log)]  # an unreadable file: a warning, left out
+    recs = [r for r, _ in records.readable_records(paths, log, records.TABLE_FIELDS)]  # unreadable: a warning, left out
     if not recs:
         raise UserError(f"{store}: none of its {len(paths)} record files is readable (see the warnings above)")
     for what in ("dataset", "settings_key"):

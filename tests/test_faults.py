@@ -1,0 +1,348 @@
+"""Faults outside the data: a diverged training, bad paths, a poisoned store, a full disk, Ctrl-C,
+shared permissions and Hydra's own errors. Each ends in one line, loses nothing, files nothing
+wrong, and the rerun recovers (issue 22)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import stat
+from pathlib import Path
+
+import pytest
+import torch
+from test_jobs import store_records, wait_for
+
+from fcn_ablation import files, records
+from fcn_ablation.errors import DiskFull, Diverged, Interrupted, UserError, exit_on_user_error
+
+from helpers import cli, run_job, start, tiny_overrides
+
+
+def one_error_line(stderr: str, prefix: str = "error:") -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith(prefix)]
+    assert len(lines) == 1, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cache_dir):
+    """One tiny finished job: its results folder and its record."""
+    tmp = tmp_path_factory.mktemp("trained")
+    rec = run_job(tmp / "job", tiny_overrides(tmp, cache_dir))
+    return tmp, rec
+
+
+# ----------------------------------------------------------------------------- divergence
+def test_a_diverged_training_stops_in_one_line_and_files_nothing(tmp_path, cache_dir):
+    args = tiny_overrides(tmp_path, cache_dir, "optimizer.lr=1e6", "trainer.max_epochs=2")
+    with pytest.raises(Diverged) as err:
+        run_job(tmp_path / "job", args)
+    message = str(err.value)
+    assert "\n" not in message and "diverged" in message and "at step" in message and "optimizer.lr" in message
+    results = tmp_path / "results"
+    assert store_records(results) == []  # no score of a diverged network, anywhere
+    assert not (tmp_path / "job" / "model.pt").exists()
+    assert not list((results / "checkpoints").rglob("last.ckpt"))  # nothing to resume: the same settings diverge
+    job = json.loads((tmp_path / "job" / "job.json").read_text())
+    assert job["record"] is None and job["diverged"] == message
+
+
+def test_a_sweep_goes_on_past_a_diverged_job_reports_the_rest_and_exits_non_zero(tmp_path, cache_dir):
+    args = tiny_overrides(tmp_path, cache_dir)
+    res = cli("-m", *args, "optimizer.lr=1e6,1e-3", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "Traceback" not in res.stderr
+    diverged = [line for line in res.stderr.splitlines() if line.startswith("diverged:")]
+    assert len(diverged) == 1 and "optimizer.lr" in diverged[0]
+    assert "1 job(s) of the sweep diverged" in res.stderr
+    assert "report:" in res.stdout  # the healthy job's table
+    recs = store_records(tmp_path / "results")
+    assert [r["lr"] for r in recs] == [1e-3]
+
+
+def test_non_finite_weights_at_the_end_are_a_divergence_too():
+    from fcn_ablation.jobs import DivergenceGuard
+
+    module = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        module.weight[0, 0] = float("nan")
+    guard = DivergenceGuard(every=50, what="job", lr=0.1, precision="bf16-mixed")
+    with pytest.raises(Diverged, match=r"1 weight tensors are not finite.*weight.*trainer.precision=bf16-mixed"):
+        guard.check(type("T", (), {"global_step": 7})(), module, weights=True)
+
+
+# ----------------------------------------------------------------------------- paths and Hydra
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("paths.results_dir=", "paths.results_dir is empty"),
+        ("paths.results_dir={file}/results", "paths.results_dir={file}/results: cannot create or write this folder"),
+        ("paths.cache_dir={file}/cache", "paths.cache_dir={file}/cache: cannot create or write this folder"),
+        (
+            "experiment=doesnotexist",
+            "Could not find 'experiment/doesnotexist'; available options in 'experiment': a, b",
+        ),
+        ("seed=abc", "seed=abc: Value 'abc' of type 'str' could not be converted to Integer"),
+        ("hydra.searchpath=[file://{tmp}/mine] experiment=mine", "mine.yaml: line 3, column 1: YAML syntax error"),
+    ],
+)
+def test_bad_paths_and_hydra_errors_end_in_one_error_line(tmp_path, override, message):
+    (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "mine" / "experiment").mkdir(parents=True)
+    (tmp_path / "mine" / "experiment" / "mine.yaml").write_text("name: mine\nfactors: {conv1_1: [0.5\n")
+    fill = {"file": tmp_path / "a_file", "tmp": tmp_path}
+    args = [a.format(**fill) for a in override.split()]
+    res = cli(*args, "logger=none", f"paths.cache_dir={tmp_path}/cache" if "cache_dir" not in override else "seed=0",
+              cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 2, res.stderr[-3000:]
+    line = one_error_line(res.stderr)
+    assert message.format(**fill) in line
+    assert not (tmp_path / "runs").exists() and not Path("/runs").exists()
+    assert not list(tmp_path.rglob("model.pt"))
+
+
+def test_paths_are_checked_without_creating_anything(tmp_path):
+    assert files.check_writable(tmp_path / "new" / "deeper", "paths.results_dir") == tmp_path / "new" / "deeper"
+    assert sorted(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- the store
+@pytest.mark.parametrize(
+    "content, what",
+    [
+        (b"\xff\xfe\x00garbage", "UnicodeDecodeError"),
+        (b"[1, 2]", "a JSON list"),
+        (b"{}", "missing or mistyped"),
+        (b'{"experiment": "baseline", "created": 5}', "missing or mistyped"),
+    ],  # fmt: skip
+)
+def test_an_unreadable_record_is_one_line_naming_it(tmp_path, content, what):
+    path = tmp_path / "baseline-x.json"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as err:
+        records.read_record(path)
+    assert str(path) in str(err.value) and what in str(err.value) and "\n" not in str(err.value)
+
+
+def poison(store: Path, stem: str) -> dict[str, Path]:
+    """Junk of every kind beside the good records: what a full disk, a crash or a stray tool leaves."""
+    junk = {
+        "bytes": store / f"baseline-{stem}-bytes.json",
+        "list": store / f"baseline-{stem}-list.json",
+        "empty": store / f"baseline-{stem}-empty.json",
+    }
+    junk["bytes"].write_bytes(os.urandom(64) + b"\xff")
+    junk["list"].write_text("[1, 2]")
+    junk["empty"].write_text("{}")
+    return junk
+
+
+def test_a_poisoned_store_is_warned_about_and_every_reader_goes_on(trained, tmp_path, cache_dir, caplog):
+    src, rec = trained
+    results = tmp_path / "results"
+    shutil.copytree(src / "results", results)
+    store = records.store_dir(results, rec["dataset"], rec["settings_key"])
+    junk = poison(store, "zz")
+    # A good record whose arrays were cut short: its table row keeps its scores, loses its paired tests.
+    good = Path(next(p for p in store.glob("baseline-*.json") if p not in junk.values()))
+    cut = store / "baseline-zz-cut.json"
+    shutil.copy(good, cut)
+    data = json.loads(cut.read_text())
+    data["created"] = records.timestamp()
+    cut.write_text(json.dumps(data))
+    cut.with_suffix(".npz").write_bytes(good.with_suffix(".npz").read_bytes()[:100])
+
+    # The done-job check: the job is found done (skipped), the junk named in warnings.
+    args = tiny_overrides(tmp_path, cache_dir)
+    again = run_job(tmp_path / "again", args)
+    assert again["_path"] in (str(good), str(cut))
+    assert any(str(junk["bytes"]) in m for m in caplog.messages)
+    # The baseline lookup of an init=baseline job.
+    found = records.reference_baseline(store, results, "scratch", 0)
+    assert found is not None and found.name == "model.pt"
+    # The report, as a command: one warning per bad file, a table from the rest, exit 0.
+    res = cli(str(store), module="fcn_ablation.report", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Traceback" not in res.stderr
+    for path in [*junk.values(), cut.with_suffix(".npz")]:
+        assert str(path) in res.stderr
+    with pytest.raises(UserError, match="not a readable per-image file"):
+        records.read_arrays(cut)
+
+
+def test_a_crash_between_the_arrays_and_the_record_is_cleaned_up_by_the_next_filing(tmp_path, monkeypatch):
+    import numpy as np
+
+    rec = {"experiment": "a", "job": "a-seed0-0123abcd", "dataset": "synthetic", "settings_key": "k",
+           "created": records.timestamp()}  # fmt: skip
+    arrays = {"names": np.array(["x"])}
+    real = records.write_json
+
+    def full_disk(path, data):
+        if Path(path).parent.name == "k":
+            raise DiskFull(f"no space left on device while writing {path}")
+        return real(path, data)
+
+    monkeypatch.setattr(records, "write_json", full_disk)
+    with pytest.raises(DiskFull):
+        records.file_record(rec, tmp_path, arrays)
+    store = records.store_dir(tmp_path, "synthetic", "k")
+    (stray,) = store.glob("*.npz")  # the crash's leftover: no reader sees it (no .json)
+    assert list(store.glob("*.json")) == []
+    monkeypatch.setattr(records, "write_json", real)
+    path = records.file_record({**rec, "created": records.timestamp()}, tmp_path, arrays)
+    assert not stray.exists() and sorted(p.name for p in store.iterdir()) == sorted(
+        [path.name, path.with_suffix(".npz").name]
+    )
+
+
+# ----------------------------------------------------------------------------- full disk
+def test_a_full_disk_is_one_line_and_leaves_no_half_file(tmp_path):
+    target = tmp_path / "model.pt"
+
+    def fill(f):
+        f.write(b"x" * 100)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(DiskFull) as err:
+        files.atomic_write(target, fill)
+    assert str(err.value).startswith(f"no space left on device while writing {target}; free space and rerun")
+    assert sorted(tmp_path.iterdir()) == []  # neither the file nor its temporary
+
+
+def test_a_full_disk_anywhere_else_is_one_line_too(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        with exit_on_user_error():
+            raise OSError(errno.ENOSPC, "No space left on device", "/results/runs/x/.hydra/config.yaml")
+    assert exit_.value.code == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: no space left on device while writing /results/runs/x/.hydra/config.yaml")
+
+
+def test_the_rerun_after_a_full_disk_resumes_and_files_one_record(tmp_path, cache_dir, monkeypatch):
+    from fcn_ablation import run as run_module
+
+    args = tiny_overrides(tmp_path, cache_dir, "trainer.max_epochs=2")
+
+    def no_space(obj, path):
+        raise files.disk_full(path, OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(run_module, "atomic_torch_save", no_space)
+    with pytest.raises(DiskFull):
+        run_job(tmp_path / "job1", args)
+    assert not (tmp_path / "job1" / "model.pt").exists() and store_records(tmp_path / "results") == []
+    monkeypatch.undo()
+    rec = run_job(tmp_path / "job2", args)
+    assert rec["resumed_from"]["step"] == rec["train_steps"]  # the trained weights were kept to resume from
+    assert len(store_records(tmp_path / "results")) == 1
+
+
+# ----------------------------------------------------------------------------- permissions
+def test_every_written_file_has_the_umask_s_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = records.write_json(tmp_path / "r.json", {"a": 1})
+        folder_path = tmp_path / "folder"
+        with files.atomic_path(folder_path, folder=True) as tmp:
+            (tmp / "x").write_text("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(folder_path.stat().st_mode) == 0o755
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+def _interrupt_at(monkeypatch, step: int) -> None:
+    """Ctrl-C (SIGINT to this process) during training step `step`."""
+    from fcn_ablation.models import module as module_
+
+    original = module_.SaliencyModule.training_step
+
+    def training_step(self, batch, batch_idx):
+        out = original(self, batch, batch_idx)
+        if self.trainer.global_step == step:
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(module_.SaliencyModule, "training_step", training_step)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_ctrl_c_saves_at_the_step_and_the_rerun_ends_with_the_same_weights(tmp_path, cache_dir, monkeypatch, workers):
+    """Interrupted mid-epoch (with dropout and flips, the random parts), then resumed: the final
+    weights equal an uninterrupted run's bit for bit."""
+
+    def args(name):
+        return tiny_overrides(tmp_path / name, cache_dir, "trainer.max_epochs=3", "model.dropout=0.5",
+                              f"dataset.num_workers={workers}")  # fmt: skip
+
+    plain = run_job(tmp_path / "plain" / "job", args("plain"))
+    _interrupt_at(monkeypatch, 5)
+    with pytest.raises(Interrupted) as err:
+        run_job(tmp_path / "cut" / "job1", args("cut"))
+    assert "Ctrl-C at step 6" in str(err.value) and "rerun the same command" in str(err.value)
+    monkeypatch.undo()
+    resumed = run_job(tmp_path / "cut" / "job2", args("cut"))
+    assert resumed["resumed_from"]["step"] == 6 and resumed["train_steps"] == plain["train_steps"] == 12
+    a = torch.load(tmp_path / "plain" / "job" / "model.pt", weights_only=False)["state_dict"]
+    b = torch.load(tmp_path / "cut" / "job2" / "model.pt", weights_only=False)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed["max_f"] == plain["max_f"]
+
+
+def test_ctrl_c_on_the_command_line_is_one_line_and_status_130(tmp_path, cache_dir):
+    results = tmp_path / "results"
+    args = [*tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=30"]
+    proc = start(*args, cwd=tmp_path)
+    wait_for("checkpoints/synthetic/*/baseline-seed0-*/last.ckpt", results, proc)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err[-3000:]
+    line = one_error_line(err, "interrupted:")
+    assert "Ctrl-C at step" in line and "rerun the same command" in line
+    assert store_records(results) == []
+
+
+def test_ctrl_c_outside_training_is_one_line_and_status_130(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        with exit_on_user_error():
+            raise KeyboardInterrupt
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err.strip().startswith("interrupted: Ctrl-C; ")
+
+
+# ----------------------------------------------------------------------------- the epoch plan
+def test_the_epoch_plan_depends_on_the_seed_and_epoch_alone_and_resumes_mid_epoch():
+    from fcn_ablation.data.sampling import EpochPlan, ResumableLoader
+
+    class Keys(torch.utils.data.Dataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, key):
+            return key
+
+    dataset = Keys()
+    plan = EpochPlan(10, seed=3, flip=True)
+    assert plan.plan(4) == EpochPlan(10, seed=3, flip=True).plan(4) != plan.plan(5)
+    assert sorted(i for i, _ in plan.plan(4)) == list(range(10))
+    loader = ResumableLoader(dataset, plan, batch_size=3, collate_fn=lambda b: [i for i, _ in b])
+    plan.set_epoch(4)
+    full = list(loader)
+    it = iter(loader)
+    first = [next(it), next(it)]
+    state = loader.position()
+    assert state == {"epoch": 4, "batches": 2, "length": 4, "seed": 3}
+    again = ResumableLoader(
+        dataset, EpochPlan(10, seed=3, flip=True), batch_size=3, collate_fn=lambda b: [i for i, _ in b]
+    )
+    again.restore(state)
+    assert first + list(again) == full
+    done = ResumableLoader(dataset, EpochPlan(10, seed=3, flip=True), batch_size=3)
+    done.restore({**state, "batches": 4})
+    assert done.plan.epoch == 5 and done.plan.skip == 0
