@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from fcn_ablation.app import config_dir
 from fcn_ablation.config import SpeedConfig, register
 from fcn_ablation.errors import ConfigError, exit_on_user_error
-from fcn_ablation.files import atomic_write_text, save_figure, save_yaml, write_csv
+from fcn_ablation.files import atomic_write_text, check_writable, save_figure, save_yaml, write_csv
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.paper import paper_dir
@@ -277,6 +277,7 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="bench")
 def _app(cfg) -> None:
     with exit_on_user_error():
+        check_writable(cfg.out_dir, "out_dir")
         out = bench(cfg)
         print((out / "bench.md").read_text())
         print(f"written: {out}")

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from fcn_ablation.app import config_dir, quiet_lightning, start
 from fcn_ablation.config import TrainBenchConfig, register_bench_train
 from fcn_ablation.errors import ConfigError, exit_on_user_error
-from fcn_ablation.files import atomic_write_text, save_yaml, write_csv
+from fcn_ablation.files import atomic_write_text, check_writable, save_yaml, write_csv
 from fcn_ablation.stats import bootstrap_median_ci
 from fcn_ablation.tables import load_note, markdown_table, under_load
 from fcn_ablation.timing import device_label, device_slug
@@ -221,6 +221,7 @@ def markdown(t: pd.DataFrame, header: dict) -> str:
 def _app(cfg) -> None:
     quiet_lightning()
     with exit_on_user_error():
+        check_writable(cfg.bench_train.out_dir, "bench_train.out_dir")
         out = bench_train(cfg, progress=bool(cfg.trainer.enable_progress_bar))
         print((out / "bench.md").read_text())
         print(f"written: {out}")

@@ -203,10 +203,10 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
             print(f"skipped {name}: its record is {done} (rerun=true trains it again)")
             _write_job(output_dir, cfg, done, skipped=True)
             return records.read_record(done)
-        if InitSource(cfg.init.source) is InitSource.baseline and changed_layers(widths_from_config(cfg)[0]):
-            _ensure_baseline(cfg, data, split_hash, store, output_dir, group)
         ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
         try:
+            if InitSource(cfg.init.source) is InitSource.baseline and changed_layers(widths_from_config(cfg)[0]):
+                _ensure_baseline(cfg, data, split_hash, store, output_dir, group)
             record, path = _train(cfg, data, split_hash, output_dir, group, ckpt_dir)
         except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
             records.write_json(output_dir / "job.json", {

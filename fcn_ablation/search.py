@@ -32,7 +32,7 @@ from omegaconf import open_dict
 from fcn_ablation.app import config_dir
 from fcn_ablation.config import register
 from fcn_ablation.errors import ConfigError, Diverged, exit_on_user_error
-from fcn_ablation.files import atomic_write_text, save_figure, write_csv
+from fcn_ablation.files import atomic_write_text, check_writable, save_figure, write_csv
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
 
 log = logging.getLogger(__name__)
@@ -391,6 +391,7 @@ def _app(cfg) -> None:
 
     quiet_lightning()
     with exit_on_user_error():
+        check_writable(cfg.out_dir, "out_dir")
         search = Search(cfg)
         search.run()
         summary = search.write()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -18,6 +19,7 @@ from fcn_ablation.app import config_dir
 from fcn_ablation.checks import validate
 from fcn_ablation.config import register
 from fcn_ablation.errors import exit_on_user_error
+from fcn_ablation.files import check_writable
 
 register()
 
@@ -53,6 +55,11 @@ def _app(cfg: DictConfig) -> None:
 
     with exit_on_user_error():
         validate(cfg)
+        check_writable(
+            Path(cfg.paths.cache_dir).expanduser(),
+            "paths.cache_dir",
+            " (or the FCN_ABLATION_CACHE environment variable)",
+        )
         dm = SaliencyDataModule.from_config(cfg)
         dm.prepare_data()
         dm.setup()
