@@ -115,7 +115,7 @@ def resolve(path: str | Path, results_dir: str | Path) -> Path:
 # What every record in a store holds, with its type: a file without them is not a record (a stray
 # JSON file, one cut short by hand, another tool's), and no job lookup may read it. A table needs
 # more (`TABLE_FIELDS`, checked where one is built).
-REQUIRED = {"experiment": str, "dataset": str, "settings_key": str, "created": str}
+REQUIRED = {"experiment": str, "created": str}
 TABLE_FIELDS = {"changed_layers": list, "widths": dict, "params": (int, float), "macs": (int, float),
                 "test_images": int, "device": str, "detection_ms_per_image": (int, float)}  # fmt: skip
 
