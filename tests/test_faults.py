@@ -82,7 +82,6 @@ def test_non_finite_weights_at_the_end_are_a_divergence_too():
     [
         ("paths.results_dir=", "paths.results_dir is empty"),
         ("paths.results_dir={file}/results", "paths.results_dir={file}/results: cannot create or write this folder"),
-        ("paths.cache_dir={file}/cache", "paths.cache_dir={file}/cache: cannot create or write this folder"),
         (
             "experiment=doesnotexist",
             "Could not find 'experiment/doesnotexist'; available options in 'experiment': a, b",
@@ -97,13 +96,26 @@ def test_bad_paths_and_hydra_errors_end_in_one_error_line(tmp_path, override, me
     (tmp_path / "mine" / "experiment" / "mine.yaml").write_text("name: mine\nfactors: {conv1_1: [0.5\n")
     fill = {"file": tmp_path / "a_file", "tmp": tmp_path}
     args = [a.format(**fill) for a in override.split()]
-    res = cli(*args, "logger=none", f"paths.cache_dir={tmp_path}/cache" if "cache_dir" not in override else "seed=0",
-              cwd=tmp_path)  # fmt: skip
+    res = cli(*args, "logger=none", f"paths.cache_dir={tmp_path}/cache", cwd=tmp_path)
     assert res.returncode == 2, res.stderr[-3000:]
     line = one_error_line(res.stderr)
     assert message.format(**fill) in line
     assert not (tmp_path / "runs").exists() and not Path("/runs").exists()
     assert not list(tmp_path.rglob("model.pt"))
+
+
+def test_an_unwritable_cache_stops_the_job_before_any_work(compose_cfg, tmp_path):
+    from fcn_ablation.errors import ConfigError
+    from fcn_ablation.run import run
+
+    (tmp_path / "a_file").write_text("not a folder")
+    cfg = compose_cfg(
+        [f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/a_file/cache", "logger=none"]
+    )
+    with pytest.raises(ConfigError) as err:
+        run(cfg, tmp_path / "job")
+    assert str(err.value).startswith(f"paths.cache_dir={tmp_path}/a_file/cache: cannot create or write this folder")
+    assert "FCN_ABLATION_CACHE" in str(err.value) and not (tmp_path / "results").exists()
 
 
 def test_paths_are_checked_without_creating_anything(tmp_path):
@@ -272,10 +284,10 @@ def _interrupt_at(monkeypatch, step: int) -> None:
     monkeypatch.setattr(module_.SaliencyModule, "training_step", training_step)
 
 
-@pytest.mark.parametrize("workers", [0, 2])
-def test_ctrl_c_saves_at_the_step_and_the_rerun_ends_with_the_same_weights(tmp_path, cache_dir, monkeypatch, workers):
-    """Interrupted mid-epoch (with dropout and flips, the random parts), then resumed: the final
-    weights equal an uninterrupted run's bit for bit."""
+def test_ctrl_c_saves_at_the_step_and_the_rerun_ends_with_the_same_weights(tmp_path, cache_dir, monkeypatch):
+    """Interrupted mid-epoch (with dropout and flips, the random parts, and persistent loader
+    workers), then resumed: the final weights equal an uninterrupted run's bit for bit."""
+    workers = 2
 
     def args(name):
         return tiny_overrides(tmp_path / name, cache_dir, "trainer.max_epochs=3", "model.dropout=0.5",
