@@ -52,7 +52,7 @@ def test_a_user_experiment_is_one_yaml_file(compose_cfg, tmp_path):
 
 
 def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
-    """The README's two examples, verbatim: the optimiser gets its own arguments and Caffe's two
+    """The two examples of docs/configuration.md, verbatim: the optimiser gets its own arguments and Caffe's two
     parameter groups; the logger its own arguments and the job folder."""
     import re
 
@@ -64,7 +64,7 @@ def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
     from fcn_ablation.models.widths import build_widths
     from fcn_ablation.run import make_module, optimizer_config
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
     block = re.search(r"```yaml\n(# conf/optimizer/rmsprop.yaml.*?)```", readme, re.S).group(1).splitlines()
     files = {}
     for half, name in ((slice(0, 51), "optimizer/rmsprop.yaml"), (slice(51, None), "logger/csv_slow.yaml")):
