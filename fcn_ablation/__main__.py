@@ -1,3 +1,3 @@
-from fcn_ablation.cli import main
+from fcn_ablation.commands.train import main
 
 main()

@@ -39,7 +39,7 @@ else
     W=1; DATA=(); ROUNDS=(rounds=10 warmup=3); TRAIN_ROUNDS=(bench_train.rounds=8 bench_train.steps=20 bench_train.warmup=5)
     REPORT=()
 fi
-SLUG=$($PY -c "import torch; from fcn_ablation.timing import device_slug; print(device_slug(torch.device('$DEVICE')))")
+SLUG=$($PY -c "import torch; from fcn_ablation.evaluation.timing import device_slug; print(device_slug(torch.device('$DEVICE')))")
 OUT=${OUT:-results/published/gpu/$SLUG}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu_check.log") 2>&1
@@ -48,7 +48,7 @@ start=$SECONDS
 step() { echo; echo "== [$((SECONDS - start)) s] $*"; }
 
 step "1. inference benchmark, every experiment, eager: fp32, TF32, bf16"
-BENCH=($PY -m fcn_ablation.bench device=$DEVICE width_multiplier=$W out_dir=$OUT/bench "${ROUNDS[@]}")
+BENCH=($PY -m fcn_ablation.bench.inference device=$DEVICE width_multiplier=$W out_dir=$OUT/bench "${ROUNDS[@]}")
 "${BENCH[@]}" precision=fp32
 [[ "$DEVICE" == cuda ]] && "${BENCH[@]}" precision=fp32 tf32=true
 "${BENCH[@]}" precision=bf16
@@ -70,7 +70,7 @@ step "   the fastest eager setting ($BEST) with channels_last, then compiled (ba
 "${BENCH[@]}" $BEST channels_last=true compile=true 'experiments=[baseline,a]'
 
 step "2. training benchmark, full width, rehearsal set, paper recipe: fp32 and bf16-mixed, each beside the plain loop"
-TRAIN=($PY -m fcn_ablation.bench_train preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}"
+TRAIN=($PY -m fcn_ablation.bench.training preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}"
        model.width_multiplier=$W bench_train.out_dir=$OUT/bench trainer.enable_progress_bar=false "${TRAIN_ROUNDS[@]}")
 "${TRAIN[@]}" trainer.precision=32-true
 "${TRAIN[@]}" trainer.precision=bf16-mixed

@@ -9,7 +9,7 @@
 set -euo pipefail
 R="${RESULTS_DIR:-results/search_cpu}"
 TRAIN="'init=baseline','init.epochs=2','dataset.num_workers=0','trainer.enable_progress_bar=false','logger=none'"
-python -m fcn_ablation.search name=synthetic_cpu n_trials=20 paths.results_dir="$R" experiments_dir="$R/experiments" "train=[$TRAIN]"
+python -m fcn_ablation.commands.search name=synthetic_cpu n_trials=20 paths.results_dir="$R" experiments_dir="$R/experiments" "train=[$TRAIN]"
 # The confirmation: CONFIRM lists the experiments (the search's answer, as front.md names it, and
 # the Table 2 rows); their experiment files must be in conf/experiment/.
 if [ -n "${CONFIRM:-}" ]; then

@@ -12,8 +12,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 
-from fcn_ablation.app import config_dir
-from fcn_ablation.config import register
+from fcn_ablation.config.folder import config_dir
+from fcn_ablation.config.schema import register
 
 ROOT = Path(__file__).resolve().parents[1]
 register()
@@ -82,7 +82,7 @@ def app_config(overrides=()):
 
 def run_job(output_dir: Path, overrides) -> dict:
     """One job of the training app in this process (`run.run` on the composed config): its record."""
-    from fcn_ablation.run import run
+    from fcn_ablation.training.job import run
 
     return run(app_config(overrides), Path(output_dir))
 

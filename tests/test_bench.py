@@ -11,11 +11,19 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from fcn_ablation.bench import MATMUL, bench, bootstrap_median_ci, experiment_widths, rotated, run_rounds, summarise
-from fcn_ablation.config import BenchConfig, SpeedConfig
+from fcn_ablation.bench.inference import (
+    MATMUL,
+    bench,
+    bootstrap_median_ci,
+    experiment_widths,
+    rotated,
+    run_rounds,
+    summarise,
+)
+from fcn_ablation.config.schema import BenchConfig, SpeedConfig
 from fcn_ablation.errors import ConfigError
+from fcn_ablation.evaluation.timing import prepare
 from fcn_ablation.models.cost import model_cost
-from fcn_ablation.timing import prepare
 
 
 def test_rounds_interleave_every_variant_once_and_rotate_the_order():
@@ -107,7 +115,7 @@ def test_a_tiny_benchmark_writes_its_tables_with_consistent_columns(tmp_path):
     ],
 )
 def test_load_is_read_from_other_processes_and_from_the_spread_of_rounds_long_enough(other, spread, round_s, flagged):
-    from fcn_ablation.tables import load_note, under_load
+    from fcn_ablation.markdown import load_note, under_load
 
     assert under_load(other, spread, round_s) is flagged
     note = load_note({"other_load": other, "matmul_spread": spread, "matmul_median_s": round_s, "under_load": flagged})
@@ -137,7 +145,7 @@ def test_a_single_benchmark_run_writes_no_job_folder_or_log():
     and no log file (the data check's CLI test shows the same settings leave nothing behind)."""
     from hydra import compose, initialize_config_dir
 
-    from fcn_ablation.app import config_dir
+    from fcn_ablation.config.folder import config_dir
 
     with initialize_config_dir(config_dir(), version_base="1.3"):
         hc = compose(config_name="bench", return_hydra_config=True).hydra

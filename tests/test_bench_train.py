@@ -1,4 +1,4 @@
-"""The training benchmark (`python -m fcn_ablation.bench_train`): it composes the whole job config,
+"""The training benchmark (`fcn-ablation-bench-train`): it composes the whole job config,
 times the Lightning path and the plain loop over the same batches in interleaved rounds, and its
 tables follow from its raw rounds."""
 
@@ -10,12 +10,12 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from fcn_ablation.app import config_dir
-from fcn_ablation.config import register, register_bench_train
+from fcn_ablation.bench.train_rounds import train_flop
+from fcn_ablation.config.folder import config_dir
+from fcn_ablation.config.schema import register, register_bench_train
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.widths import build_widths
-from fcn_ablation.train_timing import train_flop
 
 from helpers import cli
 
@@ -54,7 +54,7 @@ def test_every_group_of_a_job_applies():
 
 
 def test_the_tables_follow_from_the_rounds_and_both_paths_see_the_same_batches(tmp_path, cache_dir):
-    from fcn_ablation.bench_train import bench_train
+    from fcn_ablation.bench.training import bench_train
 
     cfg = _compose(tiny(tmp_path, cache_dir, "experiment=c"))
     out = bench_train(cfg, progress=False)
@@ -95,7 +95,7 @@ def test_training_flops_are_six_times_the_forward_macs_at_the_padded_size():
     [("bench_train.rounds=1", "rounds >= 2"), ("trainer.precision=64-true", "plain loop runs 32-true, bf16-mixed")],
 )
 def test_a_bad_setting_stops_with_one_line(tmp_path, cache_dir, override, says):
-    from fcn_ablation.bench_train import check
+    from fcn_ablation.bench.training import check
 
     with pytest.raises(ConfigError, match=says) as err:
         check(_compose(tiny(tmp_path, cache_dir, override)))
@@ -103,15 +103,20 @@ def test_a_bad_setting_stops_with_one_line(tmp_path, cache_dir, override, says):
 
 
 def test_the_command_says_what_it_does_and_a_bad_value_is_one_line(tmp_path):
-    help_text = cli("--help", cwd=tmp_path, module="fcn_ablation.bench_train")
+    help_text = cli("--help", cwd=tmp_path, module="fcn_ablation.commands.bench_train")
     assert help_text.returncode == 0 and "plain PyTorch loop" in help_text.stdout
-    bad = cli(f"paths.results_dir={tmp_path}/r", "bench_train.steps=0", cwd=tmp_path, module="fcn_ablation.bench_train")
+    bad = cli(
+        f"paths.results_dir={tmp_path}/r",
+        "bench_train.steps=0",
+        cwd=tmp_path,
+        module="fcn_ablation.commands.bench_train",
+    )
     assert bad.returncode != 0 and bad.stderr.strip().splitlines()[-1].startswith("error: bench_train: rounds >= 2")
     assert not (tmp_path / "r").exists()
 
 
 def test_composing_the_benchmark_leaves_the_jobs_schema_alone():
-    from fcn_ablation.settings import settings_key
+    from fcn_ablation.config.settings_key import settings_key
 
     from helpers import app_config
 

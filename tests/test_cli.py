@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fcn_ablation import app, cli
+from fcn_ablation.commands import train
+from fcn_ablation.config import folder
 from fcn_ablation.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +29,8 @@ def run_module(module: str, *args, cwd: Path, env_extra=None) -> subprocess.Comp
 def test_help_says_what_the_tool_does_and_lists_its_commands(tmp_path):
     out = run_module("fcn_ablation", "--help", cwd=tmp_path).stdout
     assert out.startswith("fcn-ablation: what a network's width buys")
-    for needle in ("experiment=NAME", "preset=cpu|paper", "launcher=", "experiment: a, b, baseline", "python -m fcn_ablation.report",
-                   "python -m fcn_ablation.data", "python -m fcn_ablation.heuristics", "python -m fcn_ablation.bench"):  # fmt: skip
+    for needle in ("experiment=NAME", "preset=cpu|paper", "launcher=", "experiment: a, b, baseline", "fcn-ablation-report",
+                   "fcn-ablation-data", "fcn-ablation-baselines", "fcn-ablation-bench"):  # fmt: skip
         assert needle in out, needle
     assert "is powered by Hydra" not in out
     assert not (tmp_path / "results").exists()
@@ -38,9 +39,9 @@ def test_help_says_what_the_tool_does_and_lists_its_commands(tmp_path):
 def test_the_benchmark_help_lists_only_its_own_keys():
     from hydra import compose, initialize_config_dir
 
-    with initialize_config_dir(version_base="1.3", config_dir=app.config_dir()):
+    with initialize_config_dir(version_base="1.3", config_dir=folder.config_dir()):
         template = compose(config_name="bench", return_hydra_config=True).hydra.help.template
-    assert template.startswith("python -m fcn_ablation.bench") and "width_multiplier=" in template
+    assert template.startswith("fcn-ablation-bench") and "width_multiplier=" in template
     assert "$APP_CONFIG_GROUPS" not in template and "experiment=" not in template  # groups it does not use
 
 
@@ -50,17 +51,17 @@ def test_a_yaml_syntax_error_in_an_experiment_file_is_one_line_naming_file_and_l
     (conf / "experiment" / "mine.yaml").write_text("description: mine\nhalve: [conv1_1, conv1_2\n")
     expected = r"mine\.yaml: line 3, column 1: YAML syntax error: expected ',' or '\]'.* \(while parsing a flow sequence from line 2, column 8\); fix the file"
     with pytest.raises(ConfigError, match=expected):
-        app.check_config_files(conf)
-    monkeypatch.setattr(app, "config_dir", lambda: str(conf))
+        folder.check_config_files(conf)
+    monkeypatch.setattr(folder, "config_dir", lambda: str(conf))
     with pytest.raises(SystemExit) as stop:
-        cli.main()
+        train.main()
     err = capsys.readouterr().err
     assert (
         stop.value.code == 2
         and err.count("\n") == 1
         and err.startswith(f"error: {conf / 'experiment' / 'mine.yaml'}: line 3")
     )
-    app.check_config_files(ROOT / "conf")  # the shipped files parse
+    folder.check_config_files(ROOT / "conf")  # the shipped files parse
 
 
 @pytest.mark.parametrize(
@@ -97,7 +98,7 @@ def test_a_yaml_syntax_error_in_an_experiment_file_is_one_line_naming_file_and_l
 )
 def test_bad_settings_stop_before_any_work_with_the_setting_named(compose_cfg, tmp_path, override, message):
     from fcn_ablation.errors import UserError
-    from fcn_ablation.run import run
+    from fcn_ablation.training.job import run
 
     no_logger = [] if "logger=" in override else ["logger=none"]
     cfg = compose_cfg(
@@ -112,7 +113,7 @@ def test_bad_settings_stop_before_any_work_with_the_setting_named(compose_cfg, t
 
 
 def test_the_data_check_writes_no_job_folder(tmp_path):
-    res = run_module("fcn_ablation.data", f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/cache",
+    res = run_module("fcn_ablation.commands.data", f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/cache",
                      "dataset.synthetic.num_images=20", "dataset.synthetic.size=32", "timing.loader_images=8", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
     assert '"data_pairs_found": 20' in res.stdout
@@ -120,7 +121,7 @@ def test_the_data_check_writes_no_job_folder(tmp_path):
 
 
 def test_a_variant_that_rounds_to_the_baseline_is_said_to(compose_cfg, caplog):
-    from fcn_ablation.run import warn_if_same_as_baseline
+    from fcn_ablation.training.job import warn_if_same_as_baseline
 
     with caplog.at_level("WARNING"):
         assert warn_if_same_as_baseline(compose_cfg(["experiment=b", "model.width_multiplier=0.001"]))
@@ -139,7 +140,7 @@ def _no_login(monkeypatch, tmp_path):
 def test_online_without_a_login_or_a_route_falls_back_offline_or_stops_at_start(
     compose_cfg, monkeypatch, tmp_path, capsys
 ):
-    from fcn_ablation.loggers import settle_mode
+    from fcn_ablation.training.loggers import settle_mode
 
     _no_login(monkeypatch, tmp_path)
     cfg = compose_cfg(["logger.mode=online"])
@@ -160,7 +161,7 @@ def test_online_without_a_login_or_a_route_falls_back_offline_or_stops_at_start(
 
 
 def test_a_logging_failure_at_the_end_loses_no_result(caplog):
-    from fcn_ablation.loggers import SUMMARY_KEYS, finish_logger
+    from fcn_ablation.training.loggers import SUMMARY_KEYS, finish_logger
 
     class Broken:
         def log_metrics(self, metrics):
@@ -173,7 +174,7 @@ def test_a_logging_failure_at_the_end_loses_no_result(caplog):
 
 OFFLINE_RUN = """
 from omegaconf import OmegaConf
-from fcn_ablation.loggers import finish_logger, make_logger, SUMMARY_KEYS
+from fcn_ablation.training.loggers import finish_logger, make_logger, SUMMARY_KEYS
 cfg = OmegaConf.create({{
     "logger": {{"_target_": "pytorch_lightning.loggers.WandbLogger", "project": "p", "mode": "offline"}},
     "experiment": {{"name": "baseline"}}, "dataset": {{"name": "synthetic"}},
@@ -206,7 +207,7 @@ def test_offline_w_and_b_opens_no_network_connection(tmp_path):
 
 
 def test_a_run_that_trains_nothing_says_so_in_its_record(compose_cfg, tmp_path, cache_dir, caplog):
-    from fcn_ablation.run import run
+    from fcn_ablation.training.job import run
 
     from helpers import app_config, tiny_overrides
 

@@ -6,10 +6,10 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from fcn_ablation.checks import validate
+from fcn_ablation.config.checks import validate
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.arch import BASE_WIDTHS
-from fcn_ablation.run import widths_from_config
+from fcn_ablation.training.job import widths_from_config
 
 
 def test_defaults_are_the_cpu_baseline_on_synthetic_data(compose_cfg):
@@ -59,10 +59,10 @@ def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
     import torch
     from pytorch_lightning.loggers import CSVLogger
 
-    from fcn_ablation.loggers import make_logger
     from fcn_ablation.models.fcn8s import FCN8s
     from fcn_ablation.models.widths import build_widths
-    from fcn_ablation.run import make_module, optimizer_config
+    from fcn_ablation.training.job import make_module, optimizer_config
+    from fcn_ablation.training.loggers import make_logger
 
     readme = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
     block = re.search(r"```yaml\n(# conf/optimizer/rmsprop.yaml.*?)```", readme, re.S).group(1).splitlines()

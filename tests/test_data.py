@@ -77,7 +77,7 @@ def test_the_rehearsal_set_has_msra10ks_kind_of_sizes_and_loads_at_native_size(t
 
 @pytest.mark.parametrize("short_side", [[0, 40], [30, 20], [20, 50], [20]])
 def test_a_short_side_out_of_range_is_one_line(compose_cfg, short_side):
-    from fcn_ablation.checks import validate
+    from fcn_ablation.config.checks import validate
     from fcn_ablation.errors import ConfigError
 
     from helpers import app_config

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fcn_ablation.config import SourceConfig
+from fcn_ablation.config.schema import SourceConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.data.download import COMPLETE, download_dataset, fetch
 from fcn_ablation.data.synthetic import make_sample

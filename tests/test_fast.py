@@ -9,12 +9,12 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from fcn_ablation.checks import validate
+from fcn_ablation.config.checks import validate
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.fast import compilations, pad_to_bucket
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths
-from fcn_ablation.run import make_module, optimizer_config
+from fcn_ablation.training.job import make_module, optimizer_config
 
 from helpers import app_config
 
@@ -89,7 +89,7 @@ def test_a_compiled_training_step_trains_as_the_eager_one():
 
 def test_padding_to_a_bucket_is_ignored_by_the_loss():
     from fcn_ablation.data.transforms import IGNORE
-    from fcn_ablation.models.module import pixel_loss
+    from fcn_ablation.training.module import pixel_loss
 
     x, mask = torch.randn(2, 3, 33, 30), torch.randint(0, 2, (2, 33, 30))
     px, pmask = pad_to_bucket(x, mask, 32)
@@ -119,7 +119,7 @@ def test_a_combination_that_would_train_something_else_stops_with_one_line(overr
 
 
 def test_speed_only_options_share_a_table_arithmetic_ones_do_not():
-    from fcn_ablation.settings import settings_key
+    from fcn_ablation.config.settings_key import settings_key
 
     def key(*overrides):
         return settings_key(app_config(list(overrides)), "s")

@@ -16,8 +16,9 @@ import pytest
 import torch
 from test_jobs import store_records, wait_for
 
-from fcn_ablation import files, records
+from fcn_ablation import files
 from fcn_ablation.errors import DiskFull, Diverged, Interrupted, UserError, exit_on_user_error
+from fcn_ablation.store import records
 
 from helpers import cli, run_job, start, tiny_overrides
 
@@ -66,7 +67,7 @@ def test_a_sweep_goes_on_past_a_diverged_job_reports_the_rest_and_exits_non_zero
 
 
 def test_non_finite_weights_at_the_end_are_a_divergence_too():
-    from fcn_ablation.jobs import DivergenceGuard
+    from fcn_ablation.training.supervision import DivergenceGuard
 
     module = torch.nn.Linear(2, 2)
     with torch.no_grad():
@@ -106,7 +107,7 @@ def test_bad_paths_and_hydra_errors_end_in_one_error_line(tmp_path, override, me
 
 def test_an_unwritable_cache_stops_the_job_before_any_work(compose_cfg, tmp_path):
     from fcn_ablation.errors import ConfigError
-    from fcn_ablation.run import run
+    from fcn_ablation.training.job import run
 
     (tmp_path / "a_file").write_text("not a folder")
     cfg = compose_cfg(
@@ -178,7 +179,7 @@ def test_a_poisoned_store_is_warned_about_and_every_reader_goes_on(trained, tmp_
     found = records.reference_baseline(store, results, "scratch", 0)
     assert found is not None and found.name == "model.pt"
     # The report, as a command: one warning per bad file, a table from the rest, exit 0.
-    res = cli(str(store), module="fcn_ablation.report", cwd=tmp_path)
+    res = cli(str(store), module="fcn_ablation.commands.report", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Traceback" not in res.stderr
     for path in [*junk.values(), cut.with_suffix(".npz")]:
@@ -237,7 +238,7 @@ def test_a_full_disk_anywhere_else_is_one_line_too(capsys):
 
 
 def test_the_rerun_after_a_full_disk_resumes_and_files_one_record(tmp_path, cache_dir, monkeypatch):
-    from fcn_ablation import run as run_module
+    from fcn_ablation.training import job as run_module
 
     args = tiny_overrides(tmp_path, cache_dir, "trainer.max_epochs=2")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fcn_ablation import records
+from fcn_ablation.store import records
 
 from helpers import cli, run_job, start, tiny_overrides
 
@@ -151,7 +151,7 @@ def test_many_writers_never_lose_or_corrupt_a_record(tmp_path):
 
 
 def test_under_slurm_lightning_leaves_requeueing_to_submitit(monkeypatch):
-    from fcn_ablation.run import cluster_plugins
+    from fcn_ablation.training.job import cluster_plugins
 
     monkeypatch.delenv("SLURM_NTASKS", raising=False)
     assert cluster_plugins() == []
@@ -172,9 +172,9 @@ except ImportError:  # the plugin is a dependency; without it the case below fai
 
 
 def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatch):
-    from fcn_ablation import jobs
+    from fcn_ablation.training import supervision
 
-    monkeypatch.setattr(jobs, "_cores", lambda: 8)
+    monkeypatch.setattr(supervision, "_cores", lambda: 8)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
 
     class Hydra:
@@ -183,7 +183,7 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
 
     def under(launcher):
         monkeypatch.setattr("hydra.core.hydra_config.HydraConfig.get", lambda: Hydra(launcher))
-        return jobs.cpu_budget()[0]
+        return supervision.cpu_budget()[0]
 
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}) == 4
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": -1}) == 1
@@ -196,7 +196,7 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
     assert under({"_target_": "no.such.joblib.Launcher", "n_jobs": 4}) == 8
     assert under({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}) == 8
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's cap (two sweeps side by side): never exceeded
-    assert jobs.cpu_budget() == (2, "OMP_NUM_THREADS=2")
+    assert supervision.cpu_budget() == (2, "OMP_NUM_THREADS=2")
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 8}) == 1
 
 
@@ -204,16 +204,16 @@ def test_one_thread_means_no_default_loader_workers_but_a_number_set_is_kept(mon
     import torch
     from omegaconf import OmegaConf
 
-    from fcn_ablation import jobs
+    from fcn_ablation.training import supervision
 
     threads = torch.get_num_threads()
-    monkeypatch.setattr(jobs, "_cores", lambda: 4)
+    monkeypatch.setattr(supervision, "_cores", lambda: 4)
     monkeypatch.setattr("fcn_ablation.data.datamodule.default_workers", lambda: 4)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     try:
         for asked, kept in ((None, 0), (2, 2), (9, 4)):
             cfg = OmegaConf.create({"dataset": {"num_workers": asked}})
-            assert jobs.apply_cpu_budget(cfg) == 1 and torch.get_num_threads() == 1
+            assert supervision.apply_cpu_budget(cfg) == 1 and torch.get_num_threads() == 1
             assert cfg.dataset.num_workers == kept, asked
     finally:
         torch.set_num_threads(threads)
@@ -224,7 +224,7 @@ def test_a_torn_checkpoint_is_moved_aside_and_training_starts_over(tmp_path, cap
     is kept aside under another name, and the job trains from the start instead of crashing."""
     import torch
 
-    from fcn_ablation.jobs import fit
+    from fcn_ablation.training.supervision import fit
 
     class Trainer:
         received_sigterm = False

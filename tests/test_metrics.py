@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from fcn_ablation.metrics import (
+from fcn_ablation.evaluation.metrics import (
     EMeasure,
     FMeasure,
     MeanAbsoluteError,

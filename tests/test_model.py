@@ -7,7 +7,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, layer_factors
-from fcn_ablation.run import widths_from_config
+from fcn_ablation.training.job import widths_from_config
 
 # Table 1 as printed in the paper, [kh, kw, in, out] (conv1_2's typo corrected to 3x3x64x64).
 TABLE1 = {

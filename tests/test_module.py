@@ -5,7 +5,7 @@ import torch
 
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, layer_factors
-from fcn_ablation.run import make_module, optimizer_config
+from fcn_ablation.training.job import make_module, optimizer_config
 
 
 def _module(compose_cfg, *overrides):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fcn_ablation.data.pairs import record_test_pairs as split_pairs
-from fcn_ablation.heuristics import heuristic_max_f
+from fcn_ablation.evaluation.baselines import heuristic_max_f
 from fcn_ablation.models.cost import model_cost
 
 from helpers import as_msra10k, cli, msra10k_overrides, run_job, tiny_overrides
@@ -58,7 +58,7 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
     for noise in NOISE:
         assert noise not in res.stdout + res.stderr, noise
     # The same figures, as the README's command prints them.
-    from fcn_ablation.heuristics import main as heuristics_main
+    from fcn_ablation.evaluation.baselines import main as heuristics_main
 
     assert heuristics_main([str(record_path)]) == 0
 
@@ -120,7 +120,7 @@ def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an
 def test_without_a_baseline_the_report_says_so(tmp_path, cache_dir):
     from omegaconf import OmegaConf
 
-    from fcn_ablation.callbacks import build_report
+    from fcn_ablation.commands.sweep_report import build_report
 
     for experiment in ("g", "h"):
         rec = run_job(tmp_path / experiment, [*tiny_overrides(tmp_path, cache_dir), f"experiment={experiment}"])

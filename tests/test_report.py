@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fcn_ablation import records
 from fcn_ablation.errors import UserError
-from fcn_ablation.report import NOT_SIGNIFICANT, load_store, table, write_report
+from fcn_ablation.reporting.report import NOT_SIGNIFICANT, load_store, table, write_report
+from fcn_ablation.store import records
 
 IMAGES = 40
 T = np.linspace(0, 1, 256)
@@ -130,14 +130,14 @@ def test_records_of_two_test_sets_are_refused_with_the_files_named(tmp_path):
         UserError, match=r"tested on 2 different splits .*split aaa: e.g. baseline-.*split bbb: e.g. a-"
     ):
         load_store(d)
-    res = subprocess.run([sys.executable, "-m", "fcn_ablation.report", str(d)], capture_output=True, text=True)
+    res = subprocess.run([sys.executable, "-m", "fcn_ablation.commands.report", str(d)], capture_output=True, text=True)
     assert res.returncode == 2 and "Traceback" not in res.stderr and "different splits" in res.stderr
 
 
 def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store, tmp_path):
     results = tmp_path / "results"
     recs = load_store(store)
-    from fcn_ablation.records import table_widths
+    from fcn_ablation.store.records import table_widths
 
     widths = table_widths(recs, 1.0)
     bench = results / "synthetic" / "k1" / "bench" / "cpu-test-2t" / "w1-400x300"
@@ -156,7 +156,7 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
                 }
             )
     raw = pd.DataFrame(raw)
-    from fcn_ablation.bench import summarise
+    from fcn_ablation.bench.inference import summarise
 
     summary = summarise(raw)
     summary["ms_per_image"] = 1000 * summary.median_s
@@ -183,7 +183,7 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
 
 
 def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, monkeypatch, compose_cfg):
-    from fcn_ablation.wandb_report import log_report
+    from fcn_ablation.reporting.wandb_report import log_report
 
     out = write_report(store, tmp_path / "results", permutations=200)
     cfg = compose_cfg(["logger=wandb", "logger.mode=offline"])
@@ -198,8 +198,8 @@ def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, mo
 
 
 def test_the_report_layer_imports_neither_torch_nor_the_models_nor_the_schema():
-    code = "import sys, fcn_ablation.report, fcn_ablation.stats, fcn_ablation.records; " \
-           "print([m for m in sys.modules if m in ('torch', 'fcn_ablation.config') or m.startswith(('torch.', 'fcn_ablation.models'))])"  # fmt: skip
+    code = "import sys, fcn_ablation.reporting.report, fcn_ablation.evaluation.stats, fcn_ablation.store.records; " \
+           "print([m for m in sys.modules if m in ('torch', 'fcn_ablation.config.schema') or m.startswith(('torch.', 'fcn_ablation.models'))])"  # fmt: skip
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]", res.stdout

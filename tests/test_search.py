@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from fcn_ablation import records
-from fcn_ablation.app import config_dir
+from fcn_ablation.config.folder import config_dir
 from fcn_ablation.errors import ConfigError
-from fcn_ablation.report import load_store
-from fcn_ablation.run import METRICS
-from fcn_ablation.search import Search, check_space, slug, table2_in_space
+from fcn_ablation.reporting.report import load_store
+from fcn_ablation.search.study import Search, check_space, slug, table2_in_space
+from fcn_ablation.store import records
+from fcn_ablation.training.job import METRICS
 
 from helpers import tiny_overrides
 
@@ -86,7 +86,7 @@ def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_con
     import yaml
 
     from fcn_ablation.models.widths import layer_factors
-    from fcn_ablation.search import layer_factors_of
+    from fcn_ablation.search.study import layer_factors_of
 
     for f in files:
         spec = yaml.safe_load(f.read_text())

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from fcn_ablation import stats
+from fcn_ablation.evaluation import stats
 
 
 def test_the_t_interval_covers_a_known_mean_at_its_nominal_rate():
@@ -78,7 +78,7 @@ def test_the_signed_rank_test_of_per_round_times():
 def test_two_variants_head_to_head_pair_their_times_within_rounds():
     import pandas as pd
 
-    from fcn_ablation.compare import compare
+    from fcn_ablation.commands.compare import compare
     from fcn_ablation.errors import DataError
 
     rng = np.random.default_rng(0)

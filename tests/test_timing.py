@@ -2,7 +2,7 @@
 
 import torch
 
-from fcn_ablation.timing import time_forward
+from fcn_ablation.evaluation.timing import time_forward
 
 from helpers import app_config
 
@@ -30,11 +30,11 @@ def test_counts_warmup_and_timed_passes_in_eval_and_inference_mode():
 
 
 def _bench_result(root, name, times, **options):
-    """A benchmark folder as `python -m fcn_ablation.bench` writes it, with chosen baseline times."""
+    """A benchmark folder as `fcn-ablation-bench` writes it, with chosen baseline times."""
     from omegaconf import OmegaConf
 
-    from fcn_ablation.config import BenchConfig
-    from fcn_ablation.timing import device_slug
+    from fcn_ablation.config.schema import BenchConfig
+    from fcn_ablation.evaluation.timing import device_slug
 
     folder = root / "bench" / device_slug("cpu") / name
     folder.mkdir(parents=True)
@@ -44,9 +44,9 @@ def _bench_result(root, name, times, **options):
 
 
 def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path, compose_cfg):
-    from fcn_ablation.config import SpeedConfig
-    from fcn_ablation.run import speed_options
-    from fcn_ablation.timing import best_benchmarked
+    from fcn_ablation.config.schema import SpeedConfig
+    from fcn_ablation.evaluation.timing import best_benchmarked
+    from fcn_ablation.training.job import speed_options
 
     results = tmp_path / "results"
     _bench_result(results, "eager", {"baseline": 30.0, "a": 9.0})
@@ -77,7 +77,7 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
 
 
 def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key():
-    from fcn_ablation.settings import settings_key
+    from fcn_ablation.config.settings_key import settings_key
 
     def key(*overrides):
         return settings_key(app_config(overrides), split_hash)
@@ -105,7 +105,7 @@ def test_the_committed_tables_keep_their_settings_key():
     import json
     from pathlib import Path
 
-    from fcn_ablation.settings import settings_key
+    from fcn_ablation.config.settings_key import settings_key
 
     store = Path(__file__).resolve().parents[1] / "results" / "published" / "store" / "synthetic" / "b34fc57baf"
     split_hash = json.loads(next(store.glob("baseline-*.json")).read_text())["split_hash"]
@@ -124,7 +124,7 @@ def test_every_committed_record_keys_to_its_table_in_todays_optimiser_form():
 
     from omegaconf import OmegaConf
 
-    from fcn_ablation.settings import settings_key
+    from fcn_ablation.config.settings_key import settings_key
 
     classes = {"adamw": ("torch.optim.AdamW", "betas"), "sgd": ("torch.optim.SGD", "momentum")}
     checked = 0

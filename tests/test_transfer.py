@@ -12,18 +12,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fcn_ablation.app import config_dir
+from fcn_ablation.config.folder import config_dir
+from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.transforms import Normalise
 from fcn_ablation.errors import ConfigError, DataError
-from fcn_ablation.initialise import initialise
 from fcn_ablation.models.arch import WIDTH_LAYERS
 from fcn_ablation.models.choices import TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.transfer import choose_kernels, transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
 from fcn_ablation.models.widths import build_widths, layer_factors
-from fcn_ablation.run import make_module, optimizer_config
-from fcn_ablation.settings import settings_key
+from fcn_ablation.training.initialise import initialise
+from fcn_ablation.training.job import make_module, optimizer_config
 
 from helpers import app_config
 
@@ -235,7 +235,7 @@ def test_at_once_scaling_scales_pool4_and_pool3_before_their_scorers(compose_cfg
 
 
 def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
-    from fcn_ablation.records import row_label
+    from fcn_ablation.store.records import row_label
 
     def record(source, experiment_changed, epochs, tag):
         config = {
@@ -253,9 +253,9 @@ def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
 
 
 def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own_start(tmp_path):
-    from fcn_ablation import records
-    from fcn_ablation.initialise import find_baseline
-    from fcn_ablation.report import table
+    from fcn_ablation.reporting.report import table
+    from fcn_ablation.store import records
+    from fcn_ablation.training.initialise import find_baseline
 
     def app_cfg(*overrides):
         return app_config(["init=baseline", f"paths.results_dir={tmp_path / 'results'}", *overrides])

@@ -102,14 +102,8 @@ def stand_in_state(seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 def write_stand_in(path: str | Path, seed: int = 0) -> Path:
-    """`stand_in_state` saved where `init.path` can point (`python -m fcn_ablation.models.vgg16 PATH`)."""
+    """`stand_in_state` saved where `init.path` can point (`fcn-ablation-vgg16-stand-in PATH`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(stand_in_state(seed), path)
     return path
-
-
-if __name__ == "__main__":
-    import sys
-
-    print(write_stand_in(sys.argv[1] if len(sys.argv) > 1 else "vgg16-stand-in.pth"))

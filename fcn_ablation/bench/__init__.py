@@ -1,0 +1,1 @@
+"""Timing: the interleaved inference benchmark, the training benchmark and the metrics benchmark."""

@@ -1,0 +1,301 @@
+"""`fcn-ablation-bench`: how fast every variant detects, and how close to the device's limit.
+
+Detection speed does not depend on the weights, so no data set and no training are needed: each
+experiment's network is built at the configured width and timed on a random input of the
+configured size. The measurement is meant to be trusted:
+
+- the forward pass goes through `timing.prepare`/`timing.timed`, the path the training sweep's
+  detection time takes (eval and inference mode, warm-up, device synchronisation);
+- variants are interleaved: every round times each variant once, rounds rotate the order
+  (A B C, B C A, C A B, ...), so drift of a shared machine hits all of them alike and no variant
+  always runs first;
+- a dense matrix product of the same precision runs in every round too: its GFLOP/s is the
+  practical ceiling each variant's achieved GFLOP/s is compared with;
+- per variant: median, quartiles and a bootstrap 95 % confidence interval of the median; ratios
+  to the baseline are taken round by round (same conditions) and then summarised.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from fcn_ablation.config.schema import SpeedConfig, register
+from fcn_ablation.errors import ConfigError
+from fcn_ablation.evaluation.stats import bootstrap_median_ci
+from fcn_ablation.evaluation.timing import device_label, device_slug, dtype_of, prepare, timed
+from fcn_ablation.files import atomic_write_text, save_figure, save_yaml, write_csv
+from fcn_ablation.markdown import load_note, markdown_table, under_load
+from fcn_ablation.models.cost import model_cost
+from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.store.paper import paper_dir
+from fcn_ablation.store.records import scale_name, table_widths
+
+MATMUL = "matmul"
+
+register()
+
+
+def experiment_widths(names: list[str], multiplier: float) -> dict[str, dict[str, int]]:
+    """Widths of each named experiment (`conf/experiment/<name>.yaml`); all of them when empty."""
+    from fcn_ablation.config import experiments
+
+    return {name: experiments.widths(name, multiplier) for name in (list(names) or experiments.names())}
+
+
+def rotated(variants: list[str], round_index: int) -> list[str]:
+    k = round_index % len(variants)
+    return variants[k:] + variants[:k]
+
+
+def run_rounds(measures: dict, rounds: int, progress: bool = True) -> pd.DataFrame:
+    """Call every measure once per round, in rotated order; one row per call (seconds)."""
+    names = list(measures)
+    rows = []
+    for r in tqdm(range(rounds), desc="timing rounds", disable=not progress):
+        for pos, name in enumerate(rotated(names, r)):
+            rows.append({"round": r, "position": pos, "variant": name, "seconds": measures[name]()})
+    return pd.DataFrame(rows)
+
+
+def summarise(raw: pd.DataFrame, baseline: str = "baseline", seed: int = 0) -> pd.DataFrame:
+    """Per variant: median seconds, quartiles, bootstrap 95 % CI of the median, and the ratio to
+    `baseline` computed within each round, then summarised the same way."""
+    rng = np.random.default_rng(seed)
+    wide = raw.pivot(index="round", columns="variant", values="seconds")
+    rows = []
+    for name in raw.variant.drop_duplicates():
+        s = wide[name].to_numpy()
+        lo, hi = bootstrap_median_ci(s, rng)
+        row = {"variant": name, "rounds": len(s), "median_s": float(np.median(s)), "q1_s": float(np.quantile(s, 0.25)),
+               "q3_s": float(np.quantile(s, 0.75)), "ci_low_s": lo, "ci_high_s": hi}  # fmt: skip
+        if baseline in wide:
+            ratios = s / wide[baseline].to_numpy()
+            rlo, rhi = bootstrap_median_ci(ratios, rng)
+            row.update(time_ratio=float(np.median(ratios)), time_ratio_ci_low=rlo, time_ratio_ci_high=rhi)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bench(cfg, progress: bool = True) -> Path:
+    """`fcn-ablation-bench`: every experiment (or `cfg.experiments`) at `width_multiplier`."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    opts = SpeedConfig.of(cfg)
+    slug = f"{opts.slug()}-b{cfg.batch_size}-{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
+    out = Path(cfg.out_dir) / device_slug(device, torch.get_num_threads()) / slug
+    run_bench(experiment_widths(cfg.experiments, cfg.width_multiplier), out, device=device, opts=opts, height=cfg.height,
+              width=cfg.width, batch_size=cfg.batch_size, rounds=cfg.rounds, warmup=cfg.warmup, matmul_size=cfg.matmul_size,
+              seed=cfg.seed, num_classes=cfg.num_classes, progress=progress, settings=slug)  # fmt: skip
+    save_yaml(cfg, out / "config.yaml")
+    return out
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name}: no CUDA device is available here; use device=cpu")
+    return torch.device("cuda" if name == "gpu" else name)
+
+
+def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: SpeedConfig, height: int, width: int,
+              batch_size: int = 1, rounds: int = 10, warmup: int = 2, matmul_size: int = 2048, seed: int = 0,
+              num_classes: int = 2, progress: bool = True, settings: str = "") -> Path:  # fmt: skip
+    """Time the networks of `widths` ({variant: {layer: channels}}, the baseline first) and the
+    matmul ceiling in interleaved rounds; write `raw.csv`, `bench.csv`, `bench.md`, `bench.json`
+    (device, load, the widths timed) and a plot into `out`."""
+    if rounds < 2 or warmup < 0 or batch_size < 1 or min(height, width) < 1:
+        raise ConfigError("rounds >= 2, warmup >= 0, batch_size >= 1 and a positive height/width are needed")
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    x = torch.randn(batch_size, 3, height, width, device=device)
+    measures, cost = {}, {}
+    for name, w in tqdm(widths.items(), desc="building and warming up", disable=not progress):
+        forward = prepare(FCN8s(w, num_classes), device, opts)
+        for _ in range(warmup):
+            forward(x)
+        measures[name] = lambda f=forward: timed(lambda: f(x), device)
+        cost[name] = model_cost(w, height, width, num_classes)
+    n = matmul_size
+    a, b = (torch.randn(n, n, device=device, dtype=dtype_of(opts)) for _ in range(2))
+    for _ in range(max(1, warmup)):
+        a @ b
+    measures[MATMUL] = lambda: timed(lambda: a @ b, device)
+
+    with OtherLoad() as load:
+        raw = run_rounds(measures, rounds, progress)
+    table = summarise(raw, seed=seed)
+    table = _add_cost_columns(table, cost, batch_size, 2 * n**3)
+    mm = raw[raw.variant == MATMUL].seconds
+    header = {
+        "device": device_label(device), "device_slug": device_slug(device, torch.get_num_threads()), "torch": torch.__version__,
+        "settings": settings or f"{opts.slug()}-b{batch_size}-{width}x{height}", "speed": opts.slug(), "rounds": rounds,
+        "height": height, "width": width, "batch_size": batch_size, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "other_load": load.fraction, "matmul_spread": float(mm.max() / mm.min()), "matmul_median_s": float(mm.median()),
+        "widths": widths,
+    }  # fmt: skip
+    header["under_load"] = under_load(load.fraction, header["matmul_spread"], header["matmul_median_s"])
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(raw, out / "raw.csv")
+    write_csv(table, out / "bench.csv")
+    atomic_write_text(out / "bench.json", json.dumps(header, indent=2))
+    atomic_write_text(out / "bench.md", markdown(table, header, batch_size))
+    plot(table, out / "time_vs_macs.png", header["device"])
+    return out
+
+
+class OtherLoad:
+    """CPU time other processes took while the block ran, as a fraction of the machine's
+    (Linux `/proc`; None elsewhere): the benchmark says when its machine was not quiet."""
+
+    def __enter__(self):
+        self.start = self._read()
+        self.fraction = None
+        return self
+
+    def __exit__(self, *exc):
+        end = self._read()
+        if self.start and end:
+            busy = (end[0] - self.start[0]) - (end[1] - self.start[1])
+            total = end[2] - self.start[2]
+            self.fraction = max(0.0, busy / total) if total > 0 else None
+        return False
+
+    @staticmethod
+    def _read():
+        try:
+            cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+            own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+            own_ticks = int(own[11]) + int(own[12])  # utime + stime of this process, all threads
+            idle = cpu[3] + (cpu[4] if len(cpu) > 4 else 0)
+            total = sum(cpu[:8])
+            return total - idle, own_ticks, total
+        except (OSError, ValueError, IndexError):
+            return None
+
+
+def _add_cost_columns(table: pd.DataFrame, cost: dict, batch: int, matmul_flop: int) -> pd.DataFrame:
+    t = table.set_index("variant")
+    ceiling = matmul_flop / t.loc[MATMUL, "median_s"] / 1e9
+    t["params"] = pd.Series({k: v[0] for k, v in cost.items()})
+    t["gmacs"] = pd.Series({k: v[1] / 1e9 for k, v in cost.items()})
+    t["ms_per_image"] = 1000 * t.median_s / batch
+    t["images_per_s"] = batch / t.median_s
+    t["gflop_s"] = 2 * t.gmacs * batch / t.median_s
+    t.loc[MATMUL, "gflop_s"] = ceiling
+    t["fraction_of_matmul"] = t.gflop_s / ceiling
+    if "baseline" in t.index:
+        t["macs_ratio"] = t.gmacs / t.loc["baseline", "gmacs"]
+        t["ratio_gap"] = t.time_ratio - t.macs_ratio
+        t.loc[MATMUL, ["time_ratio", "time_ratio_ci_low", "time_ratio_ci_high"]] = np.nan
+    paper = _paper_time_ratios()
+    t["paper_time_ratio"] = pd.Series(paper)
+    return t.reset_index()
+
+
+def _paper_time_ratios() -> dict[str, float]:
+    df = pd.read_csv(paper_dir() / "table3_msra10k.csv")
+    return {r.experiment: 1 + (0 if pd.isna(r.time_vs_base_pct) else r.time_vs_base_pct / 100) for r in df.itertuples()}
+
+
+def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
+    cols = {"variant": "variant", "ms_per_image": "ms/image", "ci_low_s": "95% CI low (ms)", "ci_high_s": "95% CI high (ms)",
+            "images_per_s": "images/s", "params": "params (M)", "gmacs": "GMACs", "gflop_s": "GFLOP/s",
+            "fraction_of_matmul": "of matmul", "macs_ratio": "MACs ratio", "time_ratio": "time ratio",
+            "ratio_gap": "time - MACs", "paper_time_ratio": "paper time ratio"}  # fmt: skip
+    view = t[[c for c in cols if c in t.columns]].copy()
+    for c in ("ci_low_s", "ci_high_s"):
+        view[c] = 1000 * t[c] / batch
+    view["params"] = t.params / 1e6
+    view = view.rename(columns=cols)
+    lines = [
+        f"# Inference benchmark: {header['device']}",
+        "",
+        f"torch {header['torch']}, settings `{header['settings']}` (precision, options, batch, input W x H, width multiplier), "
+        f"{header['rounds']} interleaved rounds.",
+        "",
+        markdown_table(view, index=False),
+        "",
+        "- ms/image: median over rounds, with the bootstrap 95 % confidence interval of the median.",
+        "- time ratio: median of the per-round ratios to the baseline; MACs ratio: the same for multiply-adds;",
+        "  time - MACs near 0 means the variant runs as efficiently as the baseline.",
+        "- GFLOP/s = 2 x MACs / time; `of matmul`: that over the GFLOP/s of a dense n x n matrix product timed in the",
+        "  same rounds (the practical ceiling of the device at this precision).",
+        "- paper time ratio: GTX 1080 Ti, Caffe, MSRA10K (results/paper/table3_msra10k.csv).",
+        f"- {load_note(header)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(t: pd.DataFrame, path: Path, device: str) -> None:
+    """Measured time ratio against MACs ratio, with the paper's GTX 1080 Ti ratios beside them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = t[(t.variant != MATMUL) & (t.variant != "baseline")]
+    if "macs_ratio" not in rows:
+        return
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    ax.plot([0, 1.05], [0, 1.05], color="grey", lw=0.8, ls="--", label="time proportional to MACs")
+    ax.errorbar(rows.macs_ratio, rows.time_ratio, yerr=[rows.time_ratio - rows.time_ratio_ci_low, rows.time_ratio_ci_high - rows.time_ratio],
+                fmt="o", color="tab:blue", label=f"measured ({device})")  # fmt: skip
+    ax.scatter(rows.macs_ratio, rows.paper_time_ratio, marker="x", color="tab:red", label="paper (GTX 1080 Ti)")
+    for r in rows.itertuples():
+        ax.annotate(
+            r.variant, (r.macs_ratio, r.time_ratio), textcoords="offset points", xytext=(5, -3), color="tab:blue"
+        )
+        if not pd.isna(r.paper_time_ratio):
+            ax.annotate(
+                r.variant,
+                (r.macs_ratio, r.paper_time_ratio),
+                textcoords="offset points",
+                xytext=(5, -3),
+                color="tab:red",
+            )
+    ax.set_xlabel("MACs ratio to the baseline")
+    ax.set_ylabel("detection time ratio to the baseline")
+    ax.set_title("Does time follow the arithmetic?")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
+def bench_table(recs: list[dict], out_dir: Path, *, device: str = "auto", rounds: int = 10, warmup: int = 2,
+                width_multiplier: float = 1.0, progress: bool = True, reuse: bool = True) -> list[Path]:  # fmt: skip
+    """Benchmark exactly the variants of a report's records (widths read from them) on `device`,
+    into `out_dir/bench/<device>/<scale>/`: at the target scale (`width_multiplier` of Table 1's
+    widths, the records' MACs input size, e.g. 400x300) and, when it differs, at the trained scale
+    (the records' own widths at their test images' typical size). A benchmark of the same widths,
+    device, scale and rounds already there is reused."""
+    dev = resolve_device("cpu" if device == "cpu" else ("cuda" if device in ("gpu", "cuda") else "auto"))
+    slug = device_slug(dev, torch.get_num_threads())
+    hw = recs[0]["cost_input_hw"]
+    trained_hw = recs[0].get("test_image_hw", hw)
+    jobs = [(table_widths(recs, width_multiplier), scale_name(width_multiplier, *hw), hw)]
+    trained = scale_name(float(recs[0]["width_multiplier"]), *trained_hw)
+    if trained != jobs[0][1]:
+        jobs.append((table_widths(recs), trained, trained_hw))
+    written = []
+    for widths, scale, (h, w) in jobs:
+        out = Path(out_dir) / "bench" / slug / scale
+        if reuse and (out / "bench.json").is_file():
+            header = json.loads((out / "bench.json").read_text())
+            if header.get("rounds") == rounds and all(header.get("widths", {}).get(k) == v for k, v in widths.items()):
+                written.append(out)
+                continue
+        matmul = 2048 if width_multiplier >= 0.5 and scale == jobs[0][1] else 256
+        written.append(run_bench(widths, out, device=dev, opts=SpeedConfig(), height=h, width=w, rounds=rounds, warmup=warmup,
+                                 matmul_size=matmul, progress=progress, settings=scale))  # fmt: skip
+    return written

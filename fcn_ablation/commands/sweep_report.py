@@ -1,0 +1,114 @@
+"""Hydra callback: when a multirun ends, turn its jobs' records into reports.
+
+Registered in `conf/config.yaml` under `hydra.callbacks`, so it runs in the launching process
+once all jobs are done, whatever the launcher (local, joblib, SLURM); it finds the tables through
+the `job.json` each job leaves in its folder (the results folder must be shared with the jobs). Per table the sweep wrote
+into: benchmark exactly its variants on the sweep's device (`report.bench`, or reuse such a
+benchmark), write the report, and log it to W&B as a run of its own in the sweep's group.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+
+from fcn_ablation.config.checks import is_wandb
+from fcn_ablation.errors import UserError, exit_on_user_error
+from fcn_ablation.store import records
+
+log = logging.getLogger(__name__)
+
+
+def build_report(
+    cfg, store: Path, results_dir: Path, group: str | None = None, bench: bool = True, to_wandb: bool = True
+) -> Path:
+    """Benchmark (when `bench` and `cfg.report.bench`), write and log (`to_wandb`, with the W&B logger) one table's report."""
+    from fcn_ablation.reporting.report import load_store, report_dir, write_report
+
+    r = cfg.report
+    recs = load_store(store)
+    out = report_dir(results_dir, recs[0]["dataset"], recs[0]["settings_key"])
+    if bench and r.bench:
+        from fcn_ablation.bench.inference import bench_table
+
+        bench_table(recs, out, device=str(cfg.trainer.accelerator), rounds=r.rounds, warmup=r.warmup,
+                    width_multiplier=r.width_multiplier, progress=cfg.trainer.enable_progress_bar)  # fmt: skip
+    out = write_report(
+        store, results_dir, permutations=r.permutations, alpha=r.alpha, width_multiplier=r.width_multiplier
+    )
+    if to_wandb and is_wandb(cfg.logger):
+        from fcn_ablation.reporting.wandb_report import log_report
+
+        try:
+            log_report(out, cfg, group)
+        except UserError:
+            raise
+        except Exception as err:  # noqa: BLE001 - the report's files are written; only its W&B copy is lost
+            log.warning("W&B: could not log the report (%s: %s); it is in %s", type(err).__name__, err, out)
+    return out
+
+
+def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
+    """(data set, settings key) of every table a sweep's tested jobs wrote to or found done: from
+    each job folder's `job.json` (jobs written before those existed: their `record.json`).
+    Selection jobs (`test=false`) join no table."""
+    import json
+
+    tables = set()
+    for path in sorted(sweep_dir.glob("*/job.json")) + sorted(sweep_dir.glob("*/record.json")):
+        try:
+            job = json.loads(path.read_text())
+        except (OSError, ValueError):
+            log.warning("%s: unreadable; its job is left out of the report", path)
+            continue
+        if job.get("test", True) and job.get("record", True) is not None:
+            tables.add((job["dataset"], job["settings_key"]))
+    return sorted(tables)
+
+
+def diverged_jobs(sweep_dir: Path) -> list[tuple[Path, str]]:
+    """(job folder, message) of every job of a sweep whose training diverged (`job.json`)."""
+    import json
+
+    out = []
+    for path in sorted(sweep_dir.glob("*/job.json")):
+        try:
+            job = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(job, dict) and job.get("diverged"):
+            out.append((path.parent, str(job["diverged"])))
+    return out
+
+
+class ReportCallback(Callback):
+    def on_multirun_end(self, config, **kwargs) -> None:
+        """The report of every table the sweep wrote to; then one line per job whose training
+        diverged (filed nothing), and exit status 2 when there was one."""
+        sweep_dir = Path(config.hydra.sweep.dir)
+        tables = sweep_tables(sweep_dir)
+        diverged = diverged_jobs(sweep_dir)
+        with exit_on_user_error():
+            if not tables:
+                log.warning("no finished tested jobs in %s: no report written", sweep_dir)
+            results_dir = Path(config.paths.results_dir)
+            for dataset, key in tables:
+                store = records.store_dir(results_dir, dataset, key)
+                try:
+                    out = build_report(config, store, results_dir, group=sweep_dir.name)
+                except UserError:
+                    raise
+                except Exception as err:  # Hydra would turn it into a warning: say what failed, and how to retry
+                    log.error("report of %s failed (%s: %s); the records are safe, rebuild it with: fcn-ablation-report %s --bench",
+                              store, type(err).__name__, err, store)  # fmt: skip
+                    raise
+                print(f"report: {out / 'report.md'}")
+            if diverged:
+                for folder, message in diverged:
+                    print(f"diverged: {folder.name}: {message}", file=sys.stderr)
+                raise UserError(
+                    f"{len(diverged)} job(s) of the sweep diverged and filed nothing (listed above); the report holds the rest"
+                )

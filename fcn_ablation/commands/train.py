@@ -1,0 +1,77 @@
+"""Command line: `python -m fcn_ablation [overrides]` or `fcn-ablation [overrides]`.
+
+A Hydra app over the package's `conf/`; one job trains and measures one experiment, `-m` sweeps
+many. What every command shares (the config folder, its YAML check, the entry) is in `app.py`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+
+from fcn_ablation.commands.common import quiet_lightning, start
+from fcn_ablation.config.folder import config_dir
+from fcn_ablation.config.schema import register
+from fcn_ablation.errors import Diverged, exit_on_user_error
+
+
+def remove_if_unused(output_dir: Path) -> None:
+    """Remove a job folder that holds only what Hydra itself wrote (`.hydra/`, the job's log):
+    a start that failed on bad input leaves nothing behind to mistake for a result."""
+    if not output_dir.is_dir():
+        return
+    ours = [p for p in output_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"]
+    if not ours:
+        shutil.rmtree(output_dir, ignore_errors=True)
+
+
+register()
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
+def _app(cfg) -> float:
+    """One job; returns its max F (a selection job's: on validation), the objective a Hydra
+    sweeper (Optuna, ...) maximises."""
+    from fcn_ablation.commands.sweep_report import build_report
+    from fcn_ablation.store.records import store_dir
+    from fcn_ablation.training.job import run, scores
+
+    quiet_lightning()
+    hc = HydraConfig.get()
+    multirun = hc.mode == RunMode.MULTIRUN
+    group = Path(hc.sweep.dir).name if multirun else None
+    output_dir = Path(hc.runtime.output_dir)
+    try:
+        with exit_on_user_error():
+            try:
+                record = run(cfg, output_dir, group=group)
+            except Diverged as err:
+                if not multirun:
+                    raise
+                # One job's finding, not the sweep's end: the others run, the report lists it.
+                print(f"error: {err}", file=sys.stderr)
+                return float("nan")
+            # A multirun reports once, at its end (callbacks.ReportCallback), with a benchmark; a
+            # selection job (test=false) joins no table.
+            if not multirun and cfg.test:
+                store = store_dir(cfg.paths.results_dir, record["dataset"], record["settings_key"])
+                out = build_report(cfg, store, Path(cfg.paths.results_dir), bench=False, to_wandb=False)
+                print(f"report: {out / 'report.md'}")
+            print(f"job folder: {output_dir}")
+            return float(scores(record)["max_f"])
+    except SystemExit:
+        remove_if_unused(output_dir)
+        raise
+
+
+def main() -> None:
+    start(_app)
+
+
+if __name__ == "__main__":
+    main()

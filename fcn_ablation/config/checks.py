@@ -1,0 +1,175 @@
+"""Start-up checks of a job's config beyond what the schema's types catch: each failure is one
+line naming the key at fault. A check whose rule belongs to other code calls that code (the
+layers and factors of an experiment: `models.widths`; split fractions: `data.splits`), so each
+rule is written once."""
+
+from __future__ import annotations
+
+from fcn_ablation.config import experiments, instantiate
+from fcn_ablation.config.schema import LoggerConfig, OptimizerConfig
+from fcn_ablation.data.choices import ResizeMode
+from fcn_ablation.data.layouts import root_hints
+from fcn_ablation.data.splits import check_fractions
+from fcn_ablation.data.synthetic import check_short_side
+from fcn_ablation.errors import ConfigError
+from fcn_ablation.models.choices import InitSource
+from fcn_ablation.models.widths import build_widths
+
+
+def validate(cfg) -> None:
+    """Checks beyond types; each failure names the key at fault."""
+    # The experiment's layers and factors, and the width multiplier: checked where widths are made.
+    build_widths(experiments.factors(cfg.experiment), cfg.model.width_multiplier)
+    for key, seed in (("seed", cfg.seed), ("dataset.split.seed", cfg.dataset.split.seed), ("init.seed", cfg.init.seed)):
+        if not 0 <= seed < 2**32:
+            raise ConfigError(f"{key}: must be in 0 .. 4294967295 (numpy's range), got {seed}")
+    if not 0 <= cfg.model.dropout < 1:
+        raise ConfigError(f"model.dropout: must be in [0, 1), got {cfg.model.dropout}")
+    if cfg.model.num_classes < 2:
+        raise ConfigError(f"model.num_classes: must be at least 2, got {cfg.model.num_classes}")
+    s = cfg.dataset.split
+    check_fractions((s.train, s.val, s.test))
+    if s.test == 0:
+        raise ConfigError("dataset.split.test: 0 leaves no test images (a row reports the test split); set it > 0")
+    if not cfg.test and s.val == 0:
+        raise ConfigError("test=false scores the validation split, which is empty: set dataset.split.val > 0")
+    if cfg.dataset.batch_size < 1:
+        raise ConfigError(f"dataset.batch_size: must be at least 1, got {cfg.dataset.batch_size}")
+    _validate_dataset(cfg.dataset)
+    if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
+        raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
+    _validate_optimizer(cfg.optimizer, cfg.recipe)
+    if cfg.init.epochs is not None and cfg.init.epochs < 1:
+        raise ConfigError(f"init.epochs: must be positive or null, got {cfg.init.epochs}")
+    if InitSource(cfg.init.baseline_from) not in (InitSource.scratch, InitSource.imagenet):
+        raise ConfigError(f"init.baseline_from: scratch or imagenet, got {cfg.init.baseline_from}")
+    if InitSource(cfg.init.source) is InitSource.checkpoint and not cfg.init.path:
+        raise ConfigError("init=checkpoint needs init.path=/path/to/model.pt")
+    check_logger(cfg.logger)
+    _validate_training(cfg.trainer, cfg.train_speed, instantiate.typed(cfg.optimizer, OptimizerConfig, "optimizer"))
+    if cfg.timing.warmup < 0:
+        raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
+    r = cfg.report
+    if (
+        r.rounds < 2
+        or r.warmup < 0
+        or r.permutations < 100
+        or not 0 < r.alpha < 1
+        or r.grid_images < 0
+        or not r.width_multiplier > 0
+    ):
+        raise ConfigError(
+            f"report: rounds >= 2, warmup >= 0, permutations >= 100, 0 < alpha < 1, grid_images >= 0 and "
+            f"width_multiplier > 0 are needed (got rounds={r.rounds}, warmup={r.warmup}, permutations={r.permutations}, "
+            f"alpha={r.alpha}, grid_images={r.grid_images}, width_multiplier={r.width_multiplier})"
+        )
+
+
+def _validate_dataset(ds) -> None:
+    mode = ResizeMode(ds.resize_mode)
+    size = ds.fixed_size
+    if size is not None and (len(size) != 2 or min(size) < 1):
+        raise ConfigError(f"dataset.fixed_size: [height, width] of positive integers, got {list(size)}")
+    if mode is not ResizeMode.native and size is None:
+        raise ConfigError(f"dataset.resize_mode={mode.value} needs dataset.fixed_size=[height,width]")
+    if ds.num_workers is not None and ds.num_workers < 0:
+        raise ConfigError(f"dataset.num_workers: must be >= 0 or null (one per core), got {ds.num_workers}")
+    if not ds.layouts:
+        raise ConfigError("dataset.layouts: empty; list at least one {images: DIR, masks: DIR}")
+    if not ds.root and not ds.generate and not ds.download:
+        raise ConfigError(f"dataset.root: not set for data set {ds.name!r}; {root_hints(ds)}")
+    if ds.download and not ds.sources:
+        raise ConfigError(f"dataset.download=true, but data set {ds.name!r} lists no dataset.sources to fetch")
+    if ds.generate:
+        check_short_side(ds.synthetic.size, ds.synthetic.short_side)
+
+
+FP16 = ("16", "16-mixed", "16-true")
+
+
+def _validate_training(trainer, speed, optimizer) -> None:
+    """Precision and the training fast paths (`train_speed`): combinations that would train
+    something other than what was asked stop here, before any work."""
+    from fcn_ablation.models.fast import on_cuda
+
+    precision = str(trainer.precision)
+    on_cpu = not on_cuda(trainer.accelerator)
+    if precision in FP16 and on_cpu:
+        raise ConfigError(
+            f"trainer.precision={precision}: fp16 needs a CUDA device (on a CPU Lightning would train in bf16 "
+            "instead); use trainer.precision=bf16-mixed"
+        )
+    if precision in ("16-true", "bf16-true"):
+        raise ConfigError(
+            f"trainer.precision={precision} keeps the weights themselves in 16 bits, where updates under 1/256 of a "
+            "weight vanish (the paper's rates are 1e-10 and 1e-14); use trainer.precision=bf16-mixed"
+        )
+    if precision in FP16 and optimizer.loss_reduction == "sum":
+        raise ConfigError(
+            f"trainer.precision={precision} with optimizer.loss_reduction=sum (recipe=paper): the loss summed over "
+            "an image's pixels and its gradients exceed fp16's range (65504), so the gradient scaler would skip "
+            "steps; use trainer.precision=bf16-mixed (fp32's range)"
+        )
+    if speed.tf32 and on_cpu:
+        raise ConfigError("train_speed.tf32=true: TF32 is a CUDA format and this job trains on the CPU; drop it")
+    if speed.size_bucket < 0:
+        raise ConfigError(f"train_speed.size_bucket: 0 (off) or a number of pixels, got {speed.size_bucket}")
+
+
+def _validate_optimizer(section, recipe: str) -> None:
+    """The optimiser section: its keys' types, its class, its arguments (each a key the class
+    takes), and then the values, by building the optimiser on one parameter as a job will."""
+    import torch
+
+    opt = instantiate.typed(section, OptimizerConfig, "optimizer")
+    cls = instantiate.target_class(opt, "optimizer", torch.optim.Optimizer)
+    instantiate.check_arguments("optimizer", cls, instantiate.arguments(opt, OptimizerConfig))
+    if recipe == "paper" and (not issubclass(cls, torch.optim.SGD) or opt.loss_reduction != "sum"):
+        raise ConfigError(
+            f"recipe=paper is Caffe's SGD on the summed loss, but optimizer._target_={opt._target_} and "
+            f"optimizer.loss_reduction={opt.loss_reduction}: drop the optimizer override, or use recipe=modern"
+        )
+    if opt.lr <= 0:
+        raise ConfigError(f"optimizer.lr: must be positive, got {opt.lr}")
+    if opt.loss_reduction not in ("mean", "sum"):
+        raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {opt.loss_reduction!r}")
+    for start, lr in opt.lr_by_start.items():
+        if start not in InitSource.__members__ or not lr > 0:
+            raise ConfigError(
+                f"optimizer.lr_by_start.{start}={lr}: keys are {', '.join(InitSource.__members__)}, values positive"
+            )
+    if opt.bias_lr_mult <= 0:
+        raise ConfigError(f"optimizer.bias_lr_mult: must be positive, got {opt.bias_lr_mult}")
+    try:
+        instantiate.build(opt, OptimizerConfig, [torch.nn.Parameter(torch.zeros(2, 2))])
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"optimizer: {str(err).splitlines()[0]}; fix the optimizer.* setting it names") from None
+
+
+# ----------------------------------------------------------------------------- the logger section
+def is_wandb(section) -> bool:
+    """Whether a `logger` section names W&B's logger (or a subclass): W&B's offline/online handling applies."""
+    from pytorch_lightning.loggers import Logger, WandbLogger
+
+    return section.get("_target_") is not None and issubclass(
+        instantiate.target_class(section, "logger", Logger), WandbLogger
+    )
+
+
+def check_logger(section) -> None:
+    """At start-up: our keys' types, the class (it imports and is a Lightning logger), every key
+    given (an argument of the class), and W&B's mode (one it knows)."""
+    from pytorch_lightning.loggers import Logger
+
+    section = instantiate.typed(section, LoggerConfig, "logger")
+    if section._target_ is None:
+        return
+    cls = instantiate.target_class(section, "logger", Logger)
+    instantiate.check_arguments("logger", cls, instantiate.arguments(section, LoggerConfig))
+    if is_wandb(section) and wandb_mode(section) not in ("offline", "online", "disabled"):
+        raise ConfigError(f"logger.mode: 'offline', 'online' or 'disabled', got {section.mode!r}")
+
+
+def wandb_mode(section) -> str:
+    """The W&B mode a section asks for (offline when it names none)."""
+    return section.get("mode") or "offline"

@@ -1,0 +1,1 @@
+"""From stored records to tables, figures and the W&B report; imports no torch."""

@@ -1,0 +1,1 @@
+"""The width search: its space and its Optuna study."""

@@ -1,0 +1,1 @@
+"""Results at rest: the record store (files, names, job identity, row labels) and the paper's own tables."""

@@ -1,0 +1,396 @@
+"""One Hydra job: build the variant, train, test, time, and write its result record.
+
+A selection job (`test=false`, the width search's trials) validates instead of testing: the test
+split is neither scored nor timed, and its record is filed apart from the table's rows."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.utilities.exceptions import MisconfigurationException
+from omegaconf import OmegaConf
+
+from fcn_ablation.config import experiments, instantiate
+from fcn_ablation.config.checks import validate
+from fcn_ablation.config.schema import OptimizerConfig, SpeedConfig, TrainSpeedConfig
+from fcn_ablation.config.settings_key import settings_key
+from fcn_ablation.data.datamodule import SaliencyDataModule
+from fcn_ablation.errors import ConfigError, Diverged
+from fcn_ablation.evaluation.timing import best_benchmarked, device_label, time_forward
+from fcn_ablation.files import atomic_torch_save, check_writable, checked_results_dir
+from fcn_ablation.models.choices import InitSource
+from fcn_ablation.models.cost import model_cost
+from fcn_ablation.models.fast import compilations, on_cuda, set_tf32
+from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.models.widths import build_widths, changed_layers
+from fcn_ablation.store import records
+from fcn_ablation.store.records import training_epochs
+from fcn_ablation.training.initialise import effective_source, initialise
+from fcn_ablation.training.loggers import finish_logger, make_logger, settle_mode
+from fcn_ablation.training.module import SaliencyModule
+from fcn_ablation.training.supervision import (
+    DivergenceGuard,
+    SaveLast,
+    apply_cpu_budget,
+    checkpoint_dir,
+    fit,
+    job_lock,
+    lightning_interrupts,
+    terminable,
+)
+
+log = logging.getLogger(__name__)
+
+
+# The test metrics every record holds (means over the test images).
+METRICS = ("max_f", "mean_f", "adaptive_f", "max_e", "mean_e", "adaptive_e", "s_measure", "weighted_f", "mae")
+
+
+def test_image_hw(dataset) -> list[int]:
+    """The most common (height, width) of a test set's images: where its detection time is typical."""
+    from collections import Counter
+
+    from fcn_ablation.data.pairs import upright_size
+
+    sizes = Counter(upright_size(pair.image) for pair in dataset.pairs[:200])
+    return list(sizes.most_common(1)[0][0])
+
+
+def per_image_arrays(module: SaliencyModule) -> dict:
+    """Every test image's values under its name, and the kept 8-bit maps: the record's `.npz`."""
+    import numpy as np
+
+    out = {"names": np.array(module.test_names)}
+    for k, v in module.test_per_image.items():
+        out[k] = v.numpy().astype(np.float32)
+    for name, m in module.test_maps.items():
+        out[f"map/{name}"] = m.numpy()
+    return out
+
+
+def scores(record: dict) -> dict[str, float]:
+    """A record's headline scores: the test split's, or a selection job's validation ones."""
+    prefix = "" if record.get("test", True) else "val_"
+    return {k: record[prefix + k] for k in METRICS if prefix + k in record}
+
+
+def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
+    factors = experiments.factors(cfg.experiment)
+    return factors, build_widths(factors, cfg.model.width_multiplier)
+
+
+def check_trainer(trainer_cfg) -> None:
+    """Every `trainer.*` key must be an argument of Lightning's `Trainer` (a forced `+trainer.x=...`
+    can add any) and every value one it accepts (precision, accelerator, devices): checked at
+    start-up, before any work, by building one, with the closest real name for a wrong key."""
+    instantiate.check_arguments("trainer", pl.Trainer, trainer_cfg, what="pytorch_lightning.Trainer")
+    try:
+        pl.Trainer(**OmegaConf.to_container(trainer_cfg), logger=False, enable_checkpointing=False)
+    except (TypeError, ValueError, MisconfigurationException) as err:
+        raise ConfigError(f"trainer: {err}; fix the trainer.* setting it names") from None
+
+
+def check_paths(paths) -> None:
+    """The results and cache folders exist or can be made, and take files: checked before any work
+    (a read-only cache would otherwise fail after the data set's generation)."""
+    checked_results_dir(paths.results_dir)
+    check_writable(
+        Path(paths.cache_dir).expanduser(), "paths.cache_dir", " (or the FCN_ABLATION_CACHE environment variable)"
+    )
+
+
+def same_widths_as_baseline(cfg) -> bool:
+    """A variant whose widths round to the baseline's (a tiny `model.width_multiplier` makes every
+    layer 1 channel): its row measures nothing the baseline does not."""
+    factors, widths = widths_from_config(cfg)
+    return bool(changed_layers(factors)) and widths == build_widths({}, cfg.model.width_multiplier)
+
+
+def warn_if_same_as_baseline(cfg) -> bool:
+    """Say so before training such a variant (`same_widths_as_baseline`)."""
+    same = same_widths_as_baseline(cfg)
+    if same:
+        log.warning(
+            "experiment %s: at model.width_multiplier=%g its widths round to the baseline's; its row will equal the "
+            "baseline's (raise the multiplier to tell them apart)", cfg.experiment.name, cfg.model.width_multiplier,
+        )  # fmt: skip
+    return same
+
+
+def optimizer_config(cfg, is_baseline: bool):
+    """`cfg.optimizer` at the learning rate for where this job's weights start (`lr_by_start`)."""
+    opt = instantiate.typed(cfg.optimizer, OptimizerConfig, "optimizer")
+    opt.lr = float(opt.lr_by_start.get(effective_source(cfg, is_baseline).value, opt.lr))
+    return opt
+
+
+def make_module(
+    net: FCN8s, optimizer, keep_maps: tuple[str, ...] = (), speed: TrainSpeedConfig | None = None
+) -> SaliencyModule:
+    """The LightningModule that trains `net` as the typed `optimizer` section says (`optimizer_config`),
+    with the training fast paths of `speed` (the `train_speed` section)."""
+    speed = speed or TrainSpeedConfig()
+    return SaliencyModule(
+        net,
+        instantiate.partial(optimizer, OptimizerConfig),
+        loss_reduction=optimizer.loss_reduction,
+        bias_lr_mult=optimizer.bias_lr_mult,
+        schedule=optimizer.schedule,
+        keep_maps=keep_maps,
+        channels_last=bool(speed.channels_last),
+        compile=bool(speed.compile),
+        size_bucket=int(speed.size_bucket),
+    )
+
+
+def speed_options(cfg, device) -> tuple[SpeedConfig, str]:
+    """The detection timing's speed options and where they come from ("config" or a bench.csv)."""
+    speed = SpeedConfig.of(cfg.timing)
+    if not cfg.timing.best_benchmarked:
+        return speed, "config"
+    bench_dir = Path(cfg.paths.results_dir) / "bench"
+    found = best_benchmarked(
+        bench_dir, device, speed.precision, cfg.cost.height, cfg.cost.width, cfg.model.width_multiplier
+    )
+    if found is None:
+        log.warning(
+            "timing.best_benchmarked: no benchmark of this device at %s, %dx%d, width %g under %s; timing with the "
+            "configured options. Run: fcn-ablation-bench -m channels_last=false,true compile=false,true "
+            "precision=%s width_multiplier=%g", speed.precision.value, cfg.cost.width, cfg.cost.height,
+            cfg.model.width_multiplier, bench_dir, speed.precision.value, cfg.model.width_multiplier,
+        )  # fmt: skip
+        return speed, "config"
+    return found[0], str(found[1])
+
+
+def run(cfg, output_dir: Path, group: str | None = None) -> dict:
+    """One job: skip it when the store holds it already (unless `rerun`), make sure the baseline
+    it starts from exists (`init=baseline`), then train and measure it. Returns its record; the
+    job folder's `job.json` says where the record lies in the store and whether it was skipped
+    (the record's `_path` too)."""
+    validate(cfg)
+    check_trainer(cfg.trainer)
+    check_paths(cfg.paths)
+    warn_if_same_as_baseline(cfg)
+    if cfg.train_speed.compile and not cfg.train_speed.size_bucket:
+        log.warning(
+            "train_speed.compile=true without train_speed.size_bucket: one compilation per training image size "
+            "(tens of seconds each); with images of many sizes set train_speed.size_bucket=32"
+        )
+    if cfg.trainer.get("benchmark") and not cfg.train_speed.size_bucket and cfg.dataset.resize_mode == "native":
+        log.warning(
+            "trainer.benchmark=true at native sizes: cuDNN's autotuner runs again for every new image size; use it "
+            "with train_speed.size_bucket or dataset.resize_mode=resize|pad, where sizes repeat"
+        )
+    settle_mode(cfg)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    apply_cpu_budget(cfg)
+    data = SaliencyDataModule.from_config(cfg)
+    data.prepare_data()
+    data.setup()
+    split_hash = data.summary()["split_hash"]
+    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
+    name = records.job_name(cfg)
+    with terminable(), job_lock(store, name):
+        done = records.done_record(store, cfg)
+        if done is not None and not cfg.rerun:
+            log.info("%s: done already (%s); skipped (rerun=true trains it again)", name, done)
+            print(f"skipped {name}: its record is {done} (rerun=true trains it again)")
+            _write_job(output_dir, cfg, done, skipped=True)
+            return records.read_record(done)
+        ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
+        try:
+            if InitSource(cfg.init.source) is InitSource.baseline and changed_layers(widths_from_config(cfg)[0]):
+                _ensure_baseline(cfg, data, split_hash, store, output_dir, group)
+            record, path = _train(cfg, data, split_hash, output_dir, group, ckpt_dir)
+        except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
+            records.write_json(output_dir / "job.json", {
+                "job": name, "dataset": cfg.dataset.name, "settings_key": store.name, "record": None,
+                "skipped": False, "test": bool(cfg.test), "diverged": str(err),
+            })  # fmt: skip
+            raise
+        _write_job(output_dir, cfg, path, skipped=False)
+        return {**record, "_path": str(path)}
+
+
+def _write_job(output_dir: Path, cfg, record_path: Path, skipped: bool) -> None:
+    """`job.json` in the job's folder: which stored record this job stands for (the end-of-sweep
+    report finds its tables through these)."""
+    records.write_json(output_dir / "job.json", {
+        "job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": records.store_of(record_path).name,
+        "record": records.relative_to(record_path, cfg.paths.results_dir), "skipped": skipped, "test": bool(cfg.test),
+    })  # fmt: skip
+
+
+def baseline_config(cfg):
+    """`cfg` retargeted at the baseline experiment (same settings, initialisation and seed)."""
+    import copy
+
+    base = copy.deepcopy(cfg)
+    base.experiment = experiments.load("baseline")
+    return base
+
+
+def _ensure_baseline(cfg, data, split_hash: str, store: Path, output_dir: Path, group: str | None) -> None:
+    """Under a parallel launcher the variants of an `init=baseline` sweep may start before its
+    baseline is trained: the first to need it trains it (holding the baseline job's lock, which the
+    sweep's own baseline job also takes), the others wait for that lock and then find it."""
+    start = InitSource(cfg.init.baseline_from).value
+    if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
+        return
+    base = baseline_config(cfg)
+    base.test = True  # the reference is a row of the table, whatever the job that needed it (a search's trial)
+    name = records.job_name(base)
+    with job_lock(store, name):
+        if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
+            return
+        log.info(
+            "init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name
+        )
+        base_dir = output_dir / name
+        _, path = _train(base, data, split_hash, base_dir, group,
+                         checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
+        _write_job(base_dir, base, path, skipped=False)
+
+
+def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt_dir: Path) -> tuple[dict, Path]:
+    """Train and measure one experiment; returns the record (also written to
+    `output_dir/record.json`) and where the store filed it."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    pl.seed_everything(cfg.seed, workers=True)
+    factors, widths = widths_from_config(cfg)
+    net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
+    is_baseline = not changed_layers(factors)
+    init_info = initialise(net, cfg, is_baseline, split_hash)
+    grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images] if cfg.test else []
+    optimizer = optimizer_config(cfg, is_baseline)
+    module = make_module(net, optimizer, keep_maps=tuple(grid), speed=cfg.train_speed)
+    if on_cuda(cfg.trainer.accelerator):
+        set_tf32(cfg.train_speed.tf32)
+
+    logger = make_logger(cfg, output_dir, group)
+    trainer = pl.Trainer(  # its settings were checked at start-up (`check_trainer`)
+        **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
+        logger=logger if logger is not None else False,
+        default_root_dir=str(output_dir),
+        enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
+        callbacks=[
+            DivergenceGuard(cfg.trainer.log_every_n_steps, records.job_name(cfg), optimizer.lr, cfg.trainer.precision),
+            SaveLast(ckpt_dir),  # after the guard: a diverged epoch is never saved
+            *progress_bar(cfg.trainer),
+        ],
+        plugins=cluster_plugins(),
+    )
+    t0, graphs = time.perf_counter(), compilations()
+    try:
+        resumed = fit(trainer, module, data, ckpt_dir)
+    except Diverged:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)  # the same settings diverge again: nothing worth resuming
+        raise
+    train_s, graphs = time.perf_counter() - t0, compilations() - graphs
+    if trainer.global_step == 0:
+        log.warning(
+            "%s: nothing was trained (trainer.max_epochs=%s, trainer.max_steps=%s); the record holds the starting "
+            "weights' scores and says untrained: true", cfg.experiment.name, trainer.max_epochs, trainer.max_steps,
+        )  # fmt: skip
+    # A selection job (`test=false`) never touches the test split: scored and timed on validation.
+    with lightning_interrupts(trainer, "testing the trained weights", f"them (kept in {ckpt_dir / 'last.ckpt'})"):
+        test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if cfg.test else {}
+        # The validation split's scores of the final weights: what a search may select on (never the test's).
+        val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
+
+    device = trainer.strategy.root_device
+    timed = data.test_set if cfg.test else data.val_set
+    n_time = cfg.timing.max_images or len(timed)
+    images = (data.normalise(timed[i]["image"]) for i in range(min(n_time, len(timed))))
+    speed, speed_from = speed_options(cfg, device)
+    timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
+
+    params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
+    record = {
+        "experiment": cfg.experiment.name,
+        "job": records.job_name(cfg),  # the job's identity (`records.job_name`): the store's file names start with it
+        "description": cfg.experiment.description,
+        "dataset": cfg.dataset.name,
+        "preset": cfg.preset,
+        "recipe": cfg.recipe,
+        "init_tag": init_info["tag"],
+        "init": init_info,
+        "settings_key": settings_key(cfg, split_hash),
+        "seed": cfg.seed,
+        "changed_layers": changed_layers(factors),
+        "factors": {k: v for k, v in factors.items() if v != 1.0},
+        "width_multiplier": cfg.model.width_multiplier,
+        "widths": widths,
+        "params": params,
+        "macs": macs,
+        "cost_input_hw": [cfg.cost.height, cfg.cost.width],
+        "test": bool(cfg.test),
+        **{k: test_metrics[f"test/{k}"] for k in METRICS if f"test/{k}" in test_metrics},
+        **{f"val_{k}": val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
+        "test_image_hw": test_image_hw(timed),
+        "detection_total_s": timing.total_s,
+        "detection_ms_per_image": timing.ms_per_image,
+        "detection_images": timing.n_images,
+        "detection_load_s": timing.load_s,
+        "detection_settings": speed.slug(),
+        "detection_settings_from": speed_from,
+        "lr": optimizer.lr,
+        "train_s": train_s,
+        "train_steps": trainer.global_step,
+        "train_compilations": graphs,  # graphs torch.compile built for training (train_speed.compile)
+        "untrained": trainer.global_step == 0,
+        "same_widths_as_baseline": same_widths_as_baseline(cfg),
+        "resumed_from": resumed,
+        "test_images": len(data.test_set) if cfg.test else 0,
+        **data.summary(),
+        "device": device_label(device),
+        "torch": torch.__version__,
+        "output_dir": records.relative_to(output_dir, cfg.paths.results_dir),
+        "created": records.timestamp(),
+        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+    }
+    if cfg.save_checkpoint:
+        atomic_torch_save(
+            {"widths": widths, "state_dict": net.state_dict(), "config": record["config"]}, output_dir / "model.pt"
+        )
+    records.write_json(output_dir / "record.json", record)
+    arrays = per_image_arrays(module) if cfg.test else None
+    if arrays is not None:
+        records.write_arrays(output_dir / "per_image.npz", arrays)
+    path = records.file_record(record, cfg.paths.results_dir, arrays)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: the store has the record, the job folder the weights
+    finish_logger(logger, record)
+    split = "test" if cfg.test else "validation (a selection job)"
+    log.info(
+        "%s (%s): %s max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
+        record["experiment"], record["init_tag"], split, scores(record)["max_f"], scores(record)["mae"], timing.ms_per_image,
+        timing.n_images, params / 1e6, macs / 1e9,
+    )  # fmt: skip
+    return record, path
+
+
+def progress_bar(trainer_cfg) -> list:
+    """Lightning's bar, refreshed every `log_every_n_steps` steps: each refresh reads the loss off
+    the device (a host-device synchronisation), which at every step would stall a GPU's queue."""
+    from pytorch_lightning.callbacks import TQDMProgressBar
+
+    return (
+        [TQDMProgressBar(refresh_rate=max(1, int(trainer_cfg.log_every_n_steps)))]
+        if trainer_cfg.enable_progress_bar
+        else []
+    )
+
+
+def cluster_plugins() -> list:
+    """Under SLURM, Lightning's own requeue on SIGUSR1 would fight submitit's (which requeues the
+    job; the rerun resumes from `last.ckpt`): keep Lightning's SLURM environment without it."""
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
