@@ -272,7 +272,7 @@ def test_every_written_file_has_the_umask_s_permissions(tmp_path):
 # ----------------------------------------------------------------------------- Ctrl-C
 def _interrupt_at(monkeypatch, step: int) -> None:
     """Ctrl-C (SIGINT to this process) during training step `step`."""
-    from fcn_ablation.models import module as module_
+    from fcn_ablation.training import module as module_
 
     original = module_.SaliencyModule.training_step
 

@@ -58,7 +58,7 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
     for noise in NOISE:
         assert noise not in res.stdout + res.stderr, noise
     # The same figures, as the README's command prints them.
-    from fcn_ablation.evaluation.baselines import main as heuristics_main
+    from fcn_ablation.commands.baselines import main as heuristics_main
 
     assert heuristics_main([str(record_path)]) == 0
 
