@@ -56,7 +56,7 @@ def test_every_group_of_a_job_applies():
 def test_the_tables_follow_from_the_rounds_and_both_paths_see_the_same_batches(tmp_path, cache_dir):
     from fcn_ablation.bench.training import bench_train
 
-    cfg = _compose(tiny(tmp_path, cache_dir, "experiment=c"))
+    cfg = _compose(tiny(tmp_path, cache_dir, "experiment=c", "train_speed.channels_last=false"))  # preset=cpu's is on
     out = bench_train(cfg, progress=False)
     assert out.parent.parent == tmp_path / "results" / "bench"
     assert out.name == "train-c-synthetic_native-w0.03125-32-true-b1"
