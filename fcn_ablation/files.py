@@ -172,6 +172,17 @@ def write_csv(df, path: str | Path, **kwargs) -> Path:
     return atomic_write_text(path, df.to_csv(**kwargs))
 
 
+def pyplot():
+    """matplotlib's `pyplot` on the Agg backend: figures are written to files, never shown, so no
+    display is needed (a cluster node, CI). The one place that chooses the backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure(fig, path: str | Path, **kwargs) -> Path:
     """A matplotlib figure, atomically, in the format its suffix names."""
     return atomic_write(path, lambda f: fig.savefig(f, format=Path(path).suffix.lstrip(".") or "png", **kwargs))

@@ -30,7 +30,7 @@ from fcn_ablation.config.schema import SpeedConfig, register
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.evaluation.stats import bootstrap_median_ci
 from fcn_ablation.evaluation.timing import device_label, device_slug, dtype_of, prepare, timed
-from fcn_ablation.files import atomic_write_text, save_figure, save_yaml, write_csv
+from fcn_ablation.files import atomic_write_text, pyplot, save_figure, save_yaml, write_csv
 from fcn_ablation.markdown import load_note, markdown_table, under_load
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
@@ -238,10 +238,7 @@ def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
 
 def plot(t: pd.DataFrame, path: Path, device: str) -> None:
     """Measured time ratio against MACs ratio, with the paper's GTX 1080 Ti ratios beside them."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows = t[(t.variant != MATMUL) & (t.variant != "baseline")]
     if "macs_ratio" not in rows:

@@ -26,26 +26,14 @@ import pandas as pd
 
 from fcn_ablation.errors import UserError
 from fcn_ablation.evaluation import stats
-from fcn_ablation.files import atomic_write_text, save_figure, write_csv
+from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.markdown import load_note, markdown_table
 from fcn_ablation.store import records
 from fcn_ablation.store.paper import paper_table
-from fcn_ablation.store.records import is_reference_baseline, record_seed, row_label, scale_name, table_widths
+from fcn_ablation.store.records import METRICS, is_reference_baseline, record_seed, row_label, scale_name, table_widths
 
 log = logging.getLogger(__name__)
 
-# Every metric of a record: name -> (label, per-image array and statistic for the paired test).
-METRICS = {
-    "max_f": ("max F", "f_curve", "max"),
-    "mean_f": ("mean F", "f_curve", "mean_curve"),
-    "adaptive_f": ("adaptive F", "adaptive_f", "score"),
-    "max_e": ("max E", "e_curve", "max"),
-    "mean_e": ("mean E", "e_curve", "mean_curve"),
-    "adaptive_e": ("adaptive E", "adaptive_e", "score"),
-    "s_measure": ("S", "s_measure", "score"),
-    "weighted_f": ("weighted F", "weighted_f", "score"),
-    "mae": ("MAE", "mae", "score"),
-}
 HEADLINE = "max_f"
 NOT_SIGNIFICANT = "≈"  # the mark of a change the tests cannot tell from zero
 UNTESTED = "?"  # the mark of a change no test could be made for
@@ -466,10 +454,7 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
     """Change in max F against change in time versus the baseline, each with its 95 % CI on
     both axes, the Pareto front of our variants, and the paper's points. Without a benchmark,
     x is the change in MACs (computed, not measured): no point is placed by single-pass timing."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     timed = "time_vs_base_pct" in df and df.time_vs_base_pct.notna().any()
     xcol = "time_vs_base_pct" if timed else "macs_vs_base_pct"
@@ -553,10 +538,7 @@ def map_grid(recs: list[dict], df: pd.DataFrame, path: Path) -> bool:
         pairs = {p.stem: p for p in record_test_pairs(chosen[0][1])}
     except (OSError, KeyError, UserError):
         pairs = {}
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     cols = ["image", "ground truth"] + [e for e, _ in chosen]
     fig, axes = plt.subplots(len(names), len(cols), figsize=(1.3 * len(cols), 1.4 * len(names)), squeeze=False)

@@ -31,7 +31,7 @@ from omegaconf import open_dict
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.config.schema import register
 from fcn_ablation.errors import ConfigError, Diverged
-from fcn_ablation.files import atomic_write_text, save_figure, write_csv
+from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
 
 log = logging.getLogger(__name__)
@@ -336,10 +336,7 @@ class Search:
         return written
 
     def plot(self, df: pd.DataFrame, path: Path) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
 
         from fcn_ablation.bench.inference import _paper_time_ratios
         from fcn_ablation.store.paper import paper_table

@@ -23,6 +23,21 @@ from omegaconf import OmegaConf
 from fcn_ablation.errors import DataError
 from fcn_ablation.files import atomic_write
 
+# Every metric a record holds (the means over the test split; a selection job's over validation,
+# under `val_<name>`), the one list of them: name -> (a table's label, the per-image array of the
+# record's `.npz` and the statistic the report's paired test computes from it).
+METRICS = {
+    "max_f": ("max F", "f_curve", "max"),
+    "mean_f": ("mean F", "f_curve", "mean_curve"),
+    "adaptive_f": ("adaptive F", "adaptive_f", "score"),
+    "max_e": ("max E", "e_curve", "max"),
+    "mean_e": ("mean E", "e_curve", "mean_curve"),
+    "adaptive_e": ("adaptive E", "adaptive_e", "score"),
+    "s_measure": ("S", "s_measure", "score"),
+    "weighted_f": ("weighted F", "weighted_f", "score"),
+    "mae": ("MAE", "mae", "score"),
+}
+
 
 def timestamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")

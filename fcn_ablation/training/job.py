@@ -47,8 +47,7 @@ from fcn_ablation.training.supervision import (
 log = logging.getLogger(__name__)
 
 
-# The test metrics every record holds (means over the test images).
-METRICS = ("max_f", "mean_f", "adaptive_f", "max_e", "mean_e", "adaptive_e", "s_measure", "weighted_f", "mae")
+METRICS = tuple(records.METRICS)  # the metrics every record holds (`store.records.METRICS`)
 
 
 def test_image_hw(dataset) -> list[int]:

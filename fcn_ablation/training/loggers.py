@@ -28,23 +28,10 @@ from fcn_ablation.config import instantiate
 from fcn_ablation.config.checks import is_wandb, wandb_mode
 from fcn_ablation.config.schema import LoggerConfig
 from fcn_ablation.errors import ConfigError
+from fcn_ablation.store.records import METRICS
 
 log = logging.getLogger(__name__)
-SUMMARY_KEYS = (
-    "max_f",
-    "mean_f",
-    "adaptive_f",
-    "max_e",
-    "mean_e",
-    "adaptive_e",
-    "s_measure",
-    "weighted_f",
-    "mae",
-    "detection_total_s",
-    "detection_ms_per_image",
-    "params",
-    "macs",
-)
+SUMMARY_KEYS = (*METRICS, "detection_total_s", "detection_ms_per_image", "params", "macs")
 
 
 def _base_url() -> str:
