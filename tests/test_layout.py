@@ -7,9 +7,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fcn_ablation"
 # Lower stages first; a module may import its own stage and any lower one, never a higher one.
-STAGES = ["errors", "files", "markdown", "data", "models", "config", "evaluation", "store", "training", "bench",
+STAGES = ["errors", "files", "markdown", "machine", "data", "models", "config", "evaluation", "store", "training", "bench",
           "reporting", "search", "commands"]  # fmt: skip
-BASE = {"errors", "files", "markdown"}  # shared by every stage (and by each other)
+BASE = {"errors", "files", "markdown", "machine"}  # shared by every stage (and by each other)
 
 
 def stage(module: str) -> str | None:

@@ -23,6 +23,7 @@ from fcn_ablation.data.scan import cache_file, scan_pairs
 from fcn_ablation.data.synthetic import check_short_side, generate, synthetic_root
 from fcn_ablation.data.transforms import Normalise, PairTransform, collate
 from fcn_ablation.errors import DataError
+from fcn_ablation.machine import usable_cores
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 100  # stray files listed by name in a record (bad pairs are all listed)
@@ -44,7 +45,7 @@ def _synthetic_args(syn) -> tuple:
 
 
 def default_workers() -> int:
-    return min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return min(8, usable_cores())
 
 
 class SaliencyDataModule(pl.LightningDataModule):

@@ -23,12 +23,13 @@ report's paired tests resample images, which needs the value of every image, not
 from __future__ import annotations
 
 import contextlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 from torchmetrics import Metric
+
+from fcn_ablation.machine import usable_cores
 
 BETA2 = 0.3  # F-measure's beta^2
 EPS = float(np.spacing(1))  # MATLAB's eps, as PySODMetrics uses it
@@ -61,7 +62,7 @@ def _groups(preds, targets):
 
 def _workers(n: int) -> int:
     """Threads for `n` images: the cores this process may run on, at most four."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     return max(1, min(4, n, cores))
 
 

@@ -26,6 +26,7 @@ from pytorch_lightning.callbacks import Callback
 
 from fcn_ablation.errors import Diverged, Interrupted, JobTerminated
 from fcn_ablation.files import atomic_path
+from fcn_ablation.machine import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def checkpoint_dir(results_dir: str | Path, dataset: str, key: str, name: str) -
 
 # ----------------------------------------------------------------------------- CPU budget
 def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return usable_cores()
 
 
 def cpu_budget() -> tuple[int, str]:
