@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from fcn_ablation.config.schema import SpeedConfig, register
+from fcn_ablation.config.schema import SpeedConfig
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.evaluation.stats import bootstrap_median_ci
 from fcn_ablation.evaluation.timing import device_label, device_slug, dtype_of, prepare, timed
@@ -38,8 +38,6 @@ from fcn_ablation.store.paper import paper_dir
 from fcn_ablation.store.records import scale_name, table_widths
 
 MATMUL = "matmul"
-
-register()
 
 
 def experiment_widths(names: list[str], multiplier: float) -> dict[str, dict[str, int]]:

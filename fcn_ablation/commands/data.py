@@ -18,11 +18,8 @@ from omegaconf import DictConfig
 from fcn_ablation.commands.common import start
 from fcn_ablation.config.checks import validate
 from fcn_ablation.config.folder import config_dir
-from fcn_ablation.config.schema import register
 from fcn_ablation.errors import exit_on_user_error
 from fcn_ablation.files import check_writable
-
-register()
 
 
 def loader_throughput(loader, n_images: int) -> dict:

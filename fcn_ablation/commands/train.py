@@ -16,7 +16,6 @@ from hydra.types import RunMode
 
 from fcn_ablation.commands.common import quiet_lightning, start
 from fcn_ablation.config.folder import config_dir
-from fcn_ablation.config.schema import register
 from fcn_ablation.errors import Diverged, exit_on_user_error
 
 
@@ -28,9 +27,6 @@ def remove_if_unused(output_dir: Path) -> None:
     ours = [p for p in output_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"]
     if not ours:
         shutil.rmtree(output_dir, ignore_errors=True)
-
-
-register()
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")

@@ -426,3 +426,8 @@ def register_bench_train() -> None:
     starts from, in the benchmark's process only."""
     register()
     ConfigStore.instance().store(name="base_config", node=TrainBenchRun)
+
+
+# On import, once for every process that composes a config: a command's, a test's, and a launcher's
+# job process (submitit re-composes the sweep's config there from the pickled task, before any main).
+register()

@@ -29,13 +29,11 @@ import pandas as pd
 from omegaconf import open_dict
 
 from fcn_ablation.config.folder import config_dir
-from fcn_ablation.config.schema import register
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
 
 log = logging.getLogger(__name__)
-register()
 
 
 def check_space(space) -> tuple[dict[str, list[str]], list[float]]:
