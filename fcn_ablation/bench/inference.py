@@ -4,7 +4,7 @@ Detection speed does not depend on the weights, so no data set and no training a
 experiment's network is built at the configured width and timed on a random input of the
 configured size. The measurement is meant to be trusted:
 
-- the forward pass goes through `timing.prepare`/`timing.timed`, the path the training sweep's
+- the forward pass goes through `evaluation.timing.prepare`/`evaluation.timing.timed`, the path the training sweep's
   detection time takes (eval and inference mode, warm-up, device synchronisation);
 - variants are interleaved: every round times each variant once, rounds rotate the order
   (A B C, B C A, C A B, ...), so drift of a shared machine hits all of them alike and no variant

@@ -1,7 +1,7 @@
 """Timing training steps two ways in interleaved rounds: the real job path (Lightning's Trainer
 driving the `SaliencyModule`, its optimiser groups, loss and logging) and a plain PyTorch loop over
 the same network, optimiser, batches, precision and memory format. `fcn-ablation-bench-train`
-builds both and writes the tables (`bench_train.py`); this module only measures.
+builds both and writes the tables (`bench/training.py`); this module only measures.
 
 How the rounds interleave: Lightning's `fit` runs without a break, and a callback (`Rounds`) marks
 round boundaries every `steps` optimiser steps. At each boundary it closes Lightning's round, then

@@ -4,7 +4,7 @@ how much of that is Lightning's.
 It composes the main config (`conf/bench_train.yaml` includes `config.yaml`), so every group and
 key of a job applies: experiment, dataset, recipe, optimizer, trainer (its precision), train_speed,
 model.width_multiplier. It then times training steps of the real job path and of a plain PyTorch
-loop in interleaved rounds (`train_timing`), and writes, under
+loop in interleaved rounds (`bench.train_rounds`), and writes, under
 `results/bench/<device>/train-<settings>/`:
 
 - `bench.csv`: one row per path (lightning, plain): images/s and ms/step (medians over rounds,

@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 
+import fcn_ablation.config.schema  # noqa: F401 - importing it registers the schemas, in every process that composes
 from fcn_ablation.config.folder import check_config_files, search_path_dirs
 from fcn_ablation.errors import ConfigError, UserError, exit_on_user_error
 

@@ -1,7 +1,7 @@
 """Command line: `python -m fcn_ablation [overrides]` or `fcn-ablation [overrides]`.
 
 A Hydra app over the package's `conf/`; one job trains and measures one experiment, `-m` sweeps
-many. What every command shares (the config folder, its YAML check, the entry) is in `app.py`.
+many. What every command shares (the YAML check, the one-line errors, the entry) is in `common.py`.
 """
 
 from __future__ import annotations

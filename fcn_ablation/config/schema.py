@@ -26,7 +26,7 @@ from fcn_ablation.models.choices import InitSource, ScheduleName, TransferRule
 
 
 # What a setting is. The results store files a record under a hash of its config (the settings
-# key, `settings.settings_key`): records that share it are rows of one table. A field that does not
+# key, `config.settings_key`): records that share it are rows of one table. A field that does not
 # change what a row measures is marked here, on the field, so that whoever adds a field decides:
 # - `row_attribute(...)`: differs between rows of one table (the experiment, where its weights
 #   started, the seed), or says only how a job runs or reports (logging, paths, timing pass);
@@ -52,7 +52,7 @@ def ours(default=MISSING, *, default_factory=None, neutral=MISSING):
 def open_section(schema, *, setting: bool = True, why: str = ""):
     """A section naming a class to build (`_target_`, Hydra's convention) that holds, beside the
     keys `schema` types, any argument of that class: its defaults are the schema's, and
-    `targets.typed` checks the schema's keys at start-up. `setting=False`: a row attribute."""
+    `config.instantiate.typed` checks the schema's keys at start-up. `setting=False`: a row attribute."""
 
     def defaults() -> dict:
         return OmegaConf.to_container(OmegaConf.structured(schema), enum_to_str=True)
@@ -225,7 +225,7 @@ class LoggerConfig:
     fallback_offline: bool = ours(True)
 
 
-# The timing code's own type (`timing.prepare` takes a `SpeedConfig`), so its choice lives here with it.
+# The timing code's own type (`evaluation.timing.prepare` takes a `SpeedConfig`), so its choice lives here with it.
 class Precision(str, Enum):
     fp32 = "fp32"
     bf16 = "bf16"
@@ -235,7 +235,7 @@ class Precision(str, Enum):
 @dataclass
 class SpeedConfig:
     """How a forward pass is run when it is timed: the schema of the run's `timing` and of the
-    benchmark, and the one type `timing.prepare` takes, so that every timing takes one path."""
+    benchmark, and the one type `evaluation.timing.prepare` takes, so that every timing takes one path."""
 
     precision: Precision = Precision.fp32
     channels_last: bool = False

@@ -1,7 +1,7 @@
 """Tables 3/4-style reports whose every difference carries its uncertainty.
 
 One report covers one store folder: one data set, one settings key (settings and split files;
-see `settings.settings_key`). Rows are (experiment, initialisation) pairs, each a distribution
+see `config.settings_key`). Rows are (experiment, initialisation) pairs, each a distribution
 over seeds (the newest record per seed): mean and 95 % t-interval of every metric, the
 seed-matched paired change versus the reference baseline with its interval, a paired
 permutation test on the test images (pooled over seeds, Holm-corrected over the variants), and

@@ -1,7 +1,7 @@
 """Result records: one JSON per job, holding everything a table needs plus the exact config.
 
 Every record is also filed in a store, `results/store/<dataset>/<settings key>/`, where the
-settings key (`settings.settings_key`) says which records are rows of one table: trained with
+settings key (`config.settings_key`) says which records are rows of one table: trained with
 the same settings and tested on the same images. A report then finds, for instance, the baseline that an earlier
 sweep of the same data set and settings produced. Records are never overwritten.
 
@@ -236,7 +236,7 @@ def record_seed(record: dict) -> int:
     return int(record.get("seed", record.get("config", {}).get("seed", 0)))
 
 
-# Scales a table's variants are timed at (`bench.bench_table`, read back by the report).
+# Scales a table's variants are timed at (`bench.inference.bench_table`, read back by the report).
 def scale_name(width_multiplier: float, height: int, width: int) -> str:
     return f"w{width_multiplier:g}-{width}x{height}"
 
