@@ -48,7 +48,7 @@ start=$SECONDS
 step() { echo; echo "== [$((SECONDS - start)) s] $*"; }
 
 step "1. inference benchmark, every experiment, eager: fp32, TF32, bf16"
-BENCH=($PY -m fcn_ablation.bench.inference device=$DEVICE width_multiplier=$W out_dir=$OUT/bench "${ROUNDS[@]}")
+BENCH=($PY -m fcn_ablation.commands.bench device=$DEVICE width_multiplier=$W out_dir=$OUT/bench "${ROUNDS[@]}")
 "${BENCH[@]}" precision=fp32
 [[ "$DEVICE" == cuda ]] && "${BENCH[@]}" precision=fp32 tf32=true
 "${BENCH[@]}" precision=bf16
@@ -70,7 +70,7 @@ step "   the fastest eager setting ($BEST) with channels_last, then compiled (ba
 "${BENCH[@]}" $BEST channels_last=true compile=true 'experiments=[baseline,a]'
 
 step "2. training benchmark, full width, rehearsal set, paper recipe: fp32 and bf16-mixed, each beside the plain loop"
-TRAIN=($PY -m fcn_ablation.bench.training preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}"
+TRAIN=($PY -m fcn_ablation.commands.bench_train preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}"
        model.width_multiplier=$W bench_train.out_dir=$OUT/bench trainer.enable_progress_bar=false "${TRAIN_ROUNDS[@]}")
 "${TRAIN[@]}" trainer.precision=32-true
 "${TRAIN[@]}" trainer.precision=bf16-mixed
@@ -81,7 +81,7 @@ fi
 
 step "3. a two-job preset=paper sweep at full width on the rehearsal set ($STEPS steps each), store and report"
 VGG16=${VGG16:-/tmp/fcn-vgg16-stand-in.pth}
-[[ -f "$VGG16" ]] || $PY -m fcn_ablation.models.vgg16 "$VGG16"
+[[ -f "$VGG16" ]] || $PY -m fcn_ablation.commands.vgg16_stand_in "$VGG16"
 $PY -m fcn_ablation -m preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}" experiment=baseline,a \
     model.width_multiplier=$W init.path="$VGG16" trainer.max_steps=$STEPS trainer.enable_progress_bar=false \
     paths.results_dir="$OUT" "${REPORT[@]}"
