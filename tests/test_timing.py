@@ -76,6 +76,20 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
     assert thin == (SpeedConfig(), "config")  # nothing measured at that width: the configured options
 
 
+def test_a_compiled_best_is_timed_eagerly_over_images_of_many_sizes(tmp_path, compose_cfg):
+    """A compiled graph per image size would cost tens of seconds each: over a native test set the
+    benchmark's best options are kept, compilation dropped, and the record says so."""
+    from fcn_ablation.config.schema import SpeedConfig
+    from fcn_ablation.training.job import speed_options
+
+    results = tmp_path / "results"
+    _bench_result(results, "eager", {"baseline": 30.0})
+    compiled = _bench_result(results, "cl-compile", {"baseline": 10.0}, channels_last=True, compile=True)
+    cfg = compose_cfg([f"paths.results_dir={results}", "model.width_multiplier=1.0", "timing.best_benchmarked=true"])
+    assert speed_options(cfg, "cpu", sizes=1) == (SpeedConfig(channels_last=True, compile=True), str(compiled))
+    assert speed_options(cfg, "cpu", sizes=3) == (SpeedConfig(channels_last=True), f"{compiled} (eager: 3 image sizes)")
+
+
 def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key():
     from fcn_ablation.config.settings_key import settings_key
 

@@ -5,6 +5,7 @@ split is neither scored nor timed, and its record is filed apart from the table'
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import time
@@ -20,6 +21,7 @@ from fcn_ablation.config.checks import validate
 from fcn_ablation.config.schema import OptimizerConfig, SpeedConfig, TrainSpeedConfig
 from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.datamodule import SaliencyDataModule
+from fcn_ablation.data.pairs import upright_size
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.evaluation.timing import best_benchmarked, device_label, time_forward
 from fcn_ablation.files import atomic_torch_save, check_writable, checked_results_dir
@@ -53,8 +55,6 @@ METRICS = tuple(records.METRICS)  # the metrics every record holds (`store.recor
 def test_image_hw(dataset) -> list[int]:
     """The most common (height, width) of a test set's images: where its detection time is typical."""
     from collections import Counter
-
-    from fcn_ablation.data.pairs import upright_size
 
     sizes = Counter(upright_size(pair.image) for pair in dataset.pairs[:200])
     return list(sizes.most_common(1)[0][0])
@@ -147,8 +147,10 @@ def make_module(
     )
 
 
-def speed_options(cfg, device) -> tuple[SpeedConfig, str]:
-    """The detection timing's speed options and where they come from ("config" or a bench.csv)."""
+def speed_options(cfg, device, sizes: int = 1) -> tuple[SpeedConfig, str]:
+    """The detection timing's speed options and where they come from ("config" or a bench.csv).
+    A benchmark's best with `compile` is taken without it when the timed images come in `sizes` > 1
+    sizes (native test sets): a compiled graph per size would cost tens of seconds each."""
     speed = SpeedConfig.of(cfg.timing)
     if not cfg.timing.best_benchmarked:
         return speed, "config"
@@ -164,7 +166,12 @@ def speed_options(cfg, device) -> tuple[SpeedConfig, str]:
             cfg.model.width_multiplier, bench_dir, speed.precision.value, cfg.model.width_multiplier,
         )  # fmt: skip
         return speed, "config"
-    return found[0], str(found[1])
+    best, source = found
+    if best.compile and sizes > 1:
+        log.info("timing: the benchmark's fastest options compile; the %d image sizes timed here would each compile, so "
+                 "the timing pass runs them eagerly (%s)", sizes, source)  # fmt: skip
+        return dataclasses.replace(best, compile=False), f"{source} (eager: {sizes} image sizes)"
+    return best, str(source)
 
 
 def run(cfg, output_dir: Path, group: str | None = None) -> dict:
@@ -308,7 +315,8 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     timed = data.test_set if cfg.test else data.val_set
     n_time = cfg.timing.max_images or len(timed)
     images = (data.normalise(timed[i]["image"]) for i in range(min(n_time, len(timed))))
-    speed, speed_from = speed_options(cfg, device)
+    sizes = len({upright_size(p.image) for p in timed.pairs[:n_time]}) if cfg.timing.best_benchmarked else 1
+    speed, speed_from = speed_options(cfg, device, sizes)
     timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
 
     params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
