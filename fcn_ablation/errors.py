@@ -53,6 +53,14 @@ def exit_on_user_error():
     `OSError` no helper of ours caught: Hydra's, a logger's) is one `error:` line too."""
     try:
         yield
+    except BrokenPipeError:  # the reader went away (`--help | head`): nothing left to say, and no traceback
+        import os
+
+        try:  # Python would report the pipe again when it flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is no file (captured)
+            pass
+        sys.exit(1)
     except KeyboardInterrupt:
         _interrupted(
             "Ctrl-C; nothing half-written was kept: rerun the same command to resume (finished jobs are skipped)"

@@ -329,6 +329,13 @@ def test_ctrl_c_outside_training_is_one_line_and_status_130(capsys):
     assert capsys.readouterr().err.strip().startswith("interrupted: Ctrl-C; ")
 
 
+def test_a_reader_that_goes_away_ends_the_command_without_a_traceback(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        with exit_on_user_error():
+            raise BrokenPipeError(32, "Broken pipe")  # `fcn-ablation --help | head -1`
+    assert exit_.value.code == 1 and capsys.readouterr().err == ""
+
+
 # ----------------------------------------------------------------------------- the epoch plan
 def test_the_epoch_plan_depends_on_the_seed_and_epoch_alone_and_resumes_mid_epoch():
     from fcn_ablation.data.sampling import EpochPlan, ResumableLoader
