@@ -54,8 +54,8 @@ def _flush_tree(folder: Path) -> None:
 
 
 def is_disk_full(err: BaseException) -> bool:
-    """Whether an error is a full disk: `ENOSPC`/`EDQUOT`, or torch's archive writer failing on one
-    (it reports the C++ stream's failure as a RuntimeError)."""
+    """Whether an error is a full disk: `ENOSPC`/`EDQUOT`, or an error of another type (a wrapped
+    one, a RuntimeError) whose message says so."""
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     text = str(err)
@@ -101,7 +101,7 @@ def atomic_path(path: str | Path, folder: bool = False, keep_existing: bool = Fa
     try:
         try:
             yield tmp
-            _flush_tree(tmp) if tmp.is_dir() else _fsync(tmp)
+            _flush_tree(tmp) if folder else _fsync(tmp)
         except Exception as err:
             if _looks_like_a_full_disk(err, path.parent):
                 raise disk_full(path, err) from None
@@ -113,7 +113,7 @@ def atomic_path(path: str | Path, folder: bool = False, keep_existing: bool = Fa
                 raise
         _fsync(path.parent)
     finally:
-        if tmp.is_dir():
+        if folder:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)

@@ -216,22 +216,21 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
                 _ensure_baseline(cfg, data, split_hash, store, output_dir, group)
             record, path = _train(cfg, data, split_hash, output_dir, group, ckpt_dir)
         except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
-            records.write_json(output_dir / "job.json", {
-                "job": name, "dataset": cfg.dataset.name, "settings_key": store.name, "record": None,
-                "skipped": False, "test": bool(cfg.test), "diverged": str(err),
-            })  # fmt: skip
+            _write_job(output_dir, cfg, None, skipped=False, store=store, diverged=str(err))
             raise
         _write_job(output_dir, cfg, path, skipped=False)
         return {**record, "_path": str(path)}
 
 
-def _write_job(output_dir: Path, cfg, record_path: Path, skipped: bool) -> None:
+def _write_job(output_dir: Path, cfg, record_path: Path | None, skipped: bool, store: Path | None = None,
+               diverged: str | None = None) -> None:  # fmt: skip
     """`job.json` in the job's folder: which stored record this job stands for (the end-of-sweep
-    report finds its tables through these)."""
-    records.write_json(output_dir / "job.json", {
-        "job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": records.store_of(record_path).name,
-        "record": records.relative_to(record_path, cfg.paths.results_dir), "skipped": skipped, "test": bool(cfg.test),
-    })  # fmt: skip
+    report finds its tables through these); a diverged job's has no record and says why."""
+    store = records.store_of(record_path) if record_path is not None else store
+    job = {"job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": store.name,
+           "record": records.relative_to(record_path, cfg.paths.results_dir) if record_path is not None else None,
+           "skipped": skipped, "test": bool(cfg.test)}  # fmt: skip
+    records.write_json(output_dir / "job.json", {**job, **({"diverged": diverged} if diverged else {})})
 
 
 def baseline_config(cfg):

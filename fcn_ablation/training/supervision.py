@@ -5,12 +5,14 @@
 - **One at a time per identity.** A job holds a file lock named after it in its table's store
   while it runs, so two launches of one job (a rerun while the first still trains, two sweeps
   that share rows) never both train it: the second waits, then finds the record and skips.
-- **Resume.** Lightning saves `last.ckpt` after every epoch in the job's checkpoint folder, which
-  is named after its identity, not a time stamp; a rerun continues from it.
+- **Resume.** `last.ckpt` is saved after every epoch (and at the step a Ctrl-C stops) in the job's
+  checkpoint folder, which is named after its identity, not a time stamp; a rerun continues from it
+  exactly where it stopped.
 - **CPU budget.** A job under a parallel launcher uses its share of the cores (torch threads and
   loader workers), not all of them.
 - **Termination.** SIGTERM (SLURM time-out or pre-emption, docker stop) ends the job with status
-  143 and one line, after saving a checkpoint to resume from.
+  143 and one line, after saving a checkpoint to resume from; Ctrl-C with status 130.
+- **Divergence.** A non-finite loss or weights stop the job (`DivergenceGuard`): never a score.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ class SaveLast(Callback):
     a temporary file and renamed over the old one, so a kill during the write leaves the previous
     checkpoint whole. A checkpoint holds everything an exact resume needs: Lightning's loops and
     optimiser, the data module's place in its epoch (`data.sampling`), and the random states
-    (`on_save_checkpoint`: dropout draws from torch's global generator)."""
+    (`state_dict`: dropout draws from torch's global generator)."""
 
     def __init__(self, ckpt_dir: Path) -> None:
         self.ckpt_dir = Path(ckpt_dir)
@@ -179,8 +181,7 @@ class SaveLast(Callback):
         return self.ckpt_dir / "last.ckpt"
 
     def save(self, trainer) -> None:
-        with atomic_path(self.path) as tmp:
-            trainer.save_checkpoint(str(tmp))
+        save_checkpoint(trainer, self.path)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self.save(trainer)
@@ -206,9 +207,8 @@ class SaveLast(Callback):
         import numpy as np
         import torch
 
-        kind, keys, pos, has_gauss, gauss = (
-            np.random.get_state()
-        )  # as tensors and numbers: a weights-only load reads them
+        # NumPy's state as a tensor and numbers: a weights-only load of the checkpoint reads them.
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
         numpy_state = {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                        "has_gauss": int(has_gauss), "gauss": float(gauss)}  # fmt: skip
         state = {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
@@ -287,6 +287,12 @@ class DivergenceGuard(Callback):
         )
 
 
+def save_checkpoint(trainer, path: Path) -> None:
+    """Lightning's checkpoint of `trainer`, written atomically (`files.atomic_path`)."""
+    with atomic_path(path) as tmp:
+        trainer.save_checkpoint(str(tmp))
+
+
 def fit(trainer, module, data, ckpt_dir: Path) -> dict:
     """`trainer.fit`, resumed from `ckpt_dir/last.ckpt` when a killed or interrupted run left one;
     returns what it resumed from. On SIGTERM: save `last.ckpt` and raise `JobTerminated`. On
@@ -326,12 +332,11 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
         if trainer.received_sigterm:  # Lightning may end fit quietly between epochs
             raise SIGTERMException
     except SIGTERMException:
-        with atomic_path(last) as tmp:
-            trainer.save_checkpoint(str(tmp))
+        save_checkpoint(trainer, last)
         raise JobTerminated(
             f"received SIGTERM at step {trainer.global_step}; saved {last}: rerun the same command to resume"
         ) from None
-    except SystemExit:  # Lightning's own end of a second Ctrl-C (it catches KeyboardInterrupt, then exits 1)
+    except SystemExit:  # (SIGTERMException is one too: caught above) Lightning's end of a second Ctrl-C: it exits 1
         if not trainer.interrupted:
             raise
         raise Interrupted(
@@ -348,10 +353,12 @@ def lightning_interrupts(trainer, what: str, resume: str):
     """Lightning ends a Ctrl-C outside `fit` (testing, validating) with `sys.exit(1)` and its own
     message, which we silence: that becomes `Interrupted`, saying `what` was interrupted and what
     the rerun `resume`s from."""
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
     try:
         yield
-    except SystemExit:
-        if not trainer.interrupted:
+    except SystemExit as exit_:
+        if not trainer.interrupted or isinstance(exit_, SIGTERMException):
             raise
         raise Interrupted(f"Ctrl-C while {what}; rerun the same command: it resumes from {resume}") from None
 
