@@ -104,3 +104,24 @@ def test_upsampling_is_bilinear_and_frozen_unless_learned():
     y = torch.nn.functional.conv_transpose2d(x, net.upscore8.weight, stride=8)
     assert torch.allclose(y[0, :, 16:-16, 16:-16], torch.ones_like(y[0, :, 16:-16, 16:-16]))
     assert FCN8s(build_widths(layer_factors(), 1 / 16), learn_upsampling=True).upscore8.weight.requires_grad
+
+
+@pytest.mark.parametrize("hw", [(96, 96), (37, 53), (1, 1), (300, 400)])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
+def test_the_first_stage_without_the_zero_border_is_the_same_function(hw, channels_last):
+    """`skip_border` (train_speed.skip_border) computes conv1_1/conv1_2 where the image is: the same
+    outputs and the same gradients of every parameter as the layer-by-layer network, at any size."""
+    torch.manual_seed(0)
+    net = FCN8s(build_widths({"conv1_1": 0.5, "fc6": 0.5}, 0.0625), 2, 0.0)
+    net.conv1_1.bias.data.uniform_(-0.5, 0.5)  # a bias of each sign: c1 = relu(b1) has zeros and not
+    x = torch.randn(2, 3, *hw)
+    if channels_last:
+        net, x = net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    params = [p for p in net.parameters() if p.requires_grad]
+    plain, skipped = net(x), net(x, skip_border=True)
+    torch.testing.assert_close(skipped, plain, rtol=1e-5, atol=1e-5)
+    for a, b in zip(
+        torch.autograd.grad(plain.square().sum(), params), torch.autograd.grad(skipped.square().sum(), params)
+    ):
+        # sums over ~10^6 positions in another order: compared at a thousandth of the largest gradient
+        torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-3 * float(a.abs().max()))

@@ -206,6 +206,9 @@ class TrainSpeedConfig:
 
     tf32: bool = added_later(False, default=False)  # CUDA: TF32 matmuls and convolutions; false: true fp32
     channels_last: bool = row_attribute(False, why="speed only: the same arithmetic")
+    # conv1_1 and conv1_2 without the work on conv1_1's 100-pixel zero border (the same function:
+    # `models.fcn8s.first_stage_on_image`) when training and scoring; the detection time never skips it
+    skip_border: bool = row_attribute(False, why="speed only: the same function")
     compile: bool = row_attribute(
         False, why="speed only: the same arithmetic"
     )  # the training forward; eval stays eager

@@ -142,6 +142,7 @@ def make_module(
         schedule=optimizer.schedule,
         keep_maps=keep_maps,
         channels_last=bool(speed.channels_last),
+        skip_border=bool(speed.skip_border),
         compile=bool(speed.compile),
         size_bucket=int(speed.size_bucket),
     )

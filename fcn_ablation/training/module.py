@@ -38,18 +38,20 @@ class SaliencyModule(pl.LightningModule):
         schedule: ScheduleName | str = ScheduleName.constant,
         keep_maps: tuple[str, ...] = (),
         channels_last: bool = False,
+        skip_border: bool = False,
         compile: bool = False,
         size_bucket: int = 0,
     ) -> None:
         """`optimizer`: the optimiser's class with its arguments bound (Hydra's `_partial_`), called
         with the parameter groups; `loss_reduction`: "mean" over pixels, or "sum" over an image's
         pixels as Caffe FCN; `bias_lr_mult`: the biases' learning rate over the weights'. The fast
-        paths (`train_speed`, `models/fast.py`): `channels_last` memory, a `compile`d training
+        paths (`train_speed`, `models/fast.py`): `channels_last` memory, the first stage without
+        conv1_1's zero border (`skip_border`, `models.fcn8s.first_stage_on_image`), a `compile`d training
         forward (evaluation stays eager: it sees every native size), training batches padded to
         multiples of `size_bucket` pixels."""
         super().__init__()
         self.net = net
-        self.channels_last, self.size_bucket = channels_last, size_bucket
+        self.channels_last, self.size_bucket, self.skip_border = channels_last, size_bucket, skip_border
         # not a submodule (its parameters are the net's): the state dict keeps the net's names
         object.__setattr__(self, "train_forward", compile_for_training(net) if compile else net)
         self.make_optimizer = optimizer
@@ -61,7 +63,7 @@ class SaliencyModule(pl.LightningModule):
         self.test_per_image: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.layout(x))
+        return self.net(self.layout(x), skip_border=self.skip_border)
 
     def layout(self, x: torch.Tensor) -> torch.Tensor:
         """`x` in the memory format the network trains in (`channels_last`)."""
@@ -80,7 +82,9 @@ class SaliencyModule(pl.LightningModule):
         image, mask = batch["image"], batch["mask"]
         if self.size_bucket:
             image, mask = pad_to_bucket(image, mask, self.size_bucket)
-        loss = pixel_loss(self.train_forward(self.layout(image)), mask, self.loss_reduction)
+        loss = pixel_loss(
+            self.train_forward(self.layout(image), skip_border=self.skip_border), mask, self.loss_reduction
+        )
         # A tensor, not a number: no host-device synchronisation here. The progress bar reads it
         # at each refresh, the logger every `trainer.log_every_n_steps`.
         self.log("train/loss", loss, prog_bar=True, batch_size=image.shape[0])
