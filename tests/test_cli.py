@@ -121,13 +121,13 @@ def test_the_data_check_writes_no_job_folder(tmp_path):
 
 
 def test_a_variant_that_rounds_to_the_baseline_is_said_to(compose_cfg, caplog):
-    from fcn_ablation.training.job import warn_if_same_as_baseline
+    from fcn_ablation.training.job import plan_job, warn_if_same_as_baseline
 
     with caplog.at_level("WARNING"):
-        assert warn_if_same_as_baseline(compose_cfg(["experiment=b", "model.width_multiplier=0.001"]))
+        assert warn_if_same_as_baseline(plan_job(compose_cfg(["experiment=b", "model.width_multiplier=0.001"])))
     assert "experiment b: at model.width_multiplier=0.001 its widths round to the baseline's" in caplog.text
-    assert not warn_if_same_as_baseline(compose_cfg(["experiment=b"]))
-    assert not warn_if_same_as_baseline(compose_cfg(["experiment=baseline", "model.width_multiplier=0.001"]))
+    assert not warn_if_same_as_baseline(plan_job(compose_cfg(["experiment=b"])))
+    assert not warn_if_same_as_baseline(plan_job(compose_cfg(["experiment=baseline", "model.width_multiplier=0.001"])))
 
 
 def _no_login(monkeypatch, tmp_path):
@@ -161,27 +161,29 @@ def test_online_without_a_login_or_a_route_falls_back_offline_or_stops_at_start(
 
 
 def test_a_logging_failure_at_the_end_loses_no_result(caplog):
-    from fcn_ablation.training.loggers import SUMMARY_KEYS, finish_logger
+    from fcn_ablation.store.record import METRICS, Record
+    from fcn_ablation.training.loggers import finish_logger
 
     class Broken:
         def log_metrics(self, metrics):
             raise ConnectionError("network down")
 
     with caplog.at_level("WARNING"):
-        finish_logger(Broken(), {k: 1.0 for k in SUMMARY_KEYS})
+        finish_logger(Broken(), Record("baseline", "t", scores=dict.fromkeys(METRICS, 1.0), params=1.0, macs=1.0))
     assert "could not write the final metrics (ConnectionError: network down)" in caplog.text
 
 
 OFFLINE_RUN = """
 from omegaconf import OmegaConf
-from fcn_ablation.training.loggers import finish_logger, make_logger, SUMMARY_KEYS
+from fcn_ablation.store.record import METRICS, Record
+from fcn_ablation.training.loggers import finish_logger, make_logger
 cfg = OmegaConf.create({{
     "logger": {{"_target_": "pytorch_lightning.loggers.WandbLogger", "project": "p", "mode": "offline"}},
     "experiment": {{"name": "baseline"}}, "dataset": {{"name": "synthetic"}},
 }})
 logger = make_logger(cfg, {out!r}, "g")
 logger.log_metrics({{"train/loss": 0.5}})
-finish_logger(logger, {{k: 1.0 for k in SUMMARY_KEYS}})
+finish_logger(logger, Record("baseline", "t", scores=dict.fromkeys(METRICS, 1.0), params=1.0, macs=1.0))
 print("logged")
 """
 
@@ -214,7 +216,7 @@ def test_a_run_that_trains_nothing_says_so_in_its_record(compose_cfg, tmp_path, 
     cfg = app_config([*tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=0"])
     with caplog.at_level("WARNING"):
         record = run(cfg, tmp_path / "job")
-    assert record["untrained"] is True and record["train_steps"] == 0
+    assert record.untrained is True and record.train_steps == 0
     assert "baseline: nothing was trained (trainer.max_epochs=0" in caplog.text
 
 

@@ -61,7 +61,7 @@ def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
 
     from fcn_ablation.models.fcn8s import FCN8s
     from fcn_ablation.models.widths import build_widths
-    from fcn_ablation.training.job import make_module, optimizer_config
+    from fcn_ablation.training.job import make_module, optimizer_config, plan_job
     from fcn_ablation.training.loggers import make_logger
 
     readme = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
@@ -78,7 +78,7 @@ def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
         compose_cfg(["+optimizer._partial_=true"])
     )  # as lightning-hydra-template writes it: Hydra's key, not AdamW's
     net = FCN8s(build_widths({}, 1 / 32))
-    opt = make_module(net, optimizer_config(cfg, is_baseline=True)).configure_optimizers()
+    opt = make_module(net, optimizer_config(cfg.optimizer, plan_job(cfg).start)).configure_optimizers()
     assert isinstance(opt, torch.optim.RMSprop) and (opt.defaults["lr"], opt.defaults["alpha"]) == (1e-4, 0.9)
     weights, biases = opt.param_groups
     assert (weights["weight_decay"], biases["weight_decay"], biases["lr"]) == (1e-4, 0.0, 1e-4)

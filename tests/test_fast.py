@@ -14,7 +14,7 @@ from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.fast import compilations, pad_to_bucket
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths
-from fcn_ablation.training.job import make_module, optimizer_config
+from fcn_ablation.training.job import make_module, optimizer_config, plan_job
 
 from helpers import app_config
 
@@ -45,7 +45,7 @@ def _train(*overrides, precision: str = "32-true") -> list[float]:
     cfg = app_config(["model.width_multiplier=0.0625", "model.dropout=0", *overrides])
     torch.manual_seed(0)
     net = FCN8s(build_widths({}, cfg.model.width_multiplier), 2, 0.0)
-    module = make_module(net, optimizer_config(cfg, is_baseline=True), speed=cfg.train_speed)
+    module = make_module(net, optimizer_config(cfg.optimizer, plan_job(cfg).start), speed=cfg.train_speed)
     losses = _Losses()
     trainer = pl.Trainer(accelerator="cpu", precision=precision, max_steps=len(SIZES), logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, callbacks=[losses])  # fmt: skip

@@ -63,7 +63,7 @@ def test_a_sweep_goes_on_past_a_diverged_job_reports_the_rest_and_exits_non_zero
     assert "1 job(s) of the sweep diverged" in res.stderr
     assert "report:" in res.stdout  # the healthy job's table
     recs = store_records(tmp_path / "results")
-    assert [r["lr"] for r in recs] == [1e-3]
+    assert [r.lr for r in recs] == [1e-3]
 
 
 def test_non_finite_weights_at_the_end_are_a_divergence_too():
@@ -159,7 +159,7 @@ def test_a_poisoned_store_is_warned_about_and_every_reader_goes_on(trained, tmp_
     src, rec = trained
     results = tmp_path / "results"
     shutil.copytree(src / "results", results)
-    store = records.store_dir(results, rec["dataset"], rec["settings_key"])
+    store = records.store_dir(results, rec.dataset, rec.settings_key)
     junk = poison(store, "zz")
     # A good record whose arrays were cut short: its table row keeps its scores, loses its paired tests.
     good = Path(next(p for p in store.glob("baseline-*.json") if p not in junk.values()))
@@ -173,7 +173,7 @@ def test_a_poisoned_store_is_warned_about_and_every_reader_goes_on(trained, tmp_
     # The done-job check: the job is found done (skipped), the junk named in warnings.
     args = tiny_overrides(tmp_path, cache_dir)
     again = run_job(tmp_path / "again", args)
-    assert again["_path"] in (str(good), str(cut))
+    assert str(again.path) in (str(good), str(cut))
     assert any(str(junk["bytes"]) in m for m in caplog.messages)
     # The baseline lookup of an init=baseline job.
     found = records.reference_baseline(store, results, "scratch", 0)
@@ -203,12 +203,12 @@ def test_a_crash_between_the_arrays_and_the_record_is_cleaned_up_by_the_next_fil
 
     monkeypatch.setattr(records, "write_json", full_disk)
     with pytest.raises(DiskFull):
-        records.file_record(rec, tmp_path, arrays)
+        records.file_record(records.Record.from_json(rec), tmp_path, arrays)
     store = records.store_dir(tmp_path, "synthetic", "k")
     (stray,) = store.glob("*.npz")  # the crash's leftover: no reader sees it (no .json)
     assert list(store.glob("*.json")) == []
     monkeypatch.setattr(records, "write_json", real)
-    path = records.file_record({**rec, "created": records.timestamp()}, tmp_path, arrays)
+    path = records.file_record(records.Record.from_json({**rec, "created": records.timestamp()}), tmp_path, arrays)
     assert not stray.exists() and sorted(p.name for p in store.iterdir()) == sorted(
         [path.name, path.with_suffix(".npz").name]
     )
@@ -251,7 +251,7 @@ def test_the_rerun_after_a_full_disk_resumes_and_files_one_record(tmp_path, cach
     assert not (tmp_path / "job1" / "model.pt").exists() and store_records(tmp_path / "results") == []
     monkeypatch.undo()
     rec = run_job(tmp_path / "job2", args)
-    assert rec["resumed_from"]["step"] == rec["train_steps"]  # the trained weights were kept to resume from
+    assert rec.resumed_from["step"] == rec.train_steps  # the trained weights were kept to resume from
     assert len(store_records(tmp_path / "results")) == 1
 
 
@@ -301,11 +301,11 @@ def test_ctrl_c_saves_at_the_step_and_the_rerun_ends_with_the_same_weights(tmp_p
     assert "Ctrl-C at step 6" in str(err.value) and "rerun the same command" in str(err.value)
     monkeypatch.undo()
     resumed = run_job(tmp_path / "cut" / "job2", args("cut"))
-    assert resumed["resumed_from"]["step"] == 6 and resumed["train_steps"] == plain["train_steps"] == 12
+    assert resumed.resumed_from["step"] == 6 and resumed.train_steps == plain.train_steps == 12
     a = torch.load(tmp_path / "plain" / "job" / "model.pt", weights_only=False)["state_dict"]
     b = torch.load(tmp_path / "cut" / "job2" / "model.pt", weights_only=False)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert resumed["max_f"] == plain["max_f"]
+    assert resumed.scores["max_f"] == plain.scores["max_f"]
 
 
 def test_ctrl_c_on_the_command_line_is_one_line_and_status_130(tmp_path, cache_dir):

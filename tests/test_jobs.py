@@ -33,7 +33,7 @@ def wait_for(pattern: str, root: Path, proc: subprocess.Popen, timeout: float = 
     raise AssertionError(f"{pattern} did not appear in {timeout} s")
 
 
-def store_records(results: Path) -> list[dict]:
+def store_records(results: Path) -> list[records.Record]:
     return [records.read_record(p) for p in sorted((results / "store").glob("*/*/*.json"))]
 
 
@@ -51,13 +51,13 @@ def test_a_parallel_launcher_trains_the_baseline_once_and_reports_every_row(tmp_
               "init=baseline", "trainer.max_epochs=2", "experiment=e,f,baseline", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     recs = store_records(results)
-    assert sorted(r["experiment"] for r in recs) == ["baseline", "e", "f"]  # one baseline, not one per variant
-    base = next(r for r in recs if r["experiment"] == "baseline")
+    assert sorted(r.experiment for r in recs) == ["baseline", "e", "f"]  # one baseline, not one per variant
+    base = next(r for r in recs if r.experiment == "baseline")
     for r in recs:
-        if r["experiment"] != "baseline":
-            assert r["init"]["source"] == "baseline" and r["init"]["origin"].endswith("model.pt")
-            assert Path(r["init"]["origin"]).parent == records.resolve(base["output_dir"], results)
-        assert not Path(r["output_dir"]).is_absolute()  # a copied results folder still resolves it
+        if r.experiment != "baseline":
+            assert r.init["source"] == "baseline" and r.init["origin"].endswith("model.pt")
+            assert Path(r.init["origin"]).parent == records.resolve(base.output_dir, results)
+        assert not Path(r.output_dir).is_absolute()  # a copied results folder still resolves it
     (sweep,) = (results / "multiruns").iterdir()
     jobs = {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/job.json")}
     assert sorted(jobs) == ["0_e_seed0", "1_f_seed0", "2_baseline_seed0"]
@@ -73,18 +73,18 @@ def test_a_killed_sweep_resumes_where_it_stopped_and_its_copied_results_serve_th
     wait_for("checkpoints/synthetic/*/e-seed0-*/last.ckpt", results, proc)  # e has finished an epoch
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert [r["experiment"] for r in store_records(results)] == ["baseline"]
+    assert [r.experiment for r in store_records(results)] == ["baseline"]
 
     # The same command resumes it, here under joblib's launcher (a GPU box's: jobs side by side).
     res = cli(*args, "launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "skipped baseline-seed0" in res.stdout  # the first job is not redone
-    recs = {r["experiment"]: r for r in store_records(results)}
+    recs = {r.experiment: r for r in store_records(results)}
     assert sorted(recs) == ["baseline", "e"]
-    steps_per_epoch = recs["baseline"]["train_steps"] // 4
-    assert steps_per_epoch <= recs["e"]["resumed_from"]["step"] < recs["e"]["train_steps"]  # continued, not restarted
-    assert recs["e"]["train_steps"] == recs["baseline"]["train_steps"]  # and trained to the full budget
-    assert recs["baseline"].get("resumed_from") is None
+    steps_per_epoch = recs["baseline"].train_steps // 4
+    assert steps_per_epoch <= recs["e"].resumed_from["step"] < recs["e"].train_steps  # continued, not restarted
+    assert recs["e"].train_steps == recs["baseline"].train_steps  # and trained to the full budget
+    assert recs["baseline"].resumed_from is None
     assert table(results).n.tolist() == [1, 1]
     assert not list((results / "checkpoints").rglob("*.ckpt"))  # done jobs leave no checkpoint behind
 
@@ -97,11 +97,11 @@ def test_a_killed_sweep_resumes_where_it_stopped_and_its_copied_results_serve_th
     assert res.returncode == 0, res.stderr[-3000:]
     skipped = [line for line in res.stdout.splitlines() if line.startswith("skipped ")]
     assert len(skipped) == 1 and skipped[0].startswith("skipped baseline-seed0-")  # the copied baseline counts as done
-    recs = {r["experiment"]: r for r in store_records(moved / "results")}
-    assert Path(recs["g"]["init"]["origin"]).is_relative_to(moved)  # found through the record's relative path
+    recs = {r.experiment: r for r in store_records(moved / "results")}
+    assert Path(recs["g"].init["origin"]).is_relative_to(moved)  # found through the record's relative path
     forced = run_job(tmp_path / "forced", [*args[1:-1], "experiment=g", "rerun=true"])  # rerun=true: trained again
-    assert forced.get("resumed_from") is None and forced["_path"] != recs["g"]["_path"]
-    assert sorted(r["experiment"] for r in store_records(moved / "results")) == ["baseline", "e", "g", "g"]
+    assert forced.resumed_from is None and forced.path != recs["g"].path
+    assert sorted(r.experiment for r in store_records(moved / "results")) == ["baseline", "e", "g", "g"]
     assert table(moved / "results").n.tolist() == [1, 1, 1]  # the newest record of each row and seed
 
 
@@ -119,7 +119,7 @@ def test_sigterm_exits_143_in_one_line_and_the_rerun_resumes(tmp_path, cache_dir
     assert store_records(results) == []  # no record of a job that did not finish
 
     rec = run_job(tmp_path / "rerun", args)  # the same job again (in this process): it resumes
-    assert rec["resumed_from"]["step"] > 0 and [r["experiment"] for r in store_records(results)] == ["g"]
+    assert rec.resumed_from["step"] > 0 and [r.experiment for r in store_records(results)] == ["g"]
 
 
 def _write_many(results: str, tag: int, n: int) -> None:
@@ -132,7 +132,7 @@ def _write_many(results: str, tag: int, n: int) -> None:
             "writer": tag,
             "i": i,
         }
-        records.file_record(rec, results, {"names": __import__("numpy").array([f"x{i}"])})
+        records.file_record(records.Record.from_json(rec), results, {"names": __import__("numpy").array([f"x{i}"])})
 
 
 def test_many_writers_never_lose_or_corrupt_a_record(tmp_path):
@@ -145,8 +145,8 @@ def test_many_writers_never_lose_or_corrupt_a_record(tmp_path):
         assert p.exitcode == 0
     store = tmp_path / "store" / "synthetic" / "k"
     recs = [records.read_record(p) for p in sorted(store.glob("*.json"))]
-    assert sorted((r["writer"], r["i"]) for r in recs) == [(t, i) for t in range(3) for i in range(40)]
-    assert all(records.read_arrays(Path(r["_path"])) is not None for r in recs)
+    assert sorted((r.extra["writer"], r.extra["i"]) for r in recs) == [(t, i) for t in range(3) for i in range(40)]
+    assert all(records.read_arrays(Path(r.path)) is not None for r in recs)
     assert not [p for p in store.iterdir() if p.name.endswith(".tmp")]
 
 

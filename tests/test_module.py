@@ -5,13 +5,14 @@ import torch
 
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, layer_factors
-from fcn_ablation.training.job import make_module, optimizer_config
+from fcn_ablation.training.initialise import effective_source
+from fcn_ablation.training.job import make_module, optimizer_config, plan_job
 
 
 def _module(compose_cfg, *overrides):
     cfg = compose_cfg(list(overrides))
     net = FCN8s(build_widths(layer_factors(), 1 / 32), dropout=cfg.model.dropout)
-    return make_module(net, optimizer_config(cfg, is_baseline=True))
+    return make_module(net, optimizer_config(cfg.optimizer, plan_job(cfg).start))
 
 
 def test_paper_solver_is_sgd_without_decay_on_biases_and_frozen_deconvolutions(compose_cfg):
@@ -50,10 +51,18 @@ def test_summed_loss_is_per_image_the_mean_times_the_pixels(compose_cfg):
 
 def test_the_paper_recipe_trains_from_vgg16_at_1e_10_and_fine_tunes_at_1e_14(compose_cfg):
     base = compose_cfg(["recipe=paper", "init=imagenet"])
-    assert optimizer_config(base, is_baseline=True).lr == 1e-10 and base.model.at_once_scaling and not base.dataset.flip
+    assert (
+        optimizer_config(base.optimizer, plan_job(base).start).lr == 1e-10
+        and base.model.at_once_scaling
+        and not base.dataset.flip
+    )
     sweep = compose_cfg(["preset=paper", "experiment=f"])
-    assert optimizer_config(sweep, is_baseline=True).lr == 1e-10  # the sweep's baseline, from VGG16
-    assert optimizer_config(sweep, is_baseline=False).lr == 1e-14  # a variant, cut from the trained baseline
+    assert (
+        optimizer_config(sweep.optimizer, effective_source(sweep, True)).lr == 1e-10
+    )  # the sweep's baseline, from VGG16
+    assert (
+        optimizer_config(sweep.optimizer, plan_job(sweep).start).lr == 1e-14
+    )  # a variant, cut from the trained baseline
     assert compose_cfg(["recipe=modern"]).dataset.flip
 
 
@@ -96,13 +105,13 @@ def test_the_summed_loss_recipe_lowers_the_loss_from_a_pretrained_style_start(co
     images = [normalise(torch.from_numpy(image).permute(2, 0, 1)) for image, _ in samples]
     masks = [torch.from_numpy((mask > 127).astype(np.int64)) for _, mask in samples]
     result = {}
-    for lr, steps in ((optimizer_config(cfg, is_baseline=True).lr, 100), (cfg.optimizer.lr, 40)):
+    for lr, steps in ((optimizer_config(cfg.optimizer, plan_job(cfg).start).lr, 100), (cfg.optimizer.lr, 40)):
         torch.manual_seed(0)
         net = FCN8s(
             build_widths(layer_factors(), 1 / 16), dropout=cfg.model.dropout, at_once_scaling=cfg.model.at_once_scaling
         )
         net.zero_scorers()
-        optimizer = optimizer_config(cfg, is_baseline=True)
+        optimizer = optimizer_config(cfg.optimizer, plan_job(cfg).start)
         optimizer.lr = lr
         losses = _losses(make_module(net, optimizer), images, masks, steps=steps)
         result[lr] = (np.mean(losses[:8]), np.mean(losses[-8:]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -203,3 +204,19 @@ def test_the_report_layer_imports_neither_torch_nor_the_models_nor_the_schema():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]", res.stdout
+
+
+def test_every_committed_record_reads_back_unchanged_through_the_record_type():
+    """`Record` is the one form every reader uses: each record file the project has committed (of
+    every age and form) reads into it and writes back as the very same JSON object."""
+    from fcn_ablation.store.record import Record
+
+    checked = 0
+    for path in sorted((Path(__file__).resolve().parents[1] / "results").glob("**/store/**/*.json")):
+        data = json.loads(path.read_text())
+        record = records.read_record(path)
+        assert isinstance(record, Record) and record.path == path
+        assert record.to_json() == data, path
+        assert record.scores == {k: data[k] for k in records.METRICS if k in data}
+        checked += 1
+    assert checked >= 190

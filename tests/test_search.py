@@ -3,8 +3,6 @@ search space that refuses what it cannot mean."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
@@ -14,7 +12,7 @@ from fcn_ablation.errors import ConfigError
 from fcn_ablation.reporting.report import load_store
 from fcn_ablation.search.study import Search, check_space, slug, table2_in_space
 from fcn_ablation.store import records
-from fcn_ablation.training.job import METRICS
+from fcn_ablation.store.record import Record
 
 from helpers import tiny_overrides
 
@@ -32,13 +30,10 @@ def search_config(tmp_path, cache_dir, *overrides):
     return compose(config_name="search", overrides=args)
 
 
-def records_of(tmp_path, experiment: str) -> list[dict]:
-    """Records of `experiment` anywhere in the store (table rows and selection records), with `_path`."""
-    found = [
-        {**json.loads(p.read_text()), "_path": p}
-        for p in (tmp_path / "results" / "store" / "synthetic").rglob("*.json")
-    ]
-    return [r for r in found if r["experiment"] == experiment]
+def records_of(tmp_path, experiment: str) -> list[Record]:
+    """Records of `experiment` anywhere in the store (table rows and selection records)."""
+    found = [records.read_record(p) for p in (tmp_path / "results" / "store" / "synthetic").rglob("*.json")]
+    return [r for r in found if r.experiment == experiment]
 
 
 @pytest.fixture
@@ -71,15 +66,15 @@ def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_con
         stored = records_of(tmp_path, r.experiment)
         assert len(stored) == 1, r.experiment
         rec = stored[0]
-        assert rec["init"]["source"] == "baseline" and rec["val_max_f"] == pytest.approx(r.val_max_f)
-        assert rec["test"] is False and rec["test_images"] == 0 and not [k for k in rec if k in METRICS]
-        assert rec["_path"].parent.name == "selection" and not rec["_path"].with_suffix(".npz").exists()
+        assert rec.init["source"] == "baseline" and rec.val_scores["max_f"] == pytest.approx(r.val_max_f)
+        assert rec.test is False and rec.test_images == 0 and not rec.scores
+        assert rec.path.parent.name == "selection" and not rec.path.with_suffix(".npz").exists()
     (base,) = records_of(tmp_path, "baseline")  # the reference: an ordinary tested row, found done by the confirmation
-    assert base["test"] is True and base["max_f"] > 0 and base["_path"].parent.name != "selection"
-    assert [r["experiment"] for r in load_store(base["_path"].parent)] == ["baseline"]  # the table: no trial in it
+    assert base.test is True and base.scores["max_f"] > 0 and base.path.parent.name != "selection"
+    assert [r.experiment for r in load_store(base.path.parent)] == ["baseline"]  # the table: no trial in it
     train = [o for o in cfg.train if not o.startswith("paths.")]
     same = compose(config_name="config", overrides=[*train, "experiment=baseline", "experiment.name=baseline"])
-    assert records.done_record(base["_path"].parent, same) == base["_path"]  # the confirming sweep's baseline job, done
+    assert records.done_record(base.path.parent, same) == base.path  # the confirming sweep's baseline job, done
     # Front members are experiment files the ordinary app composes.
     files = sorted((tmp_path / "experiments").glob("*.yaml"))
     assert sorted(f.stem for f in files) == sorted(front.experiment)

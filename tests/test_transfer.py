@@ -17,13 +17,13 @@ from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.transforms import Normalise
 from fcn_ablation.errors import ConfigError, DataError
 from fcn_ablation.models.arch import WIDTH_LAYERS
-from fcn_ablation.models.choices import TransferRule
+from fcn_ablation.models.choices import InitSource, TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.transfer import choose_kernels, transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
 from fcn_ablation.models.widths import build_widths, layer_factors
-from fcn_ablation.training.initialise import initialise
-from fcn_ablation.training.job import make_module, optimizer_config
+from fcn_ablation.training.initialise import effective_source, initialise, input_space
+from fcn_ablation.training.job import make_module, optimizer_config, plan_job
 
 from helpers import app_config
 
@@ -124,7 +124,7 @@ def test_imagenet_vgg16_in_torchvision_format_initialises_a_narrow_model(compose
     path, sd = vgg16_file
     cfg = compose_cfg(["init=imagenet", f"init.path={path}", "experiment=b"])
     net = FCN8s(widths_of(compose_cfg, "b"))
-    info = initialise(net, cfg, is_baseline=False, split_hash="0123456789abcdef")
+    info = initialise(net, plan_job(cfg).start, cfg.init, input_space(cfg.dataset))
     assert info["tag"] == "first_k from imagenet" and info["origin"] == str(path)
     for scorer in ("score_fr", "score_pool4", "score_pool3"):  # zero on a pretrained trunk, as Caffe FCN
         assert not getattr(net, scorer).weight.any() and not getattr(net, scorer).bias.any()
@@ -185,9 +185,13 @@ def test_a_wrong_weights_file_is_a_clear_error(compose_cfg, tmp_path):
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
     net = FCN8s(widths_of(compose_cfg, "baseline"))
     with pytest.raises(DataError, match=r"bad.pth: no 'features.0.bias'; expected torchvision's vgg16"):
-        initialise(net, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'bad.pth'}"]), True, "h")
+        initialise(
+            net, InitSource.imagenet, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'bad.pth'}"]).init, {}
+        )
     with pytest.raises(DataError, match="nothere.pth: VGG16 weights file not found"):
-        initialise(net, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'nothere.pth'}"]), True, "h")
+        initialise(
+            net, InitSource.imagenet, compose_cfg(["init=imagenet", f"init.path={tmp_path / 'nothere.pth'}"]).init, {}
+        )
 
 
 def test_the_paper_recipe_is_caffe_fcn(compose_cfg):
@@ -212,7 +216,9 @@ def test_the_paper_recipe_is_caffe_fcn(compose_cfg):
     )
     assert torch.allclose(x.flatten(), torch.tensor([30 - 104.00698793, 20 - 116.66876762, 10 - 122.67891434]))
     # Biases at twice the learning rate, without decay; the frozen deconvolutions not trained at all.
-    module = make_module(FCN8s(widths_of(compose_cfg, "baseline")), optimizer_config(cfg, is_baseline=False))
+    module = make_module(
+        FCN8s(widths_of(compose_cfg, "baseline")), optimizer_config(cfg.optimizer, effective_source(cfg, False))
+    )
     weights, biases = module.configure_optimizers().param_groups
     assert (weights["lr"], weights["weight_decay"]) == (1e-14, 5e-4) and (biases["lr"], biases["weight_decay"]) == (
         2e-14,
@@ -235,6 +241,7 @@ def test_at_once_scaling_scales_pool4_and_pool3_before_their_scorers(compose_cfg
 
 
 def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
+    from fcn_ablation.store import records
     from fcn_ablation.store.records import row_label
 
     def record(source, experiment_changed, epochs, tag):
@@ -242,14 +249,16 @@ def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
             "init": {"source": source, "baseline_from": "scratch", "epochs": epochs},
             "trainer": {"max_epochs": 7},
         }
-        return {"config": config, "changed_layers": ["fc7"] if experiment_changed else [], "init_tag": tag}
+        return records.Record(
+            "x", "t", config=config, changed_layers=["fc7"] if experiment_changed else [], init_tag=tag
+        )
 
     assert row_label(record("scratch", True, None, "scratch")) == "scratch"
     assert row_label(record("scratch", True, 2, "scratch")) == "scratch, 2 epochs"  # never passes for 7
     assert row_label(record("baseline", True, 2, "first_k from baseline")) == "first_k from baseline, 2 epochs"
     assert row_label(record("baseline", False, 2, "scratch")) == "scratch"  # the baseline trains its own budget
     assert row_label(record("scratch", True, 7, "scratch")) == "scratch"
-    assert row_label({"config": {}, "changed_layers": []}) == "scratch"  # records older than init
+    assert row_label(records.Record("x", "t")) == "scratch"  # records older than init
 
 
 def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own_start(tmp_path):

@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.config.schema import SpeedConfig
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.evaluation.stats import bootstrap_median_ci
@@ -35,7 +36,7 @@ from fcn_ablation.markdown import load_note, markdown_table, under_load
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.store.paper import paper_dir
-from fcn_ablation.store.records import scale_name, table_widths
+from fcn_ablation.store.records import Record, table_scales
 
 MATMUL = "matmul"
 
@@ -62,7 +63,7 @@ def run_rounds(measures: dict, rounds: int, progress: bool = True) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def summarise(raw: pd.DataFrame, baseline: str = "baseline", seed: int = 0) -> pd.DataFrame:
+def summarise(raw: pd.DataFrame, baseline: str = BASELINE, seed: int = 0) -> pd.DataFrame:
     """Per variant: median seconds, quartiles, bootstrap 95 % CI of the median, and the ratio to
     `baseline` computed within each round, then summarised the same way."""
     rng = np.random.default_rng(seed)
@@ -191,8 +192,8 @@ def _add_cost_columns(table: pd.DataFrame, cost: dict, batch: int, matmul_flop: 
     t["gflop_s"] = 2 * t.gmacs * batch / t.median_s
     t.loc[MATMUL, "gflop_s"] = ceiling
     t["fraction_of_matmul"] = t.gflop_s / ceiling
-    if "baseline" in t.index:
-        t["macs_ratio"] = t.gmacs / t.loc["baseline", "gmacs"]
+    if BASELINE in t.index:
+        t["macs_ratio"] = t.gmacs / t.loc[BASELINE, "gmacs"]
         t["ratio_gap"] = t.time_ratio - t.macs_ratio
         t.loc[MATMUL, ["time_ratio", "time_ratio_ci_low", "time_ratio_ci_high"]] = np.nan
     paper = _paper_time_ratios()
@@ -238,7 +239,7 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
     """Measured time ratio against MACs ratio, with the paper's GTX 1080 Ti ratios beside them."""
     plt = pyplot()
 
-    rows = t[(t.variant != MATMUL) & (t.variant != "baseline")]
+    rows = t[(t.variant != MATMUL) & (t.variant != BASELINE)]
     if "macs_ratio" not in rows:
         return
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
@@ -267,7 +268,7 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
     plt.close(fig)
 
 
-def bench_table(recs: list[dict], out_dir: Path, *, device: str = "auto", rounds: int = 10, warmup: int = 2,
+def bench_table(recs: list[Record], out_dir: Path, *, device: str = "auto", rounds: int = 10, warmup: int = 2,
                 width_multiplier: float = 1.0, progress: bool = True, reuse: bool = True) -> list[Path]:  # fmt: skip
     """Benchmark exactly the variants of a report's records (widths read from them) on `device`,
     into `out_dir/bench/<device>/<scale>/`: at the target scale (`width_multiplier` of Table 1's
@@ -276,12 +277,7 @@ def bench_table(recs: list[dict], out_dir: Path, *, device: str = "auto", rounds
     device, scale and rounds already there is reused."""
     dev = resolve_device("cpu" if device == "cpu" else ("cuda" if device in ("gpu", "cuda") else "auto"))
     slug = device_slug(dev, torch.get_num_threads())
-    hw = recs[0]["cost_input_hw"]
-    trained_hw = recs[0].get("test_image_hw", hw)
-    jobs = [(table_widths(recs, width_multiplier), scale_name(width_multiplier, *hw), hw)]
-    trained = scale_name(float(recs[0]["width_multiplier"]), *trained_hw)
-    if trained != jobs[0][1]:
-        jobs.append((table_widths(recs), trained, trained_hw))
+    jobs = table_scales(recs, width_multiplier)
     written = []
     for widths, scale, (h, w) in jobs:
         out = Path(out_dir) / "bench" / slug / scale

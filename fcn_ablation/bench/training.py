@@ -79,8 +79,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
     from fcn_ablation.data.datamodule import SaliencyDataModule
     from fcn_ablation.models.fast import on_cuda, set_tf32
     from fcn_ablation.models.fcn8s import FCN8s
-    from fcn_ablation.models.widths import changed_layers
-    from fcn_ablation.training.job import check_trainer, make_module, optimizer_config, widths_from_config
+    from fcn_ablation.training.job import check_trainer, make_module, optimizer_config, plan_job
     from fcn_ablation.training.loggers import make_logger, settle_mode
     from fcn_ablation.training.supervision import apply_cpu_budget
 
@@ -95,8 +94,9 @@ def bench_train(cfg, progress: bool = True) -> Path:
     data = SaliencyDataModule.from_config(cfg)
     data.prepare_data()
     data.setup()
-    factors, widths = widths_from_config(cfg)
-    optimizer = optimizer_config(cfg, is_baseline=not changed_layers(factors))
+    job = plan_job(cfg)
+    widths = job.widths
+    optimizer = optimizer_config(cfg.optimizer, job.start)
 
     def module():
         torch.manual_seed(b.seed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fcn_ablation.data.pairs import record_test_pairs
+from fcn_ablation.data.pairs import summary_test_pairs
 from fcn_ablation.evaluation.baselines import heuristic_max_f
 
 
@@ -19,14 +19,14 @@ def main(argv: list[str] | None = None) -> int:
     with exit_on_user_error():
         rec = read_record(args.record)
         try:
-            test = record_test_pairs(rec)
+            test = summary_test_pairs(rec.data, rec.config["dataset"])
             floors = heuristic_max_f(test)
         except (OSError, KeyError) as err:
             raise DataError(
                 f"{args.record}: its test split cannot be read back ({type(err).__name__}: {err})"
             ) from None
-    print(f"{'rule':<16} max F   (test split {rec['split_hash']}, {len(test)} images)")
-    print(f"{'network':<16} {rec['max_f']:.4f}  ({rec['experiment']}, {rec['dataset']})")
+    print(f"{'rule':<16} max F   (test split {rec.split_hash}, {len(test)} images)")
+    print(f"{'network':<16} {rec.scores['max_f']:.4f}  ({rec.experiment}, {rec.dataset})")
     for rule, f in floors.items():
         print(f"{rule:<16} {f:.4f}")
     return 0

@@ -30,7 +30,7 @@ def build_report(
 
     r = cfg.report
     recs = load_store(store)
-    out = report_dir(results_dir, recs[0]["dataset"], recs[0]["settings_key"])
+    out = report_dir(results_dir, recs[0].dataset, recs[0].settings_key)
     if bench and r.bench:
         from fcn_ablation.bench.inference import bench_table
 

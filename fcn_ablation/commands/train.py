@@ -35,7 +35,7 @@ def _app(cfg) -> float:
     sweeper (Optuna, ...) maximises."""
     from fcn_ablation.commands.sweep_report import build_report
     from fcn_ablation.store.records import store_dir
-    from fcn_ablation.training.job import run, scores
+    from fcn_ablation.training.job import run
 
     quiet_lightning()
     hc = HydraConfig.get()
@@ -55,11 +55,11 @@ def _app(cfg) -> float:
             # A multirun reports once, at its end (callbacks.ReportCallback), with a benchmark; a
             # selection job (test=false) joins no table.
             if not multirun and cfg.test:
-                store = store_dir(cfg.paths.results_dir, record["dataset"], record["settings_key"])
+                store = store_dir(cfg.paths.results_dir, record.dataset, record.settings_key)
                 out = build_report(cfg, store, Path(cfg.paths.results_dir), bench=False, to_wandb=False)
                 print(f"report: {out / 'report.md'}")
             print(f"job folder: {output_dir}")
-            return float(scores(record)["max_f"])
+            return float(record.headline["max_f"])
     except SystemExit:
         remove_if_unused(output_dir)
         raise

@@ -13,9 +13,10 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from fcn_ablation.config.folder import config_dir
+from fcn_ablation.config.rows import row_order
 from fcn_ablation.config.schema import ExperimentConfig
 from fcn_ablation.errors import ConfigError
-from fcn_ablation.models.widths import build_widths, layer_factors
+from fcn_ablation.models.widths import build_widths, changed_layers, layer_factors
 
 # The paper's Table 2 rows, in its order (their files are `a.yaml` ... `h.yaml`).
 TABLE2: tuple[str, ...] = tuple("abcdefgh")
@@ -26,8 +27,8 @@ def folder() -> Path:
 
 
 def names() -> list[str]:
-    """Every experiment file's name: the baseline first, then by name."""
-    return sorted((p.stem for p in folder().glob("*.yaml")), key=lambda n: (n != "baseline", n))
+    """Every experiment file's name, in `row_order`."""
+    return sorted((p.stem for p in folder().glob("*.yaml")), key=row_order)
 
 
 def load(name: str):
@@ -44,6 +45,12 @@ def load(name: str):
 def factors(experiment) -> dict[str, float]:
     """Per-layer width factors of a loaded (or composed) experiment section."""
     return layer_factors(experiment.halve, experiment.factors, experiment=experiment.name)
+
+
+def is_baseline(experiment) -> bool:
+    """Whether an experiment section cuts nothing (the baseline, or any whose factors are all 1):
+    the one test of "is this the baseline?" for configs; a record's is `Record.is_baseline`."""
+    return not changed_layers(factors(experiment))
 
 
 def widths(name: str, multiplier: float) -> dict[str, int]:

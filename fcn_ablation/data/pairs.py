@@ -184,11 +184,14 @@ def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
-def record_test_pairs(record: dict) -> list[Pair]:
-    """The test-split pairs a result record was scored on, read back from its split file."""
-    ds = record["config"]["dataset"]
-    layout = record.get("data_layout") or {"images": ds["image_dir"], "masks": ds["mask_dir"]}  # older records
-    root = Path(record["data_root"])
+def summary_test_pairs(summary: dict, dataset: dict) -> list[Pair]:
+    """The test-split pairs a job was scored on, read back from its split file: `summary` is the
+    data module's summary the job's record keeps (`Record.data`), `dataset` its config's section."""
+    layout = summary.get("data_layout") or {
+        "images": dataset["image_dir"],
+        "masks": dataset["mask_dir"],
+    }  # older records
+    root = Path(summary["data_root"])
     by_stem = {p.stem: p for p in list_pairs(root / layout["images"], root / layout["masks"]).pairs}
-    skipped = {bad["stem"] for bad in record.get("data_skipped", [])}
-    return [by_stem[s] for s in read_names(Path(record["split_dir"]) / "test.txt") if s not in skipped]
+    skipped = {bad["stem"] for bad in summary.get("data_skipped", [])}
+    return [by_stem[s] for s in read_names(Path(summary["split_dir"]) / "test.txt") if s not in skipped]

@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fcn_ablation.config.rows import BASELINE, row_order
 from fcn_ablation.errors import UserError
 from fcn_ablation.evaluation import stats
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.markdown import load_note, markdown_table
 from fcn_ablation.store import records
 from fcn_ablation.store.paper import paper_table
-from fcn_ablation.store.records import METRICS, is_reference_baseline, record_seed, row_label, scale_name, table_widths
+from fcn_ablation.store.records import METRICS, Record, is_reference_baseline, row_label, table_scales
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,7 @@ UNTESTED = "?"  # the mark of a change no test could be made for
 
 
 # ----------------------------------------------------------------------------- reading
-def row_order(experiment: str) -> tuple[bool, str]:
-    """Rows as the paper lists them: the baseline, then by name (a ... h, then a user's own)."""
-    return experiment != "baseline", experiment
-
-
-def load_store(store: Path) -> list[dict]:
+def load_store(store: Path) -> list[Record]:
     """Every record of a store folder, checked to belong to one table."""
     store = Path(store)
     paths = sorted(store.glob("*.json"))
@@ -55,14 +51,14 @@ def load_store(store: Path) -> list[dict]:
     if not recs:
         raise UserError(f"{store}: none of its {len(paths)} record files is readable (see the warnings above)")
     for what in ("dataset", "settings_key"):
-        values = sorted({str(r.get(what)) for r in recs})
+        values = sorted({str(getattr(r, what)) for r in recs})
         if len(values) > 1:
             raise UserError(
                 f"{store}: records of different {what}s ({', '.join(values)}) in one folder; move the strays out"
             )
-    splits = sorted({str(r.get("split_hash")) for r in recs})
+    splits = sorted({str(r.split_hash) for r in recs})
     if len(splits) > 1:  # stores written before the split was part of the key
-        first = {s: next(r["_path"] for r in recs if str(r.get("split_hash")) == s) for s in splits}
+        first = {s: next(r.path for r in recs if str(r.split_hash) == s) for s in splits}
         raise UserError(
             f"{store}: records tested on {len(splits)} different splits ("
             + "; ".join(f"split {s}: e.g. {Path(p).name}" for s, p in first.items())
@@ -71,11 +67,11 @@ def load_store(store: Path) -> list[dict]:
     return recs
 
 
-def rows_by_seed(recs: list[dict]) -> dict[tuple[str, str], dict[int, dict]]:
+def rows_by_seed(recs: list[Record]) -> dict[tuple[str, str], dict[int, Record]]:
     """{(experiment, init label): {seed: newest record}}."""
     out: dict[tuple[str, str], dict[int, dict]] = {}
-    for r in sorted(recs, key=lambda r: r["created"]):
-        out.setdefault((r["experiment"], row_label(r)), {})[record_seed(r)] = r
+    for r in sorted(recs, key=lambda r: r.created):
+        out.setdefault((r.experiment, row_label(r)), {})[r.the_seed] = r
     return out
 
 
@@ -83,9 +79,9 @@ def reference_key(rows: dict) -> tuple[str, str] | None:
     """The baseline row variants are compared with: the one holding the newest baseline trained
     from its own start for the table's budget, else the newest baseline row; None without one."""
     baselines = [
-        (r["created"], key, is_reference_baseline(r))
+        (r.created, key, is_reference_baseline(r))
         for key, seeds in rows.items()
-        if key[0] == "baseline"
+        if key[0] == BASELINE
         for r in seeds.values()
     ]
     if not baselines:
@@ -94,18 +90,18 @@ def reference_key(rows: dict) -> tuple[str, str] | None:
     return max(refs)[1]
 
 
-def _arrays(record: dict) -> dict | None:
+def _arrays(record: Record) -> dict | None:
     """The per-image values filed beside a record read from the store (None without them, or when
     the file is unreadable: a warning naming it, and the row loses its paired tests, not the report)."""
     try:
-        return records.read_arrays(Path(record["_path"])) if record.get("_path") else None
+        return records.read_arrays(record.path) if record.path else None
     except UserError as err:
         log.warning("left out: %s", err)
         return None
 
 
 # ----------------------------------------------------------------------------- the table
-def table(recs: list[dict], paper: pd.DataFrame | None = None, bench: dict | None = None, *, permutations: int = 5000,
+def table(recs: list[Record], paper: pd.DataFrame | None = None, bench: dict | None = None, *, permutations: int = 5000,
           alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """One row per (experiment, initialisation), aggregated over seeds, with paired changes
     versus the reference baseline, tests, and the benchmark's time when `bench` is given."""
@@ -118,18 +114,18 @@ def table(recs: list[dict], paper: pd.DataFrame | None = None, bench: dict | Non
     for (experiment, label), by_seed in rows.items():
         first = next(iter(by_seed.values()))
         row = {"experiment": experiment, "init": label, "n": len(by_seed), "seeds": " ".join(str(s) for s in sorted(by_seed)),
-               "changed_layers": compact_layers(first["changed_layers"]), "params_m": first["params"] / 1e6,
-               "gmacs": first["macs"] / 1e9, "test_images": first["test_images"], "reference": (experiment, label) == ref_key,
-               "train_devices": "; ".join(sorted({r["device"] for r in by_seed.values()})),
-               "job_ms_per_image": float(np.mean([r["detection_ms_per_image"] for r in by_seed.values()]))}  # fmt: skip
+               "changed_layers": compact_layers(first.changed_layers), "params_m": first.params / 1e6,
+               "gmacs": first.macs / 1e9, "test_images": first.test_images, "reference": (experiment, label) == ref_key,
+               "train_devices": "; ".join(sorted({r.device for r in by_seed.values()})),
+               "job_ms_per_image": float(np.mean([r.detection_ms_per_image for r in by_seed.values()]))}  # fmt: skip
         arrays = {s: _arrays(r) for s, r in by_seed.items()} if ref and (experiment, label) != ref_key else {}
         for m in METRICS:
-            values = {s: r[m] for s, r in by_seed.items() if m in r}
+            values = {s: r.scores[m] for s, r in by_seed.items() if m in r.scores}
             ci = stats.t_interval(list(values.values()))
             row.update({m: ci.mean, f"{m}_ci_low": ci.low, f"{m}_ci_high": ci.high})
             if not ref or (experiment, label) == ref_key:
                 continue
-            base = {s: r[m] for s, r in ref.items() if m in r}
+            base = {s: r.scores[m] for s, r in ref.items() if m in r.scores}
             d = stats.paired_interval(values, base)
             row.update(
                 {f"{m}_delta": d.mean, f"{m}_delta_ci_low": d.low, f"{m}_delta_ci_high": d.high, f"{m}_pairs": d.n}
@@ -234,7 +230,7 @@ def _with_time(df: pd.DataFrame, bench: dict, alpha: float) -> pd.DataFrame:
             rows.append({})
             continue
         r = t.loc[e]
-        p = stats.signed_rank_p(raw[e], raw["baseline"]) if e != "baseline" and "baseline" in raw else math.nan
+        p = stats.signed_rank_p(raw[e], raw[BASELINE]) if e != BASELINE and BASELINE in raw else math.nan
         rows.append({"ms_per_image": r.ms_per_image, "ms_ci_low": 1000 * r.ci_low_s / batch, "ms_ci_high": 1000 * r.ci_high_s / batch,
                      "time_ratio": r.get("time_ratio"), "time_ratio_ci_low": r.get("time_ratio_ci_low"),
                      "time_ratio_ci_high": r.get("time_ratio_ci_high"), "macs_ratio": r.get("macs_ratio"), "time_p": p})  # fmt: skip
@@ -258,7 +254,7 @@ def _with_time(df: pd.DataFrame, bench: dict, alpha: float) -> pd.DataFrame:
     time["time_significant"] = _significant(
         time.time_p_holm, alpha, time.time_ratio_ci_low - 1, time.time_ratio_ci_high - 1
     )
-    time.loc[df.experiment == "baseline", [c for c in time.columns if c.startswith("time_vs_base_pct")]] = math.nan
+    time.loc[df.experiment == BASELINE, [c for c in time.columns if c.startswith("time_vs_base_pct")]] = math.nan
     return pd.concat([df, time], axis=1)
 
 
@@ -519,11 +515,11 @@ def plot(df: pd.DataFrame, path: Path, dataset: str) -> None:
     plt.close(fig)
 
 
-def map_grid(recs: list[dict], df: pd.DataFrame, path: Path) -> bool:
+def map_grid(recs: list[Record], df: pd.DataFrame, path: Path) -> bool:
     """The paper's Figures 4/5: for a few fixed test images, the image, its ground truth, and the
     baseline's and every variant's saliency map (lowest seed of the rows that share the
     baseline's initialisation). False when no record kept maps."""
-    from fcn_ablation.data.pairs import decode_image, decode_mask, record_test_pairs
+    from fcn_ablation.data.pairs import decode_image, decode_mask, summary_test_pairs
 
     ref = df.attrs.get("reference")
     label = ref[1] if ref else df.init.iloc[0]
@@ -535,7 +531,7 @@ def map_grid(recs: list[dict], df: pd.DataFrame, path: Path) -> bool:
     if not names:
         return False
     try:
-        pairs = {p.stem: p for p in record_test_pairs(chosen[0][1])}
+        pairs = {p.stem: p for p in summary_test_pairs(chosen[0][1].data, chosen[0][1].config.get("dataset", {}))}
     except (OSError, KeyError, UserError):
         pairs = {}
     plt = pyplot()
@@ -576,14 +572,14 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     newest benchmark under `out_dir/bench/` of exactly the table's variants at the target scale
     (`width_multiplier` of Table 1's widths, the MACs' input size)."""
     recs = load_store(store)
-    dataset, key = recs[0]["dataset"], recs[0]["settings_key"]
+    dataset, key = recs[0].dataset, recs[0].settings_key
     out_dir = Path(out_dir or report_dir(results_dir, dataset, key))
-    hw = recs[0]["cost_input_hw"]
-    bench = matching_bench(out_dir, table_widths(recs, width_multiplier), scale_name(width_multiplier, *hw))
+    hw = recs[0].cost_input_hw
+    (target_widths, target_scale, _), *other = table_scales(recs, width_multiplier)
+    bench = matching_bench(out_dir, target_widths, target_scale)
     notes = []
-    trained_scale = scale_name(float(recs[0]["width_multiplier"]), *recs[0].get("test_image_hw", hw))
-    trained = matching_bench(out_dir, table_widths(recs), trained_scale)
-    if trained is not None and trained_scale != scale_name(width_multiplier, *hw):
+    trained = matching_bench(out_dir, other[0][0], other[0][1]) if other else None
+    if trained is not None:
         notes.append(_trained_scale_note(trained))
     paper, paper_name = paper_table(dataset)
     df = table(recs, paper, bench, permutations=permutations, alpha=alpha)
@@ -592,7 +588,7 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     write_csv(df, out_dir / "results.csv")
     atomic_write_text(
         out_dir / "report.md",
-        markdown(df, dataset, key, paper_name, recs[-1].get("config"), bench, notes, _shown(store)),
+        markdown(df, dataset, key, paper_name, recs[-1].config, bench, notes, _shown(store)),
     )
     if df.reference.any() and len(df) > 1:
         plot(df, out_dir / "f_vs_time.png", dataset)
@@ -616,7 +612,7 @@ def _trained_scale_note(bench: dict) -> str:
     ratios = ", ".join(
         f"{v} {t.loc[v, 'time_ratio']:.2f}"
         for v in t.index
-        if v not in ("baseline", "matmul") and not pd.isna(t.loc[v, "time_ratio"])
+        if v not in (BASELINE, "matmul") and not pd.isna(t.loc[v, "time_ratio"])
     )
     return (f"At the trained scale ({bench['path'].name}: the records' own widths at the test images' size; {h['device']}, "
             f"{h['rounds']} rounds) the time ratios to the baseline are: {ratios}. Overheads dominate there; the table's time is at the target scale.")  # fmt: skip

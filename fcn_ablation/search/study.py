@@ -21,6 +21,7 @@ again, and does not count towards `n_trials`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -29,9 +30,11 @@ import pandas as pd
 from omegaconf import open_dict
 
 from fcn_ablation.config.folder import config_dir
+from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
+from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ def trial_config(scfg, experiment: str, factors: dict[str, float], seed: int, te
     overrides = [*scfg.train, "experiment=baseline", f"experiment.name={experiment}", f"seed={seed}", f"test={str(test).lower()}",
                  f"paths.results_dir={scfg.paths.results_dir}", f"paths.cache_dir={scfg.paths.cache_dir}"]  # fmt: skip
     cfg = compose(config_name="config", overrides=overrides)
-    if experiment != "baseline":  # the baseline stays the ordinary baseline job, which a later sweep finds done
+    if experiment != BASELINE:  # the baseline stays the ordinary baseline job, which a later sweep finds done
         with open_dict(cfg):
             cfg.experiment.description = f"width search {scfg.name}: {experiment}"
             cfg.experiment.halve = []
@@ -182,16 +185,16 @@ class Search:
             except Diverged as err:  # a finding about these factors and settings: the trial scores nothing
                 trial.set_user_attr("diverged", str(err))
                 raise optuna.TrialPruned(str(err)) from None
-            f_values.append(float(rec["val_max_f"]))
+            f_values.append(float(rec.val_scores["max_f"]))
             recs.append(rec)
         val_f = sum(f_values) / len(f_values)
-        speed = self._speed(name, recs[0]["factors"] or {})
+        speed = self._speed(name, recs[0].factors or {})
         base_f = self.baseline_val_f()
         trial.set_user_attr("experiment", name)
         trial.set_user_attr("factors", factors)
         trial.set_user_attr("val_f_seeds", f_values)
         trial.set_user_attr("val_f_vs_base_pct", 100 * (val_f - base_f) / base_f if base_f else None)
-        trial.set_user_attr("records", [r["_path"] for r in recs])
+        trial.set_user_attr("records", [str(r.path) for r in recs])
         for k, v in speed.items():
             trial.set_user_attr(k, v)
         objective = speed["time_ratio"] if self.cfg.speed == "time" else speed["macs_ratio"]
@@ -207,15 +210,15 @@ class Search:
         return val_f, objective
 
     # -- one trial's parts ------------------------------------------------------------------------
-    def _job(self, name: str, factors: dict[str, float], seed: int, test: bool = False) -> dict:
+    def _job(self, name: str, factors: dict[str, float], seed: int, test: bool = False) -> Record:
         from fcn_ablation.store import records
         from fcn_ablation.training.job import run
 
         cfg = trial_config(self.cfg, name, factors, seed, test)
         rec = run(cfg, self.out / "jobs" / f"{name}_seed{seed}")
         job = json.loads((self.out / "jobs" / f"{name}_seed{seed}" / "job.json").read_text())
-        rec["_path"] = job["record"]
-        if "val_max_f" not in rec:
+        rec = dataclasses.replace(rec, path=Path(job["record"]))  # relative to the results folder, as trials keep it
+        if "max_f" not in rec.val_scores:
             raise ConfigError(
                 f"{records.resolve(job['record'], self.cfg.paths.results_dir)}: a record without validation scores; rerun=true"
             )
@@ -226,7 +229,7 @@ class Search:
         the reference, never a candidate: its jobs are ordinary tested ones, the very jobs the
         confirmation sweep then finds done (and the trials are cut from)."""
         if self._base_f is None:
-            values = [float(self._job("baseline", {}, seed, test=True)["val_max_f"]) for seed in self.cfg.seeds]
+            values = [float(self._job(BASELINE, {}, seed, test=True).val_scores["max_f"]) for seed in self.cfg.seeds]
             self._base_f = sum(values) / len(values)
         return self._base_f
 
@@ -239,11 +242,11 @@ class Search:
 
         c = self.cfg
         m, h, w = c.bench_width_multiplier, c.bench_height, c.bench_width
-        widths = {"baseline": build_widths({}, m), name: build_widths(factors, m)}
-        _, base_macs = model_cost(widths["baseline"], h, w)
+        widths = {BASELINE: build_widths({}, m), name: build_widths(factors, m)}
+        _, base_macs = model_cost(widths[BASELINE], h, w)
         params, macs = model_cost(widths[name], h, w)
         out = {"macs_ratio": macs / base_macs, "params": params, "gmacs": macs / 1e9}
-        if c.speed == "macs" and name != "baseline":
+        if c.speed == "macs" and name != BASELINE:
             return {**out, "time_ratio": None, "time_ratio_ci_low": None, "time_ratio_ci_high": None}
         where = self.out / "bench" / name
         if not (where / "bench.csv").is_file():

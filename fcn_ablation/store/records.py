@@ -20,23 +20,12 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from fcn_ablation.config.rows import BASELINE, effective_start, row_order, training_epochs
 from fcn_ablation.errors import DataError
 from fcn_ablation.files import atomic_write
+from fcn_ablation.store.record import METRICS, Record
 
-# Every metric a record holds (the means over the test split; a selection job's over validation,
-# under `val_<name>`), the one list of them: name -> (a table's label, the per-image array of the
-# record's `.npz` and the statistic the report's paired test computes from it).
-METRICS = {
-    "max_f": ("max F", "f_curve", "max"),
-    "mean_f": ("mean F", "f_curve", "mean_curve"),
-    "adaptive_f": ("adaptive F", "adaptive_f", "score"),
-    "max_e": ("max E", "e_curve", "max"),
-    "mean_e": ("mean E", "e_curve", "mean_curve"),
-    "adaptive_e": ("adaptive E", "adaptive_e", "score"),
-    "s_measure": ("S", "s_measure", "score"),
-    "weighted_f": ("weighted F", "weighted_f", "score"),
-    "mae": ("MAE", "mae", "score"),
-}
+__all__ = ["METRICS", "Record"]  # the record type and its metrics, re-exported where records are read
 
 
 def timestamp() -> str:
@@ -75,7 +64,7 @@ def write_arrays(path: Path, arrays: dict) -> Path:
     return atomic_write(Path(path), lambda f: np.savez_compressed(f, **arrays))
 
 
-def file_record(record: dict, results_dir: str | Path, arrays: dict | None = None) -> Path:
+def file_record(record: Record, results_dir: str | Path, arrays: dict | None = None) -> Path:
     """Add `record` (and its per-image `arrays`) to the store under a new name: its job (experiment,
     seed, identity digest), time and a random suffix, so writers on many machines never pick the
     same one. The `.npz` lands first and the `.json` makes the pair a record: readers look for
@@ -83,16 +72,16 @@ def file_record(record: dict, results_dir: str | Path, arrays: dict | None = Non
     next filing removes (`remove_orphans`; the caller holds the job's lock)."""
     import uuid
 
-    d = store_dir(results_dir, record["dataset"], record["settings_key"])
-    if not record.get("test", True):
+    d = store_dir(results_dir, record.dataset, record.settings_key)
+    if not record.test:
         d = d / SELECTION
-    prefix = record.get("job") or record["experiment"]
-    if record.get("job"):
+    prefix = record.job or record.experiment
+    if record.job:
         remove_orphans(d, prefix)
-    stem = f"{prefix}-{record['created']}-{uuid.uuid4().hex[:6]}"
+    stem = f"{prefix}-{record.created}-{uuid.uuid4().hex[:6]}"
     if arrays is not None:
         write_arrays(d / f"{stem}.npz", arrays)
-    return write_json(d / f"{stem}.json", record)
+    return write_json(d / f"{stem}.json", record.to_json())
 
 
 def remove_orphans(folder: Path, job: str) -> list[Path]:
@@ -151,29 +140,31 @@ def read_arrays(record_path: Path) -> dict | None:
         ) from None
 
 
-def read_record(path: Path, required: dict | None = None) -> dict:
+def read_record(path: Path, required: dict | None = None) -> Record:
     """A result record; `DataError` naming the file when it is not one (not UTF-8, not JSON, not a
     record's shape: `REQUIRED`, and `required` too when given)."""
     path = Path(path)
     fix = "move it out of the results folder (or delete it) and rerun"
     try:
-        record = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise DataError(f"{path}: not a readable result record ({type(err).__name__}: {err}); {fix}") from None
-    if not isinstance(record, dict):
-        raise DataError(f"{path}: not a result record (a JSON {type(record).__name__}, not an object); {fix}")
-    wrong = [k for k, t in {**REQUIRED, **(required or {})}.items() if not isinstance(record.get(k), t)]
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: not a result record (a JSON {type(data).__name__}, not an object); {fix}")
+    wrong = [k for k, t in {**REQUIRED, **(required or {})}.items() if not isinstance(data.get(k), t)]
     if wrong:
         raise DataError(f"{path}: not a result record (missing or mistyped: {', '.join(wrong)}); {fix}")
-    record.setdefault("_path", str(path))
-    return record
+    try:
+        return Record.from_json(data, path)
+    except TypeError as err:  # a field of the wrong form for the type (a list where a dict belongs...)
+        raise DataError(f"{path}: not a result record ({err}); {fix}") from None
 
 
-def read_records(paths) -> list[dict]:
+def read_records(paths) -> list[Record]:
     return [read_record(p) for p in sorted(paths)]
 
 
-def readable_records(paths, log=None, required: dict | None = None) -> list[tuple[dict, Path]]:
+def readable_records(paths, log=None, required: dict | None = None) -> list[tuple[Record, Path]]:
     """(record, path) of every readable record among `paths`; each unreadable one is a warning
     naming it (`read_record`'s line) and is left out, so one bad file never stops a lookup or a
     table built from the rest."""
@@ -189,51 +180,33 @@ def readable_records(paths, log=None, required: dict | None = None) -> list[tupl
     return out
 
 
-def latest_per_row(records: list[dict], label) -> dict[tuple[str, str], dict]:
+def latest_per_row(recs: list[Record], label) -> dict[tuple[str, str], Record]:
     """The newest record of each (experiment, `label(record)`) pair."""
-    out: dict[tuple[str, str], dict] = {}
-    for r in sorted(records, key=lambda r: r["created"]):
-        out[(r["experiment"], label(r))] = r
+    out: dict[tuple[str, str], Record] = {}
+    for r in sorted(recs, key=lambda r: r.created):
+        out[(r.experiment, label(r))] = r
     return out
-
-
-def _value(choice) -> str:
-    """A choice as stored records hold it: an enum's value, or the string itself."""
-    return str(getattr(choice, "value", choice))
 
 
 # Row identity: what a record's row is, and which baseline is the reference. Pure config logic
 # over stored records (the report reads them without torch).
-def training_epochs(cfg, is_baseline: bool) -> int:
-    """`init.epochs` (a fine-tuning budget) for every run but the baseline of an `init=baseline` sweep."""
-    own_start = _value(cfg.init.source) == "baseline" and is_baseline
-    return cfg.init.epochs if cfg.init.epochs and not own_start else cfg.trainer.max_epochs
-
-
-def row_label(record: dict) -> str:
+def row_label(record: Record) -> str:
     """A report row's initialisation: where the weights started, plus the training budget when
     it is not the table's own (`init.epochs`), so 2 epochs from scratch never pass for 7."""
-    tag = record.get("init_tag", "scratch")
-    config = record.get("config", {})
-    if "init" not in config:  # records written before initialisation existed: scratch, full budget
-        return tag
-    cfg = OmegaConf.create(config)
-    epochs = training_epochs(cfg, is_baseline=not record["changed_layers"])
-    return tag if epochs == cfg.trainer.max_epochs else f"{tag}, {epochs} epochs"
+    if "init" not in record.config:  # records written before initialisation existed: scratch, full budget
+        return record.init_tag
+    cfg = OmegaConf.create(record.config)
+    epochs = training_epochs(cfg.init, cfg.trainer.max_epochs, record.is_baseline)
+    return record.init_tag if epochs == cfg.trainer.max_epochs else f"{record.init_tag}, {epochs} epochs"
 
 
-def is_reference_baseline(record: dict, start: str | None = None) -> bool:
-    """Whether a record is a baseline a table measures against and variants are cut from: trained
-    from its own start (scratch or ImageNet; `start` when given) for the table's budget. A
-    baseline continued from a checkpoint, or trained a budget of its own, is a row, not the reference."""
-    source = record.get("init", {}).get("source", "scratch")
-    own = source in ("scratch", "imagenet") and (start is None or source == start)
-    return record.get("experiment") == "baseline" and own and row_label(record) == record.get("init_tag", "scratch")
-
-
-def record_seed(record: dict) -> int:
-    """The seed a record was trained with (older records hold it only in their config)."""
-    return int(record.get("seed", record.get("config", {}).get("seed", 0)))
+def is_reference_baseline(record: Record, start: str | None = None) -> bool:
+    """Whether a record is a baseline a table measures against and variants are cut from: the
+    baseline experiment, trained from its own start (scratch or ImageNet; `start` when given) for
+    the table's budget. A baseline continued from a checkpoint, or trained a budget of its own, is
+    a row, not the reference."""
+    own = record.start in ("scratch", "imagenet") and (start is None or record.start == start)
+    return record.experiment == BASELINE and own and row_label(record) == record.init_tag
 
 
 # Scales a table's variants are timed at (`bench.inference.bench_table`, read back by the report).
@@ -241,16 +214,29 @@ def scale_name(width_multiplier: float, height: int, width: int) -> str:
     return f"w{width_multiplier:g}-{width}x{height}"
 
 
-def table_widths(recs: list[dict], width_multiplier: float | None = None) -> dict[str, dict[str, int]]:
-    """{experiment: widths} of a table, the baseline first: as trained (`width_multiplier`
-    None), or at another scale (the records' factors applied to Table 1's widths)."""
+def table_scales(recs: list[Record], width_multiplier: float) -> list[tuple[dict, str, tuple[int, int]]]:
+    """The scales a table's variants are timed at, each as (widths, scale name, (height, width)):
+    the target scale (`width_multiplier` of Table 1's widths at the records' MACs input size), then,
+    when it differs, the trained scale (the records' own widths at their test images' typical size)."""
+    hw = tuple(recs[0].cost_input_hw)
+    out = [(table_widths(recs, width_multiplier), scale_name(width_multiplier, *hw), hw)]
+    trained_hw = tuple(recs[0].test_image_hw or hw)
+    trained = scale_name(float(recs[0].width_multiplier), *trained_hw)
+    if trained != out[0][1]:
+        out.append((table_widths(recs), trained, trained_hw))
+    return out
+
+
+def table_widths(recs: list[Record], width_multiplier: float | None = None) -> dict[str, dict[str, int]]:
+    """{experiment: widths} of a table, in row order: as trained (`width_multiplier` None), or at
+    another scale (the records' factors applied to Table 1's widths)."""
     out: dict[str, dict[str, int]] = {}
-    for r in sorted(recs, key=lambda r: (r["experiment"] != "baseline", r["experiment"])):
+    for r in sorted(recs, key=lambda r: row_order(r.experiment)):
         if width_multiplier is None:
-            out[r["experiment"]] = r["widths"]
+            out[r.experiment] = r.widths
         else:
-            trained = float(r["width_multiplier"])
-            out[r["experiment"]] = {k: max(1, round(v * width_multiplier / trained)) for k, v in r["widths"].items()}
+            trained = float(r.width_multiplier)
+            out[r.experiment] = {k: max(1, round(v * width_multiplier / trained)) for k, v in r.widths.items()}
     return out
 
 
@@ -264,9 +250,7 @@ def _effective_init(init: dict, is_baseline: bool, epochs: int) -> dict:
     """Of an init section, what decides the weights a job trains from: the baseline experiment of
     an `init=baseline` sweep starts from `baseline_from` and is the same job as that start's own
     baseline; the cut-down rule matters only when something is cut."""
-    source = init.get("source", "scratch")
-    if source == "baseline" and is_baseline:
-        source = init.get("baseline_from", "scratch")
+    source = effective_start(init.get("source", "scratch"), init.get("baseline_from", "scratch"), is_baseline)
     keep = {"scratch": (), "imagenet": ("path", "url", "rule", "seed"), "checkpoint": ("path", "rule", "seed"),
             "baseline": ("baseline_from", "rule", "seed")}.get(source, tuple(init))  # fmt: skip
     return {"source": source, "epochs": epochs, **{k: init.get(k) for k in keep}}
@@ -275,10 +259,11 @@ def _effective_init(init: dict, is_baseline: bool, epochs: int) -> dict:
 def identity(cfg) -> dict:
     """What tells one row's job from another's within a table: the experiment, where its weights
     start (as trained, see `_effective_init`) and for how long, and the seed."""
-    experiment = _plain(cfg.experiment)
-    is_baseline = not (experiment.get("halve") or any(v != 1 for v in experiment.get("factors", {}).values()))
-    init = _effective_init(_plain(cfg.init), is_baseline, training_epochs(cfg, is_baseline))
-    return {"experiment": experiment, "init": init, "seed": int(cfg.seed)}
+    from fcn_ablation.config.experiments import is_baseline  # jobs only: the report reads no schema
+
+    baseline = is_baseline(cfg.experiment)
+    init = _effective_init(_plain(cfg.init), baseline, training_epochs(cfg.init, cfg.trainer.max_epochs, baseline))
+    return {"experiment": _plain(cfg.experiment), "init": init, "seed": int(cfg.seed)}
 
 
 def job_name(cfg) -> str:
@@ -286,8 +271,8 @@ def job_name(cfg) -> str:
     return f"{cfg.experiment.name}-seed{cfg.seed}-{digest}"
 
 
-def same_job(record: dict, cfg) -> bool:
-    config = record.get("config")
+def same_job(record: Record, cfg) -> bool:
+    config = record.config
     if not config or "init" not in config or "experiment" not in config:
         return False
     try:
@@ -303,7 +288,7 @@ def done_record(store: Path, cfg) -> Path | None:
     found = readable_records(
         p for d in record_dirs(store, tested_only=cfg.test) for p in d.glob(f"{cfg.experiment.name}-*.json")
     )
-    found = sorted((r["created"], p) for r, p in found if same_job(r, cfg))
+    found = sorted((r.created, p) for r, p in found if same_job(r, cfg))
     return found[-1][1] if found else None
 
 
@@ -312,8 +297,10 @@ def reference_baseline(store: Path, results_dir: str | Path, start: str, seed: i
     are what counts) trained from `start` for the table's budget (`is_reference_baseline`) with
     `seed`, or None."""
     found = []
-    for r, _ in readable_records(p for d in record_dirs(store, tested_only=False) for p in d.glob("baseline-*.json")):
-        ckpt = resolve(r["output_dir"], results_dir) / "model.pt"
-        if is_reference_baseline(r, start) and record_seed(r) == int(seed) and ckpt.is_file():
-            found.append((r["created"], ckpt))
+    for r, _ in readable_records(
+        p for d in record_dirs(store, tested_only=False) for p in d.glob(f"{BASELINE}-*.json")
+    ):
+        ckpt = resolve(r.output_dir, results_dir) / "model.pt"
+        if is_reference_baseline(r, start) and r.the_seed == int(seed) and ckpt.is_file():
+            found.append((r.created, ckpt))
     return max(found)[1] if found else None

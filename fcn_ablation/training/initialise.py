@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from fcn_ablation.config.rows import effective_start
 from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.choices import ChannelOrder
 from fcn_ablation.errors import DataError
@@ -29,37 +30,45 @@ def input_space(ds) -> dict:
 
 
 def effective_source(cfg, is_baseline: bool) -> InitSource:
-    source = InitSource(cfg.init.source)
-    return InitSource(cfg.init.baseline_from) if source is InitSource.baseline and is_baseline else source
+    """Where this job's weights start (`config.rows.effective_start`)."""
+    return InitSource(effective_start(cfg.init.source, cfg.init.baseline_from, is_baseline))
 
 
-def initialise(net: FCN8s, cfg, is_baseline: bool, split_hash: str) -> dict:
-    """Load the configured starting weights into `net`; returns what the record says of them."""
-    source = effective_source(cfg, is_baseline)
-    if source is InitSource.scratch:
+def initialise(net: FCN8s, start: InitSource, init, target: dict, checkpoint: Path | None = None) -> dict:
+    """Load the starting weights into `net`: from `start` (resolved once by the job: `effective_source`),
+    with the `init` section's rule, seed and ImageNet source, the checkpoint at `checkpoint` (for
+    `checkpoint` and `baseline`), its input space folded to the data set's (`target`, `input_space`).
+    Returns what the record says of them."""
+    if start is InitSource.scratch:
         return {"source": "scratch", "tag": "scratch"}
-    target = input_space(cfg.dataset)
-    if source is InitSource.imagenet:
-        state, origin = load_vgg16(cfg.init.path, cfg.init.url)
+    if start is InitSource.imagenet:
+        state, origin = load_vgg16(init.path, init.url)
         fold_input(state, TORCHVISION_INPUT, target)
     else:
-        path = Path(cfg.init.path).expanduser() if source is InitSource.checkpoint else find_baseline(cfg, split_hash)
-        state, origin, space = _read_checkpoint(path)
+        state, origin, space = _read_checkpoint(Path(checkpoint).expanduser())
         if space != target:
             fold_input(state, space, target)
-    rule = TransferRule(cfg.init.rule).value
-    if source is InitSource.imagenet:
+    rule = TransferRule(init.rule).value
+    if start is InitSource.imagenet:
         net.zero_scorers()  # VGG16 has none; a trained FCN's come with it (below)
-    kept = transfer(state, net, rule, cfg.init.seed)
+    kept = transfer(state, net, rule, init.seed)
     narrowed = [n for n in WIDTH_LAYERS if len(kept[n]) < state[f"{n}.bias"].shape[0]]
     return {
-        "source": source.value,
+        "source": start.value,
         "origin": origin,
         "rule": rule,
-        "seed": cfg.init.seed,
+        "seed": init.seed,
         "narrowed_layers": narrowed,
-        "tag": f"{rule} from {source.value}" if narrowed else source.value,
+        "tag": f"{rule} from {start.value}" if narrowed else start.value,
     }
+
+
+def start_checkpoint(cfg, start: InitSource, split_hash: str) -> Path | None:
+    """The checkpoint a job of source `start` starts from: `init.path`, or the table's baseline
+    (`find_baseline`); None for scratch and ImageNet."""
+    if start is InitSource.checkpoint:
+        return Path(cfg.init.path).expanduser()
+    return find_baseline(cfg, split_hash) if start is InitSource.baseline else None
 
 
 def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:

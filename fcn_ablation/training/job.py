@@ -9,6 +9,7 @@ import dataclasses
 import logging
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -18,6 +19,7 @@ from omegaconf import OmegaConf
 
 from fcn_ablation.config import experiments, instantiate
 from fcn_ablation.config.checks import validate
+from fcn_ablation.config.rows import BASELINE, training_epochs
 from fcn_ablation.config.schema import OptimizerConfig, SpeedConfig, TrainSpeedConfig
 from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.datamodule import SaliencyDataModule
@@ -31,8 +33,8 @@ from fcn_ablation.models.fast import compilations, on_cuda, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.store import records
-from fcn_ablation.store.records import training_epochs
-from fcn_ablation.training.initialise import effective_source, initialise
+from fcn_ablation.store.record import METRICS, Record
+from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
 from fcn_ablation.training.loggers import finish_logger, make_logger, settle_mode
 from fcn_ablation.training.module import SaliencyModule
 from fcn_ablation.training.supervision import (
@@ -47,9 +49,6 @@ from fcn_ablation.training.supervision import (
 )
 
 log = logging.getLogger(__name__)
-
-
-METRICS = tuple(records.METRICS)  # the metrics every record holds (`store.records.METRICS`)
 
 
 def test_image_hw(dataset) -> list[int]:
@@ -70,12 +69,6 @@ def per_image_arrays(module: SaliencyModule) -> dict:
     for name, m in module.test_maps.items():
         out[f"map/{name}"] = m.numpy()
     return out
-
-
-def scores(record: dict) -> dict[str, float]:
-    """A record's headline scores: the test split's, or a selection job's validation ones."""
-    prefix = "" if record.get("test", True) else "val_"
-    return {k: record[prefix + k] for k in METRICS if prefix + k in record}
 
 
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
@@ -103,28 +96,53 @@ def check_paths(paths) -> None:
     )
 
 
-def same_widths_as_baseline(cfg) -> bool:
-    """A variant whose widths round to the baseline's (a tiny `model.width_multiplier` makes every
-    layer 1 channel): its row measures nothing the baseline does not."""
+@dataclass(frozen=True)
+class JobPlan:
+    """What a job is, resolved once from its config and handed down: its identity, widths, whether
+    it is the baseline, its training budget and where its weights start."""
+
+    name: str  # `records.job_name`: the store's file names and the job's lock start with it
+    experiment: str
+    width_multiplier: float
+    factors: dict
+    widths: dict
+    is_baseline: bool
+    same_widths_as_baseline: bool  # a variant whose widths round to the baseline's
+    epochs: int  # the training budget (`config.rows.training_epochs`)
+    start: InitSource  # where the weights start (`config.rows.effective_start`)
+
+
+def plan_job(cfg) -> JobPlan:
     factors, widths = widths_from_config(cfg)
-    return bool(changed_layers(factors)) and widths == build_widths({}, cfg.model.width_multiplier)
+    baseline = not changed_layers(factors)
+    return JobPlan(
+        name=records.job_name(cfg),
+        experiment=cfg.experiment.name,
+        width_multiplier=cfg.model.width_multiplier,
+        factors=factors,
+        widths=widths,
+        is_baseline=baseline,
+        # a tiny `model.width_multiplier` makes every layer 1 channel: the row measures nothing new
+        same_widths_as_baseline=not baseline and widths == build_widths({}, cfg.model.width_multiplier),
+        epochs=training_epochs(cfg.init, cfg.trainer.max_epochs, baseline),
+        start=effective_source(cfg, baseline),
+    )
 
 
-def warn_if_same_as_baseline(cfg) -> bool:
-    """Say so before training such a variant (`same_widths_as_baseline`)."""
-    same = same_widths_as_baseline(cfg)
-    if same:
+def warn_if_same_as_baseline(job: JobPlan) -> bool:
+    """Say so before training a variant whose widths round to the baseline's."""
+    if job.same_widths_as_baseline:
         log.warning(
             "experiment %s: at model.width_multiplier=%g its widths round to the baseline's; its row will equal the "
-            "baseline's (raise the multiplier to tell them apart)", cfg.experiment.name, cfg.model.width_multiplier,
+            "baseline's (raise the multiplier to tell them apart)", job.experiment, job.width_multiplier,
         )  # fmt: skip
-    return same
+    return job.same_widths_as_baseline
 
 
-def optimizer_config(cfg, is_baseline: bool):
-    """`cfg.optimizer` at the learning rate for where this job's weights start (`lr_by_start`)."""
-    opt = instantiate.typed(cfg.optimizer, OptimizerConfig, "optimizer")
-    opt.lr = float(opt.lr_by_start.get(effective_source(cfg, is_baseline).value, opt.lr))
+def optimizer_config(optimizer, start: InitSource):
+    """The `optimizer` section, typed, at the learning rate for where the weights start (`lr_by_start`)."""
+    opt = instantiate.typed(optimizer, OptimizerConfig, "optimizer")
+    opt.lr = float(opt.lr_by_start.get(InitSource(start).value, opt.lr))
     return opt
 
 
@@ -175,15 +193,16 @@ def speed_options(cfg, device, sizes: int = 1) -> tuple[SpeedConfig, str]:
     return best, str(source)
 
 
-def run(cfg, output_dir: Path, group: str | None = None) -> dict:
+def run(cfg, output_dir: Path, group: str | None = None) -> Record:
     """One job: skip it when the store holds it already (unless `rerun`), make sure the baseline
     it starts from exists (`init=baseline`), then train and measure it. Returns its record; the
     job folder's `job.json` says where the record lies in the store and whether it was skipped
-    (the record's `_path` too)."""
+    (the record's `path` too)."""
     validate(cfg)
     check_trainer(cfg.trainer)
     check_paths(cfg.paths)
-    warn_if_same_as_baseline(cfg)
+    job = plan_job(cfg)
+    warn_if_same_as_baseline(job)
     if cfg.train_speed.compile and not cfg.train_speed.size_bucket:
         log.warning(
             "train_speed.compile=true without train_speed.size_bucket: one compilation per training image size "
@@ -203,7 +222,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
     data.setup()
     split_hash = data.summary()["split_hash"]
     store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
-    name = records.job_name(cfg)
+    name = job.name
     with terminable(), job_lock(store, name):
         done = records.done_record(store, cfg)
         if done is not None and not cfg.rerun:
@@ -213,14 +232,14 @@ def run(cfg, output_dir: Path, group: str | None = None) -> dict:
             return records.read_record(done)
         ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
         try:
-            if InitSource(cfg.init.source) is InitSource.baseline and changed_layers(widths_from_config(cfg)[0]):
+            if job.start is InitSource.baseline:
                 _ensure_baseline(cfg, data, split_hash, store, output_dir, group)
-            record, path = _train(cfg, data, split_hash, output_dir, group, ckpt_dir)
+            record, path = _train(cfg, job, data, split_hash, output_dir, group, ckpt_dir)
         except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
             _write_job(output_dir, cfg, None, skipped=False, store=store, diverged=str(err))
             raise
         _write_job(output_dir, cfg, path, skipped=False)
-        return {**record, "_path": str(path)}
+        return dataclasses.replace(record, path=path)
 
 
 def _write_job(output_dir: Path, cfg, record_path: Path | None, skipped: bool, store: Path | None = None,
@@ -239,7 +258,7 @@ def baseline_config(cfg):
     import copy
 
     base = copy.deepcopy(cfg)
-    base.experiment = experiments.load("baseline")
+    base.experiment = experiments.load(BASELINE)
     return base
 
 
@@ -260,34 +279,35 @@ def _ensure_baseline(cfg, data, split_hash: str, store: Path, output_dir: Path, 
             "init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name
         )
         base_dir = output_dir / name
-        _, path = _train(base, data, split_hash, base_dir, group,
+        _, path = _train(base, plan_job(base), data, split_hash, base_dir, group,
                          checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
         _write_job(base_dir, base, path, skipped=False)
 
 
-def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt_dir: Path) -> tuple[dict, Path]:
-    """Train and measure one experiment; returns the record (also written to
+def _train(cfg, job: JobPlan, data, split_hash: str, output_dir: Path, group: str | None,
+           ckpt_dir: Path) -> tuple[Record, Path]:  # fmt: skip
+    """Train and measure the job `job` (of `cfg`); returns the record (also written to
     `output_dir/record.json`) and where the store filed it."""
     output_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(cfg.seed, workers=True)
-    factors, widths = widths_from_config(cfg)
+    widths = job.widths
     net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
-    is_baseline = not changed_layers(factors)
-    init_info = initialise(net, cfg, is_baseline, split_hash)
+    checkpoint = start_checkpoint(cfg, job.start, split_hash)
+    init_info = initialise(net, job.start, cfg.init, input_space(cfg.dataset), checkpoint)
     grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images] if cfg.test else []
-    optimizer = optimizer_config(cfg, is_baseline)
+    optimizer = optimizer_config(cfg.optimizer, job.start)
     module = make_module(net, optimizer, keep_maps=tuple(grid), speed=cfg.train_speed)
     if on_cuda(cfg.trainer.accelerator):
         set_tf32(cfg.train_speed.tf32)
 
     logger = make_logger(cfg, output_dir, group)
     trainer = pl.Trainer(  # its settings were checked at start-up (`check_trainer`)
-        **{**OmegaConf.to_container(cfg.trainer), "max_epochs": training_epochs(cfg, is_baseline)},
+        **{**OmegaConf.to_container(cfg.trainer), "max_epochs": job.epochs},
         logger=logger if logger is not None else False,
         default_root_dir=str(output_dir),
         enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
         callbacks=[
-            DivergenceGuard(cfg.trainer.log_every_n_steps, records.job_name(cfg), optimizer.lr, cfg.trainer.precision),
+            DivergenceGuard(cfg.trainer.log_every_n_steps, job.name, optimizer.lr, cfg.trainer.precision),
             SaveLast(ckpt_dir),  # after the guard: a diverged epoch is never saved
             *progress_bar(cfg.trainer),
         ],
@@ -320,54 +340,54 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
 
     params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
-    record = {
-        "experiment": cfg.experiment.name,
-        "job": records.job_name(cfg),  # the job's identity (`records.job_name`): the store's file names start with it
-        "description": cfg.experiment.description,
-        "dataset": cfg.dataset.name,
-        "preset": cfg.preset,
-        "recipe": cfg.recipe,
-        "init_tag": init_info["tag"],
-        "init": init_info,
-        "settings_key": settings_key(cfg, split_hash),
-        "seed": cfg.seed,
-        "changed_layers": changed_layers(factors),
-        "factors": {k: v for k, v in factors.items() if v != 1.0},
-        "width_multiplier": cfg.model.width_multiplier,
-        "widths": widths,
-        "params": params,
-        "macs": macs,
-        "cost_input_hw": [cfg.cost.height, cfg.cost.width],
-        "test": bool(cfg.test),
-        **{k: test_metrics[f"test/{k}"] for k in METRICS if f"test/{k}" in test_metrics},
-        **{f"val_{k}": val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
-        "test_image_hw": test_image_hw(timed),
-        "detection_total_s": timing.total_s,
-        "detection_ms_per_image": timing.ms_per_image,
-        "detection_images": timing.n_images,
-        "detection_load_s": timing.load_s,
-        "detection_settings": speed.slug(),
-        "detection_settings_from": speed_from,
-        "lr": optimizer.lr,
-        "train_s": train_s,
-        "train_steps": trainer.global_step,
-        "train_compilations": graphs,  # graphs torch.compile built for training (train_speed.compile)
-        "untrained": trainer.global_step == 0,
-        "same_widths_as_baseline": same_widths_as_baseline(cfg),
-        "resumed_from": resumed,
-        "test_images": len(data.test_set) if cfg.test else 0,
-        **data.summary(),
-        "device": device_label(device),
-        "torch": torch.__version__,
-        "output_dir": records.relative_to(output_dir, cfg.paths.results_dir),
-        "created": records.timestamp(),
-        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-    }
+    record = Record(
+        experiment=job.experiment,
+        job=job.name,
+        description=cfg.experiment.description,
+        dataset=cfg.dataset.name,
+        preset=cfg.preset,
+        recipe=cfg.recipe,
+        init_tag=init_info["tag"],
+        init=init_info,
+        settings_key=settings_key(cfg, split_hash),
+        seed=cfg.seed,
+        changed_layers=changed_layers(job.factors),
+        factors={k: v for k, v in job.factors.items() if v != 1.0},
+        width_multiplier=cfg.model.width_multiplier,
+        widths=widths,
+        params=params,
+        macs=macs,
+        cost_input_hw=[cfg.cost.height, cfg.cost.width],
+        test=bool(cfg.test),
+        scores={k: test_metrics[f"test/{k}"] for k in METRICS if f"test/{k}" in test_metrics},
+        val_scores={k: val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
+        test_image_hw=test_image_hw(timed),
+        detection_total_s=timing.total_s,
+        detection_ms_per_image=timing.ms_per_image,
+        detection_images=timing.n_images,
+        detection_load_s=timing.load_s,
+        detection_settings=speed.slug(),
+        detection_settings_from=speed_from,
+        lr=optimizer.lr,
+        train_s=train_s,
+        train_steps=trainer.global_step,
+        train_compilations=graphs,  # graphs torch.compile built for training (train_speed.compile)
+        untrained=trainer.global_step == 0,
+        same_widths_as_baseline=job.same_widths_as_baseline,
+        resumed_from=resumed,
+        test_images=len(data.test_set) if cfg.test else 0,
+        data=data.summary(),
+        device=device_label(device),
+        torch=torch.__version__,
+        output_dir=records.relative_to(output_dir, cfg.paths.results_dir),
+        created=records.timestamp(),
+        config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+    )
     if cfg.save_checkpoint:
         atomic_torch_save(
-            {"widths": widths, "state_dict": net.state_dict(), "config": record["config"]}, output_dir / "model.pt"
+            {"widths": widths, "state_dict": net.state_dict(), "config": record.config}, output_dir / "model.pt"
         )
-    records.write_json(output_dir / "record.json", record)
+    records.write_json(output_dir / "record.json", record.to_json())
     arrays = per_image_arrays(module) if cfg.test else None
     if arrays is not None:
         records.write_arrays(output_dir / "per_image.npz", arrays)
@@ -377,7 +397,7 @@ def _train(cfg, data, split_hash: str, output_dir: Path, group: str | None, ckpt
     split = "test" if cfg.test else "validation (a selection job)"
     log.info(
         "%s (%s): %s max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
-        record["experiment"], record["init_tag"], split, scores(record)["max_f"], scores(record)["mae"], timing.ms_per_image,
+        record.experiment, record.init_tag, split, record.headline["max_f"], record.headline["mae"], timing.ms_per_image,
         timing.n_images, params / 1e6, macs / 1e9,
     )  # fmt: skip
     return record, path

@@ -28,10 +28,10 @@ from fcn_ablation.config import instantiate
 from fcn_ablation.config.checks import is_wandb, wandb_mode
 from fcn_ablation.config.schema import LoggerConfig
 from fcn_ablation.errors import ConfigError
-from fcn_ablation.store.records import METRICS
+from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
-SUMMARY_KEYS = (*METRICS, "detection_total_s", "detection_ms_per_image", "params", "macs")
+SUMMARY_FIELDS = ("detection_total_s", "detection_ms_per_image", "params", "macs")  # beside the scores
 
 
 def _base_url() -> str:
@@ -133,14 +133,15 @@ def make_logger(cfg, output_dir: Path, group: str | None):
     return logger
 
 
-def finish_logger(logger, record: dict) -> None:
+def finish_logger(logger, record: Record) -> None:
     """Write the final metrics to the logger and close its run; a failure is a warning (the
     record is filed before this runs)."""
     if logger is None:
         return
-    final = {f"final/{k}": record[k] for k in SUMMARY_KEYS if k in record}
-    if not record.get("test", True):  # a selection job: its scores are the validation split's
-        final.update({f"final/{k}": v for k, v in record.items() if k.startswith("val_")})
+    final = {f"final/{k}": v for k, v in record.scores.items()}
+    final.update({f"final/{k}": getattr(record, k) for k in SUMMARY_FIELDS if getattr(record, k) is not None})
+    if not record.test:  # a selection job: its scores are the validation split's
+        final.update({f"final/val_{k}": v for k, v in record.val_scores.items()})
     try:
         logger.log_metrics(final)
         if hasattr(logger, "experiment") and hasattr(logger.experiment, "summary"):

@@ -1,0 +1,157 @@
+"""The result record: what one job produced, as one typed value.
+
+A job builds a `Record`; the store writes it as a flat JSON object (`to_json`), the form every
+record since the first was written in, and reads it back with `Record.from_json`, which accepts
+every older form (fields added later are absent there, and stay absent when it is written again,
+so an old file reads back unchanged). Readers use attributes: `r.scores["max_f"]`, `r.widths`,
+`r.split_hash`; only this module knows the JSON's key names.
+
+The metrics (`METRICS`) are the one list of them: a record holds their means over the test split
+(`scores`) and, since selection jobs exist, over the validation split (`val_scores`, in JSON under
+`val_<name>`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Every metric a record holds, the one list of them: name -> (a table's label, the per-image array
+# of the record's `.npz`, and the statistic the report's paired test computes from it).
+METRICS = {
+    "max_f": ("max F", "f_curve", "max"),
+    "mean_f": ("mean F", "f_curve", "mean_curve"),
+    "adaptive_f": ("adaptive F", "adaptive_f", "score"),
+    "max_e": ("max E", "e_curve", "max"),
+    "mean_e": ("mean E", "e_curve", "mean_curve"),
+    "adaptive_e": ("adaptive E", "adaptive_e", "score"),
+    "s_measure": ("S", "s_measure", "score"),
+    "weighted_f": ("weighted F", "weighted_f", "score"),
+    "mae": ("MAE", "mae", "score"),
+}
+VAL = "val_"  # the JSON prefix of a validation score
+
+# The data module's summary (`SaliencyDataModule.summary`): kept as it came, under `data`.
+DATA_PREFIXES = ("data_", "split_")
+
+
+@dataclass
+class Record:
+    """One job's result: what was trained (experiment, widths, initialisation, settings key,
+    seed), its scores, its cost and timing pass, its data set's summary, and the exact config."""
+
+    experiment: str
+    created: str
+    job: str | None = None  # `store.records.job_name`: the store's file names start with it
+    description: str = ""
+    dataset: str = ""
+    preset: str | None = None
+    recipe: str | None = None
+    init_tag: str = "scratch"
+    init: dict = field(default_factory=dict)
+    settings_key: str = ""
+    seed: int | None = None  # older records hold it in their config only (`the_seed`)
+    changed_layers: list = field(default_factory=list)
+    factors: dict = field(default_factory=dict)
+    width_multiplier: float | None = None
+    widths: dict = field(default_factory=dict)
+    params: float = 0.0
+    macs: float = 0.0
+    cost_input_hw: list | None = None
+    test: bool = True  # false: a selection job (validation scores only, filed apart)
+    scores: dict = field(default_factory=dict)
+    val_scores: dict = field(default_factory=dict)
+    test_image_hw: list | None = None
+    detection_total_s: float | None = None
+    detection_ms_per_image: float | None = None
+    detection_images: int | None = None
+    detection_load_s: float | None = None
+    detection_settings: str | None = None
+    detection_settings_from: str | None = None
+    lr: float | None = None
+    train_s: float | None = None
+    train_steps: int | None = None
+    train_compilations: int | None = None
+    untrained: bool = False
+    same_widths_as_baseline: bool = False
+    resumed_from: dict | None = None
+    test_images: int = 0
+    data: dict = field(default_factory=dict)  # the data module's summary: data_*, split_* keys
+    device: str = ""
+    torch: str | None = None
+    output_dir: str | None = None
+    config: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # keys of a newer or other writer: kept, written back
+    path: Path | None = None  # where the store holds it (not written)
+    absent: frozenset = frozenset()  # fields the file did not hold: not written back either
+
+    # ---- derived values
+    @property
+    def is_baseline(self) -> bool:
+        """Nothing cut: the baseline experiment, or any whose factors are all 1."""
+        return not self.changed_layers
+
+    @property
+    def the_seed(self) -> int:
+        """The seed it was trained with (older records hold it only in their config)."""
+        return int(self.seed if self.seed is not None else self.config.get("seed", 0))
+
+    @property
+    def split_hash(self) -> str | None:
+        return self.data.get("split_hash")
+
+    @property
+    def headline(self) -> dict[str, float]:
+        """Its headline scores: the test split's, or a selection job's validation ones."""
+        return self.scores if self.test else self.val_scores
+
+    @property
+    def start(self) -> str:
+        """Where its weights started (`init.source`; scratch for records older than initialisation)."""
+        return self.init.get("source", "scratch")
+
+    # ---- the JSON form
+    def to_json(self) -> dict[str, Any]:
+        """The flat JSON object the store holds (key order as jobs have always written it)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name == "config":  # `created` is written near the end, before the config
+                out["created"] = self.created
+            if f.name in self.absent or f.name in ("extra", "path", "absent"):
+                continue
+            value = getattr(self, f.name)
+            if f.name == "scores":
+                out.update(value)
+            elif f.name == "val_scores":
+                out.update({VAL + k: v for k, v in value.items()})
+            elif f.name == "data":
+                out.update(value)
+            elif f.name == "created":  # see "config"
+                continue
+            elif not (f.name == "job" and value is None):
+                out[f.name] = value
+        return {**out, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict, path: Path | str | None = None) -> Record:
+        """A record from its JSON object (any form the store has held); keys it does not know
+        stay in `extra`."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"scores", "val_scores", "data", "extra", "path", "absent"}
+        known, scores, val, summary, extra = {}, {}, {}, {}, {}
+        for k, v in data.items():
+            if k in METRICS:
+                scores[k] = v
+            elif k.startswith(VAL) and k[len(VAL) :] in METRICS:
+                val[k[len(VAL) :]] = v
+            elif k.startswith(DATA_PREFIXES):
+                summary[k] = v
+            elif k in names:
+                known[k] = v
+            elif k != "_path":
+                extra[k] = v
+        absent = frozenset(n for n in names if n not in known and n != "experiment")
+        absent |= {"job"} if "job" not in known else set()
+        return cls(**known, scores=scores, val_scores=val, data=summary, extra=extra,
+                   path=Path(path) if path is not None else None, absent=absent)  # fmt: skip
