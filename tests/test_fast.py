@@ -42,7 +42,8 @@ def _batches() -> list[dict]:
 def _train(*overrides, precision: str = "32-true") -> list[float]:
     """Losses of six steps of the real LightningModule (its optimiser groups, loss and logging) on
     native-size batches of one, from one seed, under `overrides` of the job config."""
-    cfg = app_config(["model.width_multiplier=0.0625", "model.dropout=0", *overrides])
+    plain = ["train_speed.channels_last=false", "train_speed.skip_zeros=false", "train_speed.fused_optimizer=false"]
+    cfg = app_config(["model.width_multiplier=0.0625", "model.dropout=0", *plain, *overrides])
     torch.manual_seed(0)
     net = FCN8s(build_widths({}, cfg.model.width_multiplier), 2, 0.0)
     module = make_module(net, optimizer_config(cfg.optimizer, plan_job(cfg).start), speed=cfg.train_speed)
@@ -63,12 +64,18 @@ def fp32_losses():
 # (mean-coloured) context at the edges.
 OPTIONS = [
     (("train_speed.channels_last=true",), "32-true", 1e-5),
+    (("train_speed.skip_zeros=true",), "32-true", 1e-5),
+    (("train_speed.fused_optimizer=true",), "32-true", 1e-5),
     ((), "bf16-mixed", 5e-2),
     (("train_speed.size_bucket=16",), "32-true", 5e-2),
 ]
 
 
-@pytest.mark.parametrize("overrides, precision, rtol", OPTIONS, ids=["channels_last", "bf16-mixed", "bucket"])
+@pytest.mark.parametrize(
+    "overrides, precision, rtol",
+    OPTIONS,
+    ids=["channels_last", "skip_zeros", "fused_optimizer", "bf16-mixed", "bucket"],
+)
 def test_each_fast_path_trains_to_fp32s_losses(fp32_losses, overrides, precision, rtol):
     losses = _train(*overrides, precision=precision)
     assert len(losses) == len(fp32_losses) == len(SIZES)
@@ -124,6 +131,7 @@ def test_speed_only_options_share_a_table_arithmetic_ones_do_not():
     def key(*overrides):
         return settings_key(app_config(list(overrides)), "s")
 
-    assert key("train_speed.channels_last=true", "train_speed.compile=true") == key()
+    assert key("train_speed.channels_last=true", "train_speed.compile=true", "train_speed.skip_zeros=true",
+               "train_speed.fused_optimizer=true") == key("train_speed.skip_zeros=false", "train_speed.fused_optimizer=false")  # fmt: skip
     assert key("train_speed.size_bucket=32") != key()
     assert key("trainer.precision=bf16-mixed") != key()

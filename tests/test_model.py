@@ -106,10 +106,11 @@ def test_upsampling_is_bilinear_and_frozen_unless_learned():
     assert FCN8s(build_widths(layer_factors(), 1 / 16), learn_upsampling=True).upscore8.weight.requires_grad
 
 
-@pytest.mark.parametrize("hw", [(96, 96), (37, 53), (1, 1), (300, 400)])
+@pytest.mark.parametrize("hw", [(96, 96), (37, 53), (1, 1), (2, 7), (95, 98), (300, 400)])
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
-def test_the_first_stage_without_the_zero_border_is_the_same_function(hw, channels_last):
-    """`skip_border` (train_speed.skip_border) computes conv1_1/conv1_2 where the image is: the same
+def test_the_first_stages_without_the_zero_border_are_the_same_function(hw, channels_last):
+    """`skip_zeros` (train_speed.skip_zeros) computes stages 1 to 4 where the image is and the
+    bilinear deconvolutions per channel: the same
     outputs and the same gradients of every parameter as the layer-by-layer network, at any size."""
     torch.manual_seed(0)
     net = FCN8s(build_widths({"conv1_1": 0.5, "fc6": 0.5}, 0.0625), 2, 0.0)
@@ -118,10 +119,22 @@ def test_the_first_stage_without_the_zero_border_is_the_same_function(hw, channe
     if channels_last:
         net, x = net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     params = [p for p in net.parameters() if p.requires_grad]
-    plain, skipped = net(x), net(x, skip_border=True)
+    plain, skipped = net(x), net(x, skip_zeros=True)
     torch.testing.assert_close(skipped, plain, rtol=1e-5, atol=1e-5)
     for a, b in zip(
         torch.autograd.grad(plain.square().sum(), params), torch.autograd.grad(skipped.square().sum(), params)
     ):
         # sums over ~10^6 positions in another order: compared at a thousandth of the largest gradient
         torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-3 * float(a.abs().max()))
+
+
+def test_a_deconvolution_that_is_not_per_channel_is_run_whole():
+    """`skip_zeros` runs a deconvolution per channel only when its kernel is (the frozen bilinear
+    filters); a learned one, or a frozen one with cross-channel taps, is run as it is."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 40, 50)
+    for learn in (False, True):
+        net = FCN8s(build_widths({}, 0.0625), 2, 0.0, learn_upsampling=learn)
+        with torch.no_grad():
+            net.upscore8.weight[0, 1] += 0.1  # a cross-channel tap
+        torch.testing.assert_close(net(x, skip_zeros=True), net(x), rtol=1e-5, atol=1e-5)

@@ -156,7 +156,7 @@ class PlainLoop:
         if m.size_bucket:
             image, mask = pad_to_bucket(image, mask, m.size_bucket)
         with self.autocast():
-            loss = pixel_loss(m.train_forward(m.layout(image), skip_border=m.skip_border), mask, m.loss_reduction)
+            loss = pixel_loss(m.train_forward(m.layout(image), skip_zeros=m.skip_zeros), mask, m.loss_reduction)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fcn_ablation.models.arch import DECODER, FC_LAYERS, KERNEL, PADDING, SCORERS, STAGES, UPSCORES, WIDTH_LAYERS
+from fcn_ablation.models.border import first_stages
 
 
 def bilinear_kernel(channels: int, size: int) -> torch.Tensor:
@@ -46,29 +47,22 @@ def dense(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     return out.view(n, conv.out_channels, h - k + 1, w - k + 1)
 
 
-def first_stage_on_image(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """relu(conv1_2(relu(conv1_1(x)))) computed where the image is, without the 100-pixel zero
-    border's work: the same values (to float rounding) for about a tenth of the arithmetic.
-
-    conv1_1 pads the image with 100 zeros, so its output is the bias wherever its window misses the
-    image: `c1 = relu(b1)` outside an (h+2)x(w+2) patch. By linearity conv1_2 of that map is conv1_2 of
-    (map - c1), which is zero outside the patch, plus conv1_2 of the constant c1 (zero-padded at the
-    map's edge: one value inside, others on its one-pixel rim, computed on a 3x3 canvas and stretched).
-    On 96x96 images the full maps are 294x294, the patches 98x98; the two layers were a third of a
-    training step on a CPU. Gradients flow through both terms, so training is the same arithmetic."""
-    conv1, conv2 = net.conv1_1, net.conv1_2
-    pad = conv1.padding[0]
-    h, w = x.shape[-2:]
-    big_h, big_w = h + 2 * pad - 2, w + 2 * pad - 2  # conv1_1's output size
-    core = F.relu(F.conv2d(x, conv1.weight, conv1.bias, padding=2))  # rows pad-2 .. pad+h of it
-    c1 = F.relu(conv1.bias).view(1, -1, 1, 1)
-    inner = F.conv2d(core - c1, conv2.weight, None, padding=2)  # rows pad-3 .. pad+h+1 of conv1_2's
-    top, left = pad - 3, pad - 3
-    inner = F.pad(inner, (left, big_w - left - inner.shape[-1], top, big_h - top - inner.shape[-2]))
-    rim = F.conv2d(c1.expand(1, -1, 3, 3), conv2.weight, conv2.bias, padding=1)
-    rim = torch.cat([rim[:, :, :1], rim[:, :, 1:2].expand(-1, -1, big_h - 2, -1), rim[:, :, 2:]], 2)
-    rim = torch.cat([rim[..., :1], rim[..., 1:2].expand(-1, -1, -1, big_w - 2), rim[..., 2:]], 3)
-    return F.relu(inner + rim)
+def upsample(deconv: nn.ConvTranspose2d, x: torch.Tensor, skip_zeros: bool) -> torch.Tensor:
+    """`deconv(x)`; with `skip_zeros`, when its kernel maps channel i to channel i only (the
+    bilinear filters, frozen), as one deconvolution per channel: the same sums without the
+    off-diagonal zero kernels (half the work with two classes)."""
+    w = deconv.weight
+    c = w.shape[0]
+    if not skip_zeros or w.requires_grad or c != w.shape[1] or c == 1:
+        return deconv(x)
+    diagonal = w[range(c), range(c)]
+    # checked once per version of the weights (a check per step would wait for the device)
+    version = (w.data_ptr(), w._version)
+    if getattr(deconv, "_per_channel", (None,))[0] != version:
+        deconv._per_channel = (version, bool(torch.count_nonzero(w) == torch.count_nonzero(diagonal)))
+    if not deconv._per_channel[1]:
+        return deconv(x)
+    return F.conv_transpose2d(x, diagonal.unsqueeze(1), stride=deconv.stride, groups=c)
 
 
 def _crop(x: torch.Tensor, offset: int, like: torch.Tensor) -> torch.Tensor:
@@ -139,19 +133,16 @@ class FCN8s(nn.Module):
                 getattr(self, name).weight.zero_()
                 getattr(self, name).bias.zero_()
 
-    def forward(self, x: torch.Tensor, skip_border: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, skip_zeros: bool = False) -> torch.Tensor:
         """Class scores `(N, num_classes, H, W)` for images `(N, 3, H, W)`: the trunk's stages,
-        then the decoder's steps (`arch.DECODER`) in order. `skip_border`: the first stage without
-        the work on conv1_1's zero border (`first_stage_on_image`): the same function, for training
-        and scoring; the detection time is measured without it, layer by layer as Caffe runs them."""
-        pools = {}
-        h = x
-        for i, stage in enumerate(STAGES):
-            if i == 0 and skip_border:
-                h = first_stage_on_image(self, h)
-            else:
-                for name in stage:
-                    h = F.relu(getattr(self, name)(h), inplace=True)
+        then the decoder's steps (`arch.DECODER`) in order. `skip_zeros`: without the work on known
+        zeros (conv1_1's border in the first stages: `models.border`; the deconvolutions' zero
+        kernels: `upsample`): the same function, for training and scoring; the detection time is
+        measured without it, layer by layer as Caffe runs them."""
+        h, pools, done = first_stages(self, x, STAGES, PADDING, set(SCORERS.values())) if skip_zeros else (x, {}, 0)
+        for stage in STAGES[done:]:
+            for name in stage:
+                h = F.relu(getattr(self, name)(h), inplace=True)
             h = self.pool(h)
             pools[stage[-1]] = h  # pool3 is keyed by conv3_3, pool4 by conv4_3
         for name in FC_LAYERS:
@@ -163,7 +154,7 @@ class FCN8s(nn.Module):
                 pooled = pools[step.reads] if scale == 1.0 else pools[step.reads] * scale
                 h = h + _crop(layer(pooled), step.crop, h)
             else:
-                h = layer(h)
+                h = upsample(layer, h, skip_zeros)
                 if step.crop is not None:  # the output: the input image's size
                     h = _crop(h, step.crop, x)
         return h

@@ -6,6 +6,8 @@ split is neither scored nor timed, and its record is filed apart from the table'
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import logging
 import shutil
 import time
@@ -152,15 +154,18 @@ def make_module(
     """The LightningModule that trains `net` as the typed `optimizer` section says (`optimizer_config`),
     with the training fast paths of `speed` (the `train_speed` section)."""
     speed = speed or TrainSpeedConfig()
+    make_optimizer = instantiate.partial(optimizer, OptimizerConfig)
+    if speed.fused_optimizer and "fused" in inspect.signature(make_optimizer.func).parameters:
+        make_optimizer = functools.partial(make_optimizer, fused=True)
     return SaliencyModule(
         net,
-        instantiate.partial(optimizer, OptimizerConfig),
+        make_optimizer,
         loss_reduction=optimizer.loss_reduction,
         bias_lr_mult=optimizer.bias_lr_mult,
         schedule=optimizer.schedule,
         keep_maps=keep_maps,
         channels_last=bool(speed.channels_last),
-        skip_border=bool(speed.skip_border),
+        skip_zeros=bool(speed.skip_zeros),
         compile=bool(speed.compile),
         size_bucket=int(speed.size_bucket),
     )

@@ -38,7 +38,7 @@ class SaliencyModule(pl.LightningModule):
         schedule: ScheduleName | str = ScheduleName.constant,
         keep_maps: tuple[str, ...] = (),
         channels_last: bool = False,
-        skip_border: bool = False,
+        skip_zeros: bool = False,
         compile: bool = False,
         size_bucket: int = 0,
     ) -> None:
@@ -46,12 +46,12 @@ class SaliencyModule(pl.LightningModule):
         with the parameter groups; `loss_reduction`: "mean" over pixels, or "sum" over an image's
         pixels as Caffe FCN; `bias_lr_mult`: the biases' learning rate over the weights'. The fast
         paths (`train_speed`, `models/fast.py`): `channels_last` memory, the first stage without
-        conv1_1's zero border (`skip_border`, `models.fcn8s.first_stage_on_image`), a `compile`d training
+        the work on known zeros (`skip_zeros`: conv1_1's border, the deconvolutions' zero kernels), a `compile`d training
         forward (evaluation stays eager: it sees every native size), training batches padded to
         multiples of `size_bucket` pixels."""
         super().__init__()
         self.net = net
-        self.channels_last, self.size_bucket, self.skip_border = channels_last, size_bucket, skip_border
+        self.channels_last, self.size_bucket, self.skip_zeros = channels_last, size_bucket, skip_zeros
         # not a submodule (its parameters are the net's): the state dict keeps the net's names
         object.__setattr__(self, "train_forward", compile_for_training(net) if compile else net)
         self.make_optimizer = optimizer
@@ -63,7 +63,7 @@ class SaliencyModule(pl.LightningModule):
         self.test_per_image: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.layout(x), skip_border=self.skip_border)
+        return self.net(self.layout(x), skip_zeros=self.skip_zeros)
 
     def layout(self, x: torch.Tensor) -> torch.Tensor:
         """`x` in the memory format the network trains in (`channels_last`)."""
@@ -82,9 +82,7 @@ class SaliencyModule(pl.LightningModule):
         image, mask = batch["image"], batch["mask"]
         if self.size_bucket:
             image, mask = pad_to_bucket(image, mask, self.size_bucket)
-        loss = pixel_loss(
-            self.train_forward(self.layout(image), skip_border=self.skip_border), mask, self.loss_reduction
-        )
+        loss = pixel_loss(self.train_forward(self.layout(image), skip_zeros=self.skip_zeros), mask, self.loss_reduction)
         # A tensor, not a number: no host-device synchronisation here. The progress bar reads it
         # at each refresh, the logger every `trainer.log_every_n_steps`.
         self.log("train/loss", loss, prog_bar=True, batch_size=image.shape[0])
