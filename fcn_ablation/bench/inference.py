@@ -26,16 +26,18 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from fcn_ablation.config.checks import check_rounds
 from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.config.schema import SpeedConfig
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.evaluation.stats import bootstrap_median_ci
 from fcn_ablation.evaluation.timing import device_label, device_slug, dtype_of, prepare, timed
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, save_yaml, write_csv
+from fcn_ablation.machine import torch_device
 from fcn_ablation.markdown import load_note, markdown_table, under_load
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
-from fcn_ablation.store.paper import paper_dir
+from fcn_ablation.store.paper import paper_time_ratios
 from fcn_ablation.store.records import Record, table_scales
 
 MATMUL = "matmul"
@@ -86,7 +88,7 @@ def bench(cfg, progress: bool = True) -> Path:
     """`fcn-ablation-bench`: every experiment (or `cfg.experiments`) at `width_multiplier`."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
+    device = torch_device(cfg.device)
     opts = SpeedConfig.of(cfg)
     slug = f"{opts.slug()}-b{cfg.batch_size}-{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
     out = Path(cfg.out_dir) / device_slug(device, torch.get_num_threads()) / slug
@@ -97,22 +99,17 @@ def bench(cfg, progress: bool = True) -> Path:
     return out
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device={name}: no CUDA device is available here; use device=cpu")
-    return torch.device("cuda" if name == "gpu" else name)
-
-
 def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: SpeedConfig, height: int, width: int,
               batch_size: int = 1, rounds: int = 10, warmup: int = 2, matmul_size: int = 2048, seed: int = 0,
               num_classes: int = 2, progress: bool = True, settings: str = "") -> Path:  # fmt: skip
     """Time the networks of `widths` ({variant: {layer: channels}}, the baseline first) and the
     matmul ceiling in interleaved rounds; write `raw.csv`, `bench.csv`, `bench.md`, `bench.json`
     (device, load, the widths timed) and a plot into `out`."""
-    if rounds < 2 or warmup < 0 or batch_size < 1 or min(height, width) < 1:
-        raise ConfigError("rounds >= 2, warmup >= 0, batch_size >= 1 and a positive height/width are needed")
+    check_rounds(rounds, warmup, "bench")
+    if batch_size < 1 or min(height, width) < 1:
+        raise ConfigError(
+            f"bench: batch_size >= 1 and a positive height/width are needed (got {batch_size}, {height}x{width})"
+        )
     device = torch.device(device)
     torch.manual_seed(seed)
     x = torch.randn(batch_size, 3, height, width, device=device)
@@ -196,14 +193,9 @@ def _add_cost_columns(table: pd.DataFrame, cost: dict, batch: int, matmul_flop: 
         t["macs_ratio"] = t.gmacs / t.loc[BASELINE, "gmacs"]
         t["ratio_gap"] = t.time_ratio - t.macs_ratio
         t.loc[MATMUL, ["time_ratio", "time_ratio_ci_low", "time_ratio_ci_high"]] = np.nan
-    paper = _paper_time_ratios()
+    paper = paper_time_ratios()
     t["paper_time_ratio"] = pd.Series(paper)
     return t.reset_index()
-
-
-def _paper_time_ratios() -> dict[str, float]:
-    df = pd.read_csv(paper_dir() / "table3_msra10k.csv")
-    return {r.experiment: 1 + (0 if pd.isna(r.time_vs_base_pct) else r.time_vs_base_pct / 100) for r in df.itertuples()}
 
 
 def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
@@ -275,7 +267,7 @@ def bench_table(recs: list[Record], out_dir: Path, *, device: str = "auto", roun
     widths, the records' MACs input size, e.g. 400x300) and, when it differs, at the trained scale
     (the records' own widths at their test images' typical size). A benchmark of the same widths,
     device, scale and rounds already there is reused."""
-    dev = resolve_device("cpu" if device == "cpu" else ("cuda" if device in ("gpu", "cuda") else "auto"))
+    dev = torch_device(device)
     slug = device_slug(dev, torch.get_num_threads())
     jobs = table_scales(recs, width_multiplier)
     written = []

@@ -33,6 +33,7 @@ from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
 from fcn_ablation.bench.train_rounds import AUTOCAST, FP32, LIGHTNING, PLAIN, matmul_dtype
+from fcn_ablation.config.checks import check_rounds
 from fcn_ablation.config.schema import TrainBenchConfig
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.evaluation.stats import bootstrap_median_ci
@@ -56,10 +57,10 @@ def settings_slug(cfg) -> str:
 
 def check(cfg) -> TrainBenchConfig:
     b = cfg.bench_train
-    if b.rounds < 2 or b.steps < 1 or b.warmup < 0 or b.matmul_size < 1:
+    check_rounds(b.rounds, b.warmup, "bench_train")
+    if b.steps < 1 or b.matmul_size < 1:
         raise ConfigError(
-            f"bench_train: rounds >= 2, steps >= 1, warmup >= 0 and matmul_size >= 1 are needed (got rounds={b.rounds}, "
-            f"steps={b.steps}, warmup={b.warmup}, matmul_size={b.matmul_size})"
+            f"bench_train: steps >= 1 and matmul_size >= 1 are needed (got steps={b.steps}, matmul_size={b.matmul_size})"
         )
     if str(cfg.trainer.precision) not in (*FP32, *AUTOCAST):
         raise ConfigError(
@@ -73,11 +74,12 @@ def bench_train(cfg, progress: bool = True) -> Path:
     """Run the benchmark of `cfg` (the composed `bench_train` config); returns its folder."""
     import pytorch_lightning as pl
 
-    from fcn_ablation.bench.inference import OtherLoad, resolve_device
+    from fcn_ablation.bench.inference import OtherLoad
     from fcn_ablation.bench.train_rounds import PlainLoop, Rounds, train_flop
     from fcn_ablation.config.checks import validate
     from fcn_ablation.data.datamodule import SaliencyDataModule
-    from fcn_ablation.models.fast import on_cuda, set_tf32
+    from fcn_ablation.machine import on_cuda, torch_device
+    from fcn_ablation.models.fast import set_tf32
     from fcn_ablation.models.fcn8s import FCN8s
     from fcn_ablation.training.job import check_trainer, make_module, optimizer_config, plan_job
     from fcn_ablation.training.loggers import make_logger, settle_mode
@@ -88,7 +90,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
     b = check(cfg)
     settle_mode(cfg)
     apply_cpu_budget(cfg)
-    device = resolve_device("cuda" if on_cuda(cfg.trainer.accelerator) else "cpu")
+    device = torch_device("cuda" if on_cuda(cfg.trainer.accelerator) else "cpu")
     if device.type == "cuda":
         set_tf32(cfg.train_speed.tf32)
     data = SaliencyDataModule.from_config(cfg)

@@ -15,13 +15,14 @@ from fcn_ablation.bench.metrics_speed import make_maps, ours, reference
 from fcn_ablation.errors import UserError, exit_on_user_error
 from fcn_ablation.evaluation.timing import device_slug
 from fcn_ablation.files import atomic_write_text, write_csv
+from fcn_ablation.models.arch import TYPICAL_HW
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--maps", type=int, default=1000)
-    parser.add_argument("--height", type=int, default=300)
-    parser.add_argument("--width", type=int, default=400)
+    parser.add_argument("--height", type=int, default=TYPICAL_HW[0])
+    parser.add_argument("--width", type=int, default=TYPICAL_HW[1])
     parser.add_argument("--rounds", type=int, default=5, help="chunks, each evaluated by both in alternating order")
     parser.add_argument("--batch", type=int, default=50, help="maps per update of ours")
     parser.add_argument("--out", default="results/bench", help="writes <out>/<device>/metrics-<maps>x<W>x<H>.{csv,md}")

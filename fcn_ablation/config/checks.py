@@ -50,18 +50,12 @@ def validate(cfg) -> None:
     if cfg.timing.warmup < 0:
         raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
     r = cfg.report
-    if (
-        r.rounds < 2
-        or r.warmup < 0
-        or r.permutations < 100
-        or not 0 < r.alpha < 1
-        or r.grid_images < 0
-        or not r.width_multiplier > 0
-    ):
+    check_rounds(r.rounds, r.warmup, "report")
+    if r.permutations < 100 or not 0 < r.alpha < 1 or r.grid_images < 0 or not r.width_multiplier > 0:
         raise ConfigError(
-            f"report: rounds >= 2, warmup >= 0, permutations >= 100, 0 < alpha < 1, grid_images >= 0 and "
-            f"width_multiplier > 0 are needed (got rounds={r.rounds}, warmup={r.warmup}, permutations={r.permutations}, "
-            f"alpha={r.alpha}, grid_images={r.grid_images}, width_multiplier={r.width_multiplier})"
+            f"report: permutations >= 100, 0 < alpha < 1, grid_images >= 0 and width_multiplier > 0 are needed "
+            f"(got permutations={r.permutations}, alpha={r.alpha}, grid_images={r.grid_images}, "
+            f"width_multiplier={r.width_multiplier})"
         )
 
 
@@ -90,7 +84,7 @@ FP16 = ("16", "16-mixed", "16-true")
 def _validate_training(trainer, speed, optimizer) -> None:
     """Precision and the training fast paths (`train_speed`): combinations that would train
     something other than what was asked stop here, before any work."""
-    from fcn_ablation.models.fast import on_cuda
+    from fcn_ablation.machine import on_cuda
 
     precision = str(trainer.precision)
     on_cpu = not on_cuda(trainer.accelerator)
@@ -147,6 +141,19 @@ def _validate_optimizer(section, recipe: str) -> None:
 
 
 # ----------------------------------------------------------------------------- the logger section
+def check_rounds(rounds: int, warmup: int, where: str) -> None:
+    """A benchmark's rounds and warm-up, wherever one is configured: two rounds at least (an
+    interval over rounds needs two), no negative warm-up."""
+    if rounds < 2 or warmup < 0:
+        raise ConfigError(f"{where}: rounds >= 2 and warmup >= 0 are needed (got rounds={rounds}, warmup={warmup})")
+
+
+def wandb_group(logger, group: str | None) -> str:
+    """The W&B group a job's run and its sweep's report join: the logger section's own, else the
+    sweep's (its folder's name), else "single" (a single job)."""
+    return logger.get("group") or group or "single"
+
+
 def is_wandb(section) -> bool:
     """Whether a `logger` section names W&B's logger (or a subclass): W&B's offline/online handling applies."""
     from pytorch_lightning.loggers import Logger, WandbLogger

@@ -22,6 +22,7 @@ from omegaconf import MISSING, OmegaConf
 from fcn_ablation.data.choices import BadFilePolicy, ChannelOrder, ResizeMode
 from fcn_ablation.data.splits import NewPairs
 from fcn_ablation.errors import ConfigError
+from fcn_ablation.models.arch import TYPICAL_HW
 from fcn_ablation.models.choices import InitSource, ScheduleName, TransferRule
 
 
@@ -288,8 +289,8 @@ class TimingConfig(SpeedConfig):
 
 @dataclass
 class CostConfig:
-    height: int = 300  # the size MACs are reported at: a typical 400x300 MSRA10K image
-    width: int = 400
+    height: int = TYPICAL_HW[0]  # the size MACs are reported at
+    width: int = TYPICAL_HW[1]
 
 
 @dataclass
@@ -345,8 +346,8 @@ class BenchConfig(SpeedConfig):
 
     experiments: list[str] = field(default_factory=list)  # empty: every file in conf/experiment/
     width_multiplier: float = 1.0
-    height: int = 300  # the typical MSRA10K image
-    width: int = 400
+    height: int = TYPICAL_HW[0]
+    width: int = TYPICAL_HW[1]
     batch_size: int = 1
     num_classes: int = 2
     device: str = "auto"  # auto: cuda when available, else cpu
@@ -404,8 +405,8 @@ class SearchConfig:
     seeds: list[int] = field(default_factory=lambda: [0])  # training seeds per trial; val F is their mean
     f_tolerance_pct: float = 2.0  # the answer: the fastest front member within this much of the baseline's val F
     bench_width_multiplier: float = 1.0  # time is measured at the target scale (random weights)
-    bench_height: int = 300
-    bench_width: int = 400
+    bench_height: int = TYPICAL_HW[0]
+    bench_width: int = TYPICAL_HW[1]
     bench_rounds: int = 5
     bench_warmup: int = 1
     device: str = "auto"

@@ -23,7 +23,7 @@ from fcn_ablation.data.scan import cache_file, scan_pairs
 from fcn_ablation.data.synthetic import check_short_side, generate, synthetic_root
 from fcn_ablation.data.transforms import Normalise, PairTransform, collate
 from fcn_ablation.errors import DataError
-from fcn_ablation.machine import usable_cores
+from fcn_ablation.machine import CUDA_NAMES, usable_cores
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 100  # stray files listed by name in a record (bad pairs are all listed)
@@ -67,7 +67,7 @@ class SaliencyDataModule(pl.LightningDataModule):
     @classmethod
     def from_config(cls, cfg) -> SaliencyDataModule:
         """The data module of a whole run config: pinned memory on a GPU trainer, progress bars as the trainer's."""
-        pin = cfg.trainer.accelerator in ("gpu", "cuda")
+        pin = cfg.trainer.accelerator in CUDA_NAMES
         return cls(cfg.dataset, cfg.paths.cache_dir, pin_memory=pin, progress=cfg.trainer.enable_progress_bar)
 
     def prepare_data(self) -> None:

@@ -34,6 +34,9 @@ BASE_WIDTHS: dict[str, int] = {
 }  # fmt: skip
 
 
+# The input size costs and speeds are reported at (height, width): a typical MSRA10K image, 400x300.
+TYPICAL_HW: tuple[int, int] = (300, 400)
+
 # Trunk layers: kernel size and padding (conv1_1's 100 makes the output cover any input size).
 KERNEL: dict[str, int] = {**{n: 3 for n in CONV_LAYERS}, "fc6": 7, "fc7": 1}
 PADDING: dict[str, int] = {**{n: 1 for n in CONV_LAYERS}, "conv1_1": 100, "fc6": 0, "fc7": 0}

@@ -20,11 +20,6 @@ from fcn_ablation.data.transforms import IGNORE
 MAX_GRAPHS = 64
 
 
-def on_cuda(accelerator: str) -> bool:
-    """Whether a Trainer with `accelerator` (`trainer.accelerator`) trains on a CUDA device."""
-    return str(accelerator) in ("gpu", "cuda") or (str(accelerator) == "auto" and torch.cuda.is_available())
-
-
 def set_tf32(on: bool) -> None:
     """TF32 for CUDA matmuls and convolutions when `on`; otherwise true fp32 for both (PyTorch's own
     default lets convolutions use TF32, which would make an "fp32" row a TF32 one)."""

@@ -29,6 +29,7 @@ from fcn_ablation.errors import UserError
 from fcn_ablation.evaluation import stats
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.markdown import load_note, markdown_table
+from fcn_ablation.models.arch import STAGES
 from fcn_ablation.store import records
 from fcn_ablation.store.paper import paper_table
 from fcn_ablation.store.records import METRICS, Record, is_reference_baseline, row_label, table_scales
@@ -180,7 +181,7 @@ def compact_layers(layers: list[str]) -> str:
     return " ".join(out) or "-"
 
 
-BLOCK_SIZES = {"conv1": 2, "conv2": 2, "conv3": 3, "conv4": 3, "conv5": 3}
+BLOCK_SIZES = {stage[0].split("_")[0]: len(stage) for stage in STAGES}  # conv1: 2 layers ... conv5: 3
 
 
 def _significant(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from fcn_ablation.config.checks import wandb_group
 from fcn_ablation.training.loggers import quiet_wandb, settle_mode
 
 
@@ -34,7 +35,7 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
     run = wandb.init(
         project=cfg.logger.get("project"),
         entity=cfg.logger.get("entity"),
-        group=cfg.logger.get("group") or group or "single",
+        group=wandb_group(cfg.logger, group),
         job_type="report",
         name=f"report {out_dir.parent.name}/{out_dir.name}",
         dir=str(out_dir),

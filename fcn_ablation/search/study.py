@@ -235,8 +235,9 @@ class Search:
 
     def _speed(self, name: str, factors: dict[str, float]) -> dict:
         """Time ratio (median over interleaved rounds, 95 % CI) and MACs ratio at the target scale."""
-        from fcn_ablation.bench.inference import resolve_device, run_bench
+        from fcn_ablation.bench.inference import run_bench
         from fcn_ablation.config.schema import SpeedConfig
+        from fcn_ablation.machine import torch_device
         from fcn_ablation.models.cost import model_cost
         from fcn_ablation.models.widths import build_widths
 
@@ -250,7 +251,7 @@ class Search:
             return {**out, "time_ratio": None, "time_ratio_ci_low": None, "time_ratio_ci_high": None}
         where = self.out / "bench" / name
         if not (where / "bench.csv").is_file():
-            run_bench(widths, where, device=resolve_device(c.device), opts=SpeedConfig(), height=h, width=w, rounds=c.bench_rounds,
+            run_bench(widths, where, device=torch_device(c.device), opts=SpeedConfig(), height=h, width=w, rounds=c.bench_rounds,
                       warmup=c.bench_warmup, matmul_size=256, progress=False, settings=f"search {c.name}")  # fmt: skip
         row = pd.read_csv(where / "bench.csv").set_index("variant").loc[name]
         return {**out, "time_ratio": float(row.time_ratio), "time_ratio_ci_low": float(row.time_ratio_ci_low),

@@ -29,9 +29,10 @@ from fcn_ablation.data.pairs import upright_size
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.evaluation.timing import best_benchmarked, device_label, time_forward
 from fcn_ablation.files import atomic_torch_save, check_writable, checked_results_dir
+from fcn_ablation.machine import on_cuda
 from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.cost import model_cost
-from fcn_ablation.models.fast import compilations, on_cuda, set_tf32
+from fcn_ablation.models.fast import compilations, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.store import records

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 from omegaconf import OmegaConf, read_write
 
 from fcn_ablation.config import instantiate
-from fcn_ablation.config.checks import is_wandb, wandb_mode
+from fcn_ablation.config.checks import is_wandb, wandb_group, wandb_mode
 from fcn_ablation.config.schema import LoggerConfig
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.store.record import Record
@@ -117,7 +117,7 @@ def make_logger(cfg, output_dir: Path, group: str | None):
         return instantiate.build(section, LoggerConfig, **runtime)
     quiet_wandb(wandb_mode(section))
     with read_write(section):
-        section.group = section.get("group") or group or "single"
+        section.group = wandb_group(section, group)
         section.mode = wandb_mode(section)
         section.setdefault("name", cfg.experiment.name)
         section.setdefault("job_type", cfg.dataset.name)
