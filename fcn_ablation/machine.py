@@ -12,6 +12,38 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def idle_cores(sample_s: float = 0.3) -> float | None:
+    """How many of this process's cores sat idle over `sample_s` seconds (Linux `/proc/stat`), or
+    None where that cannot be read: a job that starts beside other work takes what is free."""
+    import time
+
+    def ticks() -> dict[str, tuple[int, int]]:
+        out = {}
+        with open("/proc/stat") as f:
+            for line in f:
+                name, *values = line.split()
+                if name.startswith("cpu") and name != "cpu":
+                    v = [int(x) for x in values]
+                    out[name] = (v[3] + (v[4] if len(v) > 4 else 0), sum(v))  # idle + iowait, total
+        return out
+
+    try:
+        mine = {
+            f"cpu{i}"
+            for i in (os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1))
+        }
+        before = ticks()
+        time.sleep(sample_s)
+        after = ticks()
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = 0.0
+    for cpu in mine & set(before) & set(after):
+        total = after[cpu][1] - before[cpu][1]
+        idle += (after[cpu][0] - before[cpu][0]) / total if total > 0 else 1.0
+    return idle
+
+
 CUDA_NAMES = ("gpu", "cuda")  # Lightning's accelerator name and torch's device name for one thing
 
 
