@@ -60,7 +60,8 @@ def check(cfg) -> TrainBenchConfig:
     check_rounds(b.rounds, b.warmup, "bench_train")
     if b.steps < 1 or b.matmul_size < 1:
         raise ConfigError(
-            f"bench_train: steps >= 1 and matmul_size >= 1 are needed (got steps={b.steps}, matmul_size={b.matmul_size})"
+            f"bench_train: rounds >= 2, steps >= 1, warmup >= 0 and matmul_size >= 1 are needed (got steps={b.steps}, "
+            f"matmul_size={b.matmul_size})"
         )
     if str(cfg.trainer.precision) not in (*FP32, *AUTOCAST):
         raise ConfigError(

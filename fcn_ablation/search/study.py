@@ -340,8 +340,7 @@ class Search:
     def plot(self, df: pd.DataFrame, path: Path) -> None:
         plt = pyplot()
 
-        from fcn_ablation.bench.inference import _paper_time_ratios
-        from fcn_ablation.store.paper import paper_table
+        from fcn_ablation.store.paper import paper_table, paper_time_ratios
 
         col = self.cfg.speed + "_ratio"
         fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -363,7 +362,7 @@ class Search:
                 color="C1",
             )
         paper, _ = paper_table("msra10k")
-        ratios = _paper_time_ratios()
+        ratios = paper_time_ratios()
         pts = [
             (ratios.get(r.experiment), r.f_vs_base_pct)
             for r in paper.itertuples()

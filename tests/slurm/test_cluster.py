@@ -1,0 +1,50 @@
+"""Sweeps on a real SLURM cluster (`tests/slurm/cluster.sh start`: one node, accounting on), through
+`launcher=submitit_slurm`, as a user runs them. Skipped, with the reason, where no cluster answers.
+The results folder is under the test's temporary folder: on one node, storage every job shares."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import cli, tiny_overrides
+
+
+def _cluster_up() -> str | None:
+    """None when a SLURM cluster answers here with an idle node, else why not."""
+    if shutil.which("sinfo") is None:
+        return "no SLURM client here (tests/slurm/cluster.sh install && tests/slurm/cluster.sh start, as root)"
+    try:
+        res = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer in 20 s"
+    if res.returncode != 0 or not any(s.strip().startswith(("idle", "mix")) for s in res.stdout.splitlines()):
+        return f"no idle SLURM node (sinfo: {(res.stdout + res.stderr).strip()[:200]}); start one: tests/slurm/cluster.sh start"
+    return None
+
+
+pytestmark = pytest.mark.skipif(_cluster_up() is not None, reason=str(_cluster_up()))
+
+
+def slurm_args(tmp_path: Path, cache_dir, *extra) -> list[str]:
+    return ["-m", "launcher=submitit_slurm", *tiny_overrides(tmp_path, cache_dir), "hydra.launcher.gpus_per_node=null",
+            "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10", *extra]  # fmt: skip
+
+
+def store_files(results: Path) -> list[Path]:
+    return sorted((results / "store").glob("*/*/*.json"))
+
+
+def test_a_sweep_runs_on_the_cluster_reports_and_a_rerun_adds_nothing(tmp_path, cache_dir):
+    args = slurm_args(tmp_path, cache_dir, "experiment=baseline,e")
+    res = cli(*args, cwd=tmp_path, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "report:" in res.stdout
+    first = store_files(tmp_path / "results")
+    assert [p.name.split("-")[0] for p in first] == ["baseline", "e"]
+    again = cli(*args, cwd=tmp_path, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert store_files(tmp_path / "results") == first  # both jobs found done: nothing trained, nothing filed
