@@ -22,7 +22,10 @@ wait_for() {  # wait_for SECONDS what command...
 }
 
 install() {
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends slurm-wlm munge slurmdbd mariadb-server >/dev/null
+    local pkgs="slurm-wlm munge slurmdbd mariadb-server"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends $pkgs >/dev/null 2>&1 \
+        || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $pkgs >/dev/null; }
 }
 
 start() {
