@@ -127,3 +127,13 @@ def test_all_table2_experiments_exist_and_describe_themselves(compose_cfg):
         cfg = compose_cfg([f"experiment={name}"])
         assert cfg.experiment.name == name and cfg.experiment.description
         validate(cfg)
+
+
+def test_the_cluster_launcher_asks_for_a_gpu_only_for_a_gpu_trainer_and_for_no_memory():
+    """Defaults any cluster accepts: no memory request, and a GPU only where the trainer uses one."""
+    from helpers import compose_config
+
+    cpu = compose_config(["launcher=submitit_slurm"])
+    gpu = compose_config(["launcher=submitit_slurm", "trainer=gpu"])
+    assert cpu.hydra.launcher.gpus_per_node is None and cpu.hydra.launcher.mem_gb is None
+    assert gpu.hydra.launcher.gpus_per_node == 1

@@ -416,13 +416,23 @@ class SearchConfig:
     out_dir: str = "${paths.results_dir}/search/${name}"
 
 
+def gpus_for(accelerator) -> int | None:
+    """The GPUs a cluster job asks for: one for a CUDA trainer, none (no request) otherwise, so a
+    CPU sweep's jobs fit a node without GPUs."""
+    from fcn_ablation.machine import CUDA_NAMES
+
+    return 1 if str(accelerator) in CUDA_NAMES else None
+
+
 def register() -> None:
-    """The schemas every command composes onto, and the `fcn.results_dir` resolver their Hydra
-    job folders go through (`files.checked_results_dir`)."""
+    """The schemas every command composes onto, the `fcn.results_dir` resolver their Hydra job
+    folders go through (`files.checked_results_dir`), and `fcn.gpus_for` (the launchers' GPUs)."""
     from fcn_ablation.files import checked_results_dir
 
     if not OmegaConf.has_resolver("fcn.results_dir"):
         OmegaConf.register_new_resolver("fcn.results_dir", checked_results_dir)
+    if not OmegaConf.has_resolver("fcn.gpus_for"):
+        OmegaConf.register_new_resolver("fcn.gpus_for", gpus_for)
     ConfigStore.instance().store(name="base_config", node=Config)
     ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
     ConfigStore.instance().store(name="search_schema", node=SearchConfig)
