@@ -84,6 +84,20 @@ def diverged_jobs(sweep_dir: Path) -> list[tuple[Path, str]]:
     return out
 
 
+FAILED_JOBS = "failed_jobs.json"  # written by the cluster launcher (hydra_plugins/fcn_ablation_cluster)
+
+
+def failed_jobs(sweep_dir: Path) -> list[dict]:
+    """The jobs of a sweep that failed on the cluster (hydra_plugins/fcn_ablation_cluster), with their logs."""
+    import json
+
+    path = Path(sweep_dir) / FAILED_JOBS
+    try:
+        return json.loads(path.read_text()) if path.is_file() else []
+    except (OSError, ValueError):
+        return [{"job_id": "?", "state": "?", "error": f"{path} unreadable", "log": str(path)}]
+
+
 class ReportCallback(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
         """The report of every table the sweep wrote to; then one line per job whose training
@@ -106,9 +120,18 @@ class ReportCallback(Callback):
                               store, type(err).__name__, err, store)  # fmt: skip
                     raise
                 print(f"report: {out / 'report.md'}")
+            failed = failed_jobs(sweep_dir)
+            for job in failed:
+                print(f"failed: SLURM job {job['job_id']} ({job['state']}): {job['error']}; its log: {job['log']}",
+                      file=sys.stderr)  # fmt: skip
+            for folder, message in diverged:
+                print(f"diverged: {folder.name}: {message}", file=sys.stderr)
+            if failed:
+                raise UserError(
+                    f"{len(failed)} job(s) of the sweep failed on the cluster (listed above); the report holds the rest: "
+                    "rerun the same command to run them (finished jobs are skipped)"
+                )
             if diverged:
-                for folder, message in diverged:
-                    print(f"diverged: {folder.name}: {message}", file=sys.stderr)
                 raise UserError(
                     f"{len(diverged)} job(s) of the sweep diverged and filed nothing (listed above); the report holds the rest"
                 )

@@ -49,3 +49,17 @@ def test_a_sweep_runs_on_the_cluster_reports_and_a_rerun_adds_nothing(tmp_path, 
     again = cli(*args, cwd=tmp_path, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert store_files(tmp_path / "results") == first  # both jobs found done: nothing trained, nothing filed
+
+
+def test_a_job_that_fails_on_the_cluster_is_one_line_and_the_report_holds_the_rest(tmp_path, cache_dir):
+    """One job of two stops on bad input inside its SLURM job (an unwritable cache): the sweep ends
+    with the report of the other, one `failed:` line naming the job's log and what it said, "rerun
+    the same command" once, and a non-zero status; no traceback."""
+    args = slurm_args(tmp_path, cache_dir, "experiment=baseline", f"paths.cache_dir={cache_dir},/proc/nope")
+    res = cli(*args, cwd=tmp_path, timeout=600)
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "report:" in res.stdout and "Traceback" not in res.stderr
+    failed = [line for line in res.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 1 and "paths.cache_dir" in failed[0] and "_log.err" in failed[0], failed
+    assert res.stderr.count("rerun the same command") == 1
+    assert len(store_files(tmp_path / "results")) == 1

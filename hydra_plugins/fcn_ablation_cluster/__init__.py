@@ -1,0 +1,1 @@
+"""fcn-ablation's Hydra plugins: the cluster launcher (`launcher.py`)."""

@@ -1,0 +1,95 @@
+"""fcn-ablation's cluster launcher (a Hydra plugin, so it lives in Hydra's `hydra_plugins` namespace):
+Hydra's submitit SLURM launcher, except that a job which fails on the
+cluster (cancelled, killed, out of memory, its process gone) ends the sweep with one line naming
+its log, not with submitit's traceback, and the end-of-sweep report is still built from the jobs
+that finished (`sweep_report.ReportCallback` lists the failed ones and exits non-zero).
+
+Hydra's sweeper re-raises the first failed job's error as it collects results; this launcher
+hands it a result for every job (NaN for a failed one) and writes the failures to
+`<sweep dir>/failed_jobs.json`, where the callback reads them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from pathlib import Path
+
+from hydra.core.utils import JobReturn, JobStatus
+
+from fcn_ablation.commands.sweep_report import FAILED_JOBS
+from fcn_ablation.files import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+class _Guarded:
+    """A submitit job whose `results()` never raises: a failure is noted and stands as NaN."""
+
+    def __init__(self, job, failures: list[dict]) -> None:
+        self.job, self.failures = job, failures
+
+    def results(self) -> list[JobReturn]:
+        try:
+            return self.job.results()
+        except Exception as err:  # noqa: BLE001 - UncompletedJobError, FailedJobError: the job failed on the cluster
+            self.failures.append({"job_id": str(self.job.job_id), "state": _state(self.job),
+                                  "error": _last_line(self.job.paths.stderr) or type(err).__name__,
+                                  "log": str(self.job.paths.stderr)})  # fmt: skip
+            ret = JobReturn(status=JobStatus.COMPLETED)
+            ret.return_value = math.nan
+            return [ret]
+
+
+def _last_line(path) -> str:
+    """What a job said last in its log: its one-line `error:` when it wrote one (srun's own
+    closing line follows it), else its last line; "" without a log."""
+    try:
+        lines = [line.strip() for line in Path(path).read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    ours = [line for line in lines if line.startswith("error:")]
+    return (ours or lines or [""])[-1][:300]
+
+
+def _state(job) -> str:
+    try:
+        return str(job.state)
+    except Exception:  # noqa: BLE001 - no accounting, or the scheduler gone: the state is unknown
+        return "UNKNOWN"
+
+
+@contextlib.contextmanager
+def _guarded_jobs(failures: list[dict]):
+    import submitit
+
+    real = submitit.AutoExecutor.map_array
+
+    def map_array(executor, fn, *iterables):
+        return [_Guarded(job, failures) for job in real(executor, fn, *iterables)]
+
+    submitit.AutoExecutor.map_array = map_array
+    try:
+        yield
+    finally:
+        submitit.AutoExecutor.map_array = real
+
+
+try:  # the launchers extra (pip install -e '.[launchers]'); Hydra scans this module without it too
+    from hydra_plugins.hydra_submitit_launcher import submitit_launcher
+except ImportError:  # pragma: no cover - no submitit here: launcher=submitit_slurm says so itself
+    submitit_launcher = None
+
+if submitit_launcher is not None:
+
+    class SlurmLauncher(submitit_launcher.SlurmLauncher):
+        def launch(self, job_overrides, initial_job_idx):
+            failures: list[dict] = []
+            with _guarded_jobs(failures):
+                results = super().launch(job_overrides, initial_job_idx)
+            path = Path(str(self.config.hydra.sweep.dir)) / FAILED_JOBS
+            previous = json.loads(path.read_text()) if path.is_file() else []
+            if failures or previous:
+                atomic_write_text(path, json.dumps(previous + failures, indent=2))
+            return results
