@@ -19,6 +19,7 @@ from pathlib import Path
 from hydra.core.utils import JobReturn, JobStatus
 
 from fcn_ablation.commands.sweep_report import FAILED_JOBS
+from fcn_ablation.errors import ConfigError
 from fcn_ablation.files import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,27 @@ def _last_line(path) -> str:
     return (ours or lines or [""])[-1][:300]
 
 
+def accounting_off() -> str | None:
+    """Why this cluster cannot tell the launcher that a job ended (submitit learns a job's end from
+    `sacct`: without accounting a cancelled job's state stays unknown and the sweep waits for ever),
+    or None when it can."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None  # no scontrol here: submitit's own submission error says more
+    for line in out.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "AccountingStorageType" and value.strip() in ("accounting_storage/none", "(null)", ""):
+            return (
+                f"SLURM accounting is off on this cluster (AccountingStorageType={value.strip()}): submitit learns "
+                "that a job ended from sacct, so a cancelled or killed job would keep this sweep waiting for ever; "
+                "ask the cluster's admins for accounting (slurmdbd), or run the jobs with launcher=joblib on one node"
+            )
+    return None
+
+
 def _state(job) -> str:
     try:
         return str(job.state)
@@ -85,6 +107,9 @@ if submitit_launcher is not None:
 
     class SlurmLauncher(submitit_launcher.SlurmLauncher):
         def launch(self, job_overrides, initial_job_idx):
+            why = accounting_off()
+            if why:
+                raise ConfigError(why)
             failures: list[dict] = []
             with _guarded_jobs(failures):
                 results = super().launch(job_overrides, initial_job_idx)
