@@ -55,14 +55,13 @@ def upsample(deconv: nn.ConvTranspose2d, x: torch.Tensor, skip_zeros: bool) -> t
     c = w.shape[0]
     if not skip_zeros or w.requires_grad or c != w.shape[1] or c == 1:
         return deconv(x)
-    diagonal = w[range(c), range(c)]
     # checked once per version of the weights (a check per step would wait for the device)
     version = (w.data_ptr(), w._version)
     if getattr(deconv, "_per_channel", (None,))[0] != version:
-        deconv._per_channel = (version, bool(torch.count_nonzero(w) == torch.count_nonzero(diagonal)))
+        deconv._per_channel = (version, bool(torch.count_nonzero(w) == torch.count_nonzero(w[range(c), range(c)])))
     if not deconv._per_channel[1]:
         return deconv(x)
-    return F.conv_transpose2d(x, diagonal.unsqueeze(1), stride=deconv.stride, groups=c)
+    return F.conv_transpose2d(x, w[range(c), range(c)].unsqueeze(1), stride=deconv.stride, groups=c)
 
 
 def _crop(x: torch.Tensor, offset: int, like: torch.Tensor) -> torch.Tensor:

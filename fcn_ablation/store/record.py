@@ -152,6 +152,5 @@ class Record:
             elif k != "_path":
                 extra[k] = v
         absent = frozenset(n for n in names if n not in known and n != "experiment")
-        absent |= {"job"} if "job" not in known else set()
         return cls(**known, scores=scores, val_scores=val, data=summary, extra=extra,
                    path=Path(path) if path is not None else None, absent=absent)  # fmt: skip

@@ -180,14 +180,6 @@ def readable_records(paths, log=None, required: dict | None = None) -> list[tupl
     return out
 
 
-def latest_per_row(recs: list[Record], label) -> dict[tuple[str, str], Record]:
-    """The newest record of each (experiment, `label(record)`) pair."""
-    out: dict[tuple[str, str], Record] = {}
-    for r in sorted(recs, key=lambda r: r.created):
-        out[(r.experiment, label(r))] = r
-    return out
-
-
 # Row identity: what a record's row is, and which baseline is the reference. Pure config logic
 # over stored records (the report reads them without torch).
 def row_label(record: Record) -> str:

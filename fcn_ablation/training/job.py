@@ -101,15 +101,14 @@ def check_paths(paths) -> None:
 
 @dataclass(frozen=True)
 class JobPlan:
-    """What a job is, resolved once from its config and handed down: its identity, widths, whether
-    it is the baseline, its training budget and where its weights start."""
+    """What a job is, resolved once from its config and handed down: its identity, widths, its
+    training budget and where its weights start."""
 
     name: str  # `records.job_name`: the store's file names and the job's lock start with it
     experiment: str
     width_multiplier: float
     factors: dict
     widths: dict
-    is_baseline: bool
     same_widths_as_baseline: bool  # a variant whose widths round to the baseline's
     epochs: int  # the training budget (`config.rows.training_epochs`)
     start: InitSource  # where the weights start (`config.rows.effective_start`)
@@ -124,7 +123,6 @@ def plan_job(cfg) -> JobPlan:
         width_multiplier=cfg.model.width_multiplier,
         factors=factors,
         widths=widths,
-        is_baseline=baseline,
         # a tiny `model.width_multiplier` makes every layer 1 channel: the row measures nothing new
         same_widths_as_baseline=not baseline and widths == build_widths({}, cfg.model.width_multiplier),
         epochs=training_epochs(cfg.init, cfg.trainer.max_epochs, baseline),
