@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -270,8 +271,8 @@ def test_every_written_file_has_the_umask_s_permissions(tmp_path):
 
 
 # ----------------------------------------------------------------------------- Ctrl-C
-def _interrupt_at(monkeypatch, step: int) -> None:
-    """Ctrl-C (SIGINT to this process) during training step `step`."""
+def _interrupt_at(monkeypatch, step: int, signum: int = signal.SIGINT) -> None:
+    """Ctrl-C (SIGINT to this process; or `signum`) during training step `step`."""
     from fcn_ablation.training import module as module_
 
     original = module_.SaliencyModule.training_step
@@ -279,7 +280,7 @@ def _interrupt_at(monkeypatch, step: int) -> None:
     def training_step(self, batch, batch_idx):
         out = original(self, batch, batch_idx)
         if self.trainer.global_step == step:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
         return out
 
     monkeypatch.setattr(module_.SaliencyModule, "training_step", training_step)
@@ -306,6 +307,43 @@ def test_ctrl_c_saves_at_the_step_and_the_rerun_ends_with_the_same_weights(tmp_p
     b = torch.load(tmp_path / "cut" / "job2" / "model.pt", weights_only=False)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert resumed.scores["max_f"] == plain.scores["max_f"]
+
+
+def test_submitit_s_requeue_signal_saves_the_step_first_and_the_requeued_run_ends_with_the_same_weights(
+    tmp_path, cache_dir, monkeypatch
+):
+    """SIGUSR2, submitit's time-out and pre-emption signal, mid-epoch: the job saves the checkpoint
+    of the step it was in, and only then runs submitit's handler (here a stand-in that reads the
+    checkpoint and exits as submitit's does after requeueing); the requeued run resumes at that
+    step and ends with the weights of an uninterrupted run, bit for bit."""
+
+    def args(name):
+        return tiny_overrides(tmp_path / name, cache_dir, "trainer.max_epochs=3", "model.dropout=0.5")
+
+    seen = []
+
+    def submitit_handler(signum, frame):  # what submitit does: checkpoint the call, requeue, exit
+        ckpt = next((tmp_path / "cut" / "results" / "checkpoints").glob("*/*/*/last.ckpt"))
+        seen.append((signum, torch.load(ckpt, map_location="cpu", weights_only=False)["global_step"]))
+        sys.exit(-1)
+
+    plain = run_job(tmp_path / "plain" / "job", args("plain"))
+    before = signal.signal(signal.SIGUSR2, submitit_handler)
+    try:
+        _interrupt_at(monkeypatch, 4, signal.SIGUSR2)
+        with pytest.raises(SystemExit):
+            run_job(tmp_path / "cut" / "job1", args("cut"))
+        monkeypatch.undo()
+        # 4 steps an epoch: step 5 is mid-epoch, past the checkpoint of the epoch's end (step 4)
+        assert seen == [(signal.SIGUSR2, 5)]
+        resumed = run_job(tmp_path / "cut" / "job2", args("cut"))
+    finally:
+        signal.signal(signal.SIGUSR2, before)
+    assert resumed.resumed_from["step"] == 5 and resumed.train_steps == plain.train_steps == 12
+    a = torch.load(tmp_path / "plain" / "job" / "model.pt", weights_only=False)["state_dict"]
+    b = torch.load(tmp_path / "cut" / "job2" / "model.pt", weights_only=False)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert len(seen) == 1  # the requeued run trained to its end without another signal
 
 
 def test_ctrl_c_on_the_command_line_is_one_line_and_status_130(tmp_path, cache_dir):

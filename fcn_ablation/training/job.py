@@ -48,6 +48,7 @@ from fcn_ablation.training.supervision import (
     fit,
     job_lock,
     lightning_interrupts,
+    requeueable,
     terminable,
 )
 
@@ -227,7 +228,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
     split_hash = data.summary()["split_hash"]
     store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
     name = job.name
-    with terminable(), job_lock(store, name):
+    with terminable(), requeueable(), job_lock(store, name):
         done = records.done_record(store, cfg)
         if done is not None and not cfg.rerun:
             log.info("%s: done already (%s); skipped (rerun=true trains it again)", name, done)

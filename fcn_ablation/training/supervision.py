@@ -10,8 +10,10 @@
   exactly where it stopped.
 - **CPU budget.** A job under a parallel launcher uses its share of the cores (torch threads and
   loader workers), not all of them.
-- **Termination.** SIGTERM (SLURM time-out or pre-emption, docker stop) ends the job with status
-  143 and one line, after saving a checkpoint to resume from; Ctrl-C with status 130.
+- **Termination.** SIGTERM (`scancel`, docker stop) ends the job with status 143 and one line,
+  after saving a checkpoint to resume from; Ctrl-C with status 130. Under submitit, the time-out
+  and pre-emption signal (SIGUSR2) is held until the end of the training step: the checkpoint of
+  that step is saved, then submitit's own handler requeues the job (`requeueable`).
 - **Divergence.** A non-finite loss or weights stop the job (`DivergenceGuard`): never a score.
 """
 
@@ -151,6 +153,7 @@ class _Signals:
 
     in_fit = False
     interrupted = False  # a Ctrl-C during training asked for a stop at the end of the step
+    requeue = None  # (handler, signal): a scheduler's requeue signal, passed on at the end of the step
 
     @classmethod
     def handler(cls, signum, frame) -> None:
@@ -175,6 +178,40 @@ def terminable():
         signal.signal(signal.SIGTERM, before)
 
 
+class _Requeue(Exception):
+    """Raised at a step boundary after saving, when a requeue signal arrived during the step."""
+
+
+@contextlib.contextmanager
+def requeueable(signum: int = signal.SIGUSR2):
+    """Under submitit, `signum` (SIGUSR2: SLURM's warning before a time-out, or a pre-emption) runs
+    submitit's handler, which requeues the job and exits at once: mid-step, so the rerun would start
+    from the last epoch's end. Held here until the end of the training step instead: `SaveLast`
+    saves that step's checkpoint, then submitit's handler runs (`fit`). Outside training the signal
+    goes to submitit's handler at once. Nothing changes where no Python handler was installed
+    (outside submitit) or off the main thread."""
+    import threading
+
+    before = signal.getsignal(signum)
+    if threading.current_thread() is not threading.main_thread() or not callable(before):
+        yield
+        return
+
+    def handler(sig, frame) -> None:
+        if not _Signals.in_fit:
+            before(sig, frame)
+            return
+        _Signals.requeue = (before, sig)
+        print(f"\n{signal.Signals(sig).name}: saving a checkpoint at the end of this step, then requeueing",
+              file=sys.stderr)  # fmt: skip
+
+    signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signum, before)
+
+
 class SaveLast(Callback):
     """`last.ckpt` after every training epoch, and at the step boundary after a Ctrl-C, written to
     a temporary file and renamed over the old one, so a kill during the write leaves the previous
@@ -194,8 +231,13 @@ class SaveLast(Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self.save(trainer)
+        if _Signals.requeue:  # arrived during the validation at the epoch's end
+            raise _Requeue
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if _Signals.requeue:  # the step is whole now: save it, then let the scheduler requeue
+            self.save(trainer)
+            raise _Requeue
         if _Signals.interrupted:  # Ctrl-C during this step: the step is whole now
             self.save(trainer)
             raise Interrupted(
@@ -306,7 +348,8 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
     """`trainer.fit`, resumed from `ckpt_dir/last.ckpt` when a killed or interrupted run left one;
     returns what it resumed from. On SIGTERM: save `last.ckpt` and raise `JobTerminated`. On
     Ctrl-C: `SaveLast` saves at the end of the step and raises `Interrupted`; a second Ctrl-C
-    stops at once, keeping the last checkpoint."""
+    stops at once, keeping the last checkpoint. On submitit's requeue signal (`requeueable`):
+    `SaveLast` saves at the end of the step, then submitit's handler requeues the job and exits."""
     import warnings
 
     from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -331,7 +374,7 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
         else:
             resumed = {"checkpoint": str(last), "step": step}
             log.info("resuming from %s (step %d)", last, step)
-    _Signals.in_fit, _Signals.interrupted = True, False
+    _Signals.in_fit, _Signals.interrupted, _Signals.requeue = True, False, None
     try:
         with interruptible(), warnings.catch_warnings():
             # The data module restores the loader's place in its epoch (`data.sampling`); Lightning,
@@ -340,6 +383,17 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
             trainer.fit(module, datamodule=data, ckpt_path=str(last) if resumed else None)
         if trainer.received_sigterm:  # Lightning may end fit quietly between epochs
             raise SIGTERMException
+        if _Signals.requeue:  # after the last epoch's checkpoint: the rerun starts with the test
+            raise _Requeue
+    except _Requeue:
+        handler, signum = _Signals.requeue
+        log.info("%s at step %d: saved %s; handing over to the scheduler's requeue", signal.Signals(signum).name,
+                 trainer.global_step, last)  # fmt: skip
+        _Signals.in_fit = False
+        handler(signum, None)  # submitit's: requeues this job and exits (SystemExit)
+        raise JobTerminated(
+            f"{signal.Signals(signum).name} at step {trainer.global_step}; saved {last}: rerun the same command to resume"
+        ) from None
     except SIGTERMException:
         save_checkpoint(trainer, last)
         raise JobTerminated(
@@ -353,7 +407,7 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
             f"from {last if last.is_file() else 'the start'}"
         ) from None
     finally:
-        _Signals.in_fit, _Signals.interrupted = False, False
+        _Signals.in_fit, _Signals.interrupted, _Signals.requeue = False, False, None
     return resumed
 
 
