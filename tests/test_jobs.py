@@ -65,6 +65,20 @@ def test_a_parallel_launcher_trains_the_baseline_once_and_reports_every_row(tmp_
     df = table(results)
     assert df.experiment.tolist() == ["baseline", "e", "f"] and df.n.tolist() == [1, 1, 1]
 
+    # Again: every job is done, so none is started (no process, no job folder); each is listed, the report stays.
+    again = cli("-m", *tiny_overrides(tmp_path, cache_dir), "launcher=submitit_local", "hydra.launcher.cpus_per_task=1",
+                "init=baseline", "trainer.max_epochs=2", "experiment=e,f,baseline", cwd=tmp_path)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    skipped = [line for line in again.stdout.splitlines() if line.startswith("skipped ")]
+    assert [line.split("-")[0] for line in skipped] == ["skipped e", "skipped f", "skipped baseline"], again.stdout
+    assert "3 of 3 jobs are done already; 0 started" in again.stdout and "report:" in again.stdout
+    (second,) = [p for p in (results / "multiruns").iterdir() if p != sweep]
+    assert sorted(p.name for p in second.iterdir()) == [
+        "multirun.yaml",
+        "skipped_jobs.json",
+    ]  # no job folder, no .submitit
+    assert len(store_records(results)) == 3
+
 
 def test_a_killed_sweep_resumes_where_it_stopped_and_its_copied_results_serve_their_baseline(tmp_path, cache_dir):
     results = tmp_path / "results"
@@ -78,7 +92,9 @@ def test_a_killed_sweep_resumes_where_it_stopped_and_its_copied_results_serve_th
     # The same command resumes it, here under joblib's launcher (a GPU box's: jobs side by side).
     res = cli(*args, "launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "skipped baseline-seed0" in res.stdout  # the first job is not redone
+    assert "skipped baseline-seed0" in res.stdout  # the first job is not redone: not even started
+    resumed_sweep = max((results / "multiruns").iterdir())
+    assert sorted(p.name for p in resumed_sweep.iterdir() if p.is_dir()) == ["0_e_seed0"]
     recs = {r.experiment: r for r in store_records(results)}
     assert sorted(recs) == ["baseline", "e"]
     steps_per_epoch = recs["baseline"].train_steps // 4

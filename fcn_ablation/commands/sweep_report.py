@@ -53,19 +53,23 @@ def build_report(
 
 def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
     """(data set, settings key) of every table a sweep's tested jobs wrote to or found done: from
-    each job folder's `job.json` (jobs written before those existed: their `record.json`).
+    each job folder's `job.json` (jobs written before those existed: their `record.json`) and the
+    launcher's list of the jobs it found done before starting them (`skipped_jobs.json`).
     Selection jobs (`test=false`) join no table."""
     import json
 
     tables = set()
-    for path in sorted(sweep_dir.glob("*/job.json")) + sorted(sweep_dir.glob("*/record.json")):
+    for path in (
+        sorted(sweep_dir.glob("*/job.json")) + sorted(sweep_dir.glob("*/record.json")) + [sweep_dir / SKIPPED_JOBS]
+    ):
         try:
-            job = json.loads(path.read_text())
+            jobs = json.loads(path.read_text()) if path.name != SKIPPED_JOBS or path.is_file() else []
         except (OSError, ValueError):
-            log.warning("%s: unreadable; its job is left out of the report", path)
+            log.warning("%s: unreadable; its jobs are left out of the report", path)
             continue
-        if job.get("test", True) and job.get("record", True) is not None:
-            tables.add((job["dataset"], job["settings_key"]))
+        for job in jobs if isinstance(jobs, list) else [jobs]:
+            if job.get("test", True) and job.get("record", True) is not None:
+                tables.add((job["dataset"], job["settings_key"]))
     return sorted(tables)
 
 
@@ -84,11 +88,12 @@ def diverged_jobs(sweep_dir: Path) -> list[tuple[Path, str]]:
     return out
 
 
-FAILED_JOBS = "failed_jobs.json"  # written by the cluster launcher (hydra_plugins/fcn_ablation_cluster)
+SKIPPED_JOBS = "skipped_jobs.json"  # jobs found done before launching (hydra_plugins/fcn_ablation_launchers)
+FAILED_JOBS = "failed_jobs.json"  # written by the cluster launcher (hydra_plugins/fcn_ablation_launchers)
 
 
 def failed_jobs(sweep_dir: Path) -> list[dict]:
-    """The jobs of a sweep that failed on the cluster (hydra_plugins/fcn_ablation_cluster), with their logs."""
+    """The jobs of a sweep that failed on the cluster (hydra_plugins/fcn_ablation_launchers), with their logs."""
     import json
 
     path = Path(sweep_dir) / FAILED_JOBS
@@ -122,7 +127,7 @@ class ReportCallback(Callback):
                 print(f"report: {out / 'report.md'}")
             failed = failed_jobs(sweep_dir)
             for job in failed:
-                print(f"failed: SLURM job {job['job_id']} ({job['state']}): {job['error']}; its log: {job['log']}",
+                print(f"failed: job {job['job_id']} ({job['state']}): {job['error']}; its log: {job['log']}",
                       file=sys.stderr)  # fmt: skip
             for folder, message in diverged:
                 print(f"diverged: {folder.name}: {message}", file=sys.stderr)

@@ -44,6 +44,31 @@ def _synthetic_args(syn) -> tuple:
     return syn.num_images, syn.size, syn.seed, syn.width, check_short_side(syn.size, syn.short_side)
 
 
+def split_base(root: Path, cache_dir: Path, name: str) -> Path:
+    """Split files live beside the data, or in the cache when the data folder is read-only."""
+    if os.access(root, os.W_OK):
+        return root
+    tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:10]
+    return cache_dir / "splits" / f"{name}-{tag}"
+
+
+def written_split_hash(cfg_dataset, cache_dir: str) -> str | None:
+    """The split hash a job on `cfg_dataset` will find (`summary()["split_hash"]`), read from the
+    split files alone, without listing or checking the data; None when they are not all written
+    yet, or when the job may still change them (`split.new_pairs=add`). Lets a launcher find a
+    sweep's finished jobs before it starts them."""
+    s = cfg_dataset.split
+    if str(s.new_pairs) in ("add", "NewPairs.add"):
+        return None
+    cache = Path(cache_dir).expanduser()
+    directory = splitting.split_dir(
+        split_base(dataset_root(cfg_dataset, cache_dir), cache, cfg_dataset.name), (s.train, s.val, s.test), s.seed
+    )
+    if not all((directory / f"{n}.txt").is_file() for n in splitting.SPLITS):
+        return None
+    return splitting.splits_hash(directory)
+
+
 def default_workers() -> int:
     return min(8, usable_cores())
 
@@ -137,9 +162,12 @@ class SaliencyDataModule(pl.LightningDataModule):
 
         ds = self.cfg
         native = PairTransform(ds.mean)
-        self.train_set = SaliencyDataset(used["train"], PairTransform(ds.mean, ds.resize_mode, ds.fixed_size))
-        self.val_set = SaliencyDataset(used["val"], native)
-        self.test_set = SaliencyDataset(used["test"], native)  # native: scored at each image's own size
+        keep = bool(ds.get("keep_decoded", False))
+        self.train_set = SaliencyDataset(
+            used["train"], PairTransform(ds.mean, ds.resize_mode, ds.fixed_size), keep_decoded=keep
+        )
+        self.val_set = SaliencyDataset(used["val"], native, keep_decoded=keep)
+        self.test_set = SaliencyDataset(used["test"], native, keep_decoded=keep)  # native: at each image's own size
         self._summary = {
             "data_root": str(self.root),
             "data_layout": layout.describe(self.root),
@@ -162,11 +190,7 @@ class SaliencyDataModule(pl.LightningDataModule):
         }
 
     def _split_base(self) -> Path:
-        """Split files live beside the data, or in the cache when the data folder is read-only."""
-        if os.access(self.root, os.W_OK):
-            return self.root
-        tag = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:10]
-        return self.cache_dir / "splits" / f"{self.cfg.name}-{tag}"
+        return split_base(self.root, self.cache_dir, self.cfg.name)
 
     def summary(self) -> dict:
         return dict(self._summary)

@@ -13,9 +13,12 @@ class SaliencyDataset(torch.utils.data.Dataset):
     """Items: `image` uint8 (3, H, W), `mask` uint8 (H, W) in {0, 1} (and `IGNORE` for padding),
     `name` (the file stem). `transforms.Normalise` makes the network's input on the device."""
 
-    def __init__(self, pairs: list[Pair], transform: PairTransform) -> None:
+    def __init__(self, pairs: list[Pair], transform: PairTransform, keep_decoded: bool = False) -> None:
+        """`keep_decoded`: keep each decoded pair after its first read (`dataset.keep_decoded`): a
+        small set read every epoch is decoded once, not once an epoch."""
         self.pairs = list(pairs)
         self.transform = transform
+        self.kept: dict[int, tuple] | None = {} if keep_decoded else None
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -24,7 +27,11 @@ class SaliencyDataset(torch.utils.data.Dataset):
         """`key`: an index, or `(index, flip)` as the training plan (`sampling.EpochPlan`) gives it."""
         i, flip = key if isinstance(key, tuple) else (key, False)
         try:
-            pair = read_pair(self.pairs[i])
+            pair = self.kept.get(i) if self.kept is not None else None
+            if pair is None:
+                pair = read_pair(self.pairs[i])
+                if self.kept is not None:
+                    self.kept[i] = pair
         except BadPair as err:  # changed since the scan; a `DataError` also survives a loader worker
             raise DataError(
                 f"{err} (it changed after the start-up check); fix or remove it, or pass dataset.on_bad_file=skip"

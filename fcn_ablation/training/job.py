@@ -24,7 +24,7 @@ from fcn_ablation.config.checks import validate
 from fcn_ablation.config.rows import BASELINE, training_epochs
 from fcn_ablation.config.schema import OptimizerConfig, SpeedConfig, TrainSpeedConfig
 from fcn_ablation.config.settings_key import settings_key
-from fcn_ablation.data.datamodule import SaliencyDataModule
+from fcn_ablation.data.datamodule import SaliencyDataModule, written_split_hash
 from fcn_ablation.data.pairs import upright_size
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.evaluation.timing import best_benchmarked, device_label, time_forward
@@ -196,6 +196,26 @@ def speed_options(cfg, device, sizes: int = 1) -> tuple[SpeedConfig, str]:
                  "the timing pass runs them eagerly (%s)", sizes, source)  # fmt: skip
         return dataclasses.replace(best, compile=False), f"{source} (eager: {sizes} image sizes)"
     return best, str(source)
+
+
+def stored_record(cfg) -> Path | None:
+    """This job's record when its table's store holds it already (`rerun=false`), told from the
+    config and the written split files alone, without the data set or any training set-up: what a
+    launcher reads to leave a sweep's finished jobs out before starting them. None where that
+    cannot be told here (split files not written yet, `dataset.split.new_pairs=add`, a config the
+    job itself will refuse): the job then starts and decides, as `run` does."""
+    if cfg.rerun:
+        return None
+    try:
+        split_hash = written_split_hash(cfg.dataset, cfg.paths.cache_dir)
+        if split_hash is None:
+            return None
+        return records.done_record(
+            records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash)), cfg
+        )
+    except Exception as err:  # noqa: BLE001 - a bad config or store: the job starts and says what is wrong, in one line
+        log.debug("a job not known to be done before it starts (%s: %s)", type(err).__name__, err)
+        return None
 
 
 def run(cfg, output_dir: Path, group: str | None = None) -> Record:

@@ -63,3 +63,71 @@ def test_a_job_that_fails_on_the_cluster_is_one_line_and_the_report_holds_the_re
     assert len(failed) == 1 and "paths.cache_dir" in failed[0] and "_log.err" in failed[0], failed
     assert res.stderr.count("rerun the same command") == 1
     assert len(store_files(tmp_path / "results")) == 1
+
+
+def _tasks(tmp_path: Path) -> dict[int, str]:
+    """This test's running array tasks by index (a sweep's job number) -> SLURM id (`<array>_<index>`):
+    the ones whose batch script lies under `tmp_path` (other tests share the cluster)."""
+    out = subprocess.run(["squeue", "-h", "-t", "R", "-o", "%i|%o"], capture_output=True, text=True).stdout
+    tasks = {}
+    for line in out.splitlines():
+        job_id, _, command = line.partition("|")
+        if str(tmp_path) in command and "_" in job_id and "[" not in job_id:
+            tasks[int(job_id.split("_")[1])] = job_id
+    return tasks
+
+
+def _first_checkpoints(results: Path, jobs: list[str], proc, timeout: float = 300) -> dict[str, int]:
+    """The step of each job's first `last.ckpt` (its first epoch's end), once all are on disk."""
+    import time
+
+    import torch
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = {job: next(iter((results / "checkpoints").glob(f"*/*/{job}-*/last.ckpt")), None) for job in jobs}
+        if all(found.values()):
+            time.sleep(0.2)  # written by a rename: whole once it is there; let the job move on
+            return {job: int(torch.load(p, map_location="cpu", weights_only=False)["global_step"])
+                    for job, p in found.items()}  # fmt: skip
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.05)
+    raise AssertionError(f"no first checkpoints of {jobs} under {results} in {timeout} s")
+
+
+def test_a_cancelled_job_resumes_on_the_rerun_and_a_requeued_one_from_the_step_it_was_signalled_at(tmp_path, cache_dir):
+    """Two jobs in their second epoch: SLURM's time-out/pre-emption signal (SIGUSR2, as `--signal`
+    sends it before the time limit) reaches one, `scancel` the other. The signalled job saves the
+    step it was at, submitit requeues it and it resumes from that step (not from its epoch's end);
+    the cancelled one ends the sweep in one `failed:` line with the other's report; the rerun
+    submits only the cancelled job, which resumes from its checkpoint; no record twice."""
+    from helpers import start
+
+    long = ["dataset.synthetic.num_images=400", "dataset.batch_size=1", "trainer.max_epochs=3",
+            "trainer.check_val_every_n_epoch=10"]  # fmt: skip
+    args = slurm_args(tmp_path, cache_dir, "experiment=baseline,e", *long)
+    results = tmp_path / "results"
+    proc = start(*args, cwd=tmp_path)
+    first = _first_checkpoints(results, ["baseline", "e"], proc)
+    tasks = _tasks(tmp_path)
+    assert sorted(tasks) == [0, 1], tasks
+    subprocess.run(["scancel", "--signal=USR2", tasks[0]], check=True)  # baseline: requeued
+    subprocess.run(["scancel", tasks[1]], check=True)  # e: cancelled
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 2, err[-3000:]
+    assert "report:" in out and "Traceback" not in err
+    failed = [line for line in err.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 1 and "CANCELLED" in failed[0] and "_log.err" in failed[0], failed
+    import json
+
+    (base,) = [json.loads(p.read_text()) for p in store_files(results)]
+    steps_per_epoch = first["baseline"]
+    assert base["experiment"] == "baseline" and base["train_steps"] == 3 * steps_per_epoch
+    assert steps_per_epoch < base["resumed_from"]["step"] < 2 * steps_per_epoch, base["resumed_from"]
+
+    again = cli(*args, cwd=tmp_path, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in store_files(results)]
+    assert sorted(r["experiment"] for r in records) == ["baseline", "e"]
+    (e,) = [r for r in records if r["experiment"] == "e"]
+    assert e["resumed_from"]["step"] >= first["e"] and e["train_steps"] == 3 * first["e"]

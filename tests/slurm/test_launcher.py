@@ -14,7 +14,7 @@ import pytest
 def test_a_cluster_without_accounting_is_refused_before_anything_is_submitted(tmp_path, monkeypatch, storage, off):
     """submitit learns a job's end from sacct: without accounting a killed job would keep the sweep
     waiting for ever, so the launcher says so in one line first (checked on the real cluster too)."""
-    from hydra_plugins.fcn_ablation_cluster.launcher import accounting_off
+    from hydra_plugins.fcn_ablation_launchers.launcher import accounting_off
 
     fake = tmp_path / "scontrol"
     lines = ["ClusterName             = fcn"] + ([f"AccountingStorageType   = {storage}"] if storage else [])

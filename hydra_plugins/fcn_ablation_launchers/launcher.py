@@ -1,5 +1,7 @@
-"""fcn-ablation's cluster launcher (a Hydra plugin, so it lives in Hydra's `hydra_plugins` namespace):
-Hydra's submitit SLURM launcher, except that a job which fails on the
+"""fcn-ablation's launchers (Hydra plugins, so they live in Hydra's `hydra_plugins` namespace):
+Hydra's submitit SLURM and local launchers and its joblib launcher, except that a sweep's
+finished jobs are never started (`finished.py`: listed on the console, one line each) and, with
+submitit, a job which fails on the
 cluster (cancelled, killed, out of memory, its process gone) ends the sweep with one line naming
 its log, not with submitit's traceback, and the end-of-sweep report is still built from the jobs
 that finished (`sweep_report.ReportCallback` lists the failed ones and exits non-zero).
@@ -21,6 +23,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from fcn_ablation.commands.sweep_report import FAILED_JOBS
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.files import atomic_write_text
+from hydra_plugins.fcn_ablation_launchers.finished import launch_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -98,23 +101,51 @@ def _guarded_jobs(failures: list[dict]):
         submitit.AutoExecutor.map_array = real
 
 
+def _guarded_launch(launcher, job_overrides, initial_job_idx, launch, verb: str):
+    """`launch` on the unfinished jobs (`finished.launch_unfinished`), a failed job standing as NaN
+    and listed in `<sweep dir>/failed_jobs.json`."""
+    failures: list[dict] = []
+    with _guarded_jobs(failures):
+        results = launch_unfinished(launcher, job_overrides, initial_job_idx, launch, verb)
+    path = Path(str(launcher.config.hydra.sweep.dir)) / FAILED_JOBS
+    previous = json.loads(path.read_text()) if path.is_file() else []
+    if failures or previous:
+        atomic_write_text(path, json.dumps(previous + failures, indent=2))
+    return results
+
+
 try:  # the launchers extra (pip install -e '.[launchers]'); Hydra scans this module without it too
     from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 except ImportError:  # pragma: no cover - no submitit here: launcher=submitit_slurm says so itself
     submitit_launcher = None
+try:
+    from hydra_plugins.hydra_joblib_launcher import joblib_launcher
+except ImportError:  # pragma: no cover - no joblib launcher here: launcher=joblib says so itself
+    joblib_launcher = None
 
 if submitit_launcher is not None:
 
     class SlurmLauncher(submitit_launcher.SlurmLauncher):
+        """Hydra's submitit SLURM launcher: refuses a cluster without accounting, submits only
+        unfinished jobs, and lets a failed job end the sweep in one line."""
+
         def launch(self, job_overrides, initial_job_idx):
             why = accounting_off()
             if why:
                 raise ConfigError(why)
-            failures: list[dict] = []
-            with _guarded_jobs(failures):
-                results = super().launch(job_overrides, initial_job_idx)
-            path = Path(str(self.config.hydra.sweep.dir)) / FAILED_JOBS
-            previous = json.loads(path.read_text()) if path.is_file() else []
-            if failures or previous:
-                atomic_write_text(path, json.dumps(previous + failures, indent=2))
-            return results
+            return _guarded_launch(self, job_overrides, initial_job_idx, super().launch, "submitted")
+
+    class LocalLauncher(submitit_launcher.LocalLauncher):
+        """Hydra's submitit local launcher: starts only unfinished jobs; a failed job is one line."""
+
+        def launch(self, job_overrides, initial_job_idx):
+            return _guarded_launch(self, job_overrides, initial_job_idx, super().launch, "started")
+
+
+if joblib_launcher is not None:
+
+    class JoblibLauncher(joblib_launcher.JoblibLauncher):
+        """Hydra's joblib launcher: starts only unfinished jobs."""
+
+        def launch(self, job_overrides, initial_job_idx):
+            return launch_unfinished(self, job_overrides, initial_job_idx, super().launch, "started")
