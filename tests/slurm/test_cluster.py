@@ -49,6 +49,9 @@ def test_a_sweep_runs_on_the_cluster_reports_and_a_rerun_adds_nothing(tmp_path, 
     again = cli(*args, cwd=tmp_path, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert store_files(tmp_path / "results") == first  # both jobs found done: nothing trained, nothing filed
+    assert "2 of 2 jobs are done already; 0 submitted" in again.stdout  # nothing queued at all
+    sweeps = sorted((tmp_path / "results" / "multiruns").iterdir())
+    assert len(sweeps) == 2 and not (sweeps[1] / ".submitit").exists()
 
 
 def test_a_job_that_fails_on_the_cluster_is_one_line_and_the_report_holds_the_rest(tmp_path, cache_dir):
