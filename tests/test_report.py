@@ -223,3 +223,22 @@ def test_every_committed_record_reads_back_unchanged_through_the_record_type():
         assert record.scores == {k: data[k] for k in records.METRICS if k in data}
         checked += 1
     assert checked >= 190
+
+
+def test_a_gpu_sweep_ending_on_a_machine_without_one_writes_its_report_and_the_command_to_benchmark(
+    store, tmp_path, compose_cfg, capsys
+):
+    """The launching machine (a login node) lacks the jobs' GPU: no stop at the sweep's very end; the
+    report is written with MACs, and one line says which command makes the benchmark where the jobs ran."""
+    import torch
+
+    from fcn_ablation.commands.sweep_report import build_report
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    cfg = compose_cfg(["trainer=gpu", "report.permutations=200"])
+    out = build_report(cfg, store, tmp_path / "results", bench=True, to_wandb=False)
+    md = (out / "report.md").read_text()
+    assert "No benchmark of these variants yet" in md and not (out / "bench").exists()
+    said = capsys.readouterr().out
+    assert f"fcn-ablation-report {store} --bench --device gpu" in said and "no CUDA device" in said

@@ -260,6 +260,28 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
     plt.close(fig)
 
 
+def _same_bench(folder: Path, rounds: int, widths: dict) -> bool:
+    """Whether `folder` holds a benchmark of exactly `widths` over `rounds` rounds."""
+    try:
+        header = json.loads((Path(folder) / "bench.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return header.get("rounds") == rounds and all(header.get("widths", {}).get(k) == v for k, v in widths.items())
+
+
+def benched_somewhere(
+    recs: list[Record], out_dir: Path, *, rounds: int = 10, width_multiplier: float = 1.0
+) -> str | None:
+    """The device folder (under `out_dir/bench/`) that holds a benchmark of exactly this table's
+    variants at every scale `bench_table` would time, whichever device made it; None if none does.
+    Read where the device itself is not (a login node), to decide whether a job must make one."""
+    scales = table_scales(recs, width_multiplier)
+    for device in sorted(p for p in (Path(out_dir) / "bench").glob("*") if p.is_dir()):
+        if all(_same_bench(device / scale, rounds, widths) for widths, scale, _ in scales):
+            return device.name
+    return None
+
+
 def bench_table(recs: list[Record], out_dir: Path, *, device: str = "auto", rounds: int = 10, warmup: int = 2,
                 width_multiplier: float = 1.0, progress: bool = True, reuse: bool = True) -> list[Path]:  # fmt: skip
     """Benchmark exactly the variants of a report's records (widths read from them) on `device`,
@@ -273,11 +295,9 @@ def bench_table(recs: list[Record], out_dir: Path, *, device: str = "auto", roun
     written = []
     for widths, scale, (h, w) in jobs:
         out = Path(out_dir) / "bench" / slug / scale
-        if reuse and (out / "bench.json").is_file():
-            header = json.loads((out / "bench.json").read_text())
-            if header.get("rounds") == rounds and all(header.get("widths", {}).get(k) == v for k, v in widths.items()):
-                written.append(out)
-                continue
+        if reuse and _same_bench(out, rounds, widths):
+            written.append(out)
+            continue
         matmul = 2048 if width_multiplier >= 0.5 and scale == jobs[0][1] else 256
         written.append(run_bench(widths, out, device=dev, opts=SpeedConfig(), height=h, width=w, rounds=rounds, warmup=warmup,
                                  matmul_size=matmul, progress=progress, settings=scale))  # fmt: skip

@@ -32,10 +32,13 @@ def build_report(
     recs = load_store(store)
     out = report_dir(results_dir, recs[0].dataset, recs[0].settings_key)
     if bench and r.bench:
-        from fcn_ablation.bench.inference import bench_table
-
-        bench_table(recs, out, device=str(cfg.trainer.accelerator), rounds=r.rounds, warmup=r.warmup,
-                    width_multiplier=r.width_multiplier, progress=cfg.trainer.enable_progress_bar)  # fmt: skip
+        why_not = bench_on_the_jobs_device(cfg, recs, out)
+        if why_not:
+            log.warning("%s: no benchmark (%s); the report's time columns stay empty until one is made where the "
+                        "jobs ran: fcn-ablation-report %s --bench --device %s", store, why_not, store,
+                        cfg.trainer.accelerator)  # fmt: skip
+            print(f"no benchmark: {why_not}; make it where the jobs ran: "
+                  f"fcn-ablation-report {store} --bench --device {cfg.trainer.accelerator}")  # fmt: skip
     out = write_report(
         store, results_dir, permutations=r.permutations, alpha=r.alpha, width_multiplier=r.width_multiplier
     )
@@ -49,6 +52,75 @@ def build_report(
         except Exception as err:  # noqa: BLE001 - the report's files are written; only its W&B copy is lost
             log.warning("W&B: could not log the report (%s: %s); it is in %s", type(err).__name__, err, out)
     return out
+
+
+def bench_on_the_jobs_device(cfg, recs, out: Path) -> str | None:
+    """Benchmark a table's variants (`bench.inference.bench_table`) on the device the sweep's jobs
+    ran on: under a submitit launcher as one more job of the sweep's own launcher (the launching
+    machine, a login node, may lack the GPU or be another CPU); otherwise here, unless the jobs'
+    accelerator is a GPU this machine lacks. Returns None, or why there is no benchmark (never an
+    exception: the records are filed, the report is written without the time columns)."""
+    from fcn_ablation.machine import on_cuda
+    from fcn_ablation.training.supervision import launcher_kind
+
+    r = cfg.report
+    kwargs = {"device": str(cfg.trainer.accelerator), "rounds": int(r.rounds), "warmup": int(r.warmup),
+              "width_multiplier": float(r.width_multiplier)}  # fmt: skip
+    launcher = cfg.hydra.get("launcher") if "hydra" in cfg else None
+    if launcher is not None and launcher_kind(str(launcher.get("_target_", ""))) == "submitit":
+        from fcn_ablation.bench.inference import benched_somewhere
+
+        found = benched_somewhere(recs, out, rounds=kwargs["rounds"], width_multiplier=kwargs["width_multiplier"])
+        if found is not None:  # nothing new to time (a rerun of a finished sweep): no job for it
+            print(f"benchmark: this table's variants are benchmarked already ({found}); reused")
+            return None
+        try:
+            job = submit_like_the_sweep(launcher, _bench_job, recs, out, kwargs)
+            print(f"benchmark: submitted as job {job.job_id}, on the sweep's launcher")
+            job.result()
+        except Exception as err:  # noqa: BLE001 - the cluster's error, whatever it is: the report goes on without
+            return f"the benchmark job failed: {type(err).__name__}: {str(err).strip().splitlines()[-1][:300]}"
+        return None
+    if on_cuda(kwargs["device"]):
+        import torch
+
+        if not torch.cuda.is_available():
+            return f"trainer.accelerator={kwargs['device']}, and this machine has no CUDA device"
+    from fcn_ablation.bench.inference import bench_table
+
+    bench_table(recs, out, progress=bool(cfg.trainer.enable_progress_bar), **kwargs)
+    return None
+
+
+def _bench_job(recs, out: Path, kwargs: dict) -> None:
+    """The benchmark as a job of its own: on the job's CPU share (`cpus_per_task`), as the jobs ran."""
+    import torch
+
+    from fcn_ablation.bench.inference import bench_table
+    from fcn_ablation.training.supervision import cpu_budget
+
+    torch.set_num_threads(cpu_budget()[0])
+    bench_table(recs, out, progress=False, **kwargs)
+
+
+def submit_like_the_sweep(launcher, fn, *args):
+    """`fn(*args)` submitted through submitit with the parameters of the sweep's submitit launcher
+    (`hydra.launcher`: partition, GPUs, CPUs, time, setup lines), as Hydra's launcher submits a job."""
+    import submitit
+    from hydra.utils import get_class
+    from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+    from omegaconf import OmegaConf
+
+    params = {k: v for k, v in OmegaConf.to_container(launcher, resolve=True).items() if k != "_target_"}
+    cluster = get_class(str(launcher._target_))._EXECUTOR
+    executor = submitit.AutoExecutor(
+        folder=params.pop("submitit_folder"), cluster=cluster,
+        **({f"{cluster}_max_num_timeout": params.pop("max_num_timeout")} if "max_num_timeout" in params else {}),
+    )  # fmt: skip
+    base = set(OmegaConf.structured(BaseQueueConf).keys())
+    params.pop("array_parallelism", None)
+    executor.update_parameters(**{k if k in base else f"{cluster}_{k}": v for k, v in params.items()})
+    return executor.submit(fn, *args)
 
 
 def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:

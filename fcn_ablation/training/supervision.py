@@ -84,7 +84,7 @@ def cpu_budget() -> tuple[int, str]:
     return budget, why
 
 
-def _launcher_kind(target: str) -> str | None:
+def launcher_kind(target: str) -> str | None:
     """ "joblib" or "submitit" for a launcher class of those plugins (a subclass included), else None.
     Ancestry is read by qualified name: Hydra's plugin scan executes `hydra_plugins` modules afresh,
     so the base class a subclass was built on need not be the object an import returns now."""
@@ -112,7 +112,7 @@ def _launcher_budget() -> tuple[int, str]:
         launcher = HydraConfig.get().launcher
     except (ValueError, ImportError):
         launcher = {}
-    kind = _launcher_kind(str(launcher.get("_target_", "")))
+    kind = launcher_kind(str(launcher.get("_target_", "")))
     if kind == "joblib":
         n_jobs = launcher.get("n_jobs") or -1
         parallel = cores if n_jobs < 0 else min(int(n_jobs), cores)

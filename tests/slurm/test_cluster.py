@@ -44,12 +44,15 @@ def test_a_sweep_runs_on_the_cluster_reports_and_a_rerun_adds_nothing(tmp_path, 
     res = cli(*args, cwd=tmp_path, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "report:" in res.stdout
+    assert "benchmark: submitted as job" in res.stdout  # where the jobs ran, not on the launching machine
+    assert list((tmp_path / "results" / "synthetic").glob("*/bench/*/*/bench.json"))
     first = store_files(tmp_path / "results")
     assert [p.name.split("-")[0] for p in first] == ["baseline", "e"]
     again = cli(*args, cwd=tmp_path, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert store_files(tmp_path / "results") == first  # both jobs found done: nothing trained, nothing filed
-    assert "2 of 2 jobs are done already; 0 submitted" in again.stdout  # nothing queued at all
+    assert "2 of 2 jobs are done already; 0 submitted" in again.stdout  # nothing queued at all,
+    assert "benchmarked already" in again.stdout  # not even the benchmark
     sweeps = sorted((tmp_path / "results" / "multiruns").iterdir())
     assert len(sweeps) == 2 and not (sweeps[1] / ".submitit").exists()
 
