@@ -57,7 +57,9 @@ def test_the_rehearsal_set_has_msra10ks_kind_of_sizes_and_loads_at_native_size(t
     assert (
         cfg.dataset.batch_size == 1 and cfg.dataset.resize_mode == "native" and cfg.dataset.name == "synthetic_native"
     )
-    data = SaliencyDataModule.from_config(cfg)
+    data = SaliencyDataModule.for_trainer(
+        cfg.dataset, cfg.paths.cache_dir, cfg.trainer.accelerator, cfg.trainer.enable_progress_bar
+    )
     data.prepare_data()
     data.setup()
     assert data.root.name == "synthetic-v2-n30-s40-short20-40-seed0"

@@ -90,11 +90,13 @@ def bench_train(cfg, progress: bool = True) -> Path:
     check_trainer(cfg.trainer)
     b = check(cfg)
     settle_mode(cfg)
-    apply_cpu_budget(cfg)
+    _, cfg.dataset.num_workers = apply_cpu_budget(cfg.dataset.num_workers)  # the record says what ran
     device = torch_device("cuda" if on_cuda(cfg.trainer.accelerator) else "cpu")
     if device.type == "cuda":
         set_tf32(cfg.train_speed.tf32)
-    data = SaliencyDataModule.from_config(cfg)
+    data = SaliencyDataModule.for_trainer(
+        cfg.dataset, cfg.paths.cache_dir, cfg.trainer.accelerator, cfg.trainer.enable_progress_bar
+    )
     data.prepare_data()
     data.setup()
     job = plan_job(cfg)

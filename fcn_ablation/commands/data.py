@@ -58,7 +58,9 @@ def _app(cfg: DictConfig) -> None:
             "paths.cache_dir",
             " (or the FCN_ABLATION_CACHE environment variable)",
         )
-        dm = SaliencyDataModule.from_config(cfg)
+        dm = SaliencyDataModule.for_trainer(
+            cfg.dataset, cfg.paths.cache_dir, cfg.trainer.accelerator, cfg.trainer.enable_progress_bar
+        )
         dm.prepare_data()
         dm.setup()
         out = {"dataset": cfg.dataset.name, **dm.summary()}

@@ -90,10 +90,9 @@ class SaliencyDataModule(pl.LightningDataModule):
         self.normalise = Normalise(cfg_dataset.mean, cfg_dataset.std, cfg_dataset.channel_order)
 
     @classmethod
-    def from_config(cls, cfg) -> SaliencyDataModule:
-        """The data module of a whole run config: pinned memory on a GPU trainer, progress bars as the trainer's."""
-        pin = cfg.trainer.accelerator in CUDA_NAMES
-        return cls(cfg.dataset, cfg.paths.cache_dir, pin_memory=pin, progress=cfg.trainer.enable_progress_bar)
+    def for_trainer(cls, cfg_dataset, cache_dir: str, accelerator: str, progress: bool) -> SaliencyDataModule:
+        """The data module a trainer on `accelerator` reads: pinned memory on a GPU, progress bars as the trainer's."""
+        return cls(cfg_dataset, cache_dir, pin_memory=accelerator in CUDA_NAMES, progress=bool(progress))
 
     def prepare_data(self) -> None:
         if self.cfg.generate and not self.cfg.root:

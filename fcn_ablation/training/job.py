@@ -241,8 +241,10 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
     settle_mode(cfg)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    apply_cpu_budget(cfg)
-    data = SaliencyDataModule.from_config(cfg)
+    _, cfg.dataset.num_workers = apply_cpu_budget(cfg.dataset.num_workers)  # the record says what ran
+    data = SaliencyDataModule.for_trainer(
+        cfg.dataset, cfg.paths.cache_dir, cfg.trainer.accelerator, cfg.trainer.enable_progress_bar
+    )
     data.prepare_data()
     data.setup()
     split_hash = data.summary()["split_hash"]

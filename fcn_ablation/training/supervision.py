@@ -124,26 +124,23 @@ def _launcher_budget() -> tuple[int, str]:
     return cores, "every core"
 
 
-def apply_cpu_budget(cfg) -> int:
-    """Set torch's threads to the budget and cap the loader's workers: the default (one per core)
-    at the budget (none with one core: a loader process would only take turns with the training
-    thread); a number the user set, at the cores this process may run on."""
+def apply_cpu_budget(num_workers: int | None) -> tuple[int, int]:
+    """Set torch's threads to the budget and cap the loader's workers: the default (`num_workers`
+    None: one per core) at the budget (none with one core: a loader process would only take turns
+    with the training thread); a number the user set, at the cores this process may run on.
+    Returns (torch threads, loader workers)."""
     import torch
 
     from fcn_ablation.data.datamodule import default_workers
 
     budget, why = cpu_budget()
     torch.set_num_threads(budget)
-    if cfg.dataset.num_workers is None:
-        wanted = default_workers()
-        workers = min(wanted, budget) if budget > 1 else 0
+    if num_workers is None:
+        workers = min(default_workers(), budget) if budget > 1 else 0
     else:
-        wanted = int(cfg.dataset.num_workers)
-        workers = min(wanted, _cores())
-    if workers != wanted:
-        cfg.dataset.num_workers = workers
+        workers = min(int(num_workers), _cores())
     log.info("CPU budget: %d (%s): %d torch threads, %d loader workers", budget, why, budget, workers)
-    return budget
+    return budget, workers
 
 
 # ----------------------------------------------------------------------------- termination
