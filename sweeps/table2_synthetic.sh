@@ -6,10 +6,5 @@
 # (RESULTS_DIR=results/published), so running this never touches them.
 # About 65 min on 2 cores (OMP_NUM_THREADS=1 and a second sweep beside it: about 80 min).
 set -euo pipefail
-# The committed tables (results/published, settings key b34fc57baf) were made at the defaults of
-# their day, pinned here so that this script remakes them: 7 epochs of batch 4 at lr 1e-3. Today's
-# default (6 epochs of batch 8 at lr 2e-3, the first run in under a minute) is another table:
-# drop these three settings to sweep at it.
-FORMER=(trainer.max_epochs=7 dataset.batch_size=4 optimizer.lr=1e-3)
-python -m fcn_ablation -m experiment=baseline,a,b,c,d,e,f,g,h seed=0,1,2,3,4 "${FORMER[@]}" \
+python -m fcn_ablation -m experiment=baseline,a,b,c,d,e,f,g,h seed=0,1,2,3,4 \
     paths.results_dir="${RESULTS_DIR:-results}" "$@"

@@ -7,14 +7,9 @@
 # Results go to $RESULTS_DIR (default: results/). SKIP_BASELINES=1 when the Table 2 sweep
 # (sweeps/table2_synthetic.sh) has trained the baselines of seeds 0-2 already.
 set -euo pipefail
-# The committed tables (results/published, settings key b34fc57baf) were made at the defaults of
-# their day, pinned here so that this script remakes them: 7 epochs of batch 4 at lr 1e-3. Today's
-# default (6 epochs of batch 8 at lr 2e-3, the first run in under a minute) is another table:
-# drop these three settings to sweep at it.
-FORMER=(trainer.max_epochs=7 dataset.batch_size=4 optimizer.lr=1e-3)
 out="paths.results_dir=${RESULTS_DIR:-results}"
 if [ "${SKIP_BASELINES:-0}" != 1 ]; then
-    python -m fcn_ablation -m experiment=baseline seed=0,1,2 "${FORMER[@]}" "$out" "$@"   # 7 epochs from scratch
+    python -m fcn_ablation -m experiment=baseline seed=0,1,2 "$out" "$@"   # the preset's epochs from scratch
 fi
-python -m fcn_ablation -m init=scratch init.epochs=2 experiment=a,b,c,d,e,f,g,h seed=0,1,2 "${FORMER[@]}" "$out" "$@"
-python -m fcn_ablation -m init=baseline init.rule=first_k,random,l1_norm init.epochs=2 experiment=a,b,c,d,e,f,g,h seed=0,1,2 "${FORMER[@]}" "$out" "$@"
+python -m fcn_ablation -m init=scratch init.epochs=2 experiment=a,b,c,d,e,f,g,h seed=0,1,2 "$out" "$@"
+python -m fcn_ablation -m init=baseline init.rule=first_k,random,l1_norm init.epochs=2 experiment=a,b,c,d,e,f,g,h seed=0,1,2 "$out" "$@"

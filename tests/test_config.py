@@ -14,15 +14,17 @@ from fcn_ablation.training.job import widths_from_config
 
 def test_defaults_are_the_cpu_baseline_on_synthetic_data(compose_cfg):
     """What the README promises of the first command: the CPU preset exactly (1/16 of every width,
-    no dropout, 7 epochs of 480 images of 96x96 from scratch, AdamW), so a change of it fails here."""
+    no dropout, 6 epochs of 480 images of 96x96 in batches of 8 from scratch, AdamW at 2e-3), so a
+    change of it fails here."""
     cfg = compose_cfg()
     assert (cfg.experiment.name, cfg.dataset.name, cfg.preset, cfg.recipe) == ("baseline", "synthetic", "cpu", "modern")
     assert (cfg.trainer.accelerator, cfg.trainer.max_epochs, cfg.model.width_multiplier, cfg.model.dropout) == (
         "cpu",
-        7,
+        6,
         0.0625,
         0.0,
     )
+    assert (cfg.dataset.batch_size, cfg.optimizer.lr) == (8, 2e-3)
     assert (cfg.dataset.synthetic.num_images, cfg.dataset.synthetic.size, cfg.dataset.split.train) == (600, 96, 0.8)
     assert (cfg.optimizer._target_, cfg.init.source.value, cfg.logger.mode) == (
         "torch.optim.AdamW",

@@ -29,7 +29,7 @@ def test_paper_solver_is_sgd_without_decay_on_biases_and_frozen_deconvolutions(c
 
 def test_default_is_adamw(compose_cfg):
     opt = _module(compose_cfg).configure_optimizers()
-    assert isinstance(opt, torch.optim.AdamW) and opt.defaults["lr"] == pytest.approx(1e-3)
+    assert isinstance(opt, torch.optim.AdamW) and opt.defaults["lr"] == pytest.approx(2e-3)
 
 
 def test_summed_loss_is_per_image_the_mean_times_the_pixels(compose_cfg):

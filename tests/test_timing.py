@@ -1,5 +1,6 @@
 """The detection-time function times forward passes only, after warm-up, in eval mode."""
 
+import pytest
 import torch
 
 from fcn_ablation.evaluation.timing import time_forward
@@ -113,20 +114,30 @@ def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_
     assert key() != base
 
 
-def test_the_committed_tables_keep_their_settings_key():
-    """The README's committed report lives under its settings key: a new setting at its neutral
-    value, or one that says where files come from, must not move it."""
+@pytest.mark.parametrize(
+    "key, overrides",
+    [
+        ("c264f249c6", []),  # today's defaults
+        (
+            "b34fc57baf",
+            ["trainer.max_epochs=7", "dataset.batch_size=4", "optimizer.lr=1e-3"],
+        ),  # the defaults until 2026-11-30
+    ],
+)
+def test_the_committed_tables_keep_their_settings_key(key, overrides):
+    """The committed reports live under their settings keys: a new setting at its neutral value, or
+    one that says where files come from, must not move them."""
     import json
     from pathlib import Path
 
     from fcn_ablation.config.settings_key import settings_key
 
-    store = Path(__file__).resolve().parents[1] / "results" / "published" / "store" / "synthetic" / "b34fc57baf"
+    store = Path(__file__).resolve().parents[1] / "results" / "published" / "store" / "synthetic" / key
     split_hash = json.loads(next(store.glob("baseline-*.json")).read_text())["split_hash"]
-    cfg = app_config(["dataset.num_workers=0", "trainer.enable_progress_bar=false"])  # the README's sweep
-    assert settings_key(cfg, split_hash) == "b34fc57baf"
+    cfg = app_config(["dataset.num_workers=0", "trainer.enable_progress_bar=false", *overrides])  # the sweep scripts'
+    assert settings_key(cfg, split_hash) == key
     cfg.optimizer.lr_by_start = {"imagenet": 1e-10}  # a new setting, used: a new table
-    assert settings_key(cfg, split_hash) != "b34fc57baf"
+    assert settings_key(cfg, split_hash) != key
 
 
 def test_every_committed_record_keys_to_its_table_in_todays_optimiser_form():

@@ -43,6 +43,8 @@ start() {
 ClusterName=fcn
 SlurmctldHost=$HOST
 AuthType=auth/munge
+# a requeued job waits cred_expire seconds before it starts again (default 120): short on a test node
+AuthInfo=cred_expire=20
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres

@@ -109,8 +109,13 @@ def test_a_cancelled_job_resumes_on_the_rerun_and_a_requeued_one_from_the_step_i
     submits only the cancelled job, which resumes from its checkpoint; no record twice."""
     from helpers import start
 
-    long = ["dataset.synthetic.num_images=400", "dataset.batch_size=1", "trainer.max_epochs=3",
-            "trainer.check_val_every_n_epoch=10"]  # fmt: skip
+    long = [
+        "dataset.synthetic.num_images=400",
+        "dataset.batch_size=1",
+        "trainer.max_epochs=3",
+        "trainer.check_val_every_n_epoch=10",
+        "report.bench=false",
+    ]  # fmt: skip  (the benchmark job: tested above)
     args = slurm_args(tmp_path, cache_dir, "experiment=baseline,e", *long)
     results = tmp_path / "results"
     proc = start(*args, cwd=tmp_path)
