@@ -144,19 +144,19 @@ def test_online_without_a_login_or_a_route_falls_back_offline_or_stops_at_start(
 
     _no_login(monkeypatch, tmp_path)
     cfg = compose_cfg(["logger.mode=online"])
-    assert settle_mode(cfg) == "offline" and cfg.logger.mode == "offline"
+    assert settle_mode(cfg.logger) == "offline" and cfg.logger.mode == "offline"
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "no W&B login" in out and "wandb sync" in out
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)  # a key, but no route to the server
     monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
     cfg = compose_cfg(["logger.mode=online"])
-    assert settle_mode(cfg) == "offline" and "http://127.0.0.1:9 cannot be reached" in capsys.readouterr().out
+    assert settle_mode(cfg.logger) == "offline" and "http://127.0.0.1:9 cannot be reached" in capsys.readouterr().out
     with pytest.raises(
         ConfigError, match=r"logger.mode=online: http://127.0.0.1:9 cannot be reached; .*logger.mode=offline"
     ):
-        settle_mode(compose_cfg(["logger.mode=online", "logger.fallback_offline=false"]))
+        settle_mode(compose_cfg(["logger.mode=online", "logger.fallback_offline=false"]).logger)
     monkeypatch.setenv("WANDB_MODE", "online")
-    settle_mode(compose_cfg(["logger=csv"]))  # not W&B: nothing to check, nothing said
+    settle_mode(compose_cfg(["logger=csv"]).logger)  # not W&B: nothing to check, nothing said
     assert capsys.readouterr().out == ""
 
 

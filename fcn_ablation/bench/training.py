@@ -89,7 +89,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
     validate(cfg)
     check_trainer(cfg.trainer)
     b = check(cfg)
-    settle_mode(cfg)
+    settle_mode(cfg.logger)
     _, cfg.dataset.num_workers = apply_cpu_budget(cfg.dataset.num_workers)  # the record says what ran
     device = torch_device("cuda" if on_cuda(cfg.trainer.accelerator) else "cpu")
     if device.type == "cuda":

@@ -30,7 +30,7 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
 
     out_dir = Path(out_dir)
     df = pd.read_csv(out_dir / "results.csv")
-    mode = settle_mode(cfg)
+    mode = settle_mode(cfg.logger)
     quiet_wandb(mode)
     run = wandb.init(
         project=cfg.logger.get("project"),

@@ -238,7 +238,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
             "trainer.benchmark=true at native sizes: cuDNN's autotuner runs again for every new image size; use it "
             "with train_speed.size_bucket or dataset.resize_mode=resize|pad, where sizes repeat"
         )
-    settle_mode(cfg)
+    settle_mode(cfg.logger)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     _, cfg.dataset.num_workers = apply_cpu_budget(cfg.dataset.num_workers)  # the record says what ran

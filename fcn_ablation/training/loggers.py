@@ -64,12 +64,12 @@ def _reachable(url: str, timeout: float = 3.0) -> bool:
         return False
 
 
-def settle_mode(cfg) -> str:
+def settle_mode(logger) -> str:
     """The W&B mode this job will use, decided before any work: `online` only with a login and
     a route to the server; otherwise offline (one warning) or, with `logger.fallback_offline=false`,
-    a `ConfigError`. Sets `cfg.logger.mode` to the decision, so the record says what happened."""
-    if not is_wandb(cfg.logger) or os.environ.get("WANDB_MODE", wandb_mode(cfg.logger)) != "online":
-        return wandb_mode(cfg.logger)
+    a `ConfigError`. Sets the `logger` section's `mode` to the decision, so the record says what happened."""
+    if not is_wandb(logger) or os.environ.get("WANDB_MODE", wandb_mode(logger)) != "online":
+        return wandb_mode(logger)
     url = _base_url()
     host = urlparse(url).hostname or url
     problem = None
@@ -79,7 +79,7 @@ def settle_mode(cfg) -> str:
         problem = f"{url} cannot be reached"
     if problem is None:
         return "online"
-    if not instantiate.typed(cfg.logger, LoggerConfig, "logger").fallback_offline:
+    if not instantiate.typed(logger, LoggerConfig, "logger").fallback_offline:
         raise ConfigError(
             f"logger.mode=online: {problem}; fix that, or pass logger.mode=offline (or logger.fallback_offline=true)"
         )
@@ -88,8 +88,8 @@ def settle_mode(cfg) -> str:
         problem,
     )
     print(f"W&B: {problem}; logging offline (wandb sync <job folder>/wandb/offline-run-* uploads it later)")
-    with read_write(cfg.logger):
-        cfg.logger.mode = "offline"
+    with read_write(logger):
+        logger.mode = "offline"
     return "offline"
 
 
