@@ -58,7 +58,7 @@ def test_the_paper_recipe_trains_from_vgg16_at_1e_10_and_fine_tunes_at_1e_14(com
     )
     sweep = compose_cfg(["preset=paper", "experiment=f"])
     assert (
-        optimizer_config(sweep.optimizer, effective_source(sweep, True)).lr == 1e-10
+        optimizer_config(sweep.optimizer, effective_source(sweep.init, True)).lr == 1e-10
     )  # the sweep's baseline, from VGG16
     assert (
         optimizer_config(sweep.optimizer, plan_job(sweep).start).lr == 1e-14

@@ -217,7 +217,7 @@ def test_the_paper_recipe_is_caffe_fcn(compose_cfg):
     assert torch.allclose(x.flatten(), torch.tensor([30 - 104.00698793, 20 - 116.66876762, 10 - 122.67891434]))
     # Biases at twice the learning rate, without decay; the frozen deconvolutions not trained at all.
     module = make_module(
-        FCN8s(widths_of(compose_cfg, "baseline")), optimizer_config(cfg.optimizer, effective_source(cfg, False))
+        FCN8s(widths_of(compose_cfg, "baseline")), optimizer_config(cfg.optimizer, effective_source(cfg.init, False))
     )
     weights, biases = module.configure_optimizers().param_groups
     assert (weights["lr"], weights["weight_decay"]) == (1e-14, 5e-4) and (biases["lr"], biases["weight_decay"]) == (
@@ -292,8 +292,9 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
     from_imagenet = baseline("20260101T000002Z", "imagenet", 0.84)
     baseline("20260101T000003Z", "checkpoint", 0.82, epochs=2)  # the scratch baseline trained 2 epochs more
     baseline("20260101T000004Z", "scratch", 0.60, epochs=2)  # a short budget of its own
-    assert find_baseline(cfg, split) == from_scratch  # newer baselines that are not the table's own are never cut from
-    assert find_baseline(app_cfg("init.baseline_from=imagenet"), split) == from_imagenet
+    results = cfg.paths.results_dir  # newer baselines that are not the table's own are never cut from:
+    assert find_baseline(store, results, "scratch", 0) == from_scratch
+    assert find_baseline(store, results, "imagenet", 0) == from_imagenet
 
     df = table(records.read_records(store.glob("*.json"))).set_index("init")
     assert list(df.index) == ["checkpoint, 2 epochs", "imagenet", "scratch", "scratch, 2 epochs"]
@@ -303,11 +304,13 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
 
     # Seed-matched: a variant of seed 1 is cut from the baseline of seed 1, and only from it.
     with pytest.raises(DataError, match=r"seed=1 .*experiment=baseline seed=1"):
-        find_baseline(app_cfg("seed=1"), split)
+        find_baseline(store, results, "scratch", 1)
     seed_one = baseline("20260101T000005Z", "scratch", 0.81, seed=1)
-    assert find_baseline(app_cfg("seed=1"), split) == seed_one and find_baseline(cfg, split) == from_scratch
+    assert find_baseline(store, results, "scratch", 1) == seed_one
+    assert find_baseline(store, results, "scratch", 0) == from_scratch
+    other = records.store_dir(results, cfg.dataset.name, settings_key(cfg, "another-split-hash"))
     with pytest.raises(DataError, match="no baseline trained from scratch"):
-        find_baseline(cfg, "another-split-hash")  # another test set: another table
+        find_baseline(other, results, "scratch", 0)  # another test set: another table
     df = table(records.read_records(store.glob("*.json"))).set_index("init")
     assert df.loc["scratch", "reference"] and df.loc["scratch", "n"] == 2  # seeds 0 and 1: one row
     assert df.loc["scratch", "max_f"] == pytest.approx((0.80 + 0.81) / 2)

@@ -13,7 +13,6 @@ from pathlib import Path
 import torch
 
 from fcn_ablation.config.rows import effective_start
-from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.choices import ChannelOrder
 from fcn_ablation.errors import DataError
 from fcn_ablation.models.arch import WIDTH_LAYERS
@@ -29,9 +28,9 @@ def input_space(ds) -> dict:
             "mean": [float(m) for m in ds["mean"]], "std": [float(s) for s in ds["std"]]}  # fmt: skip
 
 
-def effective_source(cfg, is_baseline: bool) -> InitSource:
-    """Where this job's weights start (`config.rows.effective_start`)."""
-    return InitSource(effective_start(cfg.init.source, cfg.init.baseline_from, is_baseline))
+def effective_source(init, is_baseline: bool) -> InitSource:
+    """Where the weights of a job with the `init` section start (`config.rows.effective_start`)."""
+    return InitSource(effective_start(init.source, init.baseline_from, is_baseline))
 
 
 def initialise(net: FCN8s, start: InitSource, init, target: dict, checkpoint: Path | None = None) -> dict:
@@ -63,12 +62,14 @@ def initialise(net: FCN8s, start: InitSource, init, target: dict, checkpoint: Pa
     }
 
 
-def start_checkpoint(cfg, start: InitSource, split_hash: str) -> Path | None:
-    """The checkpoint a job of source `start` starts from: `init.path`, or the table's baseline
-    (`find_baseline`); None for scratch and ImageNet."""
+def start_checkpoint(init, start: InitSource, store: Path, results_dir: str | Path, seed: int) -> Path | None:
+    """The checkpoint a job of source `start` starts from: `init.path`, or the baseline of its seed
+    in its table's `store` (`find_baseline`); None for scratch and ImageNet."""
     if start is InitSource.checkpoint:
-        return Path(cfg.init.path).expanduser()
-    return find_baseline(cfg, split_hash) if start is InitSource.baseline else None
+        return Path(init.path).expanduser()
+    if start is InitSource.baseline:
+        return find_baseline(store, results_dir, InitSource(init.baseline_from).value, seed)
+    return None
 
 
 def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:
@@ -82,17 +83,15 @@ def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:
     return state, str(path), input_space(ds)
 
 
-def find_baseline(cfg, split_hash: str) -> Path:
-    """The newest checkpoint of a baseline of the same data set, settings, split and seed,
-    trained from `init.baseline_from` for the full budget (`is_reference_baseline`), in the
-    results store. Seed-matched, so that a variant of seed s and the baseline of seed s form a pair."""
-    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
-    start = InitSource(cfg.init.baseline_from).value
-    found = records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed)
+def find_baseline(store: Path, results_dir: str | Path, start: str, seed: int) -> Path:
+    """The newest checkpoint of a baseline in the table's `store` (same data set, settings and
+    split) of `seed`, trained from `start` for the full budget (`is_reference_baseline`).
+    Seed-matched, so that a variant of seed s and the baseline of seed s form a pair."""
+    found = records.reference_baseline(store, results_dir, start, seed)
     if found is None:
         raise DataError(
-            f"init=baseline: no baseline trained from {start} with these settings and seed={cfg.seed} in {store}; "
-            f"train it first with: python -m fcn_ablation {_baseline_command(cfg.seed)}"
+            f"init=baseline: no baseline trained from {start} with these settings and seed={seed} in {store}; "
+            f"train it first with: python -m fcn_ablation {_baseline_command(seed)}"
         )
     return found
 

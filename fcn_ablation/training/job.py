@@ -127,7 +127,7 @@ def plan_job(cfg) -> JobPlan:
         # a tiny `model.width_multiplier` makes every layer 1 channel: the row measures nothing new
         same_widths_as_baseline=not baseline and widths == build_widths({}, cfg.model.width_multiplier),
         epochs=training_epochs(cfg.init, cfg.trainer.max_epochs, baseline),
-        start=effective_source(cfg, baseline),
+        start=effective_source(cfg.init, baseline),
     )
 
 
@@ -260,8 +260,8 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
         ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
         try:
             if job.start is InitSource.baseline:
-                _ensure_baseline(cfg, data, split_hash, store, output_dir, group)
-            record, path = _train(cfg, job, data, split_hash, output_dir, group, ckpt_dir)
+                _ensure_baseline(cfg, data, store, output_dir, group)
+            record, path = _train(cfg, job, data, store, output_dir, group, ckpt_dir)
         except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
             _write_job(output_dir, cfg, None, skipped=False, store=store, diverged=str(err))
             raise
@@ -289,7 +289,7 @@ def baseline_config(cfg):
     return base
 
 
-def _ensure_baseline(cfg, data, split_hash: str, store: Path, output_dir: Path, group: str | None) -> None:
+def _ensure_baseline(cfg, data, store: Path, output_dir: Path, group: str | None) -> None:
     """Under a parallel launcher the variants of an `init=baseline` sweep may start before its
     baseline is trained: the first to need it trains it (holding the baseline job's lock, which the
     sweep's own baseline job also takes), the others wait for that lock and then find it."""
@@ -306,12 +306,12 @@ def _ensure_baseline(cfg, data, split_hash: str, store: Path, output_dir: Path, 
             "init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name
         )
         base_dir = output_dir / name
-        _, path = _train(base, plan_job(base), data, split_hash, base_dir, group,
+        _, path = _train(base, plan_job(base), data, store, base_dir, group,
                          checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
         _write_job(base_dir, base, path, skipped=False)
 
 
-def _train(cfg, job: JobPlan, data, split_hash: str, output_dir: Path, group: str | None,
+def _train(cfg, job: JobPlan, data, store: Path, output_dir: Path, group: str | None,
            ckpt_dir: Path) -> tuple[Record, Path]:  # fmt: skip
     """Train and measure the job `job` (of `cfg`); returns the record (also written to
     `output_dir/record.json`) and where the store filed it."""
@@ -319,7 +319,7 @@ def _train(cfg, job: JobPlan, data, split_hash: str, output_dir: Path, group: st
     pl.seed_everything(cfg.seed, workers=True)
     widths = job.widths
     net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
-    checkpoint = start_checkpoint(cfg, job.start, split_hash)
+    checkpoint = start_checkpoint(cfg.init, job.start, store, cfg.paths.results_dir, cfg.seed)
     init_info = initialise(net, job.start, cfg.init, input_space(cfg.dataset), checkpoint)
     grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images] if cfg.test else []
     optimizer = optimizer_config(cfg.optimizer, job.start)
@@ -376,7 +376,7 @@ def _train(cfg, job: JobPlan, data, split_hash: str, output_dir: Path, group: st
         recipe=cfg.recipe,
         init_tag=init_info["tag"],
         init=init_info,
-        settings_key=settings_key(cfg, split_hash),
+        settings_key=store.name,  # the job's table: computed once, in `run`
         seed=cfg.seed,
         changed_layers=changed_layers(job.factors),
         factors={k: v for k, v in job.factors.items() if v != 1.0},
