@@ -67,13 +67,15 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
     )
     assert best_benchmarked(results / "bench", "cpu", "fp16", 300, 400, 1.0) is None
 
-    overrides = [f"paths.results_dir={results}", "model.width_multiplier=1.0"]
-    assert speed_options(compose_cfg(overrides), torch.device("cpu")) == (SpeedConfig(), "config")
-    chosen = speed_options(compose_cfg([*overrides, "timing.best_benchmarked=true"]), torch.device("cpu"))
+    def options(*overrides, device="cpu"):
+        cfg = compose_cfg([f"paths.results_dir={results}", "model.width_multiplier=1.0", *overrides])
+        return speed_options(cfg.timing, results / "bench", (cfg.cost.height, cfg.cost.width),
+                             cfg.model.width_multiplier, device)  # fmt: skip
+
+    assert options(device=torch.device("cpu")) == (SpeedConfig(), "config")
+    chosen = options("timing.best_benchmarked=true", device=torch.device("cpu"))
     assert chosen == (SpeedConfig(channels_last=True), str(layout))
-    thin = speed_options(
-        compose_cfg([*overrides, "timing.best_benchmarked=true", "model.width_multiplier=0.25"]), "cpu"
-    )
+    thin = options("timing.best_benchmarked=true", "model.width_multiplier=0.25")
     assert thin == (SpeedConfig(), "config")  # nothing measured at that width: the configured options
 
 
@@ -87,8 +89,9 @@ def test_a_compiled_best_is_timed_eagerly_over_images_of_many_sizes(tmp_path, co
     _bench_result(results, "eager", {"baseline": 30.0})
     compiled = _bench_result(results, "cl-compile", {"baseline": 10.0}, channels_last=True, compile=True)
     cfg = compose_cfg([f"paths.results_dir={results}", "model.width_multiplier=1.0", "timing.best_benchmarked=true"])
-    assert speed_options(cfg, "cpu", sizes=1) == (SpeedConfig(channels_last=True, compile=True), str(compiled))
-    assert speed_options(cfg, "cpu", sizes=3) == (SpeedConfig(channels_last=True), f"{compiled} (eager: 3 image sizes)")
+    args = (cfg.timing, results / "bench", (cfg.cost.height, cfg.cost.width), 1.0, "cpu")
+    assert speed_options(*args, sizes=1) == (SpeedConfig(channels_last=True, compile=True), str(compiled))
+    assert speed_options(*args, sizes=3) == (SpeedConfig(channels_last=True), f"{compiled} (eager: 3 image sizes)")
 
 
 def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key():

@@ -171,23 +171,23 @@ def make_module(
     )
 
 
-def speed_options(cfg, device, sizes: int = 1) -> tuple[SpeedConfig, str]:
-    """The detection timing's speed options and where they come from ("config" or a bench.csv).
+def speed_options(timing, bench_dir: Path, hw: tuple[int, int], width_multiplier: float, device,
+                  sizes: int = 1) -> tuple[SpeedConfig, str]:  # fmt: skip
+    """The detection timing's speed options and where they come from: the `timing` section ("config"),
+    or, with `timing.best_benchmarked`, the fastest options a benchmark under `bench_dir` found on
+    `device` at input size `hw` and `width_multiplier` (its bench.csv).
     A benchmark's best with `compile` is taken without it when the timed images come in `sizes` > 1
     sizes (native test sets): a compiled graph per size would cost tens of seconds each."""
-    speed = SpeedConfig.of(cfg.timing)
-    if not cfg.timing.best_benchmarked:
+    speed = SpeedConfig.of(timing)
+    if not timing.best_benchmarked:
         return speed, "config"
-    bench_dir = Path(cfg.paths.results_dir) / "bench"
-    found = best_benchmarked(
-        bench_dir, device, speed.precision, cfg.cost.height, cfg.cost.width, cfg.model.width_multiplier
-    )
+    found = best_benchmarked(bench_dir, device, speed.precision, hw[0], hw[1], width_multiplier)
     if found is None:
         log.warning(
             "timing.best_benchmarked: no benchmark of this device at %s, %dx%d, width %g under %s; timing with the "
             "configured options. Run: fcn-ablation-bench -m channels_last=false,true compile=false,true "
-            "precision=%s width_multiplier=%g", speed.precision.value, cfg.cost.width, cfg.cost.height,
-            cfg.model.width_multiplier, bench_dir, speed.precision.value, cfg.model.width_multiplier,
+            "precision=%s width_multiplier=%g", speed.precision.value, hw[1], hw[0],
+            width_multiplier, bench_dir, speed.precision.value, width_multiplier,
         )  # fmt: skip
         return speed, "config"
     best, source = found
@@ -363,7 +363,8 @@ def _train(cfg, job: JobPlan, data, store: Path, output_dir: Path, group: str | 
     n_time = cfg.timing.max_images or len(timed)
     images = (data.normalise(timed[i]["image"]) for i in range(min(n_time, len(timed))))
     sizes = len({upright_size(p.image) for p in timed.pairs[:n_time]}) if cfg.timing.best_benchmarked else 1
-    speed, speed_from = speed_options(cfg, device, sizes)
+    speed, speed_from = speed_options(cfg.timing, Path(cfg.paths.results_dir) / "bench", (cfg.cost.height, cfg.cost.width),
+                                      cfg.model.width_multiplier, device, sizes)  # fmt: skip
     timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
 
     params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
