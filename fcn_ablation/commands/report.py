@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                 from fcn_ablation.bench.inference import bench_table  # torch only when asked to time
 
                 recs = load_store(store)
-                bench_table(recs, report_dir(results_dir, recs[0]["dataset"], recs[0]["settings_key"]), device=args.device,
+                bench_table(recs, report_dir(results_dir, recs[0].dataset, recs[0].settings_key), device=args.device,
                             rounds=args.rounds, width_multiplier=args.width_multiplier)  # fmt: skip
             out = write_report(
                 store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier
