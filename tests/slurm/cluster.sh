@@ -43,13 +43,15 @@ start() {
 ClusterName=fcn
 SlurmctldHost=$HOST
 AuthType=auth/munge
-# a requeued job waits cred_expire seconds before it starts again (default 120): short on a test node
-AuthInfo=cred_expire=20
+# a requeued job waits cred_expire seconds before it starts again (default 120), and the backfill
+# scheduler looks every bf_interval seconds (default 30): short on a test node
+AuthInfo=cred_expire=10
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SchedulerType=sched/backfill
+SchedulerParameters=bf_interval=5
 MpiDefault=none
 ReturnToService=2
 SlurmUser=root
