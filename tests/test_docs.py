@@ -29,8 +29,9 @@ def documented_commands() -> list[tuple[str, str]]:
             for line in re.sub(r"\\\n\s*", " ", block).splitlines():
                 line = "" if line.lstrip().startswith("#") else re.split(r"\s#\s", line)[0]
                 for segment in re.split(r"&&|;|\|\|", line):
-                    if COMMAND.match(segment.strip()):
-                        found.append((doc.relative_to(ROOT).as_posix(), segment.strip()))
+                    command = segment.strip()
+                    if COMMAND.match(command) and command not in {c for _, c in found}:  # each line once
+                        found.append((doc.relative_to(ROOT).as_posix(), command))
     return found
 
 

@@ -61,7 +61,9 @@ def test_a_job_that_fails_on_the_cluster_is_one_line_and_the_report_holds_the_re
     """One job of two stops on bad input inside its SLURM job (an unwritable cache): the sweep ends
     with the report of the other, one `failed:` line naming the job's log and what it said, "rerun
     the same command" once, and a non-zero status; no traceback."""
-    args = slurm_args(tmp_path, cache_dir, "experiment=baseline", f"paths.cache_dir={cache_dir},/proc/nope")
+    args = slurm_args(
+        tmp_path, cache_dir, "experiment=baseline", f"paths.cache_dir={cache_dir},/proc/nope", "report.bench=false"
+    )  # fmt: skip  (the benchmark job: tested above)
     res = cli(*args, cwd=tmp_path, timeout=600)
     assert res.returncode == 2, res.stderr[-3000:]
     assert "report:" in res.stdout and "Traceback" not in res.stderr
