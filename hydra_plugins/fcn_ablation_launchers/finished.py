@@ -11,6 +11,7 @@ gaps (their folders are named by those numbers; the skipped ones get no folder).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def _skipped(launcher, overrides: Sequence[str]) -> tuple[JobReturn, dict] | Non
     finally:
         hydra.cfg = before
     ret = JobReturn(overrides=list(overrides), cfg=cfg, status=JobStatus.COMPLETED)
-    ret.return_value = float(record.headline["max_f"])
+    ret.return_value = float(record.headline.get("max_f", math.nan))  # what the job itself would return
     entry = {"job": record.job, "dataset": record.dataset, "settings_key": record.settings_key,
              "record": records.relative_to(path, cfg.paths.results_dir), "skipped": True, "test": record.test,
              "overrides": list(overrides)}  # fmt: skip
