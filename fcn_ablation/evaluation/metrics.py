@@ -118,10 +118,10 @@ def _centroids_and_histograms(q: np.ndarray, g: np.ndarray):
         for k, (rs, cs) in enumerate(((slice(0, r), slice(0, c)), (slice(0, r), slice(c, w)),
                                       (slice(r, h), slice(0, c)), (slice(r, h), slice(c, w)))):  # fmt: skip
             if rs.start < rs.stop and cs.start < cs.stop:
-                hist[i, k, 0] = cv2.calcHist([q[i, rs, cs]], [0], None, [256], [0, 256])[:, 0]
+                hist[i, k, 0] = cv2.calcHist([q[i, rs, cs]], [0], None, [256], [0, 256]).reshape(-1)
             fy, fx = slice(max(rs.start, y), min(rs.stop, y + bh)), slice(max(cs.start, x), min(cs.stop, x + bw))
             if count and fy.start < fy.stop and fx.start < fx.stop:  # the mask lies in its bounding box
-                hist[i, k, 1] = cv2.calcHist([q[i, fy, fx]], [0], m[fy, fx], [256], [0, 256])[:, 0]
+                hist[i, k, 1] = cv2.calcHist([q[i, fy, fx]], [0], m[fy, fx], [256], [0, 256]).reshape(-1)
     hist[:, :, 0] -= hist[:, :, 1]
     return torch.from_numpy(n_fg), torch.from_numpy(cy), torch.from_numpy(cx), torch.from_numpy(hist)
 
