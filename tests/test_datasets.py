@@ -66,6 +66,63 @@ def test_every_published_layout_is_found(compose_cfg, tmp_path, dataset, images,
     assert item["image"].shape == (3, H, W) and item["mask"].shape == (H, W)
 
 
+# The salient-object benchmark sets (issue 25): each as its published archive unpacks (first row of
+# each) and as it is commonly re-packaged. HKU-IS ships PNG images; PASCAL-S grey-level masks.
+BENCHMARK_LAYOUTS = [
+    ("duts_tr", "DUTS-TR/DUTS-TR-Image", "DUTS-TR/DUTS-TR-Mask", ".jpg"),
+    ("duts_tr", "Image", "Mask", ".jpg"),
+    ("duts_te", "DUTS-TE/DUTS-TE-Image", "DUTS-TE/DUTS-TE-Mask", ".jpg"),
+    ("duts_te", "images", "masks", ".jpg"),
+    ("ecssd", "images", "ground_truth_mask", ".jpg"),
+    ("ecssd", "Image", "Mask", ".jpg"),
+    ("hku_is", "HKU-IS/imgs", "HKU-IS/gt", ".png"),
+    ("hku_is", "Imgs", "GT", ".png"),
+    ("pascal_s", "datasets/imgs/pascal", "datasets/masks/pascal", ".jpg"),
+    ("pascal_s", "salObj/datasets/imgs/pascal", "salObj/datasets/masks/pascal", ".jpg"),
+    ("pascal_s", "Image", "Mask", ".jpg"),
+]
+TEST_ONLY = {"duts_te", "ecssd", "hku_is", "pascal_s"}
+
+
+@pytest.mark.parametrize("dataset, images, masks, suffix", BENCHMARK_LAYOUTS)
+def test_every_benchmark_set_loads_its_miniature_layout(compose_cfg, tmp_path, dataset, images, masks, suffix):
+    root = tmp_path / "data"
+    for i in range(10):
+        image, mask = write_pair(root / images, root / masks, str(i))
+        if suffix == ".png":  # HKU-IS: the images are PNG files too
+            (root / images / f"{i}.jpg").unlink()
+            Image.fromarray(image).save(root / images / f"{i}.png")
+        if dataset == "pascal_s":  # grey levels: the share of subjects who marked a pixel
+            Image.fromarray((mask > 0).astype(np.uint8) * 200 + 20).save(root / masks / f"{i}.png")
+    dm = datamodule(compose_cfg, tmp_path, root, dataset)
+    found = {k: str(Path(v)) for k, v in dm.summary()["data_layout"].items()}
+    assert found == {"images": images, "masks": masks}
+    sizes = dm.summary()["data_split_sizes"]
+    assert sizes == ({"train": 0, "val": 0, "test": 10} if dataset in TEST_ONLY else {"train": 9, "val": 1, "test": 0})
+    item = (dm.test_set if dataset in TEST_ONLY else dm.train_set)[0]
+    assert item["image"].shape == (3, H, W) and item["mask"].shape == (H, W)
+    assert set(item["mask"].unique().tolist()) <= {0, 1} and item["mask"].sum() > 0
+    if dataset == "pascal_s":  # 220 > 128 is foreground, 20 is not: the grey-level masks read as the community's
+        stem = item["name"]
+        expected = np.asarray(Image.open(root / masks / f"{stem}.png")) > 128
+        assert np.array_equal(item["mask"].numpy().astype(bool), expected)
+
+
+@pytest.mark.parametrize("dataset", ["duts_te", "ecssd", "hku_is", "pascal_s", "duts_tr"])
+def test_a_benchmark_set_without_files_says_where_they_come_from(compose_cfg, tmp_path, dataset):
+    from fcn_ablation.config import datasets
+
+    section = datasets.load(dataset)
+    with pytest.raises(DataError) as err:
+        datamodule(compose_cfg, tmp_path, tmp_path / "nowhere", dataset)
+    msg = str(err.value)
+    assert f"pass dataset.root=/path/to/{dataset} (or set {section.root_env})" in msg
+    if section.sources:  # a published archive download=true fetches
+        assert "dataset.download=true" in msg and section.homepage is not None
+    else:  # HKU-IS: a RAR on Google Drive, fetched by hand
+        assert f"download it from {section.homepage}" in msg
+
+
 def test_the_synthetic_set_loads_as_msra10k(compose_cfg, tmp_path):
     root = generate(tmp_path / "syn", 20, 32, seed=1)
     dm = datamodule(compose_cfg, tmp_path, root, "msra10k")

@@ -151,3 +151,24 @@ def test_a_perfect_map_scores_one_and_batches_equal_single_updates():
 def test_shapes_that_differ_are_refused():
     with pytest.raises(ValueError, match="differ in size"):
         FMeasure().update(torch.zeros(4, 5), torch.zeros(5, 4, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_curves_match_pysodmetrics_curve_outputs(seed):
+    """The report's curves (`mean_curves`): PySODMetrics' own precision and recall arrays and F
+    curve (`Fmeasure`, the PR-curve class) and E curve (`Emeasure`), to 1e-6, thresholds in its order."""
+    from fcn_ablation.evaluation.metrics import mean_curves
+
+    pairs = _pairs(seed) + [_blob(np.random.default_rng(seed), 90, 70)]
+    fm, em = py_sod_metrics.Fmeasure(), py_sod_metrics.Emeasure()
+    for pred, gt in pairs:
+        fm.step(pred=pred, gt=gt)
+        em.step(pred=pred, gt=gt)
+    fr, er = fm.get_results(), em.get_results()
+    ours = SaliencyMetrics()
+    ours.update([torch.from_numpy(p) for p, _ in pairs], [torch.from_numpy(g) for _, g in pairs])
+    curves = mean_curves({k: v.numpy() for k, v in ours.per_image().items()})
+    for name, ref in (("precision", fr["pr"]["p"]), ("recall", fr["pr"]["r"]), ("f", fr["fm"]["curve"]),
+                      ("e", er["em"]["curve"])):  # fmt: skip
+        assert curves[name].shape == (256,)
+        np.testing.assert_allclose(curves[name], ref, atol=1e-6, err_msg=name)

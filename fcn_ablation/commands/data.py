@@ -52,7 +52,7 @@ def _app(cfg: DictConfig) -> None:
     from fcn_ablation.data.datamodule import SaliencyDataModule
 
     with exit_on_user_error():
-        validate(cfg)
+        validate(cfg, training=False)
         check_writable(
             Path(cfg.paths.cache_dir).expanduser(),
             "paths.cache_dir",
@@ -64,7 +64,7 @@ def _app(cfg: DictConfig) -> None:
         dm.prepare_data()
         dm.setup()
         out = {"dataset": cfg.dataset.name, **dm.summary()}
-        if cfg.timing.loader_images > 0:
+        if cfg.timing.loader_images > 0 and len(dm.train_set):
             out["train_loader"] = loader_throughput(dm.train_dataloader(), cfg.timing.loader_images)
         print(json.dumps(out, indent=2))
 

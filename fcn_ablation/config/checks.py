@@ -5,7 +5,9 @@ rule is written once."""
 
 from __future__ import annotations
 
-from fcn_ablation.config import experiments, instantiate
+from omegaconf import OmegaConf
+
+from fcn_ablation.config import datasets, experiments, instantiate
 from fcn_ablation.config.schema import LoggerConfig, OptimizerConfig
 from fcn_ablation.data.choices import ResizeMode
 from fcn_ablation.data.layouts import root_hints
@@ -16,8 +18,9 @@ from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.widths import build_widths
 
 
-def validate(cfg) -> None:
-    """Checks beyond types; each failure names the key at fault."""
+def validate(cfg, training: bool = True) -> None:
+    """Checks beyond types; each failure names the key at fault. `training=False`: a look at the
+    data set alone (`fcn-ablation-data`), which a test-only set passes."""
     # The experiment's layers and factors, and the width multiplier: checked where widths are made.
     build_widths(experiments.factors(cfg.experiment), cfg.model.width_multiplier)
     for key, seed in (("seed", cfg.seed), ("dataset.split.seed", cfg.dataset.split.seed), ("init.seed", cfg.init.seed)):
@@ -29,8 +32,19 @@ def validate(cfg) -> None:
         raise ConfigError(f"model.num_classes: must be at least 2, got {cfg.model.num_classes}")
     s = cfg.dataset.split
     check_fractions((s.train, s.val, s.test))
-    if s.test == 0:
-        raise ConfigError("dataset.split.test: 0 leaves no test images (a row reports the test split); set it > 0")
+    own = cfg.dataset.name in datasets.test_sets(cfg.get("test_on", []), cfg.dataset.name)
+    if s.train == 0 and training:
+        raise ConfigError(
+            f"dataset={cfg.dataset.name} is a test-only set (dataset.split.train=0): train on another set and test on "
+            f"this one with test_on=[{cfg.dataset.name}]"
+        )
+    if s.test == 0 and cfg.test and own and training:
+        raise ConfigError(
+            f"dataset.split.test: 0 leaves {cfg.dataset.name} no test images; test on other sets (test_on=[duts_te,...]) "
+            "or set it > 0"
+        )
+    if cfg.test and training:
+        check_test_sets(cfg)
     if not cfg.test and s.val == 0:
         raise ConfigError("test=false scores the validation split, which is empty: set dataset.split.val > 0")
     if cfg.dataset.batch_size < 1:
@@ -57,6 +71,32 @@ def validate(cfg) -> None:
             f"(got permutations={r.permutations}, alpha={r.alpha}, grid_images={r.grid_images}, "
             f"width_multiplier={r.width_multiplier})"
         )
+
+
+def check_test_sets(cfg) -> None:
+    """Every set of `test_on` has a file, its section validates (a failure names `test_data.NAME`),
+    and `test_data` names only sets of `test_on`."""
+    names = datasets.test_sets(cfg.test_on, cfg.dataset.name)
+    stray = sorted(set(cfg.test_data) - set(names))
+    if stray:
+        raise ConfigError(
+            f"test_data.{stray[0]}: not a set of test_on ({', '.join(names)}); add it to test_on or drop it"
+        )
+    for name in names:
+        if name == cfg.dataset.name:
+            continue
+        section = datasets.test_set_section(cfg.dataset, name, _plain(cfg.test_data.get(name)))
+        try:
+            _validate_dataset(section)
+        except ConfigError as err:
+            raise ConfigError(f"test_on={name}: {str(err).replace('dataset.', f'test_data.{name}.')}") from None
+        if section.split.test == 0:
+            raise ConfigError(f"test_on={name}: its test split is empty (dataset.split.test=0 in its file); set "
+                              f"+test_data.{name}.split.test=... or test on another set")  # fmt: skip
+
+
+def _plain(node):
+    return OmegaConf.to_container(node, resolve=True) if node is not None else None
 
 
 def _validate_dataset(ds) -> None:

@@ -128,6 +128,8 @@ class DatasetConfig:
     # the environment variable `root` is read from, if any (named in hints)
     root_env: Optional[str] = row_attribute(None, why="how the files arrive, not which they are")
     generate: bool = False  # write the procedural data set (settings below) when root is unset
+    # the data set's published page: named in hints, the way to the files where `sources` cannot fetch them
+    homepage: Optional[str] = row_attribute(None, why="how the files arrive, not which they are")
     layouts: list[LayoutConfig] = field(default_factory=lambda: [LayoutConfig("Imgs", "Imgs")])  # tried in order
     # fetch `sources` into root (or the cache) when no data set is there
     download: bool = row_attribute(False, why="how the files arrive, not which they are")
@@ -341,6 +343,12 @@ class Config:
     # timed; the record holds validation scores only and is filed in the store's `selection/`
     # folder, outside every table. A tested record of the same job serves as done.
     test: bool = row_attribute(True, why="whether a record joins the table or is filed apart")
+    # the data sets a tested job is scored on after training, by name (conf/dataset/NAME.yaml), each
+    # on its test split (all of a test-only set); its own name: its own test split; empty: only that.
+    # The record holds each set's scores under its name (`test_sets`); the table stays the training's.
+    test_on: list[str] = row_attribute(default_factory=list, why="what a job is tested on, not how it trains")
+    # per test set, keys of its dataset section to override: `+test_data.ecssd.root=/data/ECSSD`
+    test_data: dict[str, Any] = row_attribute(default_factory=dict, why="where test sets are found")
 
 
 @dataclass

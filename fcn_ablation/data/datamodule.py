@@ -147,7 +147,7 @@ class SaliencyDataModule(pl.LightningDataModule):
             )  # fmt: skip
         by_stem = {p.stem: p for p in scan.good}
         used = {name: [by_stem[x] for x in members if x in by_stem] for name, members in self.splits.items()}
-        if not used["test"]:
+        if not used["test"] and s.test > 0:  # a set without a test part (DUTS-TR) is tested on others
             raise DataError(f"{self.split_dir}/test.txt: no usable test images")
         in_use = {p.stem for members in used.values() for p in members}
         empty = [x for x in scan.empty_masks if x in in_use]

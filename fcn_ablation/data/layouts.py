@@ -20,6 +20,8 @@ def root_hints(ds) -> str:
     hints = [f"pass dataset.root=/path/to/{ds.name}{env}"]
     if ds.sources:
         hints.append("pass dataset.download=true to fetch it")
+    elif ds.get("homepage"):
+        hints.append(f"download it from {ds.homepage} and unpack it there")
     if ds.generate:
         hints.append("leave dataset.root unset to generate it (dataset.generate=true)")
     return ", or ".join(hints)

@@ -175,15 +175,23 @@ def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- per-image scores
+def _precision_recall(st: Stack, tp: torch.Tensor, fp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    fg = st.n_fg.view(-1, *([1] * (tp.dim() - 1))).expand_as(tp)
+    return _divide(tp, tp + fp), _divide(tp, fg)
+
+
+def _f(p: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    return _divide((1 + BETA2) * p * r, BETA2 * p + r)
+
+
 def f_scores(st: Stack) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image: the F curve (N, 256) and adaptive F (N,)."""
+    return _f(*_precision_recall(st, *st.cumulative())), _f(*_precision_recall(st, *st.adaptive_counts()))
 
-    def f(tp, fp):
-        fg = st.n_fg.view(-1, *([1] * (tp.dim() - 1))).expand_as(tp)
-        p, r = _divide(tp, tp + fp), _divide(tp, fg)
-        return _divide((1 + BETA2) * p * r, BETA2 * p + r)
 
-    return f(*st.cumulative()), f(*st.adaptive_counts())
+def pr_scores(st: Stack) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: the precision and recall curves (N, 256 each), thresholds 255 down to 0."""
+    return _precision_recall(st, *st.cumulative())
 
 
 def _enhanced(fg_fg: torch.Tensor, fg_bg: torch.Tensor, gt_fg: torch.Tensor, size: int) -> torch.Tensor:
@@ -461,6 +469,16 @@ class EMeasure(_Curves):
     names, suffix, fn = ("e_curve", "adaptive_e"), "e", staticmethod(e_scores)
 
 
+class PrecisionRecall(_Curves):
+    """Precision and recall over the 256 thresholds: the PR curve (mean over images of each)."""
+
+    names, fn = ("precision_curve", "recall_curve"), staticmethod(pr_scores)
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        v = self.per_image()
+        return {"precision": v["precision_curve"].mean(0), "recall": v["recall_curve"].mean(0)}
+
+
 class SMeasure(_Score):
     """Structure measure (alpha = 0.5), averaged over images."""
 
@@ -480,7 +498,7 @@ class MeanAbsoluteError(_Score):
     names, fn = ("mae",), staticmethod(mae_scores)
 
 
-_PARTS = (FMeasure, EMeasure, SMeasure, WeightedFMeasure, MeanAbsoluteError)
+_PARTS = (FMeasure, EMeasure, PrecisionRecall, SMeasure, WeightedFMeasure, MeanAbsoluteError)
 
 
 class SaliencyMetrics(_PerImage):
@@ -503,4 +521,18 @@ class SaliencyMetrics(_PerImage):
 
 def all_metrics() -> dict[str, _PerImage]:
     """One of each metric class (for comparing them one by one)."""
-    return {"f": FMeasure(), "e": EMeasure(), "s": SMeasure(), "wf": WeightedFMeasure(), "mae": MeanAbsoluteError()}
+    return {"f": FMeasure(), "e": EMeasure(), "pr": PrecisionRecall(), "s": SMeasure(), "wf": WeightedFMeasure(),
+            "mae": MeanAbsoluteError()}  # fmt: skip
+
+
+# The curves a report draws, from a test's per-image values (`SaliencyMetrics.per_image`): the mean
+# over images of each per-image curve, thresholds 255 down to 0 (PySODMetrics' order): precision
+# and recall (the PR curve), F and E over the threshold.
+CURVES = {"precision": "precision_curve", "recall": "recall_curve", "f": "f_curve", "e": "e_curve"}
+
+
+def mean_curves(per_image: dict) -> dict[str, np.ndarray]:
+    """{curve name: (256,) float64} of `CURVES`, over the images of `per_image`; a curve whose
+    per-image values are absent is left out."""
+    return {name: np.asarray(per_image[key], dtype=np.float64).mean(0) for name, key in CURVES.items()
+            if key in per_image and len(per_image[key])}  # fmt: skip
