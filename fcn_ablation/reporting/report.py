@@ -95,7 +95,7 @@ def _arrays(record: Record) -> dict | None:
     """The per-image values filed beside a record read from the store (None without them, or when
     the file is unreadable: a warning naming it, and the row loses its paired tests, not the report)."""
     try:
-        return records.read_arrays(record.path) if record.path else None
+        return records.read_arrays(record.path, record.arrays_prefix) if record.path else None
     except UserError as err:
         log.warning("left out: %s", err)
         return None

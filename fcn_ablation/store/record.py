@@ -33,6 +33,8 @@ METRICS = {
 }
 VAL = "val_"  # the JSON prefix of a validation score
 
+NOT_WRITTEN = ("extra", "path", "absent", "arrays_prefix")  # fields of the value, not of the file
+
 # The data module's summary (`SaliencyDataModule.summary`): kept as it came, under `data`.
 DATA_PREFIXES = ("data_", "split_")
 
@@ -79,12 +81,19 @@ class Record:
     resumed_from: dict | None = None
     test_images: int = 0
     data: dict = field(default_factory=dict)  # the data module's summary: data_*, split_* keys
+    # the other sets it was tested on after training (`test_on`), by name: each a `store.tested`
+    # result ({scores, test_images, data, dataset, created}); their per-image values are in the
+    # record's `.npz` under `<name>/`
+    test_sets: dict = field(default_factory=dict)
     device: str = ""
     torch: str | None = None
     output_dir: str | None = None
     config: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # keys of a newer or other writer: kept, written back
     path: Path | None = None  # where the store holds it (not written)
+    # where its per-image values lie in the `.npz` beside `path` (not written): "" for the record's
+    # own test split; `<set>/` for a view of it on another test set (`store.tested.on_set`)
+    arrays_prefix: str = ""
     absent: frozenset = frozenset()  # fields the file did not hold: not written back either
 
     # ---- derived values
@@ -104,8 +113,11 @@ class Record:
 
     @property
     def headline(self) -> dict[str, float]:
-        """Its headline scores: the test split's, or a selection job's validation ones."""
-        return self.scores if self.test else self.val_scores
+        """Its headline scores: the test split's (a job tested on other sets only: the first of
+        them), or a selection job's validation ones."""
+        if not self.test:
+            return self.val_scores
+        return self.scores or next((e["scores"] for e in self.test_sets.values()), {})
 
     @property
     def start(self) -> str:
@@ -119,7 +131,7 @@ class Record:
         for f in dataclasses.fields(self):
             if f.name == "config":  # `created` is written near the end, before the config
                 out["created"] = self.created
-            if f.name in self.absent or f.name in ("extra", "path", "absent"):
+            if f.name in self.absent or f.name in NOT_WRITTEN:
                 continue
             value = getattr(self, f.name)
             if f.name == "scores":
@@ -138,7 +150,7 @@ class Record:
     def from_json(cls, data: dict, path: Path | str | None = None) -> Record:
         """A record from its JSON object (any form the store has held); keys it does not know
         stay in `extra`."""
-        names = {f.name for f in dataclasses.fields(cls)} - {"scores", "val_scores", "data", "extra", "path", "absent"}
+        names = {f.name for f in dataclasses.fields(cls)} - {"scores", "val_scores", "data", *NOT_WRITTEN}
         known, scores, val, summary, extra = {}, {}, {}, {}, {}
         for k, v in data.items():
             if k in METRICS:

@@ -124,15 +124,17 @@ TABLE_FIELDS = {"changed_layers": list, "widths": dict, "params": (int, float), 
                 "test_images": int, "device": str, "detection_ms_per_image": (int, float)}  # fmt: skip
 
 
-def read_arrays(record_path: Path) -> dict | None:
-    """The per-image arrays filed beside a record, or None (records older than them have none).
-    An unreadable file (cut short, not a zip, not NumPy's) is a `DataError` naming it."""
+def read_arrays(record_path: Path, prefix: str = "") -> dict | None:
+    """The per-image arrays filed beside a record, or None (records older than them have none);
+    with `prefix` (`<set>/`), those of another test set, without it. An unreadable file (cut short,
+    not a zip, not NumPy's) is a `DataError` naming it."""
     path = Path(record_path).with_suffix(".npz")
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            found = {k[len(prefix) :]: z[k] for k in z.files if k.startswith(prefix)}
+            return found if found or not prefix else None
     except Exception as err:  # noqa: BLE001 - BadZipFile, EOFError, ValueError, OSError, zlib.error: all one verdict
         raise DataError(
             f"{path}: not a readable per-image file ({type(err).__name__}: {err}); move it and its record "

@@ -19,7 +19,7 @@ import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
 
-from fcn_ablation.config import experiments, instantiate
+from fcn_ablation.config import datasets, experiments, instantiate
 from fcn_ablation.config.checks import validate
 from fcn_ablation.config.rows import BASELINE, training_epochs
 from fcn_ablation.config.schema import OptimizerConfig, SpeedConfig, TrainSpeedConfig
@@ -35,7 +35,7 @@ from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fast import compilations, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, changed_layers
-from fcn_ablation.store import records
+from fcn_ablation.store import records, tested
 from fcn_ablation.store.record import METRICS, Record
 from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
 from fcn_ablation.training.loggers import finish_logger, make_logger, settle_mode
@@ -51,6 +51,15 @@ from fcn_ablation.training.supervision import (
     requeueable,
     terminable,
 )
+from fcn_ablation.training.testing import (
+    evaluate_stored,
+    grid_names,
+    other_test_sections,
+    per_image_arrays,
+    test_data_modules,
+    test_on_set,
+    tester,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +70,6 @@ def test_image_hw(dataset) -> list[int]:
 
     sizes = Counter(upright_size(pair.image) for pair in dataset.pairs[:200])
     return list(sizes.most_common(1)[0][0])
-
-
-def per_image_arrays(module: SaliencyModule) -> dict:
-    """Every test image's values under its name, and the kept 8-bit maps: the record's `.npz`."""
-    import numpy as np
-
-    out = {"names": np.array(module.test_names)}
-    for k, v in module.test_per_image.items():
-        out[k] = v.numpy().astype(np.float32)
-    for name, m in module.test_maps.items():
-        out[f"map/{name}"] = m.numpy()
-    return out
 
 
 def widths_from_config(cfg) -> tuple[dict[str, float], dict[str, int]]:
@@ -247,6 +244,10 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
     )
     data.prepare_data()
     data.setup()
+    others = test_data_modules(  # the other test sets: checked now, not after the training
+        other_test_sections(cfg.dataset, cfg.test_on, cfg.test_data) if cfg.test else {},
+        cfg.paths.cache_dir, cfg.trainer.accelerator, cfg.trainer.enable_progress_bar,
+    )  # fmt: skip
     split_hash = data.summary()["split_hash"]
     store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
     name = job.name
@@ -256,12 +257,14 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
             log.info("%s: done already (%s); skipped (rerun=true trains it again)", name, done)
             print(f"skipped {name}: its record is {done} (rerun=true trains it again)")
             _write_job(output_dir, cfg, done, skipped=True)
-            return records.read_record(done)
+            record = records.read_record(done)
+            _test_done_job(cfg, record, others)
+            return record
         ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
         try:
             if job.start is InitSource.baseline:
-                _ensure_baseline(cfg, data, store, output_dir, group)
-            record, path = _train(cfg, job, data, store, output_dir, group, ckpt_dir)
+                _ensure_baseline(cfg, data, others, store, output_dir, group)
+            record, path = _train(cfg, job, data, others, store, output_dir, group, ckpt_dir)
         except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
             _write_job(output_dir, cfg, None, skipped=False, store=store, diverged=str(err))
             raise
@@ -289,7 +292,21 @@ def baseline_config(cfg):
     return base
 
 
-def _ensure_baseline(cfg, data, store: Path, output_dir: Path, group: str | None) -> None:
+def _test_done_job(cfg, record: Record, others: dict) -> None:
+    """A done job asked to test on sets its record has no result on (`test_on` grew since it ran):
+    test its stored weights on each, as `fcn-ablation-evaluate` would, instead of training again."""
+    missing = {n: dm for n, dm in others.items() if tested.done_on(record, n, dm.summary()["split_hash"]) is None}
+    if not missing:
+        return
+    trainer = tester(cfg.trainer.accelerator, bool(cfg.trainer.enable_progress_bar))
+    for name, dm in missing.items():
+        section = OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True)
+        path, _ = evaluate_stored(record, name, dm, trainer, cfg.paths.results_dir, cfg.report.grid_images,
+                                  {"by": "job", "test_on": name, "dataset": section})  # fmt: skip
+        print(f"tested {record.job} on {name}: {path}")
+
+
+def _ensure_baseline(cfg, data, others: dict, store: Path, output_dir: Path, group: str | None) -> None:
     """Under a parallel launcher the variants of an `init=baseline` sweep may start before its
     baseline is trained: the first to need it trains it (holding the baseline job's lock, which the
     sweep's own baseline job also takes), the others wait for that lock and then find it."""
@@ -306,22 +323,24 @@ def _ensure_baseline(cfg, data, store: Path, output_dir: Path, group: str | None
             "init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name
         )
         base_dir = output_dir / name
-        _, path = _train(base, plan_job(base), data, store, base_dir, group,
+        _, path = _train(base, plan_job(base), data, others, store, base_dir, group,
                          checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
         _write_job(base_dir, base, path, skipped=False)
 
 
-def _train(cfg, job: JobPlan, data, store: Path, output_dir: Path, group: str | None,
+def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path, group: str | None,
            ckpt_dir: Path) -> tuple[Record, Path]:  # fmt: skip
-    """Train and measure the job `job` (of `cfg`); returns the record (also written to
-    `output_dir/record.json`) and where the store filed it."""
+    """Train and measure the job `job` (of `cfg`), test it on its own test split (when `test_on`
+    names it, or is empty) and on every other set of `others` ({name: data module}); returns the
+    record (also written to `output_dir/record.json`) and where the store filed it."""
     output_dir.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(cfg.seed, workers=True)
     widths = job.widths
     net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
     checkpoint = start_checkpoint(cfg.init, job.start, store, cfg.paths.results_dir, cfg.seed)
     init_info = initialise(net, job.start, cfg.init, input_space(cfg.dataset), checkpoint)
-    grid = sorted(p.stem for p in data.test_set.pairs)[: cfg.report.grid_images] if cfg.test else []
+    own = bool(cfg.test) and cfg.dataset.name in datasets.test_sets(cfg.test_on, cfg.dataset.name)
+    grid = grid_names(data, cfg.report.grid_images) if own else ()
     optimizer = optimizer_config(cfg.optimizer, job.start)
     module = make_module(net, optimizer, keep_maps=tuple(grid), speed=cfg.train_speed)
     if on_cuda(cfg.trainer.accelerator):
@@ -354,12 +373,17 @@ def _train(cfg, job: JobPlan, data, store: Path, output_dir: Path, group: str | 
         )  # fmt: skip
     # A selection job (`test=false`) never touches the test split: scored and timed on validation.
     with lightning_interrupts(trainer, "testing the trained weights", f"them (kept in {ckpt_dir / 'last.ckpt'})"):
-        test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if cfg.test else {}
+        test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if own else {}
+        arrays = per_image_arrays(module) if own else {}
+        test_sets = {}
+        for set_name, dm in others.items():  # the other sets of `test_on`
+            test_sets[set_name], set_arrays = test_on_set(trainer, module, dm, set_name, cfg.report.grid_images)
+            arrays.update(tested.prefixed(set_name, set_arrays))
         # The validation split's scores of the final weights: what a search may select on (never the test's).
         val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
 
     device = trainer.strategy.root_device
-    timed = data.test_set if cfg.test else data.val_set
+    timed = (data.test_set if own else next(iter(others.values())).test_set) if cfg.test else data.val_set
     n_time = cfg.timing.max_images or len(timed)
     images = (data.normalise(timed[i]["image"]) for i in range(min(n_time, len(timed))))
     sizes = len({upright_size(p.image) for p in timed.pairs[:n_time]}) if cfg.timing.best_benchmarked else 1
@@ -403,8 +427,9 @@ def _train(cfg, job: JobPlan, data, store: Path, output_dir: Path, group: str | 
         untrained=trainer.global_step == 0,
         same_widths_as_baseline=job.same_widths_as_baseline,
         resumed_from=resumed,
-        test_images=len(data.test_set) if cfg.test else 0,
+        test_images=len(data.test_set) if own else 0,
         data=data.summary(),
+        test_sets=test_sets,
         device=device_label(device),
         torch=torch.__version__,
         output_dir=records.relative_to(output_dir, cfg.paths.results_dir),
@@ -416,13 +441,13 @@ def _train(cfg, job: JobPlan, data, store: Path, output_dir: Path, group: str | 
             {"widths": widths, "state_dict": net.state_dict(), "config": record.config}, output_dir / "model.pt"
         )
     records.write_json(output_dir / "record.json", record.to_json())
-    arrays = per_image_arrays(module) if cfg.test else None
+    arrays = arrays if cfg.test else None
     if arrays is not None:
         records.write_arrays(output_dir / "per_image.npz", arrays)
     path = records.file_record(record, cfg.paths.results_dir, arrays)
     shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: the store has the record, the job folder the weights
     finish_logger(logger, record)
-    split = "test" if cfg.test else "validation (a selection job)"
+    split = ("test" if own else f"{next(iter(others))} test") if cfg.test else "validation (a selection job)"
     log.info(
         "%s (%s): %s max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
         record.experiment, record.init_tag, split, record.headline["max_f"], record.headline["mae"], timing.ms_per_image,

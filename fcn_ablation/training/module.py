@@ -61,6 +61,7 @@ class SaliencyModule(pl.LightningModule):
         self.test_names: list[str] = []
         self.test_maps: dict[str, torch.Tensor] = {}
         self.test_per_image: dict[str, torch.Tensor] = {}
+        self.test_prefix = "test"  # the logged keys' prefix: `test/<set>` while testing on another set
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.layout(x), skip_zeros=self.skip_zeros)
@@ -106,7 +107,7 @@ class SaliencyModule(pl.LightningModule):
         self.test_names, self.test_maps, self.test_per_image = [], {}, {}
 
     def test_step(self, batch, batch_idx):
-        sal = self._evaluate(batch, self.test_metrics, "test")
+        sal = self._evaluate(batch, self.test_metrics, self.test_prefix)
         for name, s in zip(batch["name"], sal):
             self.test_names.append(name)
             if name in self.keep_maps:  # as a saved PNG would hold it
@@ -114,7 +115,7 @@ class SaliencyModule(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self.test_per_image = {k: v.cpu() for k, v in self.test_metrics.per_image().items()}
-        self._log_metrics(self.test_metrics, "test")
+        self._log_metrics(self.test_metrics, self.test_prefix)
 
     def _log_metrics(self, metrics, prefix: str) -> None:
         for k, v in metrics.compute().items():

@@ -1,0 +1,144 @@
+"""What a trained model scored on each test set: its own split's test, the other sets its job
+tested on (`test_on`), and the sets `fcn-ablation-evaluate` scored it on later.
+
+A result on one test set (`SetResult`) is the same value wherever it was written:
+- the record's own test split: the record's `scores`, per-image values in its `.npz` at the top;
+- a set its job tested on: `record.test_sets[<set>]`, per-image values under `<set>/` in its `.npz`;
+- a later evaluation: a file of its own in the table's store,
+  `evaluations/<record stem>--<set>--<created>-<suffix>.json` (with the same `test_sets` entry and
+  `.npz` layout), so that records stay as they were written and a table's report sees it.
+
+`on_set(records, name)` gives a table's records as seen on one test set (views: the same rows, that
+set's scores and per-image values), which is all a report needs to build that set's table. The
+newest result wins where a model was scored twice on a set; a result on other split files (the set
+changed) is not the same test and is not reused (`done_on`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from fcn_ablation.store import records
+from fcn_ablation.store.record import Record
+
+EVALUATIONS = "evaluations"  # the store's folder of later evaluations
+SEP = "--"  # between a record's stem, the set's name and the evaluation's time in a file name
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """One model's scores on one test set, and where its per-image values are."""
+
+    name: str  # the test set (`dataset.name`)
+    scores: dict  # metric -> mean over the set's test images (`records.METRICS`)
+    test_images: int
+    data: dict  # the set's data summary (root, layout, split files and their hash)
+    dataset: dict  # the set's `dataset` section as tested (in the training set's input space)
+    created: str
+    arrays_file: Path | None  # the `.npz` holding its per-image values, or None
+    prefix: str  # their keys' prefix in that file ("" or "<set>/")
+
+    @property
+    def split_hash(self) -> str | None:
+        return self.data.get("split_hash")
+
+    def entry(self) -> dict:
+        """Its JSON form, under its name in a `test_sets` object."""
+        return {"scores": self.scores, "test_images": self.test_images, "data": self.data,
+                "dataset": self.dataset, "created": self.created}  # fmt: skip
+
+
+def entry(scores: dict, test_images: int, data: dict, dataset: dict) -> dict:
+    """A `test_sets` entry for a set just tested (what `SetResult.entry` reads back)."""
+    return {"scores": scores, "test_images": test_images, "data": data, "dataset": dataset,
+            "created": records.timestamp()}  # fmt: skip
+
+
+def prefixed(name: str, arrays: dict) -> dict:
+    """Per-image arrays of set `name` as a record's `.npz` holds them beside others: under `<name>/`."""
+    return {f"{name}/{k}": v for k, v in arrays.items()}
+
+
+def _from_entry(name: str, e: dict, arrays_file: Path | None, prefix: str) -> SetResult:
+    return SetResult(name, dict(e.get("scores", {})), int(e.get("test_images", 0)), dict(e.get("data", {})),
+                     dict(e.get("dataset", {})), str(e.get("created", "")), arrays_file, prefix)  # fmt: skip
+
+
+def own_result(record: Record) -> SetResult | None:
+    """The record's own test split (None for a selection job or a job tested on other sets only)."""
+    if not record.test or not record.scores:
+        return None
+    npz = record.path.with_suffix(".npz") if record.path else None
+    return SetResult(record.dataset, record.scores, record.test_images, record.data,
+                     dict(record.config.get("dataset", {})), record.created, npz, "")  # fmt: skip
+
+
+def evaluation_files(record: Record) -> list[Path]:
+    """The later evaluations of a stored record, in the table's store."""
+    if record.path is None:
+        return []
+    folder = records.store_of(record.path) / EVALUATIONS
+    return sorted(folder.glob(f"{record.path.stem}{SEP}*.json")) if folder.is_dir() else []
+
+
+def results_of(record: Record, log=None) -> dict[str, SetResult]:
+    """{test set: the newest result} of one stored record, from every place one is written."""
+    found: list[SetResult] = []
+    own = own_result(record)
+    if own is not None:
+        found.append(own)
+    npz = record.path.with_suffix(".npz") if record.path else None
+    found += [_from_entry(n, e, npz, f"{n}/") for n, e in record.test_sets.items()]
+    for path in evaluation_files(record):
+        for rec, p in records.readable_records([path], log):
+            found += [_from_entry(n, e, p.with_suffix(".npz"), f"{n}/") for n, e in rec.test_sets.items()]
+    out: dict[str, SetResult] = {}
+    for r in sorted(found, key=lambda r: r.created):
+        out[r.name] = r
+    return out
+
+
+def done_on(record: Record, name: str, split_hash: str | None) -> SetResult | None:
+    """The record's result on set `name` tested on the same split files, if it has one."""
+    r = results_of(record).get(name)
+    return r if r is not None and r.split_hash == split_hash else None
+
+
+def file_evaluation(record: Record, name: str, result: dict, arrays: dict | None, config: dict) -> Path:
+    """File a later evaluation of a stored `record` on set `name` (`result`: an `entry`; `arrays`
+    unprefixed) beside the table's records; `config`: what the evaluation ran with. The `.npz`
+    lands first, the `.json` makes it count (as `records.file_record`)."""
+    folder = records.store_of(record.path) / EVALUATIONS
+    stem = f"{record.path.stem}{SEP}{name}{SEP}{result['created']}-{uuid.uuid4().hex[:6]}"
+    if arrays is not None:
+        records.write_arrays(folder / f"{stem}.npz", prefixed(name, arrays))
+    data = {"experiment": record.experiment, "job": record.job, "seed": record.the_seed,
+            "evaluation_of": record.path.name, "dataset": record.dataset, "settings_key": record.settings_key,
+            "created": result["created"], "test_sets": {name: result}, "config": config}  # fmt: skip
+    return records.write_json(folder / f"{stem}.json", data)
+
+
+def on_set(recs: list[Record], name: str) -> list[Record]:
+    """The records that have a result on test set `name`, each as a view on that set: its scores,
+    test image count and data summary (and the set's section as the config's `dataset`), its
+    per-image values found through `path` and `arrays_prefix`. The rest of the record is its own."""
+    out = []
+    for r in recs:
+        res = results_of(r).get(name)
+        if res is None:
+            continue
+        path = res.arrays_file.with_suffix(".json") if res.arrays_file is not None else None
+        config = {**r.config, "dataset": res.dataset or r.config.get("dataset", {})}
+        out.append(dataclasses.replace(r, scores=res.scores, test_images=res.test_images, data=res.data,
+                                       config=config, path=path, arrays_prefix=res.prefix))  # fmt: skip
+    return out
+
+
+def test_set_names(recs: list[Record]) -> list[str]:
+    """Every test set a table's records have results on: the table's own first, then by name."""
+    names = {n for r in recs for n in results_of(r)}
+    own = [recs[0].dataset] if recs and recs[0].dataset in names else []
+    return own + sorted(names - set(own))

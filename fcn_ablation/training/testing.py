@@ -1,0 +1,131 @@
+"""Testing a trained network on test sets: its own split, the other sets of a job's `test_on`, and
+later on any set (`fcn-ablation-evaluate`), all through one function (`test_on_set`), so a number
+from a job and one from a later evaluation of the same weights on the same set are the same test.
+
+Every test set is set up before any training (`test_data_modules`): a missing ECSSD folder is an
+error at start-up, not after hours of training. A set is seen in the training set's input space
+(`config.datasets.test_set_section`) and at each image's native size, as the own test split is.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import OmegaConf
+
+from fcn_ablation.config import datasets
+from fcn_ablation.data.datamodule import SaliencyDataModule
+from fcn_ablation.errors import DataError
+from fcn_ablation.evaluation.metrics import CURVES, mean_curves
+from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.store import records, tested
+from fcn_ablation.store.record import METRICS, Record
+from fcn_ablation.training.module import SaliencyModule
+
+log = logging.getLogger(__name__)
+
+# Per-image curves kept only as their means (`curve/<name>`): the report draws them, no test resamples them.
+MEAN_ONLY = tuple(k for name, k in CURVES.items() if name in ("precision", "recall"))
+
+
+def per_image_arrays(module: SaliencyModule) -> dict:
+    """The last test's values as a record's `.npz` holds them: every image's metric values under
+    its name, the mean curves (`curve/<name>`: precision, recall, F, E over the 256 thresholds) and
+    the kept 8-bit maps (`map/<name>`)."""
+    out = {"names": np.array(module.test_names)}
+    per_image = {k: v.numpy() for k, v in module.test_per_image.items()}
+    for k, v in per_image.items():
+        if k not in MEAN_ONLY:
+            out[k] = v.astype(np.float32)
+    for name, curve in mean_curves(per_image).items():
+        out[f"curve/{name}"] = curve
+    for name, m in module.test_maps.items():
+        out[f"map/{name}"] = m.numpy()
+    return out
+
+
+def other_test_sections(cfg_dataset, test_on, test_data) -> dict:
+    """{name: `dataset` section} of the sets in `test_on` other than the training set itself."""
+    overrides = OmegaConf.to_container(test_data, resolve=True) if test_data is not None else {}
+    return {name: datasets.test_set_section(cfg_dataset, name, overrides.get(name))
+            for name in datasets.test_sets(test_on, cfg_dataset.name) if name != cfg_dataset.name}  # fmt: skip
+
+
+def test_data_modules(
+    sections: dict, cache_dir: str, accelerator: str, progress: bool
+) -> dict[str, SaliencyDataModule]:
+    """Each test set's data module, its files found (or generated, or fetched), checked and split."""
+    out = {}
+    for name, section in sections.items():
+        dm = SaliencyDataModule.for_trainer(section, cache_dir, accelerator, progress)
+        dm.prepare_data()
+        dm.setup()
+        if not len(dm.test_set):
+            raise DataError(f"test_on={name}: {dm.split_dir}/test.txt lists no usable test image; test on another set")
+        out[name] = dm
+    return out
+
+
+def grid_names(dm: SaliencyDataModule, n: int) -> tuple[str, ...]:
+    """The test images whose maps a record keeps for the report's map grid: the first `n` by name."""
+    return tuple(sorted(p.stem for p in dm.test_set.pairs)[:n])
+
+
+def test_on_set(trainer: pl.Trainer, module: SaliencyModule, dm: SaliencyDataModule, name: str,
+                grid_images: int) -> tuple[dict, dict]:  # fmt: skip
+    """Test `module`'s network on set `name` (its data module `dm`): the `test_sets` entry
+    (`store.tested.entry`) and the per-image arrays (`per_image_arrays`). Logged as `test/<name>/...`."""
+    before = module.test_prefix, module.keep_maps
+    module.test_prefix, module.keep_maps = f"test/{name}", set(grid_names(dm, grid_images))
+    try:
+        metrics = trainer.test(module, datamodule=dm, verbose=False)[0]
+    finally:
+        module.test_prefix, module.keep_maps = before
+    scores = {k: metrics[f"test/{name}/{k}"] for k in METRICS if f"test/{name}/{k}" in metrics}
+    section = OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True)
+    return tested.entry(scores, len(dm.test_set), dm.summary(), section), per_image_arrays(module)
+
+
+# ----------------------------------------------------------------------------- stored models
+def load_trained(record: Record, results_dir: str | Path) -> FCN8s:
+    """The network a stored record trained, from the `model.pt` in its job folder."""
+    if not record.output_dir:
+        raise DataError(f"{record.path}: the record names no job folder, so no weights; retrain it")
+    path = records.resolve(record.output_dir, results_dir) / "model.pt"
+    if not path.is_file():
+        raise DataError(
+            f"{path}: no weights of {record.path.name if record.path else record.job} (trained with save_checkpoint=false, "
+            "or the job folder was moved or deleted); retrain it, or copy the job folder back"
+        )
+    m = record.config.get("model", {})
+    net = FCN8s(record.widths, m.get("num_classes", 2), m.get("dropout", 0.5), m.get("learn_upsampling", False),
+                m.get("at_once_scaling", False))  # fmt: skip
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+        net.load_state_dict(state)
+    except Exception as err:  # noqa: BLE001 - cut short, another project's file, other widths: one verdict
+        raise DataError(f"{path}: not the weights of this record ({type(err).__name__}: {str(err)[:200]})") from None
+    return net.eval()
+
+
+def tester(accelerator: str, progress: bool) -> pl.Trainer:
+    """A Trainer that only tests: no logger, no checkpoints."""
+    return pl.Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False,
+                      enable_progress_bar=progress, enable_model_summary=False)  # fmt: skip
+
+
+def evaluate_stored(record: Record, name: str, dm: SaliencyDataModule, trainer: pl.Trainer, results_dir: str | Path,
+                    grid_images: int, config: dict, rerun: bool = False) -> tuple[Path | None, dict | None]:  # fmt: skip
+    """Test a stored record's weights on set `name` and file the result beside it
+    (`store.tested.file_evaluation`). Skipped, as a done job is, when the record already has a
+    result on this set's split files (unless `rerun`): returns (None, that result's entry)."""
+    done = tested.done_on(record, name, dm.summary()["split_hash"])
+    if done is not None and not rerun:
+        return None, done.entry()
+    module = SaliencyModule(load_trained(record, results_dir), optimizer=None)
+    entry, arrays = test_on_set(trainer, module, dm, name, grid_images)
+    return tested.file_evaluation(record, name, entry, arrays, config), entry
