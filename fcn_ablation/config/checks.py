@@ -86,13 +86,18 @@ def check_test_sets(cfg) -> None:
         if name == cfg.dataset.name:
             continue
         section = datasets.test_set_section(cfg.dataset, name, _plain(cfg.test_data.get(name)))
-        try:
-            _validate_dataset(section)
-        except ConfigError as err:
-            raise ConfigError(f"test_on={name}: {str(err).replace('dataset.', f'test_data.{name}.')}") from None
+        check_dataset(section, f"test_data.{name}", f"test_on={name}: ")
         if section.split.test == 0:
             raise ConfigError(f"test_on={name}: its test split is empty (dataset.split.test=0 in its file); set "
                               f"+test_data.{name}.split.test=... or test on another set")  # fmt: skip
+
+
+def check_dataset(ds, key: str = "dataset", lead: str = "") -> None:
+    """A `dataset` section's checks, its keys named as `key.*` (`test_data.ecssd.root`)."""
+    try:
+        _validate_dataset(ds)
+    except ConfigError as err:
+        raise ConfigError(lead + str(err).replace("dataset.", f"{key}.")) from None
 
 
 def _plain(node):

@@ -352,6 +352,22 @@ class Config:
 
 
 @dataclass
+class EvaluateConfig:
+    """`fcn-ablation-evaluate`: score models already in the store on a data set, no training."""
+
+    # what to score, each one of: a table key (`c264f249c6`: results/store/*/KEY), a table's store
+    # folder, a sweep's folder (the records its jobs name), or record files (`.json`)
+    models: list[str] = MISSING
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)  # the set to score on (`dataset=NAME`)
+    accelerator: str = "auto"  # where the networks run: auto (a GPU when there is one), cpu, cuda
+    progress: bool = True
+    rerun: bool = False  # score again models already scored on this set's split files
+    report: bool = True  # rebuild the report of every table scored
+    grid_images: int = 4  # test images whose maps are kept for the report's map grid
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+@dataclass
 class BenchConfig(SpeedConfig):
     """`fcn-ablation-bench`: inference speed of every experiment, no data, no training."""
 
@@ -447,6 +463,7 @@ def register() -> None:
     ConfigStore.instance().store(name="base_config", node=Config)
     ConfigStore.instance().store(name="bench_schema", node=BenchConfig)
     ConfigStore.instance().store(name="search_schema", node=SearchConfig)
+    ConfigStore.instance().store(name="evaluate_schema", node=EvaluateConfig)
 
 
 def register_bench_train() -> None:

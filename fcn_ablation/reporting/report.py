@@ -30,7 +30,7 @@ from fcn_ablation.evaluation import stats
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.markdown import load_note, markdown_table
 from fcn_ablation.models.arch import STAGES
-from fcn_ablation.store import records
+from fcn_ablation.store import records, tested
 from fcn_ablation.store.paper import paper_table
 from fcn_ablation.store.records import METRICS, Record, is_reference_baseline, row_label, table_scales
 
@@ -572,9 +572,16 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     `results.csv`, `report.md`, `f_vs_time.png`, `maps.png`. The time columns come from the
     newest benchmark under `out_dir/bench/` of exactly the table's variants at the target scale
     (`width_multiplier` of Table 1's widths, the MACs' input size)."""
-    recs = load_store(store)
-    dataset, key = recs[0].dataset, recs[0].settings_key
+    all_recs = load_store(store)
+    dataset, key = all_recs[0].dataset, all_recs[0].settings_key
     out_dir = Path(out_dir or report_dir(results_dir, dataset, key))
+    sets = tested.test_set_names(all_recs)
+    if not sets:
+        raise UserError(f"{store}: its records hold no test scores on any set; run a tested job first")
+    # The headline table: the training set's own test split, or, for a table tested on other sets
+    # only (trained on DUTS-TR), its first test set.
+    primary = sets[0]
+    recs = all_recs if primary == dataset else tested.on_set(all_recs, primary)
     hw = recs[0].cost_input_hw
     (target_widths, target_scale, _), *other = table_scales(recs, width_multiplier)
     bench = matching_bench(out_dir, target_widths, target_scale)
@@ -582,19 +589,55 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     trained = matching_bench(out_dir, other[0][0], other[0][1]) if other else None
     if trained is not None:
         notes.append(_trained_scale_note(trained))
-    paper, paper_name = paper_table(dataset)
+    paper, paper_name = paper_table(dataset) if primary == dataset else (None, "-")
     df = table(recs, paper, bench, permutations=permutations, alpha=alpha)
     df.attrs["cost_hw"] = f"{hw[0]}x{hw[1]}"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(df, out_dir / "results.csv")
+    title = dataset if primary == dataset else f"{dataset}, tested on {primary}"
+    tables = {primary: df}
+    for name in sets[1:]:
+        tables[name] = table(tested.on_set(all_recs, name), None, bench, permutations=permutations, alpha=alpha)
+        tables[name].attrs["cost_hw"] = df.attrs["cost_hw"]
+    text = markdown(df, title, key, paper_name, recs[-1].config, bench, notes, _shown(store))
     atomic_write_text(
-        out_dir / "report.md",
-        markdown(df, dataset, key, paper_name, recs[-1].config, bench, notes, _shown(store)),
+        out_dir / "report.md", text + every_test_set(all_recs, tables, out_dir, dataset, key, bench, notes, store)
     )
     if df.reference.any() and len(df) > 1:
-        plot(df, out_dir / "f_vs_time.png", dataset)
+        plot(df, out_dir / "f_vs_time.png", title)
     map_grid(recs, df, out_dir / "maps.png")
     return out_dir
+
+
+def every_test_set(all_recs: list[Record], tables: dict[str, pd.DataFrame], out_dir: Path, dataset: str, key: str,
+                   bench: dict | None, notes: list[str], store: Path) -> str:  # fmt: skip
+    """Per test set, its own report, table and curves (`test_sets/<set>/`); all sets side by side
+    as `table.tex` (LaTeX, booktabs) and `table.md`; returns the report's section on them."""
+    from fcn_ablation.reporting import curves, paste
+
+    lines = ["", "## Every test set", ""]
+    for name, df in tables.items():
+        views = all_recs if name == dataset else tested.on_set(all_recs, name)
+        folder = out_dir / "test_sets" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        title = dataset if name == dataset else f"{dataset}, tested on {name}"
+        write_csv(df, folder / "results.csv")
+        atomic_write_text(
+            folder / "report.md", markdown(df, title, key, "-", views[-1].config, bench, notes, _shown(store))
+        )
+        drawn = curves.write_curves(views, folder, f"{title}: {int(df.test_images.max())} test images")
+        map_grid(views, df, folder / "maps.png")
+        shown = f"[curves](test_sets/{name}/curves.png)" if drawn is not None else "no curves (records older than them)"
+        lines.append(f"- **{name}** ({int(df.test_images.max())} test images, {len(views)} records): "
+                     f"[report](test_sets/{name}/report.md), {shown}")  # fmt: skip
+    caption = (f"Width ablation of FCN-8s trained on {dataset} (table {key}): mean over seeds ± half-width of the 95 % "
+               f"interval; best bold, second underlined; {NOT_SIGNIFICANT}: not told apart from the baseline")  # fmt: skip
+    atomic_write_text(out_dir / "table.tex", paste.latex(tables, caption))
+    atomic_write_text(out_dir / "table.md", paste.markdown(tables))
+    lines += ["", "Side by side (also as LaTeX: `table.tex`, booktabs; and `table.md`): mean ± half-width of the 95 % "
+              f"interval over seeds; **best**, <u>second</u> per column; {NOT_SIGNIFICANT}: not told apart from the "
+              "baseline on that set (paired test on its images and interval over seeds).", "", paste.markdown(tables)]  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _shown(path: Path) -> str:

@@ -1,0 +1,88 @@
+"""`fcn-ablation-evaluate dataset=NAME models=[...]` (`python -m fcn_ablation.evaluate`): score
+models already in the store on a data set, no training.
+
+Each model's weights come from its job folder (`model.pt`); it sees the set in its own training
+set's input space, at native size, as a job's test does (`training.testing`). What is scored is
+filed beside the record (`store.tested`), a model already scored on this set's split files is
+skipped, and every table touched gets its report rebuilt, with a table and curves for the new set.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+from omegaconf import OmegaConf
+
+from fcn_ablation.commands.common import quiet_lightning, start
+from fcn_ablation.config.folder import config_dir
+from fcn_ablation.errors import exit_on_user_error
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(cfg) -> dict[Path, list[tuple]]:
+    """Score every record `cfg.models` names on `cfg.dataset`; {table store: [(record, entry, filed path or None)]}."""
+    from fcn_ablation.config.checks import check_dataset
+    from fcn_ablation.config.datasets import INPUT_SPACE
+    from fcn_ablation.store import records, select
+    from fcn_ablation.training.supervision import apply_cpu_budget
+    from fcn_ablation.training.testing import evaluate_stored, test_data_modules, tester
+
+    check_dataset(cfg.dataset, "dataset")
+    recs = select.tested_records(cfg.models, cfg.paths.results_dir, log)
+    if not recs:
+        raise_none(cfg.models)
+    _, cfg.dataset.num_workers = apply_cpu_budget(cfg.dataset.num_workers)
+    name = cfg.dataset.name
+    trainer = tester(cfg.accelerator, bool(cfg.progress))
+    modules: dict[str, object] = {}  # one data module per input space the models were trained in
+    out: dict[Path, list[tuple]] = {}
+    for r in recs:
+        space = {k: r.config.get("dataset", {}).get(k, cfg.dataset[k]) for k in INPUT_SPACE}
+        tag = repr(sorted(space.items()))
+        if tag not in modules:
+            section = OmegaConf.merge(cfg.dataset, space)
+            modules[tag] = test_data_modules({name: section}, cfg.paths.cache_dir, cfg.accelerator, cfg.progress)[name]
+        dm = modules[tag]
+        results_dir = records.store_of(r.path).parent.parent.parent
+        config = {"by": "fcn-ablation-evaluate", "dataset": OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True),
+                  "accelerator": cfg.accelerator}  # fmt: skip
+        path, entry = evaluate_stored(r, name, dm, trainer, results_dir, cfg.grid_images, config, rerun=cfg.rerun)
+        verb = "scored" if path is not None else "done already"
+        print(f"{verb}: {r.path.name} on {name}: max F {entry['scores'].get('max_f', float('nan')):.4f} "
+              f"({entry['test_images']} images)")  # fmt: skip
+        out.setdefault(records.store_of(r.path), []).append((r, entry, path))
+    return out
+
+
+def raise_none(models) -> None:
+    from fcn_ablation.errors import DataError
+
+    raise DataError(
+        f"models={list(models)}: no tested result record among them (selection jobs' records join no table)"
+    )
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="evaluate")
+def _app(cfg) -> None:
+    quiet_lightning()
+    with exit_on_user_error():
+        done = evaluate(cfg)
+        for store, items in done.items():
+            new = sum(1 for *_, p in items if p is not None)
+            print(f"{store}: {new} of {len(items)} models scored now, {len(items) - new} were scored already")
+            if cfg.report:
+                from fcn_ablation.reporting.report import write_report
+
+                out = write_report(store, store.parent.parent.parent)
+                print(f"report: {out / 'report.md'}")
+
+
+def main() -> None:
+    start(_app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The curves salient-object papers draw beside their tables, for one test set: the PR curve, and
+F-measure and E-measure over the binarisation threshold, one line per row of the table.
+
+Each record keeps its test's mean curves (`curve/precision`, `curve/recall`, `curve/f`, `curve/e`
+in its `.npz`, over the 256 thresholds 255/255 down to 0/255, PySODMetrics' order; equal to its
+`Fmeasure` and `Emeasure` curve outputs). A row's line is the mean over its seeds, with the 95 %
+t-interval of the seeds around it as a band; the baseline is drawn black and thicker.
+
+Written beside the figure, so that anyone can redraw it:
+- `curves.csv`: per row and threshold, each curve's mean over seeds and its interval
+  (`experiment, init, n, threshold, precision, precision_low, precision_high, recall, ..., e_high`);
+- `curves_by_seed.csv`: every record's own curves (`experiment, init, seed, threshold, precision,
+  recall, f, e`). `threshold` is the normalised map's binarisation threshold in [0, 1].
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fcn_ablation.config.rows import BASELINE, row_order
+from fcn_ablation.errors import UserError
+from fcn_ablation.evaluation import stats
+from fcn_ablation.files import pyplot, save_figure, write_csv
+from fcn_ablation.store import records
+from fcn_ablation.store.record import Record
+
+log = logging.getLogger(__name__)
+
+NAMES = ("precision", "recall", "f", "e")
+THRESHOLDS = np.arange(255, -1, -1) / 255  # the curves' order: 255/255 first
+
+
+def by_seed(recs: list[Record]) -> pd.DataFrame:
+    """Every record's curves, long: experiment, init, seed, threshold and one column per curve
+    (records without curves, written before they were kept, are left out)."""
+    from fcn_ablation.store.records import row_label
+
+    frames = []
+    for r in recs:
+        try:
+            arrays = records.read_arrays(r.path, r.arrays_prefix) if r.path else None
+        except UserError as err:
+            log.warning("left out of the curves: %s", err)
+            continue
+        if not arrays or not all(f"curve/{n}" in arrays for n in NAMES):
+            continue
+        frames.append(pd.DataFrame({"experiment": r.experiment, "init": row_label(r), "seed": r.the_seed,
+                                    "threshold": THRESHOLDS, **{n: arrays[f"curve/{n}"] for n in NAMES}}))  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=["experiment", "init", "seed", "threshold", *NAMES])
+    df = pd.concat(frames, ignore_index=True)
+    # the newest record per seed is the table's: keep the last one read per (row, seed, threshold)
+    return df.drop_duplicates(["experiment", "init", "seed", "threshold"], keep="last")
+
+
+def summary(seeds: pd.DataFrame) -> pd.DataFrame:
+    """Per row and threshold: each curve's mean over seeds with its 95 % t-interval."""
+    out = []
+    for (e, i, t), g in seeds.groupby(["experiment", "init", "threshold"], sort=False):
+        row = {"experiment": e, "init": i, "n": len(g), "threshold": t}
+        for n in NAMES:
+            ci = stats.t_interval(g[n].tolist())
+            row.update({n: ci.mean, f"{n}_low": ci.low, f"{n}_high": ci.high})
+        out.append(row)
+    df = pd.DataFrame(out)
+    if len(df):
+        df["_order"] = df.experiment.map(row_order)
+        df = df.sort_values(["_order", "init", "threshold"], ascending=[True, True, False]).drop(columns="_order")
+    return df.reset_index(drop=True)
+
+
+def write_curves(recs: list[Record], out_dir: Path, title: str) -> pd.DataFrame | None:
+    """`curves.csv`, `curves_by_seed.csv` and `curves.png` of one test set's records into `out_dir`;
+    the summary, or None when no record kept curves."""
+    seeds = by_seed(recs)
+    if not len(seeds):
+        return None
+    df = summary(seeds)
+    write_csv(seeds, Path(out_dir) / "curves_by_seed.csv")
+    write_csv(df, Path(out_dir) / "curves.csv")
+    plot(df, Path(out_dir) / "curves.png", title)
+    return df
+
+
+def _style(experiment: str, k: int) -> dict:
+    if experiment == BASELINE:
+        return {"color": "black", "lw": 2.2, "zorder": 5}
+    return {"color": f"C{k % 10}", "lw": 1.1, "zorder": 3}
+
+
+def plot(df: pd.DataFrame, path: Path, title: str) -> None:
+    """Three panels: precision over recall, F over threshold, E over threshold; a band per row."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.2))
+    several = df.init.nunique() > 1
+    for k, ((e, i), g) in enumerate(df.groupby(["experiment", "init"], sort=False)):
+        style = _style(e, k)
+        label = f"{e} ({i})" if several else e
+        axes[0].plot(g.recall, g.precision, label=label, **style)
+        axes[0].fill_between(g.recall, g.precision_low, g.precision_high, color=style["color"], alpha=0.12, lw=0)
+        for ax, n in ((axes[1], "f"), (axes[2], "e")):
+            ax.plot(g.threshold, g[n], label=label, **style)
+            ax.fill_between(g.threshold, g[f"{n}_low"], g[f"{n}_high"], color=style["color"], alpha=0.12, lw=0)
+    for ax, (x, y) in zip(axes, (("recall", "precision"), ("threshold", "F-measure (β² = 0.3)"),
+                                 ("threshold", "E-measure"))):  # fmt: skip
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.set_xlim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("PR curve")
+    axes[1].set_title("F-measure over threshold")
+    axes[2].set_title("E-measure over threshold")
+    axes[2].legend(fontsize=7, loc="best")
+    n = int(df.n.max()) if len(df) else 0
+    band = "bands: 95 % interval over seeds" if n > 1 else "one seed: no band"
+    fig.suptitle(f"{title} (mean over seeds; {band})", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)

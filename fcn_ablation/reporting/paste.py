@@ -1,0 +1,120 @@
+"""Tables to paste into a paper: the variants as rows, a group of columns per test set (the SALOD
+benchmark's layout), as LaTeX (booktabs) and as Markdown.
+
+Every cell is the mean over seeds with the half-width of its 95 % interval, as authors print it
+(`0.873 ± 0.005`, in LaTeX `0.873{\\scriptsize $\\pm$0.005}`); the best value of each column is bold and the
+second underlined (by the mean; lowest for MAE); a change from the baseline that the report's
+tests cannot tell from zero keeps its ≈ mark (`report.NOT_SIGNIFICANT`), so a bold number that is
+not distinguishable from the baseline says so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from fcn_ablation.store.record import METRICS
+
+# The columns of each set's group: name -> (header, lower is better).
+COLUMNS = {"max_f": ("max F", False), "max_e": ("max E", False), "s_measure": ("S", False), "mae": ("MAE", True)}
+APPROX = "≈"
+
+
+def _rows(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
+    """(experiment, init) of every row of any set's table, in the first table's order, then new ones."""
+    out: list[tuple[str, str]] = []
+    for df in tables.values():
+        for e, i in zip(df.experiment, df.init):
+            if (e, i) not in out:
+                out.append((e, i))
+    return out
+
+
+def cells(tables: dict[str, pd.DataFrame], columns: dict = COLUMNS) -> pd.DataFrame:
+    """One row per (experiment, init), per (set, metric): mean, half-width, ≈ and rank (1 best)."""
+    out = []
+    for e, i in _rows(tables):
+        row = {"experiment": e, "init": i}
+        for name, df in tables.items():
+            hit = df[(df.experiment == e) & (df.init == i)]
+            for m in columns:
+                r = hit.iloc[0] if len(hit) else None
+                mean = float(r[m]) if r is not None and m in r and not pd.isna(r[m]) else math.nan
+                lo, hi = (r.get(f"{m}_ci_low"), r.get(f"{m}_ci_high")) if r is not None else (math.nan, math.nan)
+                half = (hi - lo) / 2 if lo is not None and not pd.isna(lo) else math.nan
+                sig = r.get(f"{m}_significant", pd.NA) if r is not None else pd.NA
+                approx = r is not None and not bool(r.get("reference", False)) and not pd.isna(sig) and not bool(sig)
+                row.update({(name, m, "mean"): mean, (name, m, "half"): half, (name, m, "approx"): approx})
+        out.append(row)
+    df = pd.DataFrame(out)
+    for name in tables:
+        for m, (_, lower) in columns.items():
+            df[(name, m, "rank")] = df[(name, m, "mean")].rank(method="min", ascending=lower)
+    return df
+
+
+def _number(mean: float, half: float, digits: int, latex: bool) -> str:
+    if pd.isna(mean):
+        return "-"
+    text = f"{mean:.{digits}f}"
+    if not pd.isna(half):
+        text += f"{{\\scriptsize $\\pm${half:.{digits}f}}}" if latex else f" ± {half:.{digits}f}"
+    return text
+
+
+def _cell(row, name: str, m: str, digits: int, latex: bool) -> str:
+    text = _number(row[(name, m, "mean")], row[(name, m, "half")], digits, latex)
+    rank = row[(name, m, "rank")]
+    if latex:
+        text = f"\\textbf{{{text}}}" if rank == 1 else f"\\underline{{{text}}}" if rank == 2 else text
+        return text + (" $\\approx$" if row[(name, m, "approx")] else "")
+    text = f"**{text}**" if rank == 1 else f"<u>{text}</u>" if rank == 2 else text
+    return text + (f" {APPROX}" if row[(name, m, "approx")] else "")
+
+
+def _label(row, several_inits: bool) -> str:
+    return f"{row.experiment} ({row['init']})" if several_inits else str(row.experiment)
+
+
+def latex(tables: dict[str, pd.DataFrame], caption: str, label: str = "tab:width-ablation", digits: int = 3,
+          columns: dict = COLUMNS) -> str:  # fmt: skip
+    """A booktabs `table` (needs `\\usepackage{booktabs}`): one column group per test set."""
+    c = cells(tables, columns)
+    several = c["init"].nunique() > 1
+    n = len(columns)
+    spec = "l" + ("c" * n) * len(tables)
+    head1 = " & ".join(f"\\multicolumn{{{n}}}{{c}}{{{_tex(name)}}}" for name in tables)
+    rules = " ".join(f"\\cmidrule(lr){{{2 + k * n}-{1 + (k + 1) * n}}}" for k in range(len(tables)))
+    arrows = {m: ("$\\downarrow$" if lower else "$\\uparrow$") for m, (_, lower) in columns.items()}
+    head2 = " & ".join(f"{h} {arrows[m]}" for _ in tables for m, (h, _) in columns.items())
+    lines = ["\\begin{table}[t]", "\\centering", f"\\caption{{{_tex(caption)}}}", f"\\label{{{label}}}",
+             f"\\begin{{tabular}}{{{spec}}}", "\\toprule", f"Variant & {head1} \\\\", rules,
+             f" & {head2} \\\\", "\\midrule"]  # fmt: skip
+    for _, row in c.iterrows():
+        values = " & ".join(_cell(row, name, m, digits, True) for name in tables for m in columns)
+        lines.append(f"{_tex(_label(row, several))} & {values} \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(tables: dict[str, pd.DataFrame], digits: int = 3, columns: dict = COLUMNS) -> str:
+    """The same table as Markdown: a header row of `set: metric` columns."""
+    c = cells(tables, columns)
+    several = c["init"].nunique() > 1
+    header = ["variant"] + [f"{name}: {h}{' ↓' if lower else ''}" for name in tables for h, lower in columns.values()]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for _, row in c.iterrows():
+        values = [_cell(row, name, m, digits, False) for name in tables for m in columns]
+        lines.append("| " + " | ".join([_label(row, several)] + values) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _tex(text: str) -> str:
+    """`text` with LaTeX's special characters escaped (set names hold underscores)."""
+    for a, b in (("\\", "\\textbackslash{}"), ("_", "\\_"), ("%", "\\%"), ("&", "\\&"), ("#", "\\#"), ("$", "\\$")):
+        text = text.replace(a, b)
+    return text.replace("±", "$\\pm$").replace("≈", "$\\approx$")
+
+
+assert set(COLUMNS) <= set(METRICS)
