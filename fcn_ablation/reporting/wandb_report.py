@@ -24,8 +24,43 @@ def summary_numbers(df: pd.DataFrame) -> dict:
     return out
 
 
+def curve_plots(curves: pd.DataFrame, name: str) -> dict:
+    """One test set's curves (`reporting.curves`' `curves.csv`) as W&B line plots, a line per row:
+    precision over recall, F and E over the threshold."""
+    import wandb
+
+    rows = list(curves.groupby(["experiment", "init"], sort=False))
+    keys = [f"{e} ({i})" if curves.init.nunique() > 1 else str(e) for (e, i), _ in rows]
+    plots = {}
+    for key, x, y, title in (("pr", "recall", "precision", "PR curve"), ("f", "threshold", "f", "F-measure over threshold"),
+                             ("e", "threshold", "e", "E-measure over threshold")):  # fmt: skip
+        plots[f"test_sets/{name}/{key}_curve"] = wandb.plot.line_series(
+            xs=[g[x].tolist() for _, g in rows], ys=[g[y].tolist() for _, g in rows], keys=keys,
+            title=f"{name}: {title}", xname=x,
+        )  # fmt: skip
+    return plots
+
+
+def test_set_panels(folder: Path) -> dict:
+    """What a report's folder of one test set (`test_sets/<name>/`) shows on W&B: its table, its
+    curves as line plots and as the figure, its map grid."""
+    import wandb
+
+    name, logged = folder.name, {}
+    if (folder / "results.csv").is_file():
+        t = pd.read_csv(folder / "results.csv")
+        logged[f"test_sets/{name}/table"] = wandb.Table(dataframe=t.astype(object).where(t.notna(), None))
+    if (folder / "curves.csv").is_file():
+        logged.update(curve_plots(pd.read_csv(folder / "curves.csv"), name))
+    for fig in ("curves", "maps"):
+        if (folder / f"{fig}.png").is_file():
+            logged[f"test_sets/{name}/{fig}"] = wandb.Image(str(folder / f"{fig}.png"))
+    return logged
+
+
 def log_report(out_dir: Path, cfg, group: str | None) -> str:
-    """Log the report in `out_dir` (`results.csv`, `f_vs_time.png`, `maps.png`); returns the run's folder."""
+    """Log the report in `out_dir` (`results.csv`, `f_vs_time.png`, `maps.png`, and per test set its
+    table, curves and maps: `test_set_panels`); returns the run's folder."""
     import wandb
 
     out_dir = Path(out_dir)
@@ -48,6 +83,8 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
     for name in ("f_vs_time", "maps"):
         if (out_dir / f"{name}.png").is_file():
             logged[f"report/{name}"] = wandb.Image(str(out_dir / f"{name}.png"))
+    for folder in sorted((out_dir / "test_sets").glob("*/")):
+        logged.update(test_set_panels(folder))
     run.log(logged)
     run.summary.update(summary_numbers(df))
     folder = run.dir
