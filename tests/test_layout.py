@@ -10,6 +10,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fcn_ablation"
 STAGES = ["errors", "files", "markdown", "machine", "data", "models", "config", "evaluation", "store", "training", "bench",
           "reporting", "search", "commands"]  # fmt: skip
 BASE = {"errors", "files", "markdown", "machine"}  # shared by every stage (and by each other)
+# `python -m fcn_ablation` and `python -m fcn_ablation.evaluate`: entries above every stage, each
+# only calling its command's `main`
+ENTRIES = {"__main__", "evaluate"}
 
 
 def stage(module: str) -> str | None:
@@ -38,7 +41,7 @@ def test_every_import_goes_down_the_stages():
     wrong = []
     for name, path in modules():
         own = stage(name)
-        if own is None or own == "__main__" or own == "__init__":
+        if own is None or own in ENTRIES or own == "__init__":
             continue
         for target in imports(path):
             other = stage(target)
@@ -55,7 +58,13 @@ def test_only_commands_hold_an_entry_point():
         text = path.read_text()
         if ('if __name__ == "__main__"' in text or "\ndef main(" in text) and stage(name) != "commands":
             holders.append(name)
-    assert holders == ["fcn_ablation.__main__"] or holders == []
+    assert set(holders) <= {f"fcn_ablation.{e}" for e in ENTRIES}
+    for entry in ENTRIES:  # nothing but the call of a command's main
+        text = (PACKAGE / f"{entry}.py").read_text()
+        assert [t for t in imports(PACKAGE / f"{entry}.py")] in (
+            ["fcn_ablation.commands.train"],
+            ["fcn_ablation.commands.evaluate"],
+        ), text
 
 
 def test_every_command_is_a_console_script():

@@ -75,9 +75,9 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     store = records.store_of(record.path)
     ev = [f"models=[{store}]", "dataset=ecssd", f"dataset.root={ecssd}", f"paths.cache_dir={cache_dir}",
           "progress=false", "accelerator=cpu"]  # fmt: skip
-    done = evaluate(evaluate_config(ev))
+    done, _ = evaluate(evaluate_config(ev))
     assert [p for *_, p in done[store]] == [None] and not (store / tested.EVALUATIONS).exists()
-    done = evaluate(evaluate_config([*ev, "rerun=true"]))
+    done, _ = evaluate(evaluate_config([*ev, "rerun=true"]))
     (_, entry, filed), = done[store]  # fmt: skip
     for k, v in e["scores"].items():
         assert entry["scores"][k] == pytest.approx(v, abs=1e-6), k
@@ -85,7 +85,7 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     np.testing.assert_allclose(again["f_curve"], arrays["f_curve"], atol=1e-6)
 
     # A set the job never saw, scored without training; the report gets a table, curves and maps per set.
-    done = evaluate(evaluate_config([f"models=[{record.settings_key}]", f"paths.results_dir={tmp_path}/results",
+    done, _ = evaluate(evaluate_config([f"models=[{record.settings_key}]", f"paths.results_dir={tmp_path}/results",
                                      f"paths.cache_dir={cache_dir}", "dataset=synthetic_128",
                                      "dataset.synthetic.num_images=10", "dataset.synthetic.size=40",
                                      "progress=false", "accelerator=cpu"]))  # fmt: skip
@@ -130,6 +130,23 @@ def test_a_done_job_asked_for_another_set_tests_its_stored_weights_without_train
     assert set(tested.results_of(records.read_record(first.path))) == {"synthetic", "ecssd"}
     run_job(tmp_path / "three", over)  # and a third time: nothing to test
     assert len(list((store / tested.EVALUATIONS).glob("*.json"))) == 1
+    # What a launcher reads before starting a sweep's job: done, unless a set of test_on lacks its result.
+    from fcn_ablation.training.job import stored_record
+
+    assert stored_record(app_config(over)) == first.path
+    more = tiny_overrides(
+        tmp_path, cache_dir, "test_on=[synthetic,ecssd,synthetic_128]", f"+test_data.ecssd.root={ecssd}"
+    )
+    assert stored_record(app_config(more)) is None  # synthetic_128 not split yet: the job starts and tests it
+
+
+def test_evaluate_scores_what_it_can_and_names_each_model_it_cannot(tmp_path, cache_dir):
+    rec = run_job(tmp_path / "job", tiny_overrides(tmp_path, cache_dir, "save_checkpoint=false"))
+    res = cli(f"models=[{rec.settings_key}]", f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}",
+              "dataset=synthetic_128", "dataset.synthetic.num_images=6", "dataset.synthetic.size=40", "progress=false",
+              module="fcn_ablation.evaluate", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert "model.pt: no weights of" in res.stderr and "error: 1 model(s) not scored" in res.stderr
 
 
 def test_trained_on_a_set_without_a_test_part_its_table_is_its_first_test_set(tmp_path, cache_dir):

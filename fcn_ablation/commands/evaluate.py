@@ -10,6 +10,7 @@ skipped, and every table touched gets its report rebuilt, with a table and curve
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -17,13 +18,15 @@ from omegaconf import OmegaConf
 
 from fcn_ablation.commands.common import quiet_lightning, start
 from fcn_ablation.config.folder import config_dir
-from fcn_ablation.errors import exit_on_user_error
+from fcn_ablation.errors import DataError, exit_on_user_error
 
 log = logging.getLogger(__name__)
 
 
-def evaluate(cfg) -> dict[Path, list[tuple]]:
-    """Score every record `cfg.models` names on `cfg.dataset`; {table store: [(record, entry, filed path or None)]}."""
+def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
+    """Score every record `cfg.models` names on `cfg.dataset`: {table store: [(record, entry, filed
+    path or None when done already)]}, and why each model that could not be scored was not (the
+    others are scored all the same)."""
     from fcn_ablation.config.checks import check_dataset
     from fcn_ablation.config.datasets import INPUT_SPACE
     from fcn_ablation.store import records, select
@@ -39,6 +42,7 @@ def evaluate(cfg) -> dict[Path, list[tuple]]:
     trainer = tester(cfg.accelerator, bool(cfg.progress))
     modules: dict[str, object] = {}  # one data module per input space the models were trained in
     out: dict[Path, list[tuple]] = {}
+    failed: list[str] = []
     for r in recs:
         space = {k: r.config.get("dataset", {}).get(k, cfg.dataset[k]) for k in INPUT_SPACE}
         tag = repr(sorted(space.items()))
@@ -49,17 +53,20 @@ def evaluate(cfg) -> dict[Path, list[tuple]]:
         results_dir = records.store_of(r.path).parent.parent.parent
         config = {"by": "fcn-ablation-evaluate", "dataset": OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True),
                   "accelerator": cfg.accelerator}  # fmt: skip
-        path, entry = evaluate_stored(r, name, dm, trainer, results_dir, cfg.grid_images, config, rerun=cfg.rerun)
+        try:
+            path, entry = evaluate_stored(r, name, dm, trainer, results_dir, cfg.grid_images, config, rerun=cfg.rerun)
+        except DataError as err:  # no weights (save_checkpoint=false, a fresh clone), other widths: the next model
+            print(f"not scored: {err}", file=sys.stderr)
+            failed.append(str(err))
+            continue
         verb = "scored" if path is not None else "done already"
         print(f"{verb}: {r.path.name} on {name}: max F {entry['scores'].get('max_f', float('nan')):.4f} "
               f"({entry['test_images']} images)")  # fmt: skip
         out.setdefault(records.store_of(r.path), []).append((r, entry, path))
-    return out
+    return out, failed
 
 
 def raise_none(models) -> None:
-    from fcn_ablation.errors import DataError
-
     raise DataError(
         f"models={list(models)}: no tested result record among them (selection jobs' records join no table)"
     )
@@ -69,7 +76,7 @@ def raise_none(models) -> None:
 def _app(cfg) -> None:
     quiet_lightning()
     with exit_on_user_error():
-        done = evaluate(cfg)
+        done, failed = evaluate(cfg)
         for store, items in done.items():
             new = sum(1 for *_, p in items if p is not None)
             print(f"{store}: {new} of {len(items)} models scored now, {len(items) - new} were scored already")
@@ -78,6 +85,8 @@ def _app(cfg) -> None:
 
                 out = write_report(store, store.parent.parent.parent)
                 print(f"report: {out / 'report.md'}")
+        if failed:
+            raise DataError(f"{len(failed)} model(s) not scored (each named above); the first: {failed[0]}")
 
 
 def main() -> None:

@@ -207,12 +207,25 @@ def stored_record(cfg) -> Path | None:
         split_hash = written_split_hash(cfg.dataset, cfg.paths.cache_dir)
         if split_hash is None:
             return None
-        return records.done_record(
+        done = records.done_record(
             records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash)), cfg
         )
+        return done if done is None or tested_everywhere(cfg, records.read_record(done)) else None
     except Exception as err:  # noqa: BLE001 - a bad config or store: the job starts and says what is wrong, in one line
         log.debug("a job not known to be done before it starts (%s: %s)", type(err).__name__, err)
         return None
+
+
+def tested_everywhere(cfg, record: Record) -> bool:
+    """Whether a done job's record has a result on every other set of `test_on`, tested on the split
+    files written there now (a set not split yet, or changed, is not: the job starts and tests it)."""
+    if not cfg.test:
+        return True
+    for name, section in other_test_sections(cfg.dataset, cfg.test_on, cfg.test_data).items():
+        split_hash = written_split_hash(section, cfg.paths.cache_dir)
+        if split_hash is None or tested.done_on(record, name, split_hash) is None:
+            return False
+    return True
 
 
 def run(cfg, output_dir: Path, group: str | None = None) -> Record:
