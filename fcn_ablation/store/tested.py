@@ -17,6 +17,8 @@ changed) is not the same test and is not reused (`done_on`).
 from __future__ import annotations
 
 import dataclasses
+import glob
+import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +83,7 @@ def evaluation_files(record: Record) -> list[Path]:
     if record.path is None:
         return []
     folder = records.store_of(record.path) / EVALUATIONS
-    return sorted(folder.glob(f"{record.path.stem}{SEP}*.json")) if folder.is_dir() else []
+    return sorted(folder.glob(f"{glob.escape(record.path.stem)}{SEP}*.json")) if folder.is_dir() else []
 
 
 def results_of(record: Record, log=None) -> dict[str, SetResult]:
@@ -124,11 +126,23 @@ def file_evaluation(record: Record, name: str, result: dict, arrays: dict | None
 def on_set(recs: list[Record], name: str) -> list[Record]:
     """The records that have a result on test set `name`, each as a view on that set: its scores,
     test image count and data summary (and the set's section as the config's `dataset`), its
-    per-image values found through `path` and `arrays_prefix`. The rest of the record is its own."""
+    per-image values found through `path` and `arrays_prefix`. The rest of the record is its own.
+    Rows of one table share a test set: results on other split files than the newest result's (the
+    set changed between evaluations) are left out, with a warning naming them."""
+    found = [(r, res) for r in recs if (res := results_of(r).get(name)) is not None]
+    if not found:
+        return []
+    newest = max(found, key=lambda f: f[1].created)[1].split_hash
+    other = [r for r, res in found if res.split_hash != newest]
+    if other:
+        logging.getLogger(__name__).warning(
+            "%s: %d records were tested on other split files than the newest (%s), e.g. %s; left out of its table "
+            "(score them again: fcn-ablation-evaluate dataset=%s rerun=true models=[...])",
+            name, len(other), newest, other[0].path, name,
+        )  # fmt: skip
     out = []
-    for r in recs:
-        res = results_of(r).get(name)
-        if res is None:
+    for r, res in found:
+        if res.split_hash != newest:
             continue
         path = res.arrays_file.with_suffix(".json") if res.arrays_file is not None else None
         config = {**r.config, "dataset": res.dataset or r.config.get("dataset", {})}
