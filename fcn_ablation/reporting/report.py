@@ -373,8 +373,9 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     lines += [f"- Table key `{key}` (settings and split files); records in `{store or f'results/store/{dataset}/{key}'}/`; config of every row in its record.",
               f"- Rows: (experiment, initialisation); n = seeds, the newest record per seed; {seeds}.",
               f"- Trained on: {'; '.join(sorted(set('; '.join(df.train_devices).split('; '))))}.",
-              f"- MACs and params at {df.attrs.get('cost_hw', '300x400')} (H x W), counting convolutions and deconvolutions.",
-              f"- Paper columns: `results/paper/{paper_name}` (GTX 1080 Ti, full width, MSRA10K or DUT-OMRON)."]  # fmt: skip
+              f"- MACs and params at {df.attrs.get('cost_hw', '300x400')} (H x W), counting convolutions and deconvolutions."]  # fmt: skip
+    if paper_name != "-":  # a table on another test set than the training set's has no paper column
+        lines.append(f"- Paper columns: `results/paper/{paper_name}` (GTX 1080 Ti, full width, MSRA10K or DUT-OMRON).")
     lines += [f"- {n}" for n in notes]
     if settings:
         s = settings
