@@ -92,6 +92,12 @@ def _style(experiment: str, k: int) -> dict:
     return {"color": f"C{k % 10}", "lw": 1.1, "zorder": 3}
 
 
+def _unit(values: pd.Series) -> np.ndarray:
+    """A band's edge as drawn: within [0, 1], where every curve lies (a t-interval over few seeds
+    can reach past it; `curves.csv` keeps it as computed)."""
+    return np.clip(values.to_numpy(dtype=float), 0, 1)
+
+
 def plot(df: pd.DataFrame, path: Path, title: str) -> None:
     """Three panels: precision over recall, F over threshold, E over threshold; a band per row."""
     plt = pyplot()
@@ -101,22 +107,24 @@ def plot(df: pd.DataFrame, path: Path, title: str) -> None:
         style = _style(e, k)
         label = f"{e} ({i})" if several else e
         axes[0].plot(g.recall, g.precision, label=label, **style)
-        axes[0].fill_between(g.recall, g.precision_low, g.precision_high, color=style["color"], alpha=0.12, lw=0)
+        band = {"color": style["color"], "alpha": 0.12, "lw": 0}
+        axes[0].fill_between(g.recall, _unit(g.precision_low), _unit(g.precision_high), **band)
         for ax, n in ((axes[1], "f"), (axes[2], "e")):
             ax.plot(g.threshold, g[n], label=label, **style)
-            ax.fill_between(g.threshold, g[f"{n}_low"], g[f"{n}_high"], color=style["color"], alpha=0.12, lw=0)
+            ax.fill_between(g.threshold, _unit(g[f"{n}_low"]), _unit(g[f"{n}_high"]), **band)
     for ax, (x, y) in zip(axes, (("recall", "precision"), ("threshold", "F-measure (β² = 0.3)"),
                                  ("threshold", "E-measure"))):  # fmt: skip
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
     axes[0].set_title("PR curve")
     axes[1].set_title("F-measure over threshold")
     axes[2].set_title("E-measure over threshold")
     axes[2].legend(fontsize=7, loc="best")
     n = int(df.n.max()) if len(df) else 0
-    band = "bands: 95 % interval over seeds" if n > 1 else "one seed: no band"
+    band = "bands: 95 % interval over seeds, within [0, 1]" if n > 1 else "one seed: no band"
     fig.suptitle(f"{title} (mean over seeds; {band})", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
