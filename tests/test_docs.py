@@ -43,7 +43,10 @@ def _module(line: str) -> tuple[str, list[str]]:
     line = re.sub(r"\[(--[^\]]*)\]", r"\1", line)
     words = shlex.split(line)
     if m.group(3):  # python -m fcn_ablation[.commands.x]
-        entries = {"fcn_ablation": "fcn_ablation.commands.train", "fcn_ablation.evaluate": "fcn_ablation.commands.evaluate"}
+        entries = {
+            "fcn_ablation": "fcn_ablation.commands.train",
+            "fcn_ablation.evaluate": "fcn_ablation.commands.evaluate",
+        }
         module = entries.get(m.group(3), m.group(3))
         return module, words[3:]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
