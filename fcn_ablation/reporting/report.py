@@ -582,7 +582,7 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     # The headline table: the training set's own test split, or, for a table tested on other sets
     # only (trained on DUTS-TR), its first test set.
     primary = sets[0]
-    recs = all_recs if primary == dataset else tested.on_set(all_recs, primary)
+    recs = tested.on_set(all_recs, primary)
     hw = recs[0].cost_input_hw
     (target_widths, target_scale, _), *other = table_scales(recs, width_multiplier)
     bench = matching_bench(out_dir, target_widths, target_scale)
@@ -618,7 +618,7 @@ def every_test_set(all_recs: list[Record], tables: dict[str, pd.DataFrame], out_
 
     lines = ["", "## Every test set", ""]
     for name, df in tables.items():
-        views = all_recs if name == dataset else tested.on_set(all_recs, name)
+        views = tested.on_set(all_recs, name)
         folder = out_dir / "test_sets" / name
         folder.mkdir(parents=True, exist_ok=True)
         title = dataset if name == dataset else f"{dataset}, tested on {name}"

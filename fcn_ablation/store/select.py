@@ -56,7 +56,8 @@ def record_files(spec: str, results_dir: str | Path) -> list[Path]:
 
 
 def tested_records(specs, results_dir: str | Path, log=None) -> list[records.Record]:
-    """The readable tested records of every spec, each once, in the order named."""
+    """The readable tested records of every spec, each once, in the order named (selection jobs'
+    records and the files of later evaluations are not models to score)."""
     paths = list(dict.fromkeys(p.resolve() for s in specs for p in record_files(str(s), results_dir)))
     recs = [r for r, _ in records.readable_records(paths, log)]
-    return [r for r in recs if r.test]
+    return [r for r in recs if r.test and "evaluation_of" not in r.extra]  # an evaluation's file is not a model
