@@ -15,6 +15,24 @@ if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ
 
 import pytest  # noqa: E402
 
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: a worker per core, and one more while a SLURM cluster answers: its tests
+    (tests/slurm) spend minutes waiting on the scheduler and the requeue delay, and that worker's
+    core would idle meanwhile."""
+    import shutil
+    import subprocess
+
+    cores = usable_cores()
+    if shutil.which("sinfo") is None:
+        return cores
+    try:
+        res = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return cores
+    return cores + 1 if res.returncode == 0 and "idle" in res.stdout else cores
+
+
 from helpers import compose_config  # noqa: E402
 
 

@@ -18,7 +18,7 @@ from omegaconf import OmegaConf
 
 from fcn_ablation.commands.common import quiet_lightning, start
 from fcn_ablation.config.folder import config_dir
-from fcn_ablation.errors import DataError, exit_on_user_error
+from fcn_ablation.errors import ConfigError, DataError, exit_on_user_error
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,10 @@ def raise_none(models) -> None:
 def _app(cfg) -> None:
     quiet_lightning()
     with exit_on_user_error():
+        if OmegaConf.is_missing(cfg, "models") or not cfg.models:
+            raise ConfigError(
+                "models: nothing to score; name it: models=[TABLE_KEY|STORE_FOLDER|SWEEP_FOLDER|RECORD.json,...]"
+            )
         done, failed = evaluate(cfg)
         for store, items in done.items():
             new = sum(1 for *_, p in items if p is not None)
