@@ -191,10 +191,13 @@ def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, mo
     folder = log_report(out, cfg, group="sweep-1")
     (run_dir,) = (out / "wandb").glob("offline-run-*")
     assert str(run_dir) in folder
-    tables = list(run_dir.rglob("*.table.json"))
+    tables = [json.loads(p.read_text()) for p in run_dir.rglob("*.table.json")]
     assert tables, list(run_dir.rglob("*"))
-    content = json.loads(tables[0].read_text())
-    assert "experiment" in content["columns"] and len(content["data"]) == 4
+    rows = [t for t in tables if "experiment" in t["columns"]]  # the report's table, and the test set's
+    assert rows and all(len(t["data"]) == 4 for t in rows)
+    lines = [t for t in tables if t["columns"] == ["step", "lineKey", "lineVal"]]  # each curve a line plot
+    assert len(lines) >= 3, [sorted({r[1] for r in t["data"]}) for t in lines]
+    assert all({r[1] for r in t["data"]} == {"baseline", "b", "c", "d"} for t in lines)
     assert (run_dir / "files" / "wandb-summary.json").is_file() or list(run_dir.rglob("*.wandb"))
 
 

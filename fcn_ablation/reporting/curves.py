@@ -11,6 +11,8 @@ Written beside the figure, so that anyone can redraw it:
   (`experiment, init, n, threshold, precision, precision_low, precision_high, recall, ..., e_high`);
 - `curves_by_seed.csv`: every record's own curves (`experiment, init, seed, threshold, precision,
   recall, f, e`). `threshold` is the normalised map's binarisation threshold in [0, 1].
+Records written before the mean curves were kept give F and E from their per-image curves (the
+same means) and no PR curve (empty cells).
 """
 
 from __future__ import annotations
@@ -46,15 +48,28 @@ def by_seed(recs: list[Record]) -> pd.DataFrame:
         except UserError as err:
             log.warning("left out of the curves: %s", err)
             continue
-        if not arrays or not all(f"curve/{n}" in arrays for n in NAMES):
+        curves = _curves(arrays or {})
+        if not curves:
             continue
         frames.append(pd.DataFrame({"experiment": r.experiment, "init": row_label(r), "seed": r.the_seed,
-                                    "threshold": THRESHOLDS, **{n: arrays[f"curve/{n}"] for n in NAMES}}))  # fmt: skip
+                                    "threshold": THRESHOLDS, **curves}))  # fmt: skip
     if not frames:
         return pd.DataFrame(columns=["experiment", "init", "seed", "threshold", *NAMES])
     df = pd.concat(frames, ignore_index=True)
     # the newest record per seed is the table's: keep the last one read per (row, seed, threshold)
     return df.drop_duplicates(["experiment", "init", "seed", "threshold"], keep="last")
+
+
+def _curves(arrays: dict) -> dict[str, np.ndarray]:
+    """A record's mean curves: as kept (`curve/<name>`), or, in records written before they were,
+    F and E as the mean of the per-image curves they do keep (precision and recall NaN: not kept)."""
+    if all(f"curve/{n}" in arrays for n in NAMES):
+        return {n: arrays[f"curve/{n}"] for n in NAMES}
+    if "f_curve" not in arrays or "e_curve" not in arrays or not len(arrays["f_curve"]):
+        return {}
+    nan = np.full(len(THRESHOLDS), np.nan)
+    return {"precision": nan, "recall": nan, "f": arrays["f_curve"].astype(np.float64).mean(0),
+            "e": arrays["e_curve"].astype(np.float64).mean(0)}  # fmt: skip
 
 
 def summary(seeds: pd.DataFrame) -> pd.DataFrame:
@@ -101,14 +116,19 @@ def _unit(values: pd.Series) -> np.ndarray:
 def plot(df: pd.DataFrame, path: Path, title: str) -> None:
     """Three panels: precision over recall, F over threshold, E over threshold; a band per row."""
     plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.2))
+    n_rows = df.groupby(["experiment", "init"]).ngroups
+    ncol = min(5, max(1, n_rows))
+    legend_lines = -(-n_rows // ncol)
+    height = 4.4 + 0.2 * legend_lines
+    fig, axes = plt.subplots(1, 3, figsize=(13.5, height))
     several = df.init.nunique() > 1
     for k, ((e, i), g) in enumerate(df.groupby(["experiment", "init"], sort=False)):
         style = _style(e, k)
         label = f"{e} ({i})" if several else e
-        axes[0].plot(g.recall, g.precision, label=label, **style)
-        band = {"color": style["color"], "alpha": 0.12, "lw": 0}
-        axes[0].fill_between(g.recall, _unit(g.precision_low), _unit(g.precision_high), **band)
+        band = {"color": style["color"], "alpha": 0.12 if n_rows <= 10 else 0.04, "lw": 0}  # many rows: fainter
+        if g.precision.notna().any():  # records older than their PR curves have F and E only
+            axes[0].plot(g.recall, g.precision, label=label, **style)
+            axes[0].fill_between(g.recall, _unit(g.precision_low), _unit(g.precision_high), **band)
         for ax, n in ((axes[1], "f"), (axes[2], "e")):
             ax.plot(g.threshold, g[n], label=label, **style)
             ax.fill_between(g.threshold, _unit(g[f"{n}_low"]), _unit(g[f"{n}_high"]), **band)
@@ -120,12 +140,17 @@ def plot(df: pd.DataFrame, path: Path, title: str) -> None:
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
     axes[0].set_title("PR curve")
+    if df.precision.isna().all():
+        axes[0].text(0.5, 0.5, "not kept by these records\n(written before PR curves were)", ha="center", va="center",
+                     fontsize=8, color="grey")  # fmt: skip
     axes[1].set_title("F-measure over threshold")
     axes[2].set_title("E-measure over threshold")
-    axes[2].legend(fontsize=7, loc="best")
+    handles, labels = axes[1].get_legend_handles_labels()  # below the panels: a table's rows can be many
+    bottom = (0.2 * legend_lines + 0.25) / height
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=7, frameon=False)
     n = int(df.n.max()) if len(df) else 0
     band = "bands: 95 % interval over seeds, within [0, 1]" if n > 1 else "one seed: no band"
     fig.suptitle(f"{title} (mean over seeds; {band})", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     save_figure(fig, path, dpi=110)
     plt.close(fig)
