@@ -196,7 +196,7 @@ def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, mo
     rows = [t for t in tables if "experiment" in t["columns"]]  # the report's table, and the test set's
     assert rows and all(len(t["data"]) == 4 for t in rows)
     lines = [t for t in tables if t["columns"] == ["step", "lineKey", "lineVal"]]  # each curve a line plot
-    assert len(lines) >= 3, [sorted({r[1] for r in t["data"]}) for t in lines]
+    assert len(lines) >= 2, [sorted({r[1] for r in t["data"]}) for t in lines]  # F and E (these records keep no PR)
     assert all({r[1] for r in t["data"]} == {"baseline", "b", "c", "d"} for t in lines)
     assert (run_dir / "files" / "wandb-summary.json").is_file() or list(run_dir.rglob("*.wandb"))
 

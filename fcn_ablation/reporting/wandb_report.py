@@ -34,6 +34,8 @@ def curve_plots(curves: pd.DataFrame, name: str) -> dict:
     plots = {}
     for key, x, y, title in (("pr", "recall", "precision", "PR curve"), ("f", "threshold", "f", "F-measure over threshold"),
                              ("e", "threshold", "e", "E-measure over threshold")):  # fmt: skip
+        if curves[y].isna().all():  # records older than their PR curves
+            continue
         plots[f"test_sets/{name}/{key}_curve"] = wandb.plot.line_series(
             xs=[g[x].tolist() for _, g in rows], ys=[g[y].tolist() for _, g in rows], keys=keys,
             title=f"{name}: {title}", xname=x,
