@@ -69,8 +69,8 @@ def test_every_published_layout_is_found(compose_cfg, tmp_path, dataset, images,
 # The salient-object benchmark sets (issue 25): each as its published archive unpacks (first row of
 # each) and as it is commonly re-packaged. HKU-IS ships PNG images; PASCAL-S grey-level masks.
 BENCHMARK_LAYOUTS = [
-    ("duts_tr", "DUTS-TR/DUTS-TR-Image", "DUTS-TR/DUTS-TR-Mask", ".jpg"),
-    ("duts_tr", "Image", "Mask", ".jpg"),
+    ("duts", "DUTS-TR/DUTS-TR-Image", "DUTS-TR/DUTS-TR-Mask", ".jpg"),
+    ("duts", "Image", "Mask", ".jpg"),
     ("duts_te", "DUTS-TE/DUTS-TE-Image", "DUTS-TE/DUTS-TE-Mask", ".jpg"),
     ("duts_te", "images", "masks", ".jpg"),
     ("ecssd", "images", "ground_truth_mask", ".jpg"),
@@ -108,7 +108,20 @@ def test_every_benchmark_set_loads_its_miniature_layout(compose_cfg, tmp_path, d
         assert np.array_equal(item["mask"].numpy().astype(bool), expected)
 
 
-@pytest.mark.parametrize("dataset", ["duts_te", "ecssd", "hku_is", "pascal_s", "duts_tr"])
+def test_both_duts_parts_in_one_folder_each_config_finds_its_own(compose_cfg, tmp_path):
+    root = tmp_path / "DUTS"
+    for part, n in (("TR", 10), ("TE", 6)):
+        for i in range(n):
+            write_pair(
+                root / f"DUTS-{part}" / f"DUTS-{part}-Image", root / f"DUTS-{part}" / f"DUTS-{part}-Mask", f"{i}"
+            )
+    train = datamodule(compose_cfg, tmp_path, root, "duts")
+    assert train.summary()["data_layout"]["images"] == "DUTS-TR/DUTS-TR-Image" and len(train.train_set) == 9
+    test = datamodule(compose_cfg, tmp_path, root, "duts_te")
+    assert test.summary()["data_layout"]["images"] == "DUTS-TE/DUTS-TE-Image" and len(test.test_set) == 6
+
+
+@pytest.mark.parametrize("dataset", ["duts_te", "ecssd", "hku_is", "pascal_s", "duts"])
 def test_a_benchmark_set_without_files_says_where_they_come_from(compose_cfg, tmp_path, dataset):
     from fcn_ablation.config import datasets
 

@@ -172,8 +172,8 @@ def test_trained_on_a_set_without_a_test_part_its_table_is_its_first_test_set(tm
         (["+test_data.ecssd.root=/x"], r"test_data\.ecssd: not a set of test_on \(synthetic\)"),
         (["dataset=ecssd", "dataset.root=/x"], r"dataset=ecssd is a test-only set .* test_on=\[ecssd\]"),
         (
-            ["dataset=duts_tr", "dataset.root=/x"],
-            r"leaves duts_tr no test images; test on other sets \(test_on=\[duts_te",
+            ["dataset=duts", "dataset.root=/x"],
+            r"leaves duts no test images; test on other sets \(test_on=\[duts_te",
         ),
         (
             ["test_on=[synthetic,ecssd]"],

@@ -49,8 +49,8 @@ def resolve_layout(root: Path, layouts, dataset: str, hints: str = "set dataset.
     if not root.is_dir():
         raise DataError(f"{root}: dataset.root is a file, not a folder")
     bases = [root] + sorted(p for p in root.iterdir() if p.is_dir() and p.name != "splits")
-    for base in bases:
-        for lay in layouts:
+    for lay in layouts:  # the layouts in their order of preference, each in the root, then one folder down
+        for base in bases:
             images, masks = base / lay.images, base / lay.masks
             if (
                 images.is_dir()
