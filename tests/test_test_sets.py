@@ -84,12 +84,12 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     again = records.read_arrays(filed, "ecssd/")
     np.testing.assert_allclose(again["f_curve"], arrays["f_curve"], atol=1e-6)
 
-    # A set the job never saw, scored without training, as a user does it: the table's report is rebuilt.
-    res = cli(f"models=[{record.settings_key}]", f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}",
-              "dataset=synthetic_128", "dataset.synthetic.num_images=10", "dataset.synthetic.size=40", "progress=false",
-              "accelerator=cpu", "report=false", module="fcn_ablation.evaluate", cwd=tmp_path)  # fmt: skip
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert f"scored: {record.path.name} on synthetic_128" in res.stdout and "1 of 1 models scored now" in res.stdout
+    # A set the job never saw, scored without training, the table named by its key.
+    done, _ = evaluate(evaluate_config([f"models=[{record.settings_key}]", f"paths.results_dir={tmp_path}/results",
+                                        f"paths.cache_dir={cache_dir}", "dataset=synthetic_128",
+                                        "dataset.synthetic.num_images=10", "dataset.synthetic.size=40",
+                                        "progress=false", "accelerator=cpu"]))  # fmt: skip
+    assert [p is not None for *_, p in done[store]] == [True]
     filed = _only(p for p in (store / tested.EVALUATIONS).glob("*.json") if "--synthetic_128--" in p.name)
     new = json.loads(filed.read_text())["test_sets"]["synthetic_128"]
     assert new["test_images"] == 10
@@ -113,6 +113,12 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     assert tex.count("\\multicolumn{4}{c}") == 3 and "synthetic\\_128" in tex and "\\toprule" in tex
     report = (out / "report.md").read_text()
     assert "## Every test set" in report and "[curves](test_sets/ecssd/curves.png)" in report
+
+
+def test_the_evaluate_command_says_what_it_scores_and_a_missing_models_key_is_one_line(tmp_path):
+    res = cli("--help", module="fcn_ablation.evaluate", cwd=tmp_path)
+    assert res.returncode == 0 and "score stored models on a data set, no training" in res.stdout
+    assert "a table key" in res.stdout and "a sweep's folder" in res.stdout and "dataset=NAME" in res.stdout
 
 
 def test_a_done_job_asked_for_another_set_tests_its_stored_weights_without_training(tmp_path, cache_dir):
