@@ -200,8 +200,8 @@ def test_a_missing_test_set_stops_the_job_before_it_trains(tmp_path, cache_dir):
     over = tiny_overrides(tmp_path, cache_dir, "test_on=[synthetic,ecssd]", "+test_data.ecssd.root=/nowhere")
     with pytest.raises(
         DataError,
-        match=r"/nowhere: data set root does not exist; pass test_data\.ecssd\.root=|"
-        r"/nowhere: data set root does not exist; pass dataset\.root=",
+        match=r"^test_on=ecssd: /nowhere: data set root does not exist; pass test_data\.ecssd\.root=/path/to/ecssd "
+        r"\(or set ECSSD_ROOT\)",
     ):
         run_job(tmp_path / "job", over)
     assert not (tmp_path / "results" / "store").exists() and not (tmp_path / "results" / "checkpoints").exists()

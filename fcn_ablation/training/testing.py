@@ -62,8 +62,11 @@ def test_data_modules(
     out = {}
     for name, section in sections.items():
         dm = SaliencyDataModule.for_trainer(section, cache_dir, accelerator, progress)
-        dm.prepare_data()
-        dm.setup()
+        try:
+            dm.prepare_data()
+            dm.setup()
+        except DataError as err:  # its hints name the job's own `dataset.*` keys: name this set's instead
+            raise DataError(f"test_on={name}: {str(err).replace('dataset.', f'test_data.{name}.')}") from None
         if not len(dm.test_set):
             raise DataError(f"test_on={name}: {dm.split_dir}/test.txt lists no usable test image; test on another set")
         out[name] = dm
