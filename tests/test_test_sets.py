@@ -154,6 +154,10 @@ def test_evaluate_scores_what_it_can_and_names_each_model_it_cannot(tmp_path, ca
                                              "progress=false", "accelerator=cpu"]))  # fmt: skip
     assert done == {} and len(failed) == 1
     assert "model.pt: no weights of" in failed[0] and "save_checkpoint=false" in failed[0]
+    # the set to score on is the command's own `dataset`: its error names `dataset.root`
+    with pytest.raises(DataError, match=r"^/nowhere: data set root does not exist; pass dataset\.root=/path/to/ecssd"):
+        evaluate(evaluate_config([f"models=[{rec.settings_key}]", f"paths.results_dir={tmp_path}/results",
+                                  f"paths.cache_dir={cache_dir}", "dataset=ecssd", "dataset.root=/nowhere"]))  # fmt: skip
 
 
 def test_trained_on_a_set_without_a_test_part_its_table_is_its_first_test_set(tmp_path, cache_dir):

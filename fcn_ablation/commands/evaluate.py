@@ -48,7 +48,10 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
         tag = repr(sorted(space.items()))
         if tag not in modules:
             section = OmegaConf.merge(cfg.dataset, space)
-            modules[tag] = test_data_modules({name: section}, cfg.paths.cache_dir, cfg.accelerator, cfg.progress)[name]
+            sections = {name: section}
+            modules[tag] = test_data_modules(sections, cfg.paths.cache_dir, cfg.accelerator, cfg.progress, key=None)[
+                name
+            ]
         dm = modules[tag]
         results_dir = records.store_of(r.path).parent.parent.parent
         config = {"by": "fcn-ablation-evaluate", "dataset": OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True),

@@ -55,10 +55,11 @@ def other_test_sections(cfg_dataset, test_on, test_data) -> dict:
             for name in datasets.test_sets(test_on, cfg_dataset.name) if name != cfg_dataset.name}  # fmt: skip
 
 
-def test_data_modules(
-    sections: dict, cache_dir: str, accelerator: str, progress: bool
-) -> dict[str, SaliencyDataModule]:
-    """Each test set's data module, its files found (or generated, or fetched), checked and split."""
+def test_data_modules(sections: dict, cache_dir: str, accelerator: str, progress: bool,
+                      key: str | None = "test_data") -> dict[str, SaliencyDataModule]:  # fmt: skip
+    """Each test set's data module, its files found (or generated, or fetched), checked and split.
+    A failure names the set's keys as `key.NAME.*` (a job's `test_data.ecssd.root`); `key=None`:
+    as `dataset.*` (the set is the command's own `dataset`, as in `fcn-ablation-evaluate`)."""
     out = {}
     for name, section in sections.items():
         dm = SaliencyDataModule.for_trainer(section, cache_dir, accelerator, progress)
@@ -66,7 +67,9 @@ def test_data_modules(
             dm.prepare_data()
             dm.setup()
         except DataError as err:  # its hints name the job's own `dataset.*` keys: name this set's instead
-            raise DataError(f"test_on={name}: {str(err).replace('dataset.', f'test_data.{name}.')}") from None
+            if key is None:
+                raise
+            raise DataError(f"test_on={name}: {str(err).replace('dataset.', f'{key}.{name}.')}") from None
         if not len(dm.test_set):
             raise DataError(f"test_on={name}: {dm.split_dir}/test.txt lists no usable test image; test on another set")
         out[name] = dm
