@@ -115,7 +115,7 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     assert "## Every test set" in report and "[curves](test_sets/ecssd/curves.png)" in report
 
 
-def test_the_evaluate_command_says_what_it_scores_and_a_missing_models_key_is_one_line(tmp_path):
+def test_the_evaluate_command_says_what_it_scores(tmp_path):
     res = cli("--help", module="fcn_ablation.evaluate", cwd=tmp_path)
     assert res.returncode == 0 and "score stored models on a data set, no training" in res.stdout
     assert "a table key" in res.stdout and "a sweep's folder" in res.stdout and "dataset=NAME" in res.stdout

@@ -36,7 +36,8 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
     check_dataset(cfg.dataset, "dataset")
     recs = select.tested_records(cfg.models, cfg.paths.results_dir, log)
     if not recs:
-        raise_none(cfg.models)
+        raise DataError(f"models={list(cfg.models)}: no tested result record among them (selection jobs' records and "
+                        "later evaluations' files are not models)")  # fmt: skip
     _, cfg.dataset.num_workers = apply_cpu_budget(cfg.dataset.num_workers)
     name = cfg.dataset.name
     trainer = tester(cfg.accelerator, bool(cfg.progress))
@@ -48,10 +49,8 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
         tag = repr(sorted(space.items()))
         if tag not in modules:
             section = OmegaConf.merge(cfg.dataset, space)
-            sections = {name: section}
-            modules[tag] = test_data_modules(sections, cfg.paths.cache_dir, cfg.accelerator, cfg.progress, key=None)[
-                name
-            ]
+            found = test_data_modules({name: section}, cfg.paths.cache_dir, cfg.accelerator, cfg.progress, key=None)
+            modules[tag] = found[name]
         dm = modules[tag]
         results_dir = records.store_of(r.path).parent.parent.parent
         config = {"by": "fcn-ablation-evaluate", "dataset": OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True),
@@ -67,12 +66,6 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
               f"({entry['test_images']} images)")  # fmt: skip
         out.setdefault(records.store_of(r.path), []).append((r, entry, path))
     return out, failed
-
-
-def raise_none(models) -> None:
-    raise DataError(
-        f"models={list(models)}: no tested result record among them (selection jobs' records join no table)"
-    )
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="evaluate")

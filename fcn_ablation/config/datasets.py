@@ -37,15 +37,18 @@ def _file(name: str, seen: tuple[str, ...] = ()):
     if name in seen:
         raise ConfigError(f"{path}: its defaults list comes back to itself ({' -> '.join(seen + (name,))})")
     node = OmegaConf.load(path)
+    defaults = list(node.pop("defaults", []) or [])
+    if "_self_" not in defaults:  # Hydra's rule: the file itself comes last unless placed
+        defaults.append("_self_")
     parts = []
-    for entry in node.pop("defaults", []) or []:
+    for entry in defaults:
         if entry == "_self_":
             parts.append(node)
         elif isinstance(entry, str):
             parts.append(_file(entry, seen + (name,)))
         else:
             raise ConfigError(f"{path}: defaults entry {entry!r}: only names of other data set files are followed")
-    return OmegaConf.merge(*parts) if node in parts else OmegaConf.merge(*parts, node)
+    return OmegaConf.merge(*parts)
 
 
 def load(name: str, overrides: dict | None = None):

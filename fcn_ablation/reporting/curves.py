@@ -42,7 +42,7 @@ def by_seed(recs: list[Record]) -> pd.DataFrame:
     from fcn_ablation.store.records import row_label
 
     frames = []
-    for r in recs:
+    for r in sorted(recs, key=lambda r: r.created):  # oldest first: the newest record per seed is kept last
         try:
             arrays = records.read_arrays(r.path, r.arrays_prefix) if r.path else None
         except UserError as err:
@@ -56,7 +56,7 @@ def by_seed(recs: list[Record]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["experiment", "init", "seed", "threshold", *NAMES])
     df = pd.concat(frames, ignore_index=True)
-    # the newest record per seed is the table's: keep the last one read per (row, seed, threshold)
+    # the newest record per seed is the table's (`report.rows_by_seed`)
     return df.drop_duplicates(["experiment", "init", "seed", "threshold"], keep="last")
 
 

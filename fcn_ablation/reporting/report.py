@@ -576,13 +576,14 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     all_recs = load_store(store)
     dataset, key = all_recs[0].dataset, all_recs[0].settings_key
     out_dir = Path(out_dir or report_dir(results_dir, dataset, key))
-    sets = tested.test_set_names(all_recs)
+    views = tested.by_set(all_recs, log)
+    sets = list(views)
     if not sets:
         raise UserError(f"{store}: its records hold no test scores on any set; run a tested job first")
     # The headline table: the training set's own test split, or, for a table tested on other sets
     # only (trained on DUTS-TR), its first test set.
     primary = sets[0]
-    recs = tested.on_set(all_recs, primary)
+    recs = views[primary]
     hw = recs[0].cost_input_hw
     (target_widths, target_scale, _), *other = table_scales(recs, width_multiplier)
     bench = matching_bench(out_dir, target_widths, target_scale)
@@ -598,11 +599,11 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     title = dataset if primary == dataset else f"{dataset}, tested on {primary}"
     tables = {primary: df}
     for name in sets[1:]:
-        tables[name] = table(tested.on_set(all_recs, name), None, bench, permutations=permutations, alpha=alpha)
+        tables[name] = table(views[name], None, bench, permutations=permutations, alpha=alpha)
         tables[name].attrs["cost_hw"] = df.attrs["cost_hw"]
     text = markdown(df, title, key, paper_name, recs[-1].config, bench, notes, _shown(store))
     atomic_write_text(
-        out_dir / "report.md", text + every_test_set(all_recs, tables, out_dir, dataset, key, bench, notes, store)
+        out_dir / "report.md", text + every_test_set(views, tables, out_dir, dataset, key, bench, notes, store)
     )
     if df.reference.any() and len(df) > 1:
         plot(df, out_dir / "f_vs_time.png", title)
@@ -610,26 +611,26 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     return out_dir
 
 
-def every_test_set(all_recs: list[Record], tables: dict[str, pd.DataFrame], out_dir: Path, dataset: str, key: str,
-                   bench: dict | None, notes: list[str], store: Path) -> str:  # fmt: skip
+def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFrame], out_dir: Path, dataset: str,
+                   key: str, bench: dict | None, notes: list[str], store: Path) -> str:  # fmt: skip
     """Per test set, its own report, table and curves (`test_sets/<set>/`); all sets side by side
     as `table.tex` (LaTeX, booktabs) and `table.md`; returns the report's section on them."""
     from fcn_ablation.reporting import curves, paste
 
     lines = ["", "## Every test set", ""]
     for name, df in tables.items():
-        views = tested.on_set(all_recs, name)
+        recs = views[name]
         folder = out_dir / "test_sets" / name
         folder.mkdir(parents=True, exist_ok=True)
         title = dataset if name == dataset else f"{dataset}, tested on {name}"
         write_csv(df, folder / "results.csv")
         atomic_write_text(
-            folder / "report.md", markdown(df, title, key, "-", views[-1].config, bench, notes, _shown(store))
+            folder / "report.md", markdown(df, title, key, "-", recs[-1].config, bench, notes, _shown(store))
         )
-        drawn = curves.write_curves(views, folder, f"{title}: {int(df.test_images.max())} test images")
-        map_grid(views, df, folder / "maps.png")
+        drawn = curves.write_curves(recs, folder, f"{title}: {int(df.test_images.max())} test images")
+        map_grid(recs, df, folder / "maps.png")
         shown = f"[curves](test_sets/{name}/curves.png)" if drawn is not None else "no curves (records older than them)"
-        lines.append(f"- **{name}** ({int(df.test_images.max())} test images, {len(views)} records): "
+        lines.append(f"- **{name}** ({int(df.test_images.max())} test images, {len(recs)} records): "
                      f"[report](test_sets/{name}/report.md), {shown}")  # fmt: skip
     caption = (f"Width ablation of FCN-8s trained on {dataset} (table {key}): mean over seeds ± half-width of the 95 % "
                f"interval; best bold, second underlined; {NOT_SIGNIFICANT}: not told apart from the baseline")  # fmt: skip

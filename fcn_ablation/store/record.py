@@ -92,7 +92,7 @@ class Record:
     extra: dict = field(default_factory=dict)  # keys of a newer or other writer: kept, written back
     path: Path | None = None  # where the store holds it (not written)
     # where its per-image values lie in the `.npz` beside `path` (not written): "" for the record's
-    # own test split; `<set>/` for a view of it on another test set (`store.tested.on_set`)
+    # own test split; `<set>/` for a view of it on another test set (`store.tested.by_set`)
     arrays_prefix: str = ""
     absent: frozenset = frozenset()  # fields the file did not hold: not written back either
 

@@ -8,8 +8,8 @@ A result on one test set (`SetResult`) is the same value wherever it was written
   `evaluations/<record stem>--<set>--<created>-<suffix>.json` (with the same `test_sets` entry and
   `.npz` layout), so that records stay as they were written and a table's report sees it.
 
-`on_set(records, name)` gives a table's records as seen on one test set (views: the same rows, that
-set's scores and per-image values), which is all a report needs to build that set's table. The
+`by_set(records)` gives a table's records as seen on each test set (views: the same rows, that set's
+scores and per-image values), which is all a report needs to build each set's table. The
 newest result wins where a model was scored twice on a set; a result on other split files (the set
 changed) is not the same test and is not reused (`done_on`).
 """
@@ -123,19 +123,27 @@ def file_evaluation(record: Record, name: str, result: dict, arrays: dict | None
     return records.write_json(folder / f"{stem}.json", data)
 
 
-def on_set(recs: list[Record], name: str) -> list[Record]:
-    """The records that have a result on test set `name`, each as a view on that set: its scores,
-    test image count and data summary (and the set's section as the config's `dataset`), its
-    per-image values found through `path` and `arrays_prefix`. The rest of the record is its own.
-    Rows of one table share a test set: results on other split files than the newest result's (the
-    set changed between evaluations) are left out, with a warning naming them."""
-    found = [(r, res) for r in recs if (res := results_of(r).get(name)) is not None]
-    if not found:
-        return []
+def by_set(recs: list[Record], log=None) -> dict[str, list[Record]]:
+    """{test set: the records with a result on it, each as a view on that set}, the table's own set
+    first, then by name. A view has that set's scores, test image count and data summary (and the
+    set's section as the config's `dataset`), its per-image values found through `path` and
+    `arrays_prefix`; the rest of the record is its own. Each record's results are read once.
+    Rows of one table share a test set: results on other split files than the set's newest result's
+    (the set changed between evaluations) are left out, with a warning naming them."""
+    log = log or logging.getLogger(__name__)
+    found: dict[str, list[tuple[Record, SetResult]]] = {}
+    for r in recs:
+        for name, res in results_of(r, log).items():
+            found.setdefault(name, []).append((r, res))
+    own = [recs[0].dataset] if recs and recs[0].dataset in found else []
+    return {name: _views(name, found[name], log) for name in own + sorted(set(found) - set(own))}
+
+
+def _views(name: str, found: list[tuple[Record, SetResult]], log) -> list[Record]:
     newest = max(found, key=lambda f: f[1].created)[1].split_hash
     other = [r for r, res in found if res.split_hash != newest]
     if other:
-        logging.getLogger(__name__).warning(
+        log.warning(
             "%s: %d records were tested on other split files than the newest (%s), e.g. %s; left out of its table "
             "(score them again: fcn-ablation-evaluate dataset=%s rerun=true models=[...])",
             name, len(other), newest, other[0].path, name,
@@ -149,10 +157,3 @@ def on_set(recs: list[Record], name: str) -> list[Record]:
         out.append(dataclasses.replace(r, scores=res.scores, test_images=res.test_images, data=res.data,
                                        config=config, path=path, arrays_prefix=res.prefix))  # fmt: skip
     return out
-
-
-def test_set_names(recs: list[Record]) -> list[str]:
-    """Every test set a table's records have results on: the table's own first, then by name."""
-    names = {n for r in recs for n in results_of(r)}
-    own = [recs[0].dataset] if recs and recs[0].dataset in names else []
-    return own + sorted(names - set(own))

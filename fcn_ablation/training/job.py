@@ -308,14 +308,14 @@ def baseline_config(cfg):
 def _test_done_job(cfg, record: Record, others: dict) -> None:
     """A done job asked to test on sets its record has no result on (`test_on` grew since it ran):
     test its stored weights on each, as `fcn-ablation-evaluate` would, instead of training again."""
-    missing = {n: dm for n, dm in others.items() if tested.done_on(record, n, dm.summary()["split_hash"]) is None}
-    if not missing:
-        return
-    trainer = tester(cfg.trainer.accelerator, bool(cfg.trainer.enable_progress_bar))
-    for name, dm in missing.items():
+    trainer = None
+    for name, dm in others.items():
+        if tested.done_on(record, name, dm.summary()["split_hash"]) is not None:
+            continue
+        trainer = trainer or tester(cfg.trainer.accelerator, bool(cfg.trainer.enable_progress_bar))
         section = OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True)
         path, _ = evaluate_stored(record, name, dm, trainer, cfg.paths.results_dir, cfg.report.grid_images,
-                                  {"by": "job", "test_on": name, "dataset": section})  # fmt: skip
+                                  {"by": "job", "test_on": name, "dataset": section}, rerun=True)  # checked above  # fmt: skip
         print(f"tested {record.job} on {name}: {path}")
 
 

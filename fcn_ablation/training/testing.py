@@ -9,6 +9,7 @@ error at start-up, not after hours of training. A set is seen in the training se
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import torch
 from omegaconf import OmegaConf
 
 from fcn_ablation.config import datasets
+from fcn_ablation.config.schema import ModelConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.errors import DataError
 from fcn_ablation.evaluation.metrics import CURVES, mean_curves
@@ -107,9 +109,9 @@ def load_trained(record: Record, results_dir: str | Path) -> FCN8s:
             f"{path}: no weights of {record.path.name if record.path else record.job} (trained with save_checkpoint=false, "
             "or the job folder was moved or deleted); retrain it, or copy the job folder back"
         )
-    m = record.config.get("model", {})
-    net = FCN8s(record.widths, m.get("num_classes", 2), m.get("dropout", 0.5), m.get("learn_upsampling", False),
-                m.get("at_once_scaling", False))  # fmt: skip
+    known = {f.name for f in dataclasses.fields(ModelConfig)}  # the schema's defaults where an older record is silent
+    m = ModelConfig(**{k: v for k, v in record.config.get("model", {}).items() if k in known})
+    net = FCN8s(record.widths, m.num_classes, m.dropout, m.learn_upsampling, m.at_once_scaling)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
         net.load_state_dict(state)
