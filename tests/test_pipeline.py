@@ -51,7 +51,7 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
     test = summary_test_pairs(record.data, record.config["dataset"])
     assert len(test) == record.test_images == 60
     floors = heuristic_max_f(test)
-    assert set(floors) == {"grey", "colour_contrast"}
+    assert set(floors) == {"centre_prior", "grey", "colour_contrast"}
     for rule, f in floors.items():
         assert f < record.scores["max_f"] - 0.2, (rule, f, record.scores["max_f"])
     assert (tmp_path / "results" / "synthetic" / record.settings_key / "report.md").is_file()

@@ -1,16 +1,19 @@
-"""`fcn-ablation-baselines RECORD.json` (`python -m fcn_ablation.commands.baselines`): the non-learned baselines on a record's test set."""
+"""`fcn-ablation-baselines RECORD.json` (`python -m fcn_ablation.commands.baselines`): the non-learned rules on a record's test set."""
 
 from __future__ import annotations
 
-from fcn_ablation.data.pairs import summary_test_pairs
-from fcn_ablation.evaluation.baselines import heuristic_max_f
+FLOOR_METRICS = ("max_f", "mean_f", "mae", "s_measure", "max_e")  # what a reader compares a floor on
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`fcn-ablation-baselines RECORD.json`: the rules' max F on that run's test split."""
+    """`fcn-ablation-baselines RECORD.json`: the non-learned rules (centre prior, grey level,
+    colour contrast) scored on that run's test split, beside the network."""
     import argparse
 
+    from fcn_ablation.data.pairs import summary_test_pairs
     from fcn_ablation.errors import DataError, exit_on_user_error
+    from fcn_ablation.evaluation.baselines import LABELS, rule_scores
+    from fcn_ablation.store.record import METRICS
     from fcn_ablation.store.records import read_record
 
     parser = argparse.ArgumentParser(description=main.__doc__)
@@ -20,15 +23,17 @@ def main(argv: list[str] | None = None) -> int:
         rec = read_record(args.record)
         try:
             test = summary_test_pairs(rec.data, rec.config["dataset"])
-            floors = heuristic_max_f(test)
+            floors = rule_scores(test, progress=True)
         except (OSError, KeyError) as err:
             raise DataError(
                 f"{args.record}: its test split cannot be read back ({type(err).__name__}: {err})"
             ) from None
-    print(f"{'rule':<16} max F   (test split {rec.split_hash}, {len(test)} images)")
-    print(f"{'network':<16} {rec.scores['max_f']:.4f}  ({rec.experiment}, {rec.dataset})")
-    for rule, f in floors.items():
-        print(f"{rule:<16} {f:.4f}")
+    head = "".join(f"{METRICS[m][0]:>9}" for m in FLOOR_METRICS)
+    print(f"{'rule':<16}{head}   (test split {rec.split_hash}, {len(test)} images)")
+    net = "".join(f"{rec.scores.get(m, float('nan')):>9.4f}" for m in FLOOR_METRICS)
+    print(f"{'network':<16}{net}   ({rec.experiment}, {rec.dataset})")
+    for rule, scores in floors.items():
+        print(f"{LABELS.get(rule, rule):<16}" + "".join(f"{scores[m]:>9.4f}" for m in FLOOR_METRICS))
     return 0
 
 

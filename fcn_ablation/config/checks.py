@@ -36,7 +36,7 @@ def validate(cfg, training: bool = True) -> None:
     if s.train == 0 and training:
         raise ConfigError(
             f"dataset={cfg.dataset.name} is a test-only set (dataset.split.train=0): train on another set and test on "
-            f"this one with test_on=[{cfg.dataset.name}]"
+            f"this one with test_on=[{cfg.dataset.name}], or split it to train on it: 'dataset.split={{train:0.7,val:0.1,test:0.2}}'"
         )
     if s.test == 0 and cfg.test and own and training:
         raise ConfigError(
@@ -111,6 +111,24 @@ def _validate_dataset(ds) -> None:
         raise ConfigError(f"dataset.fixed_size: [height, width] of positive integers, got {list(size)}")
     if mode is not ResizeMode.native and size is None:
         raise ConfigError(f"dataset.resize_mode={mode.value} needs dataset.fixed_size=[height,width]")
+    crop = ds.get("crop_scale")
+    if crop is not None and (len(crop) != 2 or not 0 < crop[0] <= crop[1] <= 1):
+        raise ConfigError(f"dataset.crop_scale: [lo, hi] with 0 < lo <= hi <= 1, or null, got {list(crop)}")
+    eval_size = ds.get("eval_size")
+    if eval_size is not None and (len(eval_size) != 2 or min(eval_size) < 1):
+        raise ConfigError(f"dataset.eval_size: [height, width] of positive integers or null, got {list(eval_size)}")
+    threshold = ds.get("mask_threshold", 0.5)
+    if not 0 < threshold <= 1:
+        raise ConfigError(f"dataset.mask_threshold: a share of full scale in (0, 1], got {threshold}")
+    for key in ("image_exts", "mask_exts"):
+        exts = ds.get(key)
+        if exts is not None and (not exts or any(not str(e).startswith(".") or str(e) != str(e).lower() for e in exts)):
+            raise ConfigError(f"dataset.{key}: lower-case suffixes with their dot, e.g. ['.jpg', '.png'], got {list(exts)}")
+    if ds.get("image_exts") and ds.get("mask_exts") and set(ds.image_exts) & set(ds.mask_exts):
+        both = sorted(set(ds.image_exts) & set(ds.mask_exts))
+        if any(lay.images == lay.masks for lay in ds.layouts):
+            raise ConfigError(f"dataset.image_exts and dataset.mask_exts share {both} while images and masks "
+                              "share a folder: a file could be either; give them folders of their own")  # fmt: skip
     if ds.num_workers is not None and ds.num_workers < 0:
         raise ConfigError(f"dataset.num_workers: must be >= 0 or null (one per core), got {ds.num_workers}")
     if not ds.layouts:

@@ -19,7 +19,8 @@ from fcn_ablation.config.folder import config_dir
 from fcn_ablation.config.schema import DatasetConfig
 from fcn_ablation.errors import ConfigError
 
-INPUT_SPACE = ("mean", "std", "channel_order")  # what a test set takes from the set the network trained on
+# what a test set takes from the set the network trained on: its normalisation and the size it is tested at
+INPUT_SPACE = ("mean", "std", "channel_order", "eval_size")
 
 
 def folder() -> Path:

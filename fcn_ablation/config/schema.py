@@ -136,8 +136,19 @@ class DatasetConfig:
     sources: list[SourceConfig] = row_attribute(default_factory=list, why="how the files arrive, not which they are")
     on_bad_file: BadFilePolicy = BadFilePolicy.error
     split: SplitConfig = field(default_factory=SplitConfig)
-    resize_mode: ResizeMode = ResizeMode.native  # training batches only: evaluation is always native
+    # image and mask suffixes that count (".jpg", ".png"); null: JPEGs beside PNG/BMP masks, or any
+    # common image format in a folder of its own (`data.pairs`)
+    image_exts: Optional[list[str]] = added_later(None, default=None)
+    mask_exts: Optional[list[str]] = added_later(None, default=None)
+    # a grey-level mask pixel is salient at this share of full scale or above (0.5: 128 of 255, as
+    # the community reads PASCAL-S's masks, the share of subjects who marked the pixel)
+    mask_threshold: float = added_later(0.5, default=0.5)
+    resize_mode: ResizeMode = ResizeMode.native  # training batches only (evaluation: `eval_size`)
     fixed_size: Optional[list[int]] = None  # [height, width] for resize_mode resize or pad
+    # [height, width]: validation and test images reach the network resized to this size and each map
+    # is resized back (bilinear) to its mask's own size, where every metric is computed (the SOD
+    # convention); null: each image at its native size, as Caffe FCN
+    eval_size: Optional[list[int]] = added_later(None, default=None)
     batch_size: int = 1
     # loader processes; None: one per CPU core, at most 8
     num_workers: Optional[int] = row_attribute(None, why="how the files arrive, not which they are")
@@ -150,6 +161,9 @@ class DatasetConfig:
     mean: list[float] = field(default_factory=lambda: [122.67891434, 116.66876762, 104.00698793])
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     flip: bool = True  # random horizontal flips in training
+    # [lo, hi]: each training image is first cropped to a share of each side drawn in [lo, hi], at a
+    # random place (scale augmentation, drawn by the epoch's plan); null: whole images
+    crop_scale: Optional[list[float]] = added_later(None, default=None)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
 

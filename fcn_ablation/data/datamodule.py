@@ -44,10 +44,15 @@ def _synthetic_args(syn) -> tuple:
     return syn.num_images, syn.size, syn.seed, syn.width, check_short_side(syn.size, syn.short_side)
 
 
-def split_base(root: Path, cache_dir: Path, name: str) -> Path:
-    """Split files live beside the data, or in the cache when the data folder is read-only."""
+def split_base(root: Path, cache_dir: Path, name: str, fractions=None, seed: int = 0) -> Path:
+    """Split files live beside the data, or in the cache when the data folder is read-only and holds
+    none of these `fractions` and `seed` (a shared read-only copy's own split files are used as they are)."""
     if os.access(root, os.W_OK):
         return root
+    if fractions is not None:
+        own = splitting.split_dir(root, tuple(fractions), seed)
+        if all((own / f"{n}.txt").is_file() for n in splitting.SPLITS):
+            return root
     tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:10]
     return cache_dir / "splits" / f"{name}-{tag}"
 
@@ -61,9 +66,9 @@ def written_split_hash(cfg_dataset, cache_dir: str) -> str | None:
     if str(s.new_pairs) in ("add", "NewPairs.add"):
         return None
     cache = Path(cache_dir).expanduser()
-    directory = splitting.split_dir(
-        split_base(dataset_root(cfg_dataset, cache_dir), cache, cfg_dataset.name), (s.train, s.val, s.test), s.seed
-    )
+    fractions = (s.train, s.val, s.test)
+    root = dataset_root(cfg_dataset, cache_dir)
+    directory = splitting.split_dir(split_base(root, cache, cfg_dataset.name, fractions, s.seed), fractions, s.seed)
     if not all((directory / f"{n}.txt").is_file() for n in splitting.SPLITS):
         return None
     return splitting.splits_hash(directory)
@@ -103,11 +108,13 @@ class SaliencyDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        layout = resolve_layout(self.root, self.cfg.layouts, self.cfg.name, root_hints(self.cfg))
-        listing = list_pairs(layout.images, layout.masks)
+        layout = resolve_layout(self.root, self.cfg.layouts, self.cfg.name, root_hints(self.cfg),
+                                self.cfg.get("image_exts"), self.cfg.get("mask_exts"))  # fmt: skip
+        threshold = float(self.cfg.get("mask_threshold", 0.5))
+        listing = list_pairs(layout.images, layout.masks, threshold, self.cfg.get("image_exts"), self.cfg.get("mask_exts"))
         scan = scan_pairs(
             listing.pairs,
-            cache_file(self.cache_dir, layout.images, layout.masks),
+            cache_file(self.cache_dir, layout.images, layout.masks, threshold),
             workers=max(2, self.workers),
             progress=self.progress,
         )
@@ -136,7 +143,7 @@ class SaliencyDataModule(pl.LightningDataModule):
         # the split it always belonged to; skipped pairs are then left out of their split.
         s = self.cfg.split
         fractions = (s.train, s.val, s.test)
-        self.split_dir = splitting.split_dir(self._split_base(), fractions, s.seed)
+        self.split_dir = splitting.split_dir(self._split_base(fractions, s.seed), fractions, s.seed)
         self.splits, outside = splitting.load_or_write_splits(
             self.split_dir, listing.stems, fractions, s.seed, s.new_pairs
         )
@@ -160,13 +167,13 @@ class SaliencyDataModule(pl.LightningDataModule):
             )  # fmt: skip
 
         ds = self.cfg
-        native = PairTransform(ds.mean)
+        native = PairTransform.for_eval(ds.mean, ds.get("eval_size"))  # native, or resized for the network only
         keep = bool(ds.get("keep_decoded", False))
         self.train_set = SaliencyDataset(
             used["train"], PairTransform(ds.mean, ds.resize_mode, ds.fixed_size), keep_decoded=keep
         )
         self.val_set = SaliencyDataset(used["val"], native, keep_decoded=keep)
-        self.test_set = SaliencyDataset(used["test"], native, keep_decoded=keep)  # native: at each image's own size
+        self.test_set = SaliencyDataset(used["test"], native, keep_decoded=keep)  # masks at each image's own size
         self._summary = {
             "data_root": str(self.root),
             "data_layout": layout.describe(self.root),
@@ -186,10 +193,13 @@ class SaliencyDataModule(pl.LightningDataModule):
             "split_dir": str(self.split_dir),
             "split_files": [str(self.split_dir / f"{n}.txt") for n in splitting.SPLITS],
             "split_hash": splitting.splits_hash(self.split_dir),
+            # how the network saw the test images: "native", or "HxW" (maps resized back to each mask)
+            "eval_input": "native" if ds.get("eval_size") is None else "x".join(map(str, ds.eval_size)),
+            "mask_threshold": threshold,
         }
 
-    def _split_base(self) -> Path:
-        return split_base(self.root, self.cache_dir, self.cfg.name)
+    def _split_base(self, fractions, seed: int) -> Path:
+        return split_base(self.root, self.cache_dir, self.cfg.name, fractions, seed)
 
     def summary(self) -> dict:
         return dict(self._summary)
@@ -213,7 +223,7 @@ class SaliencyDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         """The training batches in each epoch's plan (order and flips: `sampling.EpochPlan`),
         resumed where a checkpoint's `state_dict` says (`load_state_dict`)."""
-        plan = EpochPlan(len(self.train_set), self.cfg.split.seed, flip=self.cfg.flip)
+        plan = EpochPlan(len(self.train_set), self.cfg.split.seed, flip=self.cfg.flip, crop_scale=self.cfg.get("crop_scale"))
         loader = ResumableLoader(self.train_set, plan, **self._loader_args(self.cfg.batch_size))
         if self._resume_at is not None:
             loader.restore(self._resume_at)
@@ -231,7 +241,7 @@ class SaliencyDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         # Validation is native like the test; batches of one unless training batches are native too.
-        native = ResizeMode(self.cfg.resize_mode) is ResizeMode.native
+        native = ResizeMode(self.cfg.resize_mode) is ResizeMode.native and self.cfg.get("eval_size") is None
         return self._loader(self.val_set, self.cfg.batch_size if native else 1, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:

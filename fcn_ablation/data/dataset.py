@@ -23,9 +23,9 @@ class SaliencyDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, key: int | tuple[int, bool]) -> dict:
-        """`key`: an index, or `(index, flip)` as the training plan (`sampling.EpochPlan`) gives it."""
-        i, flip = key if isinstance(key, tuple) else (key, False)
+    def __getitem__(self, key: int | tuple) -> dict:
+        """`key`: an index, or `(index, flip[, crop])` as the training plan (`sampling.EpochPlan`) gives it."""
+        i, flip, crop = (*key, None)[:3] if isinstance(key, tuple) else (key, False, None)
         try:
             pair = self.kept.get(i) if self.kept is not None else None
             if pair is None:
@@ -36,5 +36,5 @@ class SaliencyDataset(torch.utils.data.Dataset):
             raise DataError(
                 f"{err} (it changed after the start-up check); fix or remove it, or pass dataset.on_bad_file=skip"
             ) from None
-        x, y = self.transform(*pair, flip=flip)
+        x, y = self.transform(*pair, flip=flip, crop=crop)
         return {"image": x, "mask": y, "name": self.pairs[i].stem}

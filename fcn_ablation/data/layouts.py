@@ -40,9 +40,12 @@ def _count(d: Path, suffixes) -> int:
     return sum(1 for p in d.iterdir() if p.suffix.lower() in suffixes)
 
 
-def resolve_layout(root: Path, layouts, dataset: str, hints: str = "set dataset.root") -> Layout:
+def resolve_layout(
+    root: Path, layouts, dataset: str, hints: str = "set dataset.root", image_exts=None, mask_exts=None
+) -> Layout:
     """The first of `layouts` ({images, masks} relative folders) found under `root` with images;
-    `hints` says how this data set's files can be brought into place."""
+    `hints` says how this data set's files can be brought into place; `image_exts`/`mask_exts`:
+    the suffixes that count, where the data set names them (`dataset.image_exts`)."""
     root = Path(root)
     if not root.exists():
         raise DataError(f"{root}: data set root does not exist; {hints}")
@@ -55,11 +58,13 @@ def resolve_layout(root: Path, layouts, dataset: str, hints: str = "set dataset.
             if (
                 images.is_dir()
                 and masks.is_dir()
-                and _count(images, image_suffixes(images, masks))
-                and _count(masks, MASK_SUFFIXES)
+                and _count(images, tuple(image_exts or ()) or image_suffixes(images, masks))
+                and _count(masks, tuple(mask_exts or ()) or MASK_SUFFIXES)
             ):
                 return Layout(images, masks)
-    wanted = "; ".join(f"{lay.images}/*.jpg + {lay.masks}/*.png" for lay in layouts)
+    img, msk = ("|".join(f"*{e}" for e in exts) if exts else default for exts, default in
+                ((image_exts, "*.jpg"), (mask_exts, "*.png")))  # fmt: skip
+    wanted = "; ".join(f"{lay.images}/{img} + {lay.masks}/{msk}" for lay in layouts)
     found = _describe_tree(root)
     raise DataError(
         f"{root}: no {dataset} layout found (looked for {wanted}, in the root and one folder down); found {found}. Point dataset.root at the right folder or add an entry to dataset.layouts"

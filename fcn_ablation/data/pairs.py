@@ -40,11 +40,15 @@ class BadPair(DataError):
         self.file, self.problem = Path(file), problem
 
 
+DEFAULT_MASK_THRESHOLD = 0.5  # the share of full scale a grey-level mask pixel needs to be salient
+
+
 @dataclass(frozen=True)
 class Pair:
     stem: str
     image: Path
     mask: Path
+    mask_threshold: float = DEFAULT_MASK_THRESHOLD  # the data set's (`dataset.mask_threshold`): how its mask reads
 
 
 @dataclass
@@ -63,17 +67,21 @@ class PairListing:
         return [p.stem for p in self.pairs] + [p.stem for p in self.images_without_mask] + [b["stem"] for b in self.bad]
 
 
-def list_pairs(images_at: Path, masks_at: Path) -> PairListing:
-    """Pair `images_at/*.jpg` with `masks_at/*.png` by stem; sorted naturally (2 before 10)."""
+def list_pairs(
+    images_at: Path, masks_at: Path, mask_threshold: float = DEFAULT_MASK_THRESHOLD, image_exts=None, mask_exts=None
+) -> PairListing:
+    """Pair `images_at/*.jpg` with `masks_at/*.png` by stem; sorted naturally (2 before 10).
+    `image_exts`/`mask_exts` (".jpg", ...): the suffixes that count, where a data set names its own."""
     images: dict[str, list[Path]] = {}
     masks: dict[str, list[Path]] = {}
     other: list[Path] = []
-    img_suffixes = image_suffixes(images_at, masks_at)
-    for d, suffixes, into in ((images_at, img_suffixes, images), (masks_at, MASK_SUFFIXES, masks)):
+    img_suffixes = tuple(image_exts) if image_exts else image_suffixes(images_at, masks_at)
+    mask_suffixes = tuple(mask_exts) if mask_exts else MASK_SUFFIXES
+    for d, suffixes, into in ((images_at, img_suffixes, images), (masks_at, mask_suffixes, masks)):
         for p in sorted(d.iterdir()):
             if p.suffix.lower() in suffixes:
                 into.setdefault(p.stem, []).append(p)
-            elif p.is_file() and p.suffix.lower() not in img_suffixes + MASK_SUFFIXES and p not in other:
+            elif p.is_file() and p.suffix.lower() not in img_suffixes + mask_suffixes and p not in other:
                 other.append(p)
     bad = {}
     for kind, found in (("image", images), ("mask", masks)):
@@ -84,7 +92,7 @@ def list_pairs(images_at: Path, masks_at: Path) -> PairListing:
     one = {stem: files[0] for stem, files in images.items() if stem not in bad}
     mask = {stem: files[0] for stem, files in masks.items() if stem not in bad}
     return PairListing(
-        pairs=[Pair(s, one[s], mask[s]) for s in sorted(set(one) & set(mask), key=_natural)],
+        pairs=[Pair(s, one[s], mask[s], mask_threshold) for s in sorted(set(one) & set(mask), key=_natural)],
         images_without_mask=[one[s] for s in sorted(set(one) - set(mask), key=_natural)],
         masks_without_image=[mask[s] for s in sorted(set(mask) - set(images), key=_natural)],
         other_files=sorted(other),
@@ -148,9 +156,10 @@ def decode_image(path: Path) -> np.ndarray:
         raise BadPair(path, f"cannot read the image ({err})") from err
 
 
-def decode_mask(path: Path) -> np.ndarray:
-    """Boolean (H, W): values {0, 1} as they are; otherwise > 128 on the 8-bit scale (a 16-bit
-    mask is rescaled from 0..65535 when it uses values above 255). Colour masks are refused."""
+def decode_mask(path: Path, threshold: float = DEFAULT_MASK_THRESHOLD) -> np.ndarray:
+    """Boolean (H, W): values {0, 1} as they are; otherwise salient at `threshold` of full scale or
+    above (0.5: 128 and up of 255; a 16-bit mask's scale is 65535 when it uses values above 255).
+    Colour masks are refused."""
     try:
         with Image.open(path) as im:
             im.load()
@@ -168,14 +177,14 @@ def decode_mask(path: Path) -> np.ndarray:
         raise BadPair(path, f"cannot read the mask ({err})") from err
     top = values.max() if values.size else 0
     if top <= 1:
-        return values >= 0.5 if values.dtype.kind == "f" else values == 1
-    scale = 255.0 / 65535.0 if top > 255 else 1.0
-    return values * scale > 128
+        return values >= threshold if values.dtype.kind == "f" else values == 1
+    full = 65535.0 if top > 255 else 255.0
+    return values >= threshold * full
 
 
 def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     """(RGB uint8 HxWx3, bool HxW), or `BadPair` naming the file at fault."""
-    image, mask = decode_image(pair.image), decode_mask(pair.mask)
+    image, mask = decode_image(pair.image), decode_mask(pair.mask, pair.mask_threshold)
     if image.shape[:2] != mask.shape:
         h, w = image.shape[:2]
         raise BadPair(
@@ -192,6 +201,13 @@ def summary_test_pairs(summary: dict, dataset: dict) -> list[Pair]:
         "masks": dataset["mask_dir"],
     }  # older records
     root = Path(summary["data_root"])
-    by_stem = {p.stem: p for p in list_pairs(root / layout["images"], root / layout["masks"]).pairs}
+    listing = list_pairs(
+        root / layout["images"],
+        root / layout["masks"],
+        float(dataset.get("mask_threshold", DEFAULT_MASK_THRESHOLD)),
+        dataset.get("image_exts"),
+        dataset.get("mask_exts"),
+    )
+    by_stem = {p.stem: p for p in listing.pairs}
     skipped = {bad["stem"] for bad in summary.get("data_skipped", [])}
     return [by_stem[s] for s in read_names(Path(summary["split_dir"]) / "test.txt") if s not in skipped]

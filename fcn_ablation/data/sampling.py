@@ -28,10 +28,13 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 class EpochPlan(Sampler):
     """Yields `(index, flip)` for every training image in the epoch's order (`flip` False when
-    flips are off); `skip` items of the next epoch are left out (a resumed epoch)."""
+    flips are off), and with `crop_scale` ([lo, hi]) `(index, flip, (share, x, y))`: a crop of
+    `share` (drawn in [lo, hi]) of each side, placed at `x`, `y` (in [0, 1]) of the room left;
+    `skip` items of the next epoch are left out (a resumed epoch)."""
 
-    def __init__(self, n: int, seed: int, flip: bool) -> None:
+    def __init__(self, n: int, seed: int, flip: bool, crop_scale=None) -> None:
         self.n, self.seed, self.flip = int(n), int(seed), bool(flip)
+        self.crop_scale = tuple(float(v) for v in crop_scale) if crop_scale is not None else None
         self.epoch = 0
         self.skip = 0
 
@@ -43,7 +46,12 @@ class EpochPlan(Sampler):
         g = torch.Generator().manual_seed(_epoch_seed(self.seed, epoch))
         order = torch.randperm(self.n, generator=g).tolist()
         flips = (torch.rand(self.n, generator=g) < 0.5).tolist() if self.flip else [False] * self.n
-        return list(zip(order, flips))
+        if self.crop_scale is None:
+            return list(zip(order, flips))
+        lo, hi = self.crop_scale
+        draws = torch.rand(self.n, 3, generator=g, dtype=torch.float64)
+        crops = [(lo + (hi - lo) * a, x, y) for a, x, y in draws.tolist()]
+        return list(zip(order, flips, crops))
 
     def __len__(self) -> int:
         return self.n

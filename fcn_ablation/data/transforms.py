@@ -5,7 +5,9 @@ and `pad` bring training images to one `fixed_size` so that batches can be large
 stretches (bilinear image, nearest-neighbour mask); pad keeps the aspect ratio, shrinking an
 image only if it does not fit, and marks the padding `IGNORE` so that the loss skips it.
 Evaluation never uses either: the test and validation sets stay native, so scores are at each
-image's original size.
+image's original size, unless `eval_size` is set: then the image alone is resized (the mask
+stays native) and the network's map is resized back to the mask's size before it is scored
+(`training.module`), as SOD methods test.
 """
 
 from __future__ import annotations
@@ -29,17 +31,31 @@ class PairTransform:
     the difference between 250 and 450 images a second.
     """
 
-    def __init__(self, mean, mode: ResizeMode | str = ResizeMode.native, size=None) -> None:
+    def __init__(self, mean, mode: ResizeMode | str = ResizeMode.native, size=None, image_only: bool = False) -> None:
+        """`image_only` (with mode resize): the mask keeps its native size (evaluation at `eval_size`)."""
         self.fill = tuple(int(round(m)) for m in mean)  # padding: the mean colour, ~0 once normalised
         self.mode = ResizeMode(mode)
         self.size = tuple(size) if size is not None else None
+        self.image_only = image_only
 
-    def __call__(self, image: np.ndarray, mask: np.ndarray, flip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """`flip`: mirror left to right (drawn by the training plan, `sampling.EpochPlan`, never here)."""
+    @classmethod
+    def for_eval(cls, mean, eval_size=None) -> PairTransform:
+        """Validation and test: native, or the image alone resized to `eval_size` ([H, W])."""
+        if eval_size is None:
+            return cls(mean)
+        return cls(mean, ResizeMode.resize, eval_size, image_only=True)
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray, flip: bool = False, crop=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`flip`: mirror left to right; `crop` (share, x, y): cut `share` of each side, placed at
+        x and y of the room left, before resizing (both drawn by the training plan,
+        `sampling.EpochPlan`, never here)."""
+        if crop is not None:
+            image, mask = _crop(image, mask, crop)
         if self.mode is ResizeMode.pad:
             image, mask = self._pad(image, mask)
         elif self.mode is ResizeMode.resize and image.shape[:2] != self.size:
-            image, mask = _resize(image, mask, self.size)
+            resized, resized_mask = _resize(image, mask, self.size)
+            image, mask = (resized, mask) if self.image_only else (resized, resized_mask)
         x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
         y = torch.from_numpy(np.array(mask, dtype=np.uint8))
         if flip:
@@ -73,6 +89,14 @@ class Normalise:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = x.float().flip(-3) if self.bgr else x.float()
         return (x - self.mean.to(x.device)) / self.std.to(x.device)
+
+
+def _crop(image: np.ndarray, mask: np.ndarray, crop) -> tuple[np.ndarray, np.ndarray]:
+    share, x, y = crop
+    h, w = mask.shape
+    ch, cw = max(1, round(h * share)), max(1, round(w * share))
+    top, left = int(round((h - ch) * y)), int(round((w - cw) * x))
+    return image[top : top + ch, left : left + cw], mask[top : top + ch, left : left + cw]
 
 
 def _resize(image: np.ndarray, mask: np.ndarray, hw) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ import math
 
 import pandas as pd
 
+from fcn_ablation.reporting.floor import LABEL as FLOOR  # the non-learned last row: shown, never ranked
 from fcn_ablation.store.record import METRICS
 
 # The columns of each set's group: name -> (header, lower is better).
@@ -77,9 +78,18 @@ def _label(row, several_inits: bool) -> str:
     return f"{row.experiment} ({row['init']})" if several_inits else str(row.experiment)
 
 
+
+
+def _floor_values(floor: dict | None, tables, columns: dict, digits: int) -> list[str] | None:
+    if not floor:
+        return None
+    return [f"{floor[name][m]:.{digits}f}" if name in floor and m in floor[name] else "-" for name in tables for m in columns]
+
+
 def latex(tables: dict[str, pd.DataFrame], caption: str, label: str = "tab:width-ablation", digits: int = 3,
-          columns: dict = COLUMNS) -> str:  # fmt: skip
-    """A booktabs `table` (needs `\\usepackage{booktabs}`): one column group per test set."""
+          columns: dict = COLUMNS, floor: dict | None = None) -> str:  # fmt: skip
+    """A booktabs `table` (needs `\\usepackage{booktabs}`): one column group per test set; `floor`
+    ({set: scores}): the centre prior's row below a rule."""
     c = cells(tables, columns)
     several = c["init"].nunique() > 1
     n = len(columns)
@@ -94,12 +104,15 @@ def latex(tables: dict[str, pd.DataFrame], caption: str, label: str = "tab:width
     for _, row in c.iterrows():
         values = " & ".join(_cell(row, name, m, digits, True) for name in tables for m in columns)
         lines.append(f"{_tex(_label(row, several))} & {values} \\\\")
+    floor_cells = _floor_values(floor, tables, columns, digits)
+    if floor_cells:
+        lines += ["\\midrule", f"\\textit{{{FLOOR}}} & {' & '.join(floor_cells)} \\\\"]
     lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
     return "\n".join(lines) + "\n"
 
 
-def markdown(tables: dict[str, pd.DataFrame], digits: int = 3, columns: dict = COLUMNS) -> str:
-    """The same table as Markdown: a header row of `set: metric` columns."""
+def markdown(tables: dict[str, pd.DataFrame], digits: int = 3, columns: dict = COLUMNS, floor: dict | None = None) -> str:
+    """The same table as Markdown: a header row of `set: metric` columns; `floor` as in `latex`."""
     c = cells(tables, columns)
     several = c["init"].nunique() > 1
     header = ["variant"] + [f"{name}: {h}{' ↓' if lower else ''}" for name in tables for h, lower in columns.values()]
@@ -107,6 +120,9 @@ def markdown(tables: dict[str, pd.DataFrame], digits: int = 3, columns: dict = C
     for _, row in c.iterrows():
         values = [_cell(row, name, m, digits, False) for name in tables for m in columns]
         lines.append("| " + " | ".join([_label(row, several)] + values) + " |")
+    floor_cells = _floor_values(floor, tables, columns, digits)
+    if floor_cells:
+        lines.append("| " + " | ".join([f"*{FLOOR}*"] + floor_cells) + " |")
     return "\n".join(lines) + "\n"
 
 

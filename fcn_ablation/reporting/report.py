@@ -29,6 +29,8 @@ from fcn_ablation.errors import UserError
 from fcn_ablation.evaluation import stats
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.markdown import load_note, markdown_table
+from fcn_ablation.reporting.floor import LABEL as FLOOR_LABEL
+from fcn_ablation.reporting.floor import centre_prior
 from fcn_ablation.models.arch import STAGES
 from fcn_ablation.store import records, tested
 from fcn_ablation.store.paper import paper_table
@@ -322,8 +324,35 @@ def _change(row, prefix: str, significant: str, unit: str = " %", fmt: str = "{:
     return text
 
 
+def _floor_rows(df: pd.DataFrame, floor: dict | None, several_inits: bool) -> tuple[dict, dict]:
+    """The centre prior's cells in the main and every-metric tables (one value: nothing to vary)."""
+    if floor is None:
+        return {}, {}
+    s = floor["scores"]
+    lead = {"exp": FLOOR_LABEL, **({"init": "-"} if several_inits else {}), "n": "-"}
+    main = {**lead, "thinned layers": "(nothing learned)", "max F": f"{s['max_f']:.4f}"}
+    every = {**lead, **{label: f"{s[m]:.4f}" if m in s else "-" for m, (label, _, _) in METRICS.items()}}
+    return main, every
+
+
+def floor_note(df: pd.DataFrame, floor: dict | None) -> list[str]:
+    """What learning bought: the reference baseline's max F over the centre prior's, with its interval."""
+    if floor is None:
+        return ["- No centre prior row: its test images could not be read here (the warning above names them)."]
+    f = floor["scores"]["max_f"]
+    line = (f"- {FLOOR_LABEL}: a Gaussian at the image centre, nothing learned (`fcn-ablation-baselines`), scored on the "
+            f"same {floor['test_images']} test images: max F {f:.4f}, MAE {floor['scores']['mae']:.4f}.")  # fmt: skip
+    ref = df[df.reference]
+    if len(ref):
+        r = ref.iloc[0]
+        line += (f" The baseline clears it by {r.max_f - f:+.4f} max F [{r.max_f_ci_low - f:+.4f}, {r.max_f_ci_high - f:+.4f}]"
+                 " (its 95 % interval over seeds, less the prior's fixed value).")  # fmt: skip
+    return [line]
+
+
 def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None, bench: dict | None, notes: list[str],
-             store: str | None = None) -> str:  # fmt: skip
+             store: str | None = None, floor: dict | None = None) -> str:  # fmt: skip
+    """`floor`: the centre prior's scores on the same test images (`reporting.floor`), a row of both tables."""
     several_inits = df.init.nunique() > 1
     has_ref = df.reference.any()
     main = pd.DataFrame({
@@ -343,12 +372,17 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     all_metrics = pd.DataFrame({"exp": df.experiment, **({"init": df.init} if several_inits else {}), "n": df.n,
                                 **{label: [_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"]) for _, r in df.iterrows()]
                                    for m, (label, _, _) in METRICS.items()}})  # fmt: skip
+    floor_main, floor_every = _floor_rows(df, floor, several_inits)
+    if floor_main:
+        main = pd.concat([main, pd.DataFrame([floor_main])], ignore_index=True).fillna("-")
+        all_metrics = pd.concat([all_metrics, pd.DataFrame([floor_every])], ignore_index=True)
     n_max = int(df.n.max())
     lines = [f"# Width ablation of FCN-8s: {dataset}", ""]
     if not has_ref:
         lines += ["**No baseline:** no run of `experiment=baseline` with these settings was found, so the",
                   "changes versus the baseline are left blank. Run it with the same overrides plus `experiment=baseline`.", ""]  # fmt: skip
     lines += [markdown_table(main, index=False), ""]
+    lines += floor_note(df, floor)
     lines += _reading_notes(df, bench, n_max)
     lines += [
         "",
@@ -601,9 +635,10 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     for name in sets[1:]:
         tables[name] = table(views[name], None, bench, permutations=permutations, alpha=alpha)
         tables[name].attrs["cost_hw"] = df.attrs["cost_hw"]
-    text = markdown(df, title, key, paper_name, recs[-1].config, bench, notes, _shown(store))
+    floors = {name: centre_prior(views[name], out_dir / "test_sets" / name) for name in sets}
+    text = markdown(df, title, key, paper_name, recs[-1].config, bench, notes, _shown(store), floors[primary])
     atomic_write_text(
-        out_dir / "report.md", text + every_test_set(views, tables, out_dir, dataset, key, bench, notes, store)
+        out_dir / "report.md", text + every_test_set(views, tables, out_dir, dataset, key, bench, notes, store, floors)
     )
     if df.reference.any() and len(df) > 1:
         plot(df, out_dir / "f_vs_time.png", title)
@@ -612,9 +647,10 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
 
 
 def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFrame], out_dir: Path, dataset: str,
-                   key: str, bench: dict | None, notes: list[str], store: Path) -> str:  # fmt: skip
+                   key: str, bench: dict | None, notes: list[str], store: Path, floors: dict) -> str:  # fmt: skip
     """Per test set, its own report, table and curves (`test_sets/<set>/`); all sets side by side
-    as `table.tex` (LaTeX, booktabs) and `table.md`; returns the report's section on them."""
+    as `table.tex` (LaTeX, booktabs) and `table.md`, the centre prior (`floors`) as their last row;
+    returns the report's section on them."""
     from fcn_ablation.reporting import curves, paste
 
     lines = ["", "## Every test set", ""]
@@ -625,7 +661,8 @@ def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFram
         title = dataset if name == dataset else f"{dataset}, tested on {name}"
         write_csv(df, folder / "results.csv")
         atomic_write_text(
-            folder / "report.md", markdown(df, title, key, "-", recs[-1].config, bench, notes, _shown(store))
+            folder / "report.md",
+            markdown(df, title, key, "-", recs[-1].config, bench, notes, _shown(store), floors.get(name)),
         )
         drawn = curves.write_curves(recs, folder, f"{title}: {int(df.test_images.max())} test images")
         map_grid(recs, df, folder / "maps.png")
@@ -634,11 +671,13 @@ def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFram
                      f"[report](test_sets/{name}/report.md), {shown}")  # fmt: skip
     caption = (f"Width ablation of FCN-8s trained on {dataset} (table {key}): mean over seeds ± half-width of the 95 % "
                f"interval; best bold, second underlined; {NOT_SIGNIFICANT}: not told apart from the baseline")  # fmt: skip
-    atomic_write_text(out_dir / "table.tex", paste.latex(tables, caption))
-    atomic_write_text(out_dir / "table.md", paste.markdown(tables))
+    floor_scores = {name: f["scores"] for name, f in floors.items() if f is not None}
+    atomic_write_text(out_dir / "table.tex", paste.latex(tables, caption, floor=floor_scores))
+    atomic_write_text(out_dir / "table.md", paste.markdown(tables, floor=floor_scores))
     lines += ["", "Side by side (also as LaTeX: `table.tex`, booktabs; and `table.md`): mean ± half-width of the 95 % "
               f"interval over seeds; **best**, <u>second</u> per column; {NOT_SIGNIFICANT}: not told apart from the "
-              "baseline on that set (paired test on its images and interval over seeds).", "", paste.markdown(tables)]  # fmt: skip
+              "baseline on that set (paired test on its images and interval over seeds); the centre prior, nothing learned, "
+              "is the last row and takes no rank.", "", paste.markdown(tables, floor=floor_scores)]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

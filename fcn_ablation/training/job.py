@@ -64,10 +64,13 @@ from fcn_ablation.training.testing import (
 log = logging.getLogger(__name__)
 
 
-def test_image_hw(dataset) -> list[int]:
-    """The most common (height, width) of a test set's images: where its detection time is typical."""
+def test_image_hw(dataset, eval_size=None) -> list[int]:
+    """The (height, width) the network sees test images at: `eval_size` where they are resized to it,
+    else the most common native size of the set's images (where its detection time is typical)."""
     from collections import Counter
 
+    if eval_size is not None:
+        return [int(v) for v in eval_size]
     sizes = Counter(upright_size(pair.image) for pair in dataset.pairs[:200])
     return list(sizes.most_common(1)[0][0])
 
@@ -426,7 +429,7 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
         test=bool(cfg.test),
         scores={k: test_metrics[f"test/{k}"] for k in METRICS if f"test/{k}" in test_metrics},
         val_scores={k: val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
-        test_image_hw=test_image_hw(timed),
+        test_image_hw=test_image_hw(timed, cfg.dataset.get("eval_size")),
         detection_total_s=timing.total_s,
         detection_ms_per_image=timing.ms_per_image,
         detection_images=timing.n_images,
