@@ -123,7 +123,9 @@ def _validate_dataset(ds) -> None:
     for key in ("image_exts", "mask_exts"):
         exts = ds.get(key)
         if exts is not None and (not exts or any(not str(e).startswith(".") or str(e) != str(e).lower() for e in exts)):
-            raise ConfigError(f"dataset.{key}: lower-case suffixes with their dot, e.g. ['.jpg', '.png'], got {list(exts)}")
+            raise ConfigError(
+                f"dataset.{key}: lower-case suffixes with their dot, e.g. ['.jpg', '.png'], got {list(exts)}"
+            )
     if ds.get("image_exts") and ds.get("mask_exts") and set(ds.image_exts) & set(ds.mask_exts):
         both = sorted(set(ds.image_exts) & set(ds.mask_exts))
         if any(lay.images == lay.masks for lay in ds.layouts):

@@ -111,7 +111,9 @@ class SaliencyDataModule(pl.LightningDataModule):
         layout = resolve_layout(self.root, self.cfg.layouts, self.cfg.name, root_hints(self.cfg),
                                 self.cfg.get("image_exts"), self.cfg.get("mask_exts"))  # fmt: skip
         threshold = float(self.cfg.get("mask_threshold", 0.5))
-        listing = list_pairs(layout.images, layout.masks, threshold, self.cfg.get("image_exts"), self.cfg.get("mask_exts"))
+        listing = list_pairs(
+            layout.images, layout.masks, threshold, self.cfg.get("image_exts"), self.cfg.get("mask_exts")
+        )
         scan = scan_pairs(
             listing.pairs,
             cache_file(self.cache_dir, layout.images, layout.masks, threshold),
@@ -223,7 +225,9 @@ class SaliencyDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         """The training batches in each epoch's plan (order and flips: `sampling.EpochPlan`),
         resumed where a checkpoint's `state_dict` says (`load_state_dict`)."""
-        plan = EpochPlan(len(self.train_set), self.cfg.split.seed, flip=self.cfg.flip, crop_scale=self.cfg.get("crop_scale"))
+        plan = EpochPlan(
+            len(self.train_set), self.cfg.split.seed, flip=self.cfg.flip, crop_scale=self.cfg.get("crop_scale")
+        )
         loader = ResumableLoader(self.train_set, plan, **self._loader_args(self.cfg.batch_size))
         if self._resume_at is not None:
             loader.restore(self._resume_at)

@@ -45,7 +45,9 @@ class PairTransform:
             return cls(mean)
         return cls(mean, ResizeMode.resize, eval_size, image_only=True)
 
-    def __call__(self, image: np.ndarray, mask: np.ndarray, flip: bool = False, crop=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, image: np.ndarray, mask: np.ndarray, flip: bool = False, crop=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """`flip`: mirror left to right; `crop` (share, x, y): cut `share` of each side, placed at
         x and y of the room left, before resizing (both drawn by the training plan,
         `sampling.EpochPlan`, never here)."""

@@ -78,12 +78,14 @@ def _label(row, several_inits: bool) -> str:
     return f"{row.experiment} ({row['init']})" if several_inits else str(row.experiment)
 
 
-
-
 def _floor_values(floor: dict | None, tables, columns: dict, digits: int) -> list[str] | None:
     if not floor:
         return None
-    return [f"{floor[name][m]:.{digits}f}" if name in floor and m in floor[name] else "-" for name in tables for m in columns]
+    return [
+        f"{floor[name][m]:.{digits}f}" if name in floor and m in floor[name] else "-"
+        for name in tables
+        for m in columns
+    ]
 
 
 def latex(tables: dict[str, pd.DataFrame], caption: str, label: str = "tab:width-ablation", digits: int = 3,
@@ -111,7 +113,9 @@ def latex(tables: dict[str, pd.DataFrame], caption: str, label: str = "tab:width
     return "\n".join(lines) + "\n"
 
 
-def markdown(tables: dict[str, pd.DataFrame], digits: int = 3, columns: dict = COLUMNS, floor: dict | None = None) -> str:
+def markdown(
+    tables: dict[str, pd.DataFrame], digits: int = 3, columns: dict = COLUMNS, floor: dict | None = None
+) -> str:
     """The same table as Markdown: a header row of `set: metric` columns; `floor` as in `latex`."""
     c = cells(tables, columns)
     several = c["init"].nunique() > 1

@@ -29,9 +29,9 @@ from fcn_ablation.errors import UserError
 from fcn_ablation.evaluation import stats
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.markdown import load_note, markdown_table
+from fcn_ablation.models.arch import STAGES
 from fcn_ablation.reporting.floor import LABEL as FLOOR_LABEL
 from fcn_ablation.reporting.floor import centre_prior
-from fcn_ablation.models.arch import STAGES
 from fcn_ablation.store import records, tested
 from fcn_ablation.store.paper import paper_table
 from fcn_ablation.store.records import METRICS, Record, is_reference_baseline, row_label, table_scales

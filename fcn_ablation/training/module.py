@@ -91,7 +91,9 @@ class SaliencyModule(pl.LightningModule):
 
     def _evaluate(self, batch, metrics, prefix: str) -> torch.Tensor:
         logits = self(batch["image"])
-        if logits.shape[-2:] != batch["mask"].shape[-2:]:  # tested at `dataset.eval_size`: the map back to the mask's size
+        if (
+            logits.shape[-2:] != batch["mask"].shape[-2:]
+        ):  # tested at `dataset.eval_size`: the map back to the mask's size
             logits = F.interpolate(logits, size=batch["mask"].shape[-2:], mode="bilinear", align_corners=False)
         loss = pixel_loss(logits, batch["mask"])
         sal = self.saliency(logits)
