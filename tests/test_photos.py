@@ -128,6 +128,19 @@ def test_a_stored_model_is_scored_on_a_folder_with_no_other_configuration(tmp_pa
 
     results = tested.results_of(records.read_record(record.path))
     assert results["folder"].test_images == 12 and 0 <= results["folder"].scores["max_f"] <= 1
+    assert results["folder"].data["eval_input"] == "native"  # as the model was tested when it trained
+    # At another input size it is another test, not one done already; a bad size is one line.
+    from test_test_sets import evaluate_config
+
+    from fcn_ablation.commands.evaluate import evaluate
+
+    over = [f"models=[{record.settings_key}]", "dataset=folder", f"dataset.root={root}", "progress=false",
+            f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}", "accelerator=cpu"]  # fmt: skip
+    done, _ = evaluate(evaluate_config([*over, "eval_size=[24,24]"]))
+    ((_, entry, filed),) = next(iter(done.values()))
+    assert filed is not None and entry["data"]["eval_input"] == "24x24" and entry["test_images"] == 12
+    with pytest.raises(ConfigError, match="eval_size: trained, native or"):
+        evaluate(evaluate_config([*over, "eval_size=[0,24]"]))
 
 
 # ----------------------------------------------------------------------------- testing at a fixed size

@@ -44,8 +44,11 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
     modules: dict[str, object] = {}  # one data module per input space the models were trained in
     out: dict[Path, list[tuple]] = {}
     failed: list[str] = []
+    size = eval_size_of(cfg.eval_size)
     for r in recs:
         space = {k: r.config.get("dataset", {}).get(k, cfg.dataset[k]) for k in INPUT_SPACE}
+        if size != "trained":
+            space["eval_size"] = size
         tag = repr(sorted(space.items()))
         if tag not in modules:
             section = OmegaConf.merge(cfg.dataset, space)
@@ -66,6 +69,19 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
               f"({entry['test_images']} images)")  # fmt: skip
         out.setdefault(records.store_of(r.path), []).append((r, entry, path))
     return out, failed
+
+
+def eval_size_of(value):
+    """`eval_size`: "trained", None (native) or [height, width]; `ConfigError` naming the key otherwise."""
+    if value in ("trained", "native", None):
+        return None if value in ("native", None) else "trained"
+    try:
+        hw = [int(v) for v in value]
+    except (TypeError, ValueError):
+        hw = []
+    if len(hw) != 2 or min(hw) < 1 or list(value) != hw:
+        raise ConfigError(f"eval_size: trained, native or [height,width] of positive integers, got {value!r}")
+    return hw
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="evaluate")

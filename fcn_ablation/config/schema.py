@@ -378,6 +378,9 @@ class EvaluateConfig:
     rerun: bool = False  # score again models already scored on this set's split files
     report: bool = True  # rebuild the report of every table scored
     grid_images: int = 4  # test images whose maps are kept for the report's map grid
+    # the size the networks see the images at: "trained" (each model's own `dataset.eval_size`, native
+    # where it had none), "native", or [height, width]; maps are scored at each mask's size
+    eval_size: Any = "trained"
     paths: PathsConfig = field(default_factory=PathsConfig)
 
 

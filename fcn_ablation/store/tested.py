@@ -103,10 +103,13 @@ def results_of(record: Record, log=None) -> dict[str, SetResult]:
     return out
 
 
-def done_on(record: Record, name: str, split_hash: str | None) -> SetResult | None:
-    """The record's result on set `name` tested on the same split files, if it has one."""
+def done_on(record: Record, name: str, split_hash: str | None, eval_input: str | None = None) -> SetResult | None:
+    """The record's result on set `name` tested on the same split files (and, given `eval_input`,
+    at the same input size: "native" or "HxW"), if it has one."""
     r = results_of(record).get(name)
-    return r if r is not None and r.split_hash == split_hash else None
+    if r is None or r.split_hash != split_hash:
+        return None
+    return r if eval_input is None or r.data.get("eval_input", "native") == eval_input else None
 
 
 def file_evaluation(record: Record, name: str, result: dict, arrays: dict | None, config: dict) -> Path:

@@ -131,7 +131,7 @@ def evaluate_stored(record: Record, name: str, dm: SaliencyDataModule, trainer: 
     """Test a stored record's weights on set `name` and file the result beside it
     (`store.tested.file_evaluation`). Skipped, as a done job is, when the record already has a
     result on this set's split files (unless `rerun`): returns (None, that result's entry)."""
-    done = tested.done_on(record, name, dm.summary()["split_hash"])
+    done = tested.done_on(record, name, dm.summary()["split_hash"], dm.summary()["eval_input"])
     if done is not None and not rerun:
         return None, done.entry()
     module = SaliencyModule(load_trained(record, results_dir), optimizer=None)
