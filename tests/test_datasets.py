@@ -5,6 +5,7 @@ counted), never a bare traceback."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -274,13 +275,19 @@ def test_split_files_are_listed_with_their_hash_and_fall_back_to_the_cache_when_
     write_set(root / "Imgs", root / "Imgs", n=10)
     writable = datamodule(compose_cfg, tmp_path, root).summary()
     assert writable["split_dir"].startswith(str(root / "splits"))
+    members = _split_members(writable)
+    shutil.move(root / "splits", tmp_path / "kept-splits")
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == root else real_access(path, mode))
     summary = datamodule(compose_cfg, tmp_path, root).summary()
     assert summary["split_dir"].startswith(str(tmp_path / "cache" / "splits" / "msra10k-"))
     assert [os.path.basename(f) for f in summary["split_files"]] == ["train.txt", "val.txt", "test.txt"]
-    assert _split_members(summary) == _split_members(writable)  # same seed, same split
+    assert _split_members(summary) == members  # same seed, same split
     assert summary["split_hash"] == writable["split_hash"] and len(summary["split_hash"]) == 16
+    # A read-only copy that holds its own split files of these fractions and seed: read as they are.
+    shutil.move(tmp_path / "kept-splits", root / "splits")
+    own = datamodule(compose_cfg, tmp_path, root).summary()
+    assert own["split_dir"] == writable["split_dir"] and own["split_hash"] == writable["split_hash"]
 
 
 def test_images_in_any_mode_become_rgb(tmp_path):
@@ -307,7 +314,7 @@ def test_masks_are_binarised_the_same_way_in_every_encoding(tmp_path):
     assert np.array_equal(save(ref.astype(np.uint8), "01.png"), ref)
     assert np.array_equal(save((ref * 65535).astype(np.uint16), "16bit.png"), ref)
     assert Image.open(tmp_path / "16bit.png").mode.startswith("I")
-    grey = np.where(ref, 129, 128).astype(np.uint8)  # thresholded at 128: 128 is background
+    grey = np.where(ref, 128, 127).astype(np.uint8)  # salient at 0.5 of full scale: 128 and up
     assert np.array_equal(save(grey, "grey.png"), ref)
     assert np.array_equal(save(np.dstack([ref.astype(np.uint8) * 255] * 3), "rgb_grey.png"), ref)
     assert np.array_equal(save(ref, "bits.png"), ref)  # 1-bit PNG
