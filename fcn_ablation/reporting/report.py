@@ -577,7 +577,7 @@ def map_grid(recs: list[Record], df: pd.DataFrame, path: Path) -> bool:
     for i, name in enumerate(names):
         panels = [
             decode_image(pairs[name].image) if name in pairs else None,
-            decode_mask(pairs[name].mask) if name in pairs else None,
+            decode_mask(pairs[name].mask, pairs[name].mask_threshold) if name in pairs else None,
         ]
         panels += [maps[e].get(name) for e, _ in chosen]
         for j, (ax, img) in enumerate(zip(axes[i], panels)):
