@@ -4,7 +4,7 @@
 # table of its own under $RESULTS_DIR (default results/photo_choices; committed: results/published/photo_choices).
 # The preset itself is the Table 2 sweep's baseline (sweeps/table2_pascal_s.sh, five seeds); testing
 # at native size instead of 128x128 needs no training: the Table 2 models scored again (last line).
-# About 25 min on 2 cores. docs/photos.md tabulates the reports.
+# About 20 min on 2 cores. docs/photos.md tabulates the reports.
 set -euo pipefail
 ROOT="${PASCAL_S_ROOT:-../shared/data/PASCAL-S}"
 R="${RESULTS_DIR:-results/photo_choices}"
@@ -14,7 +14,6 @@ COMMON=(experiment=baseline seed=0,1,2 preset=cpu_photo dataset=pascal_s dataset
 python -m fcn_ablation -m "${COMMON[@]}" trainer.max_epochs=8                                   # half the budget
 python -m fcn_ablation -m "${COMMON[@]}" model.width_multiplier=0.125 trainer.max_epochs=8      # twice the width, same time
 python -m fcn_ablation -m "${COMMON[@]}" 'dataset.crop_scale=[0.6,1.0]'                         # scale augmentation
-python -m fcn_ablation -m "${COMMON[@]}" 'dataset.fixed_size=[160,160]' 'dataset.eval_size=[160,160]' trainer.max_epochs=12  # larger input, same time
 # Tested at native size: the Table 2 sweep's models (key given as TABLE_KEY), scored on the same 170 images at
 # each image's own size, filed as the set pascal_s_native beside their 128x128 results.
 if [ -n "${TABLE_KEY:-}" ]; then
