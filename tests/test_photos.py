@@ -144,6 +144,7 @@ def test_a_stored_model_is_scored_on_a_folder_with_no_other_configuration(tmp_pa
 
 
 # ----------------------------------------------------------------------------- testing at a fixed size
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")  # the step is called here without a Trainer
 def test_eval_size_resizes_the_image_only_and_the_map_is_scored_at_the_mask_size(tmp_path, cache_dir):
     from fcn_ablation.data.datamodule import SaliencyDataModule
     from fcn_ablation.models.fcn8s import FCN8s
