@@ -345,8 +345,11 @@ def floor_note(df: pd.DataFrame, floor: dict | None) -> list[str]:
     ref = df[df.reference]
     if len(ref):
         r = ref.iloc[0]
-        line += (f" The baseline clears it by {r.max_f - f:+.4f} max F [{r.max_f_ci_low - f:+.4f}, {r.max_f_ci_high - f:+.4f}]"
-                 " (its 95 % interval over seeds, less the prior's fixed value).")  # fmt: skip
+        line += f" The baseline clears it by {r.max_f - f:+.4f} max F"
+        if not pd.isna(r.max_f_ci_low):  # one seed: no interval
+            line += (f" [{r.max_f_ci_low - f:+.4f}, {r.max_f_ci_high - f:+.4f}] (its 95 % interval over seeds, less the "
+                     "prior's fixed value)")  # fmt: skip
+        line += "."
     return [line]
 
 
