@@ -270,13 +270,13 @@ def test_a_torn_checkpoint_is_moved_aside_and_training_starts_over(tmp_path, cap
     class Trainer:
         received_sigterm = False
 
-        def fit(self, module, datamodule, ckpt_path):
-            self.ckpt_path = ckpt_path
+        def fit(self, module, datamodule, ckpt_path, weights_only=None):
+            self.ckpt_path, self.weights_only = ckpt_path, weights_only
 
     torch.save({"global_step": 7, "state_dict": {"w": torch.zeros(100, 100)}}, tmp_path / "last.ckpt")
     trainer = Trainer()
     assert fit(trainer, None, None, tmp_path) == {"checkpoint": str(tmp_path / "last.ckpt"), "step": 7}
-    assert trainer.ckpt_path == str(tmp_path / "last.ckpt")
+    assert trainer.ckpt_path == str(tmp_path / "last.ckpt") and trainer.weights_only is True  # Lightning's load too
     whole = (tmp_path / "last.ckpt").read_bytes()
     (tmp_path / "last.ckpt").write_bytes(whole[: len(whole) // 2])
     with caplog.at_level("WARNING"):
@@ -284,3 +284,35 @@ def test_a_torn_checkpoint_is_moved_aside_and_training_starts_over(tmp_path, cap
     assert trainer.ckpt_path is None and not (tmp_path / "last.ckpt").exists()
     assert (tmp_path / "unreadable-last.ckpt").stat().st_size == len(whole) // 2
     assert "unreadable checkpoint" in caplog.text and "training from the start" in caplog.text
+
+
+class _Planted:
+    """What a crafted checkpoint would run on unpickling: it writes a file (`touched`)."""
+
+    def __init__(self, touched: str) -> None:
+        self.touched = touched
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.touched),))
+
+
+def test_a_planted_pickle_in_a_checkpoint_runs_nothing_and_is_set_aside(tmp_path, caplog):
+    """Issue 33, point 1 (the resume path): a `last.ckpt` that holds a crafted object is never
+    unpickled beyond tensors and plain values; it is set aside as unreadable and the job trains afresh."""
+    import torch
+
+    from fcn_ablation.training.supervision import fit
+
+    class Trainer:
+        received_sigterm = False
+
+        def fit(self, module, datamodule, ckpt_path, weights_only=None):
+            self.ckpt_path = ckpt_path
+
+    touched = tmp_path / "ran"
+    torch.save({"global_step": 3, "payload": _Planted(str(touched))}, tmp_path / "last.ckpt")
+    trainer = Trainer()
+    with caplog.at_level("WARNING"):
+        assert fit(trainer, None, None, tmp_path) is None
+    assert not touched.exists() and trainer.ckpt_path is None
+    assert (tmp_path / "unreadable-last.ckpt").is_file() and "unreadable checkpoint" in caplog.text

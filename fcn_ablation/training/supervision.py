@@ -357,7 +357,7 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
         import torch
 
         try:  # memory-mapped: the step and a whole archive are checked, the weights read once, by Lightning
-            step = int(torch.load(last, map_location="cpu", weights_only=False, mmap=True).get("global_step", 0))
+            step = int(torch.load(last, map_location="cpu", weights_only=True, mmap=True).get("global_step", 0))
         except Exception as err:  # killed while writing it: keep it aside, start over
             aside = last.with_name(f"unreadable-{last.name}")
             last.replace(aside)
@@ -377,7 +377,7 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
             # The data module restores the loader's place in its epoch (`data.sampling`); Lightning,
             # which looks for that on the loader itself, would warn that a mid-epoch resume is inexact.
             warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before the epoch")
-            trainer.fit(module, datamodule=data, ckpt_path=str(last) if resumed else None)
+            trainer.fit(module, datamodule=data, ckpt_path=str(last) if resumed else None, weights_only=True)
         if trainer.received_sigterm:  # Lightning may end fit quietly between epochs
             raise SIGTERMException
         if _Signals.requeue:  # after the last epoch's checkpoint: the rerun starts with the test
