@@ -117,7 +117,7 @@ def _validate_dataset(ds) -> None:
     eval_size = ds.get("eval_size")
     if eval_size is not None and (len(eval_size) != 2 or min(eval_size) < 1):
         raise ConfigError(f"dataset.eval_size: [height, width] of positive integers or null, got {list(eval_size)}")
-    threshold = ds.get("mask_threshold", 0.5)
+    threshold = ds.mask_threshold
     if not 0 < threshold <= 1:
         raise ConfigError(f"dataset.mask_threshold: a share of full scale in (0, 1], got {threshold}")
     for key in ("image_exts", "mask_exts"):

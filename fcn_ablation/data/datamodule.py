@@ -110,7 +110,7 @@ class SaliencyDataModule(pl.LightningDataModule):
             return
         layout = resolve_layout(self.root, self.cfg.layouts, self.cfg.name, root_hints(self.cfg),
                                 self.cfg.get("image_exts"), self.cfg.get("mask_exts"))  # fmt: skip
-        threshold = float(self.cfg.get("mask_threshold", 0.5))
+        threshold = float(self.cfg.mask_threshold)
         listing = list_pairs(
             layout.images, layout.masks, threshold, self.cfg.get("image_exts"), self.cfg.get("mask_exts")
         )

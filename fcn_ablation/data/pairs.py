@@ -204,7 +204,7 @@ def summary_test_pairs(summary: dict, dataset: dict) -> list[Pair]:
     listing = list_pairs(
         root / layout["images"],
         root / layout["masks"],
-        float(dataset.get("mask_threshold", DEFAULT_MASK_THRESHOLD)),
+        float(dataset.get("mask_threshold", DEFAULT_MASK_THRESHOLD)),  # older records: the default
         dataset.get("image_exts"),
         dataset.get("mask_exts"),
     )

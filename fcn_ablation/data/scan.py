@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from fcn_ablation.data.pairs import BadPair, Pair, read_pair
+from fcn_ablation.data.pairs import DEFAULT_MASK_THRESHOLD, BadPair, Pair, read_pair
 from fcn_ablation.files import atomic_write_text
 
 SCAN_VERSION = 3  # bump when the decoding rules change: old verdicts are then ignored
@@ -36,11 +36,11 @@ class ScanResult:
     full_masks: list[str] = field(default_factory=list)  # ... whose mask is salient everywhere
 
 
-def cache_file(cache_dir: str | Path, images: Path, masks: Path, mask_threshold: float = 0.5) -> Path:
+def cache_file(
+    cache_dir: str | Path, images: Path, masks: Path, mask_threshold: float = DEFAULT_MASK_THRESHOLD
+) -> Path:
     """One cache per folder pair and mask threshold (a mask's coverage depends on how it is read)."""
-    where = f"{Path(images).resolve()}\n{Path(masks).resolve()}"
-    if float(mask_threshold) != 0.5:
-        where += f"\nthreshold={float(mask_threshold)!r}"
+    where = f"{Path(images).resolve()}\n{Path(masks).resolve()}\nthreshold={float(mask_threshold)!r}"
     key = hashlib.sha256(where.encode()).hexdigest()[:16]
     return Path(cache_dir) / "scans" / f"{key}.json"
 

@@ -13,6 +13,7 @@ import json
 import logging
 from pathlib import Path
 
+from fcn_ablation.data.pairs import DEFAULT_MASK_THRESHOLD, summary_test_pairs
 from fcn_ablation.files import atomic_write_text
 from fcn_ablation.store.record import Record
 
@@ -28,7 +29,8 @@ def centre_prior(recs: list[Record], folder: Path) -> dict | None:
     there; None (a warning says why) when the images cannot be read."""
     rec = max(recs, key=lambda r: r.created)
     section = rec.config.get("dataset", {})
-    key = {"split_hash": rec.data.get("split_hash"), "mask_threshold": float(section.get("mask_threshold", 0.5))}
+    threshold = float(section.get("mask_threshold", DEFAULT_MASK_THRESHOLD))  # older records: the default
+    key = {"split_hash": rec.data.get("split_hash"), "mask_threshold": threshold}
     path = Path(folder) / FILE
     try:
         kept = json.loads(path.read_text())
@@ -36,7 +38,6 @@ def centre_prior(recs: list[Record], folder: Path) -> dict | None:
             return kept
     except (OSError, ValueError):
         pass  # not scored yet, or damaged: score it again
-    from fcn_ablation.data.pairs import summary_test_pairs
     from fcn_ablation.errors import UserError
     from fcn_ablation.evaluation.baselines import CENTRE_PRIOR, rule_scores
 

@@ -91,9 +91,8 @@ class SaliencyModule(pl.LightningModule):
 
     def _evaluate(self, batch, metrics, prefix: str) -> torch.Tensor:
         logits = self(batch["image"])
-        if (
-            logits.shape[-2:] != batch["mask"].shape[-2:]
-        ):  # tested at `dataset.eval_size`: the map back to the mask's size
+        # Tested at `dataset.eval_size`: the map goes back to the mask's own size, where it is scored.
+        if logits.shape[-2:] != batch["mask"].shape[-2:]:
             logits = F.interpolate(logits, size=batch["mask"].shape[-2:], mode="bilinear", align_corners=False)
         loss = pixel_loss(logits, batch["mask"])
         sal = self.saliency(logits)
