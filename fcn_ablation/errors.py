@@ -45,12 +45,38 @@ class JobTerminated(Exception):
     143, as a process killed by SIGTERM does, after one `terminated:` line."""
 
 
+def why_unreadable(err: BaseException, limit: int = 200) -> str:
+    """Why `torch.load` (or any reader) refused a file, in one short line: a file holding objects
+    other than tensors and plain values is named as such (`weights_only=True` refused to build
+    them), never with torch's paragraph of advice to load it anyway."""
+    import pickle
+
+    if isinstance(err, pickle.UnpicklingError):
+        return (
+            "it holds objects other than tensors and plain values (a crafted or another program's file); never loaded"
+        )
+    first = next((line for line in str(err).splitlines() if line.strip()), "")
+    return f"{type(err).__name__}: {first[:limit]}"
+
+
+_WARNED: set[str] = set()
+
+
+def warn_once(message: str, log: logging.Logger | None = None) -> None:
+    """A warning about one file, once per command: a report reads a store several times (tables,
+    curves, map grids), and one bad file is still one line."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        (log or logging.getLogger("fcn_ablation")).warning(message)
+
+
 @contextlib.contextmanager
 def exit_on_user_error():
     """Every command line's contract: a `UserError` ends the program with one `error:` line on
     stderr and exit status 2, a `JobTerminated` with one `terminated:` line and status 143, Ctrl-C
     with one `interrupted:` line and status 130; never a traceback. A full disk met anywhere (an
     `OSError` no helper of ours caught: Hydra's, a logger's) is one `error:` line too."""
+    _WARNED.clear()  # a new command: its warnings are its own
     try:
         yield
     except BrokenPipeError:  # the reader went away (`--help | head`): nothing left to say, and no traceback

@@ -33,9 +33,9 @@ def one_error_line(stderr: str, prefix: str = "error:") -> str:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, cache_dir):
-    """One tiny finished job: its results folder and its record."""
+    """One tiny finished job: its results folder (the job folder inside, as Hydra puts it) and its record."""
     tmp = tmp_path_factory.mktemp("trained")
-    rec = run_job(tmp / "job", tiny_overrides(tmp, cache_dir))
+    rec = run_job(tmp / "results" / "runs" / "job", tiny_overrides(tmp, cache_dir))
     return tmp, rec
 
 
@@ -404,3 +404,52 @@ def test_the_epoch_plan_depends_on_the_seed_and_epoch_alone_and_resumes_mid_epoc
     done = ResumableLoader(dataset, EpochPlan(10, seed=3, flip=True), batch_size=3)
     done.restore({**state, "batches": 4})
     assert done.plan.epoch == 5 and done.plan.skip == 0
+
+
+# ----------------------------------------------------------------------------- a store shared by a group (issue 33)
+def test_a_record_pointing_out_of_its_results_folder_or_at_other_weights_is_refused(trained, tmp_path, caplog):
+    """Points 2 and 3: a record names its job folder inside the results folder it belongs to and
+    the digest of the weights it scored; an edited `output_dir` (absolute elsewhere, or `../..`),
+    a job file naming a record elsewhere, or a replaced `model.pt` is refused in one line naming
+    the file, and never scored or cut from under the record's name."""
+    from fcn_ablation.store import select
+    from fcn_ablation.training.testing import load_trained
+
+    src, rec = trained
+    results = tmp_path / "results"
+    shutil.copytree(src / "results", results)
+    store = records.store_dir(results, rec.dataset, rec.settings_key)
+    path = next(store.glob("baseline-*.json"))
+    good = records.read_record(path)
+    weights = records.weights_of(good, tmp_path / "elsewhere")  # its own results folder, whatever the command's
+    assert weights.is_relative_to(results.resolve()) and good.weights_sha256 == records.file_digest(weights)
+    assert load_trained(good, results) is not None
+
+    outside = tmp_path / "outside"  # a copy of the very job folder, out of the results folder
+    shutil.copytree(weights.parent, outside)
+    for named in (str(outside), f"../../{outside.name}", f"runs/../../{outside.name}"):
+        data = json.loads(path.read_text())
+        data["output_dir"] = named
+        path.write_text(json.dumps(data))
+        edited = records.read_record(path)
+        with pytest.raises(UserError) as err:
+            load_trained(edited, results)
+        assert str(err.value).startswith(f"{path}: names {named}, outside the results folder {results.resolve()}")
+        assert "\n" not in str(err.value)
+        with caplog.at_level("WARNING"):  # never a start for init=baseline either: one warning, no weights
+            assert records.reference_baseline(store, results, "scratch", 0) is None
+        assert sum(str(path) in m and "outside the results folder" in m for m in caplog.messages) >= 1
+
+    data["output_dir"] = good.output_dir  # back home, but the weights replaced by others of the same shape
+    path.write_text(json.dumps(data))
+    other = torch.load(weights, weights_only=True)
+    other["state_dict"] = {k: v + 1 if v.is_floating_point() else v for k, v in other["state_dict"].items()}
+    torch.save(other, weights)
+    with pytest.raises(UserError, match=r"model\.pt: not the weights .* scored \(its weights_sha256 differs\)"):
+        load_trained(records.read_record(path), results)
+
+    sweep = results / "multiruns" / "sweep" / "0_baseline"  # a sweep's job file naming a record elsewhere
+    sweep.mkdir(parents=True)
+    (sweep / "job.json").write_text(json.dumps({"record": str(outside / "record.json")}))
+    with pytest.raises(UserError, match=rf"^{sweep / 'job.json'}: names .*outside the results folder"):
+        select.record_files(str(sweep.parent), results)

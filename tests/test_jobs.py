@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from fcn_ablation.store import records
 
@@ -316,3 +317,40 @@ def test_a_planted_pickle_in_a_checkpoint_runs_nothing_and_is_set_aside(tmp_path
         assert fit(trainer, None, None, tmp_path) is None
     assert not touched.exists() and trainer.ckpt_path is None
     assert (tmp_path / "unreadable-last.ckpt").is_file() and "unreadable checkpoint" in caplog.text
+
+
+@pytest.mark.parametrize("reader", ["model.pt", "init=checkpoint", "init=imagenet", "hub cache"])
+def test_no_reader_of_weights_runs_a_planted_pickle(tmp_path, monkeypatch, reader):
+    """Issue 33, point 1, every other reader: a stored `model.pt` (evaluate, init=baseline), a
+    checkpoint to start from, VGG16 weights (a file, or torch hub's cache): a crafted object runs
+    nothing and the file is refused in one line naming it."""
+    import torch
+
+    from fcn_ablation.errors import DataError
+    from fcn_ablation.models.vgg16 import load_vgg16
+    from fcn_ablation.store.record import Record
+    from fcn_ablation.training.initialise import _read_checkpoint
+    from fcn_ablation.training.testing import load_trained
+
+    touched = tmp_path / "ran"
+    planted = tmp_path / "results" / "runs" / "job" / "model.pt"
+    planted.parent.mkdir(parents=True)
+    torch.save({"state_dict": {}, "config": {"dataset": {}}, "payload": _Planted(str(touched))}, planted)
+    if reader == "model.pt":
+        from fcn_ablation.models.widths import build_widths
+
+        record = Record(experiment="baseline", created="x", output_dir="runs/job", widths=build_widths({}, 1 / 64))
+        read = lambda: load_trained(record, tmp_path / "results")  # noqa: E731
+    elif reader == "init=checkpoint":
+        read = lambda: _read_checkpoint(planted)  # noqa: E731
+    elif reader == "init=imagenet":
+        read = lambda: load_vgg16(str(planted), "https://example.invalid/vgg16.pth")  # noqa: E731
+    else:  # what torch hub finds in its cache under the URL's file name
+        monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+        (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+        shutil.copy(planted, tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth")
+        read = lambda: load_vgg16(None, "https://example.invalid/vgg16-397923af.pth")  # noqa: E731
+    with pytest.raises(DataError) as err:
+        read()
+    assert not touched.exists()
+    assert "\n" not in str(err.value) and ("model.pt" in str(err.value) or "vgg16" in str(err.value))

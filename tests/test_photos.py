@@ -118,7 +118,7 @@ def test_a_folder_in_another_layout_is_found_by_its_folders_and_suffixes(tmp_pat
 
 
 def test_a_stored_model_is_scored_on_a_folder_with_no_other_configuration(tmp_path, cache_dir):
-    record = run_job(tmp_path / "job", tiny_overrides(tmp_path, cache_dir))
+    record = run_job(tmp_path / "results" / "runs" / "job", tiny_overrides(tmp_path, cache_dir))
     root = user_folder(tmp_path)
     res = cli(f"models=[{record.settings_key}]", "dataset=folder", f"dataset.root={root}",
               f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}", "progress=false",
@@ -224,7 +224,7 @@ def test_the_centre_prior_peaks_at_the_centre_and_is_scored_like_the_network(tmp
 
 def test_every_report_and_paste_table_has_the_centre_prior_row(tmp_path):
     cache = tmp_path / "own-cache"  # its data is deleted below
-    record = run_job(tmp_path / "job", tiny_overrides(tmp_path, cache))
+    record = run_job(tmp_path / "results" / "runs" / "job", tiny_overrides(tmp_path, cache))
     from fcn_ablation.reporting.report import write_report
     from fcn_ablation.store import records
 
@@ -283,7 +283,7 @@ def test_the_photo_preset_trains_and_tests_on_pascal_s(tmp_path):
     for stem in ("1", "2", "3"):
         shutil.copy(PASCAL_S / "datasets" / "imgs" / "pascal" / f"{stem}.jpg", few / "images")
         shutil.copy(PASCAL_S / "datasets" / "masks" / "pascal" / f"{stem}.png", few / "masks")
-    record = run_job(tmp_path / "job", over)
+    record = run_job(tmp_path / "results" / "runs" / "job", over)
     assert record.test_images == 170 and record.data["eval_input"] != "native"
     assert record.test_sets["folder"]["test_images"] == 3
     assert record.test_sets["folder"]["data"]["eval_input"] == record.data["eval_input"]

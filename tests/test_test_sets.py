@@ -54,7 +54,7 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     ecssd = ecssd_miniature(tmp_path)
     over = tiny_overrides(tmp_path, cache_dir, "test_on=[synthetic,ecssd]", f"+test_data.ecssd.root={ecssd}",
                           "report.grid_images=2")  # fmt: skip
-    record = run_job(tmp_path / "job", over)
+    record = run_job(tmp_path / "results" / "runs" / "job", over)
     assert set(record.scores) == set(METRICS) and record.test_images == 4  # its own split: 40 images, 10 %
     e = record.test_sets["ecssd"]
     assert set(e["scores"]) == set(METRICS) and e["test_images"] == 12
@@ -123,16 +123,16 @@ def test_the_evaluate_command_says_what_it_scores(tmp_path):
 
 def test_a_done_job_asked_for_another_set_tests_its_stored_weights_without_training(tmp_path, cache_dir):
     ecssd = ecssd_miniature(tmp_path)
-    first = run_job(tmp_path / "one", tiny_overrides(tmp_path, cache_dir))
+    first = run_job(tmp_path / "results" / "runs" / "one", tiny_overrides(tmp_path, cache_dir))
     assert first.test_sets == {}
     over = tiny_overrides(tmp_path, cache_dir, "test_on=[synthetic,ecssd]", f"+test_data.ecssd.root={ecssd}")
-    second = run_job(tmp_path / "two", over)
+    second = run_job(tmp_path / "results" / "runs" / "two", over)
     store = records.store_of(first.path)
     assert second.path == first.path and len(list(store.glob("*.json"))) == 1  # not trained again
     filed = _only((store / tested.EVALUATIONS).glob("*.json"))
     assert json.loads(filed.read_text())["evaluation_of"] == first.path.name
     assert set(tested.results_of(records.read_record(first.path))) == {"synthetic", "ecssd"}
-    run_job(tmp_path / "three", over)  # and a third time: nothing to test
+    run_job(tmp_path / "results" / "runs" / "three", over)  # and a third time: nothing to test
     assert len(list((store / tested.EVALUATIONS).glob("*.json"))) == 1
     # What a launcher reads before starting a sweep's job: done, unless a set of test_on lacks its result.
     from fcn_ablation.training.job import stored_record
@@ -147,7 +147,7 @@ def test_a_done_job_asked_for_another_set_tests_its_stored_weights_without_train
 def test_evaluate_scores_what_it_can_and_names_each_model_it_cannot(tmp_path, cache_dir):
     from fcn_ablation.commands.evaluate import evaluate
 
-    rec = run_job(tmp_path / "job", tiny_overrides(tmp_path, cache_dir, "save_checkpoint=false"))
+    rec = run_job(tmp_path / "results" / "runs" / "job", tiny_overrides(tmp_path, cache_dir, "save_checkpoint=false"))
     done, failed = evaluate(evaluate_config([f"models=[{rec.settings_key}]", f"paths.results_dir={tmp_path}/results",
                                              f"paths.cache_dir={cache_dir}", "dataset=synthetic_128",
                                              "dataset.synthetic.num_images=6", "dataset.synthetic.size=40",
@@ -164,7 +164,7 @@ def test_trained_on_a_set_without_a_test_part_its_table_is_its_first_test_set(tm
     ecssd = ecssd_miniature(tmp_path)
     over = tiny_overrides(tmp_path, cache_dir, "dataset.split.train=0.9", "dataset.split.val=0.1",
                           "dataset.split.test=0", "test_on=[ecssd]", f"+test_data.ecssd.root={ecssd}")  # fmt: skip
-    record = run_job(tmp_path / "job", over)
+    record = run_job(tmp_path / "results" / "runs" / "job", over)
     assert record.scores == {} and record.test_images == 0 and record.data["data_split_sizes"]["test"] == 0
     assert record.headline == record.test_sets["ecssd"]["scores"]
     from fcn_ablation.reporting.report import write_report
@@ -207,7 +207,7 @@ def test_a_missing_test_set_stops_the_job_before_it_trains(tmp_path, cache_dir):
         match=r"^test_on=ecssd: /nowhere: data set root does not exist; pass test_data\.ecssd\.root=/path/to/ecssd "
         r"\(or set ECSSD_ROOT\)",
     ):
-        run_job(tmp_path / "job", over)
+        run_job(tmp_path / "results" / "runs" / "job", over)
     assert not (tmp_path / "results" / "store").exists() and not (tmp_path / "results" / "checkpoints").exists()
 
 

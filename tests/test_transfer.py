@@ -274,7 +274,7 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
     store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split))
 
     def baseline(created, source, max_f, epochs=None, tag=None, seed=0):
-        out = tmp_path / "runs" / created
+        out = tmp_path / "results" / "runs" / created  # job folders lie inside the results folder
         out.mkdir(parents=True)
         (out / "model.pt").write_bytes(b"weights")
         config = {

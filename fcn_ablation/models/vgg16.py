@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from fcn_ablation.data.choices import ChannelOrder
-from fcn_ablation.errors import DataError
+from fcn_ablation.errors import DataError, why_unreadable
 from fcn_ablation.models.arch import CONV_LAYERS
 
 TORCHVISION_FEATURES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)  # conv indices in vgg16.features
@@ -52,12 +52,14 @@ def load_vgg16(path: str | None, url: str) -> tuple[dict[str, torch.Tensor], str
             sd = torch.load(origin, map_location="cpu", weights_only=True)
         else:
             origin = url
-            sd = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=True, check_hash=True)
+            sd = torch.hub.load_state_dict_from_url(
+                url, map_location="cpu", progress=True, check_hash=True, weights_only=True
+            )  # the hub cache is a file like any other
     except FileNotFoundError as err:
         raise DataError(f"{path}: VGG16 weights file not found (init.path)") from err
     except Exception as err:  # network, hash or unpickling failures: all mean "no usable weights"
         raise DataError(
-            f"{path or url}: cannot load VGG16 weights ({type(err).__name__}: {err}); download the file where the "
+            f"{path or url}: cannot load VGG16 weights ({why_unreadable(err)}); download the file where the "
             f"internet is reachable and pass init.path=/path/to/vgg16.pth"
         ) from err
     return fcn_state_from_torchvision(sd, origin), origin

@@ -88,6 +88,9 @@ class Record:
     device: str = ""
     torch: str | None = None
     output_dir: str | None = None
+    # the SHA-256 of the job folder's `model.pt` it scored (`store.records.weights_of` checks it);
+    # None in records older than it, and where no weights were kept
+    weights_sha256: str | None = None
     config: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # keys of a newer or other writer: kept, written back
     path: Path | None = None  # where the store holds it (not written)

@@ -21,7 +21,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from fcn_ablation.config.rows import BASELINE, effective_start, row_order, training_epochs
-from fcn_ablation.errors import DataError
+from fcn_ablation.errors import DataError, warn_once
 from fcn_ablation.files import atomic_write
 from fcn_ablation.store.record import METRICS, Record
 
@@ -116,6 +116,67 @@ def resolve(path: str | Path, results_dir: str | Path) -> Path:
     return path if path.is_absolute() else Path(results_dir) / path
 
 
+def inside(path: str | Path, results_dir: str | Path, named_by: str | Path) -> Path:
+    """`path`, as a record or job file (`named_by`) names it, resolved (links and `..` followed)
+    if it lies inside the results folder; else a `DataError` naming that file. A store is shared
+    by a group: a path that leads out of it (absolute elsewhere, `../..`) would let one edited
+    file put anyone's weights under a record's name, so nothing outside is ever read."""
+    root = Path(results_dir).resolve()
+    found = resolve(path, results_dir).resolve()
+    if not found.is_relative_to(root):
+        raise DataError(
+            f"{named_by}: names {path}, outside the results folder {root}; only job folders under it are read "
+            "(move the job folder there, or pass the results folder that holds it)"
+        )
+    return found
+
+
+def results_root(record: Record, results_dir: str | Path) -> Path:
+    """The results folder a record belongs to: the one holding its store
+    (`<results>/store/<set>/<key>/`), whichever results folder a command was given; `results_dir`
+    for a record outside any store (a job folder's copy)."""
+    if record.path is not None:
+        store = store_of(record.path)
+        if store.parent.parent.name == "store":
+            return store.parent.parent.parent
+    return Path(results_dir)
+
+
+def job_folder(record: Record, results_dir: str | Path) -> Path:
+    """The job folder of a stored record (`output_dir`), inside the results folder it belongs to
+    (`results_root`, `inside`)."""
+    if not record.output_dir:
+        raise DataError(f"{record.path}: the record names no job folder, so no weights; retrain it")
+    return inside(record.output_dir, results_root(record, results_dir), record.path or record.job or record.experiment)
+
+
+def weights_of(record: Record, results_dir: str | Path) -> Path:
+    """The `model.pt` a stored record scored: in its job folder (`job_folder`), and, where the
+    record holds its digest (`weights_sha256`, every record since it was added), the very file it
+    scored: weights replaced after the fact never pass under its name."""
+    path = job_folder(record, results_dir) / "model.pt"
+    if not path.is_file():
+        raise DataError(
+            f"{path}: no weights of {record.path.name if record.path else record.job} (trained with save_checkpoint=false, "
+            "or the job folder was moved or deleted); retrain it, or copy the job folder back"
+        )
+    if record.weights_sha256 is not None and file_digest(path) != record.weights_sha256:
+        raise DataError(
+            f"{path}: not the weights {record.path or record.job} scored (its weights_sha256 differs); "
+            "the file was replaced after the record was filed: retrain the job, or restore its own model.pt"
+        )
+    return path
+
+
+def file_digest(path: str | Path) -> str:
+    """The SHA-256 of a file, as a record holds it for the weights it scored (`weights_sha256`)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 # What every record in a store holds, with its type: a file without them is not a record (a stray
 # JSON file, one cut short by hand, another tool's), and no job lookup may read it. A table needs
 # more (`TABLE_FIELDS`, checked where one is built).
@@ -178,7 +239,7 @@ def readable_records(paths, log=None, required: dict | None = None) -> list[tupl
         try:
             out.append((read_record(p, required), Path(p)))
         except DataError as err:
-            log.warning("left out: %s", err)
+            warn_once(f"left out: {err}", log)
     return out
 
 
@@ -294,7 +355,12 @@ def reference_baseline(store: Path, results_dir: str | Path, start: str, seed: i
     for r, _ in readable_records(
         p for d in record_dirs(store, tested_only=False) for p in d.glob(f"{BASELINE}-*.json")
     ):
-        ckpt = resolve(r.output_dir, results_dir) / "model.pt"
-        if is_reference_baseline(r, start) and r.the_seed == int(seed) and ckpt.is_file():
-            found.append((r.created, ckpt))
+        if not (is_reference_baseline(r, start) and r.the_seed == int(seed) and r.output_dir):
+            continue
+        try:
+            ckpt = weights_of(r, results_dir)
+        except DataError as err:  # out of the store, or other weights than it scored: never a start
+            warn_once(str(err))
+            continue
+        found.append((r.created, ckpt))
     return max(found)[1] if found else None

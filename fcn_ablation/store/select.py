@@ -24,8 +24,8 @@ def _sweep_records(folder: Path, results_dir: Path) -> list[Path]:
             rec = json.loads(job.read_text()).get("record")
         except (OSError, ValueError) as err:
             raise DataError(f"{job}: not a readable job file ({err}); remove it or name the records directly") from None
-        if rec:
-            found.append(records.resolve(rec, results_dir))
+        if rec:  # a path inside the results folder, or refused naming the job file
+            found.append(records.inside(rec, results_dir, job))
     return found
 
 

@@ -14,7 +14,7 @@ import torch
 
 from fcn_ablation.config.rows import effective_start
 from fcn_ablation.data.choices import ChannelOrder
-from fcn_ablation.errors import DataError
+from fcn_ablation.errors import DataError, why_unreadable
 from fcn_ablation.models.arch import WIDTH_LAYERS
 from fcn_ablation.models.choices import InitSource, TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
@@ -79,7 +79,7 @@ def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:
     except FileNotFoundError as err:
         raise DataError(f"{path}: checkpoint not found (init.path)") from err
     except Exception as err:
-        raise DataError(f"{path}: not a checkpoint this project wrote ({type(err).__name__}: {err})") from err
+        raise DataError(f"{path}: not a checkpoint this project wrote ({why_unreadable(err)})") from err
     return state, str(path), input_space(ds)
 
 

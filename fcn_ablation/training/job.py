@@ -453,9 +453,14 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
         config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     )
     if cfg.save_checkpoint:
-        atomic_torch_save(
+        weights = atomic_torch_save(
             {"widths": widths, "state_dict": net.state_dict(), "config": record.config}, output_dir / "model.pt"
         )
+        record = dataclasses.replace(record, weights_sha256=records.file_digest(weights))
+        if Path(record.output_dir).is_absolute():  # `store.records.inside`: never read back from out there
+            log.warning("%s: the job folder lies outside the results folder %s, so its weights are never read back "
+                        "(evaluate, reference baselines); keep hydra.run.dir under paths.results_dir",
+                        output_dir, cfg.paths.results_dir)  # fmt: skip
     records.write_json(output_dir / "record.json", record.to_json())
     arrays = arrays if cfg.test else None
     if arrays is not None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pytorch_lightning.callbacks import Callback
 
-from fcn_ablation.errors import Diverged, Interrupted, JobTerminated
+from fcn_ablation.errors import Diverged, Interrupted, JobTerminated, why_unreadable
 from fcn_ablation.files import atomic_path
 from fcn_ablation.machine import idle_cores, usable_cores
 
@@ -362,11 +362,7 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
             aside = last.with_name(f"unreadable-{last.name}")
             last.replace(aside)
             log.warning(
-                "%s: unreadable checkpoint (%s: %s), moved to %s; training from the start",
-                last,
-                type(err).__name__,
-                err,
-                aside,
+                "%s: unreadable checkpoint (%s), moved to %s; training from the start", last, why_unreadable(err), aside
             )
         else:
             resumed = {"checkpoint": str(last), "step": step}

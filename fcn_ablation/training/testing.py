@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 from fcn_ablation.config import datasets
 from fcn_ablation.config.schema import ModelConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
-from fcn_ablation.errors import DataError
+from fcn_ablation.errors import DataError, why_unreadable
 from fcn_ablation.evaluation.metrics import CURVES, mean_curves
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.store import records, tested
@@ -100,15 +100,9 @@ def test_on_set(trainer: pl.Trainer, module: SaliencyModule, dm: SaliencyDataMod
 
 # ----------------------------------------------------------------------------- stored models
 def load_trained(record: Record, results_dir: str | Path) -> FCN8s:
-    """The network a stored record trained, from the `model.pt` in its job folder."""
-    if not record.output_dir:
-        raise DataError(f"{record.path}: the record names no job folder, so no weights; retrain it")
-    path = records.resolve(record.output_dir, results_dir) / "model.pt"
-    if not path.is_file():
-        raise DataError(
-            f"{path}: no weights of {record.path.name if record.path else record.job} (trained with save_checkpoint=false, "
-            "or the job folder was moved or deleted); retrain it, or copy the job folder back"
-        )
+    """The network a stored record trained, from the `model.pt` in its job folder: inside the
+    results folder, and the very file it scored (`store.records.weights_of`)."""
+    path = records.weights_of(record, results_dir)
     known = {f.name for f in dataclasses.fields(ModelConfig)}  # the schema's defaults where an older record is silent
     m = ModelConfig(**{k: v for k, v in record.config.get("model", {}).items() if k in known})
     net = FCN8s(record.widths, m.num_classes, m.dropout, m.learn_upsampling, m.at_once_scaling)
@@ -116,7 +110,7 @@ def load_trained(record: Record, results_dir: str | Path) -> FCN8s:
         state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
         net.load_state_dict(state)
     except Exception as err:  # noqa: BLE001 - cut short, another project's file, other widths: one verdict
-        raise DataError(f"{path}: not the weights of this record ({type(err).__name__}: {str(err)[:200]})") from None
+        raise DataError(f"{path}: not the weights of this record ({why_unreadable(err)})") from None
     return net.eval()
 
 
