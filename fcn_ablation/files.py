@@ -206,4 +206,34 @@ def checked_results_dir(value: str, setting: str = "paths.results_dir") -> str:
     if not str(value).strip():
         raise ConfigError(f"{setting} is empty; set it to a folder (default: results, under the current folder)")
     check_writable(value, setting)
+    if not Path(value).exists():  # Hydra is about to make it: `remove_unused` may take it away again
+        NEW_RESULTS_DIRS.add(Path(value).resolve())
     return str(value)
+
+
+# Results folders that did not exist when this command first checked them (Hydra made them).
+NEW_RESULTS_DIRS: set[Path] = set()
+
+# What Hydra writes in a job or sweep folder before our code runs: a folder holding nothing else
+# holds no result.
+HYDRA_FILES = (".hydra", "multirun.yaml")
+
+
+def remove_unused(output_dir: str | Path, results_dir: str | Path) -> None:
+    """Remove a job folder that holds only what Hydra wrote (`HYDRA_FILES`, the job's log), then
+    each folder above it, up to the results folder, that holds nothing else either (`runs/`, a
+    sweep's folder), and the results folder itself where this command made it: a start that failed
+    on bad input leaves nothing behind to mistake for a result."""
+    import shutil
+
+    root = Path(results_dir).resolve()
+    folder = Path(output_dir).resolve()
+    while folder.is_relative_to(root) and folder.is_dir():
+        if any(p.name not in HYDRA_FILES and p.suffix != ".log" for p in folder.iterdir()):
+            return
+        if folder == root and root not in NEW_RESULTS_DIRS:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder == root:
+            return
+        folder = folder.parent

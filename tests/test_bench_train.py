@@ -102,6 +102,7 @@ def test_a_bad_setting_stops_with_one_line(tmp_path, cache_dir, override, says):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow
 def test_the_command_says_what_it_does_and_a_bad_value_is_one_line(tmp_path):
     help_text = cli("--help", cwd=tmp_path, module="fcn_ablation.commands.bench_train")
     assert help_text.returncode == 0 and "plain PyTorch loop" in help_text.stdout

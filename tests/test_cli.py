@@ -112,6 +112,7 @@ def test_bad_settings_stop_before_any_work_with_the_setting_named(compose_cfg, t
     assert not (tmp_path / "cache").exists()  # nothing generated, nothing trained
 
 
+@pytest.mark.slow
 def test_the_data_check_writes_no_job_folder(tmp_path):
     res = run_module("fcn_ablation.commands.data", f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={tmp_path}/cache",
                      "dataset.synthetic.num_images=20", "dataset.synthetic.size=32", "timing.loader_images=8", cwd=tmp_path)  # fmt: skip
@@ -123,11 +124,14 @@ def test_the_data_check_writes_no_job_folder(tmp_path):
 def test_a_variant_that_rounds_to_the_baseline_is_said_to(compose_cfg, caplog):
     from fcn_ablation.training.job import plan_job, warn_if_same_as_baseline
 
+    near = ["experiment=b", "experiment.halve=[]", "+experiment.factors.conv1_1=0.9"]  # 64 x 0.9 / 32 = 1.8: 2 channels
     with caplog.at_level("WARNING"):
-        assert warn_if_same_as_baseline(plan_job(compose_cfg(["experiment=b", "model.width_multiplier=0.001"])))
-    assert "experiment b: at model.width_multiplier=0.001 its widths round to the baseline's" in caplog.text
+        assert warn_if_same_as_baseline(plan_job(compose_cfg([*near, "model.width_multiplier=0.03125"])))
+    assert "experiment b: at model.width_multiplier=0.03125 its widths round to the baseline's" in caplog.text
     assert not warn_if_same_as_baseline(plan_job(compose_cfg(["experiment=b"])))
-    assert not warn_if_same_as_baseline(plan_job(compose_cfg(["experiment=baseline", "model.width_multiplier=0.001"])))
+    assert not warn_if_same_as_baseline(
+        plan_job(compose_cfg(["experiment=baseline", "model.width_multiplier=0.03125"]))
+    )
 
 
 def _no_login(monkeypatch, tmp_path):
@@ -188,6 +192,7 @@ print("logged")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to watch the system calls")
 def test_offline_w_and_b_opens_no_network_connection(tmp_path):
     """Every process W&B starts (its Go core included), traced: no socket to anything but a
@@ -245,3 +250,20 @@ def test_a_file_broken_during_training_ends_the_run_with_one_line_naming_it(
         run_job(tmp_path / "job", msra10k_overrides(tmp_path, cache_dir, tmp_path / "data", workers=2))
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith(f"{broken[0]}: cannot read the image"), msg
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "bad", [["trainer.max_epochs=-1"], ["model.width_multiplier=1e-9"], ["-m", "dataset.batch_size=0"]]
+)
+def test_a_value_out_of_range_ends_in_one_line_and_leaves_no_folder(tmp_path, bad):
+    """Issue 33, the bar: a value out of its range is one `error:` line, status 2, and neither a job
+    folder nor a `runs/` or sweep folder, nor the results folder the command would have made."""
+    res = run_module("fcn_ablation", *bad, f"paths.results_dir={tmp_path}/results", "logger=none", cwd=tmp_path)
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert res.returncode == 2 and len(errors) == 1 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert bad[-1].split("=")[0] in errors[0]
+    assert not (tmp_path / "results").exists()
+    (tmp_path / "results").mkdir()  # a results folder of one's own stays, empty
+    res = run_module("fcn_ablation", *bad, f"paths.results_dir={tmp_path}/results", "logger=none", cwd=tmp_path)
+    assert res.returncode == 2 and list((tmp_path / "results").iterdir()) == []

@@ -1,5 +1,6 @@
 """The config groups compose, new experiments need only a YAML file, bad values fail clearly."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -102,12 +103,43 @@ def test_a_new_optimiser_or_logger_is_one_yaml_file(compose_cfg, tmp_path):
         ("optimizer._target_=torch.optim.Nadam2", "optimizer._target_: cannot import 'torch.optim.Nadam2'"),
         ("optimizer.lr=fast", "optimizer.lr: Value 'fast'"),
         ("optimizer.schedule=sometimes", "optimizer.schedule: Invalid value 'sometimes'"),
+        # issue 33, point 5: every numeric setting in its range
+        ("model.width_multiplier=1e-9", "model.width_multiplier=1e-09 leaves conv1_1 64 x 1 x 1e-09"),
+        ("model.width_multiplier=0.01", "use model.width_multiplier >= 0.015625"),
+        (
+            "+experiment.factors.fc7=0.0001",
+            "leaves fc7 4096 x 0.0001 x 0.0625 = 0.0256 channels, under the 1 every "
+            "layer needs: use a factor >= 0.00390625 for fc7",
+        ),
+        ("report.width_multiplier=0.001", "report.width_multiplier=0.001 leaves conv1_1"),
+        ("trainer.max_epochs=-1", "trainer.max_epochs=-1 (no limit) with trainer.max_steps=-1 (no limit) would train"),
+        ("trainer.max_epochs=-2", "trainer.max_epochs: must be >= 0, or -1"),
+        ("trainer.max_steps=-5", "trainer.max_steps: must be -1 (no limit) or >= 0, got -5"),
+        ("trainer.log_every_n_steps=0", "trainer.log_every_n_steps: must be at least 1, got 0"),
+        ("trainer.check_val_every_n_epoch=0", "trainer.check_val_every_n_epoch: must be at least 1"),
+        ("trainer.gradient_clip_val=-1", "trainer.gradient_clip_val: must be positive, or null"),
+        ("dataset.batch_size=0", "dataset.batch_size: must be at least 1, got 0"),
+        ("dataset.synthetic.num_images=0", "dataset.synthetic.num_images: must be at least 1"),
+        ("dataset.synthetic.size=0", "dataset.synthetic.size: must be at least 1"),
+        ("dataset.synthetic.seed=-1", "dataset.synthetic.seed: must be in 0 .. 4294967295"),
+        ("seed=-1", "seed: must be in 0 .. 4294967295"),
+        ("timing.max_images=0", "timing.max_images: must be at least 1, or null"),
+        ("cost.height=0", "cost.height: must be at least 1"),
+        ("init.epochs=0", "init.epochs: must be at least 1, or null"),
+        ("optimizer.lr=-1", "optimizer.lr: must be positive"),
+        ("optimizer.weight_decay=-1", "optimizer.weight_decay: must be >= 0"),
     ],
 )
 def test_invalid_values_name_the_key(compose_cfg, override, names):
     cfg = compose_cfg([override])
-    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(names)):
         validate(cfg)
+
+
+@pytest.mark.parametrize("override", ["trainer.max_epochs=0", "trainer.max_steps=0", "trainer.max_epochs=-1 trainer.max_steps=5",
+                                      "model.width_multiplier=0.015625", "timing.max_images=null"])  # fmt: skip
+def test_the_edges_of_each_range_and_the_documented_no_limit_pass(compose_cfg, override):
+    validate(compose_cfg(override.split()))
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,7 @@ def test_the_docs_show_commands():
     assert len(COMMANDS) >= 20 and {doc for doc, _ in COMMANDS} >= {"README.md", "docs/launchers.md"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc, line", COMMANDS, ids=[f"{d}:{i}" for i, (d, _) in enumerate(COMMANDS)])
 def test_a_documented_command_parses(doc, line, monkeypatch):
     module, args = _module(line)

@@ -85,6 +85,7 @@ def test_each_fast_path_trains_to_fp32s_losses(fp32_losses, overrides, precision
         assert losses != fp32_losses  # the option took effect: other arithmetic, or other input
 
 
+@pytest.mark.slow
 def test_a_compiled_training_step_trains_as_the_eager_one():
     """Every size falls in one 64 x 64 bucket: one compilation (Inductor on a CPU takes about a
     minute for a forward and backward graph, cold), and the eager run on the same padded input is the

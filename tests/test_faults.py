@@ -54,6 +54,7 @@ def test_a_diverged_training_stops_in_one_line_and_files_nothing(tmp_path, cache
     assert job["record"] is None and job["diverged"] == message
 
 
+@pytest.mark.slow
 def test_a_sweep_goes_on_past_a_diverged_job_reports_the_rest_and_exits_non_zero(tmp_path, cache_dir):
     args = tiny_overrides(tmp_path, cache_dir)
     res = cli("-m", *args, "optimizer.lr=1e6,1e-3", cwd=tmp_path)
@@ -156,6 +157,7 @@ def poison(store: Path, stem: str) -> dict[str, Path]:
     return junk
 
 
+@pytest.mark.slow
 def test_a_poisoned_store_is_warned_about_and_every_reader_goes_on(trained, tmp_path, cache_dir, caplog):
     src, rec = trained
     results = tmp_path / "results"
@@ -346,6 +348,7 @@ def test_submitit_s_requeue_signal_saves_the_step_first_and_the_requeued_run_end
     assert len(seen) == 1  # the requeued run trained to its end without another signal
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_command_line_is_one_line_and_status_130(tmp_path, cache_dir):
     results = tmp_path / "results"
     args = [*tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=30"]

@@ -43,6 +43,7 @@ def table(results: Path) -> pd.DataFrame:
     return pd.read_csv(csv)
 
 
+@pytest.mark.slow
 def test_a_parallel_launcher_trains_the_baseline_once_and_reports_every_row(tmp_path, cache_dir):
     """Two variants from the trained baseline, the baseline listed last, under the cluster's
     launcher (submitit, here its local executor: one process per job): the first variant to need
@@ -81,6 +82,7 @@ def test_a_parallel_launcher_trains_the_baseline_once_and_reports_every_row(tmp_
     assert len(store_records(results)) == 3
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_where_it_stopped_and_its_copied_results_serve_their_baseline(tmp_path, cache_dir):
     results = tmp_path / "results"
     args = ["-m", *tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=4", "experiment=baseline,e"]
@@ -122,6 +124,7 @@ def test_a_killed_sweep_resumes_where_it_stopped_and_its_copied_results_serve_th
     assert table(moved / "results").n.tolist() == [1, 1, 1]  # the newest record of each row and seed
 
 
+@pytest.mark.slow
 def test_sigterm_exits_143_in_one_line_and_the_rerun_resumes(tmp_path, cache_dir):
     results = tmp_path / "results"
     args = [*tiny_overrides(tmp_path, cache_dir), "trainer.max_epochs=30", "experiment=g"]

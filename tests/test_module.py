@@ -88,6 +88,7 @@ def _losses(module, images, masks, steps):
     return record.losses
 
 
+@pytest.mark.slow
 def test_the_summed_loss_recipe_lowers_the_loss_from_a_pretrained_style_start(compose_cfg):
     """The paper recipe's solver on a zero-scored, at-once-scaled FCN-8s (1/16 width, 96x128
     images): at 1e-10 the loss falls well within 100 steps; at 1e-14, the rate for fine-tuning a

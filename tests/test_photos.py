@@ -70,6 +70,7 @@ def test_a_data_set_reads_its_masks_at_its_own_threshold(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the folder config
+@pytest.mark.slow
 def test_the_folder_config_checks_and_splits_any_folder_of_images_and_masks(tmp_path, cache_dir):
     root = user_folder(tmp_path)
     res = cli("dataset=folder", f"dataset.root={root}", "dataset.split={train:0.5,val:0.25,test:0.25}",
@@ -91,6 +92,7 @@ def test_the_folder_config_checks_and_splits_any_folder_of_images_and_masks(tmp_
         (["dataset.image_exts=[jpg]"], "dataset.image_exts: lower-case suffixes with their dot"),
     ],
 )
+@pytest.mark.slow
 def test_a_bad_folder_is_one_line_naming_what_to_fix(tmp_path, cache_dir, overrides, message):
     root = user_folder(tmp_path, n=4)
     res = cli("dataset=folder", f"dataset.root={root}", f"paths.cache_dir={cache_dir}", *overrides,
@@ -117,6 +119,7 @@ def test_a_folder_in_another_layout_is_found_by_its_folders_and_suffixes(tmp_pat
     assert dm.summary()["data_masks_without_image"] == 1
 
 
+@pytest.mark.slow
 def test_a_stored_model_is_scored_on_a_folder_with_no_other_configuration(tmp_path, cache_dir):
     record = run_job(tmp_path / "results" / "runs" / "job", tiny_overrides(tmp_path, cache_dir))
     root = user_folder(tmp_path)
@@ -222,6 +225,7 @@ def test_the_centre_prior_peaks_at_the_centre_and_is_scored_like_the_network(tmp
     assert scores["mae"] == pytest.approx(mae.get_results()["mae"], abs=2e-3)
 
 
+@pytest.mark.slow
 def test_every_report_and_paste_table_has_the_centre_prior_row(tmp_path):
     cache = tmp_path / "own-cache"  # its data is deleted below
     record = run_job(tmp_path / "results" / "runs" / "job", tiny_overrides(tmp_path, cache))
@@ -244,6 +248,7 @@ def test_every_report_and_paste_table_has_the_centre_prior_row(tmp_path):
 
 
 # ----------------------------------------------------------------------------- PASCAL-S
+@pytest.mark.slow
 @needs_pascal_s
 def test_pascal_s_splits_into_train_val_test_through_its_config(tmp_path):
     cache = tmp_path / "cache"
@@ -268,6 +273,7 @@ def test_pascal_s_splits_into_train_val_test_through_its_config(tmp_path):
     assert np.array_equal(mask, raw >= 128)
 
 
+@pytest.mark.slow
 @needs_pascal_s
 def test_the_photo_preset_trains_and_tests_on_pascal_s(tmp_path):
     """One short job at the preset's input size on PASCAL-S: the record says how it was tested."""

@@ -25,6 +25,7 @@ NOISE = (
 )  # other libraries' chatter, kept off the console
 
 
+@pytest.mark.slow
 def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_results_alone(tmp_path, cache_dir):
     """The README's first command, as is (W&B off): the task is learnable and not trivial, and
     the committed results under results/published/ stay as they were."""
@@ -64,6 +65,7 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
     assert heuristics_main([str(record_path)]) == 0
 
 
+@pytest.mark.slow
 def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an_earlier_baseline(tmp_path, cache_dir):
     results = tmp_path / "results"
     run_job(
@@ -136,6 +138,7 @@ def test_without_a_baseline_the_report_says_so(tmp_path, cache_dir):
     assert df.experiment.tolist() == ["g", "h"] and "max_f_delta" not in df and df.max_f.notna().all()
 
 
+@pytest.mark.slow
 def test_a_start_on_bad_input_gives_one_clear_line_status_2_and_no_job_folder(tmp_path, cache_dir):
     """The CLI's contract for a `UserError` (the in-process cases: tests/test_cli.py)."""
     args = [*tiny_overrides(tmp_path, cache_dir), "dataset=msra10k"]
@@ -172,6 +175,7 @@ def test_a_damaged_real_data_set_stops_with_the_file_or_is_skipped_and_recorded(
     assert len(summary_test_pairs(record.data, record.config["dataset"])) == record.test_images
 
 
+@pytest.mark.slow
 def test_variants_start_from_the_trained_baseline_and_say_so(tmp_path, cache_dir, caplog):
     import logging
 

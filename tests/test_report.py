@@ -135,6 +135,7 @@ def test_records_of_two_test_sets_are_refused_with_the_files_named(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr and "different splits" in res.stderr
 
 
+@pytest.mark.slow
 def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store, tmp_path):
     results = tmp_path / "results"
     recs = load_store(store)
@@ -183,6 +184,7 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
     )
 
 
+@pytest.mark.slow
 def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, monkeypatch, compose_cfg):
     from fcn_ablation.reporting.wandb_report import log_report
 

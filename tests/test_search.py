@@ -42,6 +42,7 @@ def hydra_conf():
         yield
 
 
+@pytest.mark.slow
 def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_conf, tmp_path, cache_dir):
     cfg = search_config(tmp_path, cache_dir, "n_trials=4", "table2=true", "search_space=fc")
     search = Search(cfg)

@@ -50,6 +50,7 @@ def _only(paths):
     return paths[0]
 
 
+@pytest.mark.slow
 def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_path, cache_dir, capsys):
     ecssd = ecssd_miniature(tmp_path)
     over = tiny_overrides(tmp_path, cache_dir, "test_on=[synthetic,ecssd]", f"+test_data.ecssd.root={ecssd}",

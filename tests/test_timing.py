@@ -94,6 +94,7 @@ def test_a_compiled_best_is_timed_eagerly_over_images_of_many_sizes(tmp_path, co
     assert speed_options(*args, sizes=3) == (SpeedConfig(channels_last=True), f"{compiled} (eager: 3 image sizes)")
 
 
+@pytest.mark.slow
 def test_seed_timing_and_report_options_are_row_attributes_the_split_is_part_of_the_key():
     from fcn_ablation.config.settings_key import settings_key
 

@@ -143,6 +143,7 @@ def test_imagenet_vgg16_in_torchvision_format_initialises_a_narrow_model(compose
     assert torch.allclose(F.conv2d(ours, net.conv1_1.weight, net.conv1_1.bias), ref, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_imagenet_weights_come_from_the_url_into_the_torch_hub_cache_once(vgg16_file, tmp_path, monkeypatch):
     from fcn_ablation.errors import DataError
 

@@ -6,7 +6,6 @@ many. What every command shares (the YAML check, the one-line errors, the entry)
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,16 +16,7 @@ from hydra.types import RunMode
 from fcn_ablation.commands.common import quiet_lightning, start
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.errors import Diverged, exit_on_user_error
-
-
-def remove_if_unused(output_dir: Path) -> None:
-    """Remove a job folder that holds only what Hydra itself wrote (`.hydra/`, the job's log):
-    a start that failed on bad input leaves nothing behind to mistake for a result."""
-    if not output_dir.is_dir():
-        return
-    ours = [p for p in output_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"]
-    if not ours:
-        shutil.rmtree(output_dir, ignore_errors=True)
+from fcn_ablation.files import remove_unused
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="config")
@@ -61,7 +51,7 @@ def _app(cfg) -> float:
             print(f"job folder: {output_dir}")
             return float(record.headline["max_f"])
     except SystemExit:
-        remove_if_unused(output_dir)
+        remove_unused(output_dir, cfg.paths.results_dir)
         raise
 
 

@@ -17,15 +17,68 @@ from fcn_ablation.errors import ConfigError
 from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.widths import build_widths
 
+SEED = (lambda v: 0 <= v < 2**32, "in 0 .. 4294967295 (numpy's range)")
+AT_LEAST_1 = (lambda v: v >= 1, "at least 1")
+NONE_OR_AT_LEAST_1 = (lambda v: v is None or v >= 1, "at least 1, or null")
+NOT_NEGATIVE = (lambda v: v >= 0, ">= 0")
+
+# The range of every plain numeric setting of a training job, checked at start-up (before any
+# folder is made): {key: (test, what the message says it must be)}. Settings whose rule involves
+# others (epochs and steps, widths, split fractions, sizes in pairs) are checked in `validate`.
+RANGES = {
+    "seed": SEED,
+    "dataset.split.seed": SEED,
+    "init.seed": SEED,
+    "dataset.synthetic.seed": SEED,
+    "dataset.synthetic.num_images": AT_LEAST_1,
+    "dataset.synthetic.size": AT_LEAST_1,
+    "dataset.synthetic.width": NONE_OR_AT_LEAST_1,
+    "dataset.batch_size": AT_LEAST_1,
+    "trainer.log_every_n_steps": AT_LEAST_1,
+    "trainer.check_val_every_n_epoch": AT_LEAST_1,
+    "trainer.gradient_clip_val": (lambda v: v is None or v > 0, "positive, or null (no clipping)"),
+    "timing.warmup": NOT_NEGATIVE,
+    "timing.max_images": NONE_OR_AT_LEAST_1,
+    "timing.loader_images": AT_LEAST_1,
+    "cost.height": AT_LEAST_1,
+    "cost.width": AT_LEAST_1,
+    "init.epochs": NONE_OR_AT_LEAST_1,
+}
+
+
+def check_ranges(cfg, ranges: dict = RANGES) -> None:
+    """Each key of `ranges` that `cfg` holds is in its range, or one line naming it."""
+    for key, (ok, rule) in ranges.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if OmegaConf.select(cfg, key, default="absent") == "absent":  # a section without the key (an older config)
+            continue
+        if not ok(value):
+            raise ConfigError(f"{key}: must be {rule}, got {value}")
+
+
+def check_budget(trainer) -> None:
+    """Epochs and steps: a number of epochs (0 trains nothing: the record scores the starting
+    weights and says `untrained`), or -1, Lightning's "no limit", only with a step limit, since a
+    job without either would train until killed."""
+    epochs, steps = trainer.max_epochs, trainer.max_steps
+    if steps != -1 and steps < 0:
+        raise ConfigError(f"trainer.max_steps: must be -1 (no limit) or >= 0, got {steps}")
+    if epochs == -1 and steps == -1:
+        raise ConfigError(
+            "trainer.max_epochs=-1 (no limit) with trainer.max_steps=-1 (no limit) would train until killed: "
+            "set trainer.max_epochs=N, or trainer.max_steps=N with it"
+        )
+    if epochs != -1 and epochs < 0:
+        raise ConfigError(f"trainer.max_epochs: must be >= 0, or -1 (no limit) with trainer.max_steps=N, got {epochs}")
+
 
 def validate(cfg, training: bool = True) -> None:
     """Checks beyond types; each failure names the key at fault. `training=False`: a look at the
     data set alone (`fcn-ablation-data`), which a test-only set passes."""
     # The experiment's layers and factors, and the width multiplier: checked where widths are made.
     build_widths(experiments.factors(cfg.experiment), cfg.model.width_multiplier)
-    for key, seed in (("seed", cfg.seed), ("dataset.split.seed", cfg.dataset.split.seed), ("init.seed", cfg.init.seed)):
-        if not 0 <= seed < 2**32:
-            raise ConfigError(f"{key}: must be in 0 .. 4294967295 (numpy's range), got {seed}")
+    check_ranges(cfg)
+    check_budget(cfg.trainer)
     if not 0 <= cfg.model.dropout < 1:
         raise ConfigError(f"model.dropout: must be in [0, 1), got {cfg.model.dropout}")
     if cfg.model.num_classes < 2:
@@ -47,22 +100,16 @@ def validate(cfg, training: bool = True) -> None:
         check_test_sets(cfg)
     if not cfg.test and s.val == 0:
         raise ConfigError("test=false scores the validation split, which is empty: set dataset.split.val > 0")
-    if cfg.dataset.batch_size < 1:
-        raise ConfigError(f"dataset.batch_size: must be at least 1, got {cfg.dataset.batch_size}")
     _validate_dataset(cfg.dataset)
     if len(cfg.dataset.mean) != 3 or len(cfg.dataset.std) != 3 or min(cfg.dataset.std) <= 0:
         raise ConfigError("dataset.mean / dataset.std: need three values each, std positive")
     _validate_optimizer(cfg.optimizer, cfg.recipe)
-    if cfg.init.epochs is not None and cfg.init.epochs < 1:
-        raise ConfigError(f"init.epochs: must be positive or null, got {cfg.init.epochs}")
     if InitSource(cfg.init.baseline_from) not in (InitSource.scratch, InitSource.imagenet):
         raise ConfigError(f"init.baseline_from: scratch or imagenet, got {cfg.init.baseline_from}")
     if InitSource(cfg.init.source) is InitSource.checkpoint and not cfg.init.path:
         raise ConfigError("init=checkpoint needs init.path=/path/to/model.pt")
     check_logger(cfg.logger)
     _validate_training(cfg.trainer, cfg.train_speed, instantiate.typed(cfg.optimizer, OptimizerConfig, "optimizer"))
-    if cfg.timing.warmup < 0:
-        raise ConfigError(f"timing.warmup: must be >= 0, got {cfg.timing.warmup}")
     r = cfg.report
     check_rounds(r.rounds, r.warmup, "report")
     if r.permutations < 100 or not 0 < r.alpha < 1 or r.grid_images < 0 or not r.width_multiplier > 0:
@@ -71,6 +118,10 @@ def validate(cfg, training: bool = True) -> None:
             f"(got permutations={r.permutations}, alpha={r.alpha}, grid_images={r.grid_images}, "
             f"width_multiplier={r.width_multiplier})"
         )
+    try:  # the table's variants are timed at this scale: every layer keeps a channel there too
+        build_widths(experiments.factors(cfg.experiment), r.width_multiplier)
+    except ConfigError as err:
+        raise ConfigError(str(err).replace("model.width_multiplier", "report.width_multiplier")) from None
 
 
 def check_test_sets(cfg) -> None:
@@ -190,6 +241,8 @@ def _validate_optimizer(section, recipe: str) -> None:
         )
     if opt.lr <= 0:
         raise ConfigError(f"optimizer.lr: must be positive, got {opt.lr}")
+    if opt.weight_decay < 0:
+        raise ConfigError(f"optimizer.weight_decay: must be >= 0, got {opt.weight_decay}")
     if opt.loss_reduction not in ("mean", "sum"):
         raise ConfigError(f"optimizer.loss_reduction: 'mean' or 'sum', got {opt.loss_reduction!r}")
     for start, lr in opt.lr_by_start.items():

@@ -39,11 +39,29 @@ def layer_factors(
     return out
 
 
+# The fewest output channels a layer may be left with. A width that would round below it is an
+# error, never silently raised to it: a multiplier of 1e-9 would otherwise file a one-channel
+# network as an ordinary row.
+MIN_CHANNELS = 1
+
+
 def build_widths(factors: Mapping[str, float], multiplier: float = 1.0) -> dict[str, int]:
-    """Output channels of every thinnable layer: base width x factor x multiplier, rounded, at least 1."""
+    """Output channels of every thinnable layer: base width x factor x multiplier, rounded; each
+    unrounded width at least `MIN_CHANNELS`, or a `ConfigError` saying the smallest multiplier that works."""
     if not multiplier > 0:
         raise ConfigError(f"model.width_multiplier: must be positive, got {multiplier!r}")
-    return {name: max(1, round(BASE_WIDTHS[name] * factors.get(name, 1.0) * multiplier)) for name in WIDTH_LAYERS}
+    exact = {name: BASE_WIDTHS[name] * factors.get(name, 1.0) * multiplier for name in WIDTH_LAYERS}
+    thin = [name for name in WIDTH_LAYERS if exact[name] < MIN_CHANNELS]
+    if thin:
+        name = thin[0]
+        least = max(MIN_CHANNELS / (BASE_WIDTHS[n] * factors.get(n, 1.0)) for n in WIDTH_LAYERS)
+        fix = (f"model.width_multiplier >= {least:.6g}" if least <= 1  # else the factor is at fault
+               else f"a factor >= {MIN_CHANNELS / (BASE_WIDTHS[name] * multiplier):.6g} for {name}")  # fmt: skip
+        raise ConfigError(
+            f"model.width_multiplier={multiplier:g} leaves {name} {BASE_WIDTHS[name]} x {factors.get(name, 1.0):g} x "
+            f"{multiplier:g} = {exact[name]:.3g} channels, under the {MIN_CHANNELS} every layer needs: use {fix}"
+        )
+    return {name: max(MIN_CHANNELS, round(w)) for name, w in exact.items()}
 
 
 def changed_layers(factors: Mapping[str, float]) -> list[str]:
