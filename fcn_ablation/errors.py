@@ -99,22 +99,22 @@ def exit_on_user_error():
         if not is_disk_full(err):
             raise
         err = disk_full(getattr(err, "filename", None) or "a file", err)
-        _log_to_files(f"error: {err}")
+        log_to_files(f"error: {err}")
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except UserError as err:
-        _log_to_files(f"error: {err}")
+        log_to_files(f"error: {err}")
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except JobTerminated as err:
-        _log_to_files(f"terminated: {err}")
+        log_to_files(f"terminated: {err}")
         print(f"terminated: {err}", file=sys.stderr)
         sys.exit(143)
 
 
-def _log_to_files(message: str) -> None:
-    """The closing line into the job's log file (Hydra's `<job>.log`), not the console: the console
-    gets it once, on stderr."""
+def log_to_files(message: str) -> None:
+    """A line into the job's log file (Hydra's `<job>.log`), not the console: a closing line the
+    console gets once on stderr, or a job's own ending that the end of its sweep reports."""
     logger = logging.getLogger("fcn_ablation")
     record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, message, None, None)
     for handler in logging.getLogger().handlers:
@@ -123,7 +123,7 @@ def _log_to_files(message: str) -> None:
 
 
 def _interrupted(message: str) -> None:
-    _log_to_files(f"interrupted: {message}")
+    log_to_files(f"interrupted: {message}")
     print(f"interrupted: {message}", file=sys.stderr)
     sys.exit(130)
 

@@ -111,3 +111,53 @@ def start(*args, cwd: Path) -> subprocess.Popen:
     """`python -m fcn_ablation <args>` started in a session of its own (to be signalled)."""
     return subprocess.Popen([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+
+
+def wandb_run(run_dir: Path) -> dict:
+    """What an offline W&B run holds, read back from its `run-*.wandb` file (LevelDB's log format:
+    32 KiB blocks of records, each a 7-byte header and a piece of a protobuf `Record`, after W&B's
+    own 7-byte file header): {"config": {...}, "summary": {...}, "history": [{...}], "exit_code": n}."""
+    import json
+    import struct
+
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    (path,) = Path(run_dir).glob("run-*.wandb")
+    data = path.read_bytes()
+    assert data[:4] == b":W&B", data[:7]
+    block, header = 32768, 7
+    pos, piece = header, b""
+    run = {"config": {}, "summary": {}, "history": [], "exit_code": None}
+    while pos + header <= len(data):
+        left = block - pos % block
+        if left < header:  # a block's tail too short for a header: padding
+            pos += left
+            continue
+        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + header])
+        if kind == 0:  # zeros to the end of the block
+            pos += left
+            continue
+        piece = (b"" if kind in (1, 2) else piece) + data[pos + header : pos + header + length]
+        pos += header + length
+        if kind in (2, 3):  # the first or a middle piece of a longer record
+            continue
+        record = pb.Record()
+        record.ParseFromString(piece)
+        which = record.WhichOneof("record_type")
+        if which == "run":
+            run["config"].update({i.key: json.loads(i.value_json) for i in record.run.config.update})
+            run["group"] = record.run.run_group
+        elif which == "config":
+            run["config"].update({i.key: json.loads(i.value_json) for i in record.config.update})
+        elif which == "summary":
+            run["summary"].update({_key(i): json.loads(i.value_json) for i in record.summary.update})
+        elif which == "history":
+            run["history"].append({_key(i): json.loads(i.value_json) for i in record.history.item})
+        elif which == "exit":
+            run["exit_code"] = record.exit.exit_code
+    return run
+
+
+def _key(item) -> str:
+    """A W&B item's key: `key`, or, for keys with a slash, the parts W&B keeps in `nested_key`."""
+    return item.key or "/".join(item.nested_key)

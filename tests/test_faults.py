@@ -21,7 +21,7 @@ from fcn_ablation import files
 from fcn_ablation.errors import DiskFull, Diverged, Interrupted, UserError, exit_on_user_error
 from fcn_ablation.store import records
 
-from helpers import cli, run_job, start, tiny_overrides
+from helpers import cli, run_job, start, tiny_overrides, wandb_run
 
 
 def one_error_line(stderr: str, prefix: str = "error:") -> str:
@@ -56,16 +56,61 @@ def test_a_diverged_training_stops_in_one_line_and_files_nothing(tmp_path, cache
 
 @pytest.mark.slow
 def test_a_sweep_goes_on_past_a_diverged_job_reports_the_rest_and_exits_non_zero(tmp_path, cache_dir):
-    args = tiny_overrides(tmp_path, cache_dir)
+    """A diverged job is one line at the end of the sweep, and (issue 33, point 4) its W&B run ends
+    with it, as failed: the next job logs into a run of its own, whose config is its own."""
+    args = [*tiny_overrides(tmp_path, cache_dir), "logger=wandb", "trainer.max_epochs=2"]
     res = cli("-m", *args, "optimizer.lr=1e6,1e-3", cwd=tmp_path)
     assert res.returncode == 2, res.stderr[-3000:]
     assert "Traceback" not in res.stderr
-    diverged = [line for line in res.stderr.splitlines() if line.startswith("diverged:")]
-    assert len(diverged) == 1 and "optimizer.lr" in diverged[0]
-    assert "1 job(s) of the sweep diverged" in res.stderr
+    said = [line for line in (res.stdout + res.stderr).splitlines() if "diverged" in line]
+    assert len(said) == 1 and said[0].startswith("error: job 0_baseline_seed0 of the sweep diverged"), said
+    assert "optimizer.lr" in said[0] and "the report holds the rest" in said[0]
     assert "report:" in res.stdout  # the healthy job's table
     recs = store_records(tmp_path / "results")
     assert [r.lr for r in recs] == [1e-3]
+    (sweep,) = (tmp_path / "results" / "multiruns").iterdir()
+    assert "diverged: " in (sweep / "0_baseline_seed0" / "train.log").read_text()  # the job's own log keeps it
+    runs = {job: [wandb_run(d) for d in (sweep / job / "wandb").glob("offline-run-*")]
+            for job in ("0_baseline_seed0", "1_baseline_seed0")}  # fmt: skip
+    (bad,), (good,) = runs["0_baseline_seed0"], runs["1_baseline_seed0"]
+    assert bad["config"]["optimizer"]["lr"] == 1e6 and bad["exit_code"] == 1
+    assert bad["summary"]["ended"].startswith("Diverged: ") and not any(k.startswith("final/") for k in bad["summary"])
+    assert good["config"]["optimizer"]["lr"] == 1e-3 and good["exit_code"] == 0
+    assert good["summary"]["final/max_f"] == pytest.approx(recs[0].scores["max_f"])
+    assert good["group"] == bad["group"] == sweep.name
+    tested = [h["test/max_f"] for h in good["history"] if "test/max_f" in h]
+    assert tested == [pytest.approx(recs[0].scores["max_f"])]  # its own test, logged into its own run
+    assert not any(k.startswith(("test/", "final/")) for h in bad["history"] for k in h)
+
+
+def test_a_job_ending_any_way_finishes_its_run_and_the_next_job_opens_its_own(monkeypatch):
+    """The two guards of point 4, whatever the ending (an interrupt, an error): the job's run is
+    finished as failed on its way out, and a run left open anyway is closed before the next starts."""
+    import types
+
+    from fcn_ablation.errors import Interrupted
+    from fcn_ablation.training import loggers
+
+    finished = []
+
+    class Run:
+        id, summary = "r1", {}
+
+        def finish(self, exit_code=0):
+            finished.append(exit_code)
+
+    from pytorch_lightning.loggers import WandbLogger
+
+    logger = WandbLogger.__new__(WandbLogger)
+    logger._experiment = Run()
+    for ending in (Interrupted("Ctrl-C at step 3"), RuntimeError("boom")):
+        with pytest.raises(type(ending)), loggers.closed_on_failure(logger):
+            raise ending
+    assert finished == [1, 1] and Run.summary["ended"] == "RuntimeError: boom"
+    stray = types.SimpleNamespace(run=Run())
+    monkeypatch.setitem(sys.modules, "wandb", stray)
+    loggers.close_open_run()
+    assert finished == [1, 1, 1]
 
 
 def test_non_finite_weights_at_the_end_are_a_divergence_too():
@@ -91,6 +136,8 @@ def test_non_finite_weights_at_the_end_are_a_divergence_too():
         ),
         ("seed=abc", "seed=abc: Value 'abc' of type 'str' could not be converted to Integer"),
         ("hydra.searchpath=[file://{tmp}/mine] experiment=mine", "mine.yaml: line 3, column 1: YAML syntax error"),
+        ("paths.results_dir={tmp}/my~results#1", "quote a value with spaces or any of ()[]{{}},:='\"#!&;| as Hydra reads "
+         "it: \"paths.results_dir='{tmp}/my results#1'\""),
     ],
 )
 def test_bad_paths_and_hydra_errors_end_in_one_error_line(tmp_path, override, message):
@@ -98,7 +145,7 @@ def test_bad_paths_and_hydra_errors_end_in_one_error_line(tmp_path, override, me
     (tmp_path / "mine" / "experiment").mkdir(parents=True)
     (tmp_path / "mine" / "experiment" / "mine.yaml").write_text("name: mine\nfactors: {conv1_1: [0.5\n")
     fill = {"file": tmp_path / "a_file", "tmp": tmp_path}
-    args = [a.format(**fill) for a in override.split()]
+    args = [a.format(**fill).replace("~", " ") for a in override.split()]  # ~: a space inside one argument
     res = cli(*args, "logger=none", f"paths.cache_dir={tmp_path}/cache", cwd=tmp_path)
     assert res.returncode == 2, res.stderr[-3000:]
     line = one_error_line(res.stderr)
@@ -438,7 +485,7 @@ def test_a_record_pointing_out_of_its_results_folder_or_at_other_weights_is_refu
         with pytest.raises(UserError) as err:
             load_trained(edited, results)
         assert str(err.value).startswith(f"{path}: names {named}, outside the results folder {results.resolve()}")
-        assert "\n" not in str(err.value)
+        assert "someone else's" in str(err.value) or under in ("store", "checkpoints")
         with caplog.at_level("WARNING"):  # never a start for init=baseline either: one warning, no weights
             assert records.reference_baseline(store, results, "scratch", 0) is None
         assert sum(str(path) in m and "outside the results folder" in m for m in caplog.messages) >= 1
@@ -456,3 +503,65 @@ def test_a_record_pointing_out_of_its_results_folder_or_at_other_weights_is_refu
     (sweep / "job.json").write_text(json.dumps({"record": str(outside / "record.json")}))
     with pytest.raises(UserError, match=rf"^{sweep / 'job.json'}: names .*outside the results folder"):
         select.record_files(str(sweep.parent), results)
+
+
+def _read_only(monkeypatch, *folders: Path) -> None:
+    """`folders` as a user who may read but not write them sees them: real permissions where the
+    tests run as a user (root ignores them), else the probe and every write there refused."""
+    if os.geteuid() != 0:
+        for folder in folders:
+            for p in [folder, *folder.rglob("*")]:
+                if p.is_dir():
+                    p.chmod(0o555)
+        return
+    real = files.tempfile.mkstemp
+
+    def refused(*args, dir=None, **kwargs):  # noqa: A002 - mkstemp's own name
+        if dir is not None and any(Path(dir).resolve().is_relative_to(f.resolve()) for f in folders):
+            raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", refused)
+
+
+def test_a_store_one_can_read_but_not_write_gives_its_report_elsewhere(trained, tmp_path, monkeypatch, capsys):
+    """Point 6: the report of a colleague's store (read-only) is one line naming --results-dir,
+    and with it the report is written there; a job whose runs/ or store/ is someone else's stops
+    at start-up naming that folder, before Hydra or the job makes anything."""
+    from fcn_ablation.commands import report
+
+    src, rec = trained
+    theirs = tmp_path / "theirs"
+    shutil.copytree(src / "results", theirs)
+    store = records.store_dir(theirs, rec.dataset, rec.settings_key)
+    _read_only(monkeypatch, theirs)
+    with pytest.raises(SystemExit) as end:
+        report.main([str(store), "--permutations", "200"])
+    err = capsys.readouterr().err
+    assert end.value.code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith(f"error: {theirs / rec.dataset / rec.settings_key}: cannot write the report beside the store")
+    assert "--results-dir DIR" in err
+    assert report.main([str(store), "--results-dir", str(tmp_path / "mine"), "--permutations", "200"]) == 0
+    assert (tmp_path / "mine" / rec.dataset / rec.settings_key / "report.md").is_file()
+
+    from hydra import compose, initialize_config_dir
+    from omegaconf.errors import InterpolationResolutionError
+
+    from fcn_ablation.config.folder import config_dir
+    from fcn_ablation.training.job import check_paths
+
+    for under in ("runs", "multiruns", "store", "checkpoints"):
+        shared = tmp_path / f"shared_{under}"
+        (shared / under).mkdir(parents=True, exist_ok=True)
+        _read_only(monkeypatch, shared / under)
+        with initialize_config_dir(config_dir(), version_base="1.3"):
+            cfg = compose("config", [f"paths.results_dir={shared}"], return_hydra_config=True)
+        # where Hydra makes the job's folder (its resolver's error, which the command line turns into
+        # the line alone: `test_bad_paths_and_hydra_errors_end_in_one_error_line`), or the job files its record
+        with pytest.raises((UserError, InterpolationResolutionError)) as err:
+            if under in ("runs", "multiruns"):
+                str(cfg.hydra.run.dir if under == "runs" else cfg.hydra.sweep.dir)
+            else:
+                check_paths(cfg.paths)
+        assert f"paths.results_dir={shared / under}: cannot create or write this folder" in str(err.value)
+        assert "someone else's" in str(err.value) or under in ("store", "checkpoints")

@@ -63,7 +63,27 @@ def hydra_error(err: BaseException) -> ConfigError:
         first = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
         if first and first not in text:
             text += f": {first}"
-    return ConfigError(f"{text} (--help lists the groups and options)")
+    return ConfigError(f"{text}{_quote_hint(err, text)} (--help lists the groups and options)")
+
+
+# Characters Hydra's override grammar gives a meaning to, or does not take unquoted in a value.
+OVERRIDE_SPECIAL = set(" \t()[]{},:='\"#!&;|*?<>@")
+
+
+def _quote_hint(err: BaseException, text: str) -> str:
+    """For an override Hydra could not parse whose value holds a space or one of the characters
+    its grammar reads (a path with a space, `#`, `!`, ...): how to quote it."""
+    from hydra.errors import OverrideParseException
+
+    if not (isinstance(err, OverrideParseException) or "Lexer" in text or "mismatched input" in text):
+        return ""
+    override = str(getattr(err, "override", "") or "") or next(
+        (a for a in sys.argv[1:] if a in text and "=" in a), ""
+    )
+    key, eq, value = override.partition("=")
+    if not eq or not OVERRIDE_SPECIAL & set(value) or value[:1] in "'\"":
+        return ""
+    return f"; quote a value with spaces or any of ()[]{{}},:='\"#!&;| as Hydra reads it: \"{key}='{value}'\""
 
 
 @contextlib.contextmanager

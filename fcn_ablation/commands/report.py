@@ -6,8 +6,27 @@ import argparse
 import sys
 from pathlib import Path
 
-from fcn_ablation.errors import exit_on_user_error
+from fcn_ablation.errors import ConfigError, exit_on_user_error
+from fcn_ablation.files import check_writable
 from fcn_ablation.reporting.report import load_store, report_dir, write_report
+
+
+def writable_report_dir(store: Path, results_dir: Path, chosen: bool) -> Path:
+    """The folder the report of `store` goes to, checked before any work: a store one can read but
+    not write (a read-only mount, a colleague's made with umask 022) is one line saying where the
+    report could go instead, never a traceback halfway through the report."""
+    recs = load_store(store)
+    out = report_dir(results_dir, recs[0].dataset, recs[0].settings_key)
+    try:
+        check_writable(out, "--results-dir")
+    except ConfigError as err:
+        if chosen:
+            raise
+        raise ConfigError(
+            f"{out}: cannot write the report beside the store ({str(err).split('(', 1)[-1].split(')')[0]}); the store "
+            "is only read, so write the report elsewhere: --results-dir DIR"
+        ) from None
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in args.store:
             store = Path(s)
             results_dir = Path(args.results_dir) if args.results_dir else store.parent.parent.parent
+            writable_report_dir(store, results_dir, chosen=args.results_dir is not None)
             if args.bench:
                 from fcn_ablation.bench.inference import bench_table  # torch only when asked to time
 

@@ -201,13 +201,18 @@ class ReportCallback(Callback):
             for job in failed:
                 print(f"failed: job {job['job_id']} ({job['state']}): {job['error']}; its log: {job['log']}",
                       file=sys.stderr)  # fmt: skip
-            for folder, message in diverged:
-                print(f"diverged: {folder.name}: {message}", file=sys.stderr)
+            if len(diverged) > 1 or failed:  # one diverged job alone: the closing line names it
+                for folder, message in diverged:
+                    print(f"diverged: {folder.name}: {message}", file=sys.stderr)
             if failed:
                 raise UserError(
                     f"{len(failed)} job(s) of the sweep failed on the cluster (listed above); the report holds the rest: "
                     "rerun the same command to run them (finished jobs are skipped)"
                 )
+            if len(diverged) == 1:
+                (folder, message), = diverged  # fmt: skip
+                raise UserError(f"job {folder.name} of the sweep diverged and filed nothing ({message}); the report "
+                                "holds the rest")  # fmt: skip
             if diverged:
                 raise UserError(
                     f"{len(diverged)} job(s) of the sweep diverged and filed nothing (listed above); the report holds the rest"

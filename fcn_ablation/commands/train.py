@@ -6,7 +6,6 @@ many. What every command shares (the YAML check, the one-line errors, the entry)
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import hydra
@@ -15,7 +14,7 @@ from hydra.types import RunMode
 
 from fcn_ablation.commands.common import quiet_lightning, start
 from fcn_ablation.config.folder import config_dir
-from fcn_ablation.errors import Diverged, exit_on_user_error
+from fcn_ablation.errors import Diverged, exit_on_user_error, log_to_files
 from fcn_ablation.files import remove_unused
 
 
@@ -39,8 +38,9 @@ def _app(cfg) -> float:
             except Diverged as err:
                 if not multirun:
                     raise
-                # One job's finding, not the sweep's end: the others run, the report lists it.
-                print(f"error: {err}", file=sys.stderr)
+                # One job's finding, not the sweep's end: the others run, and the end of the sweep
+                # says it once (`sweep_report`); here, the job's own log keeps it.
+                log_to_files(f"diverged: {err}")
                 return float("nan")
             # A multirun reports once, at its end (callbacks.ReportCallback), with a benchmark; a
             # selection job (test=false) joins no table.

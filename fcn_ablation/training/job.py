@@ -38,7 +38,7 @@ from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.store import records, tested
 from fcn_ablation.store.record import METRICS, Record
 from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
-from fcn_ablation.training.loggers import finish_logger, make_logger, settle_mode
+from fcn_ablation.training.loggers import closed_on_failure, finish_logger, make_logger, settle_mode
 from fcn_ablation.training.module import SaliencyModule
 from fcn_ablation.training.supervision import (
     DivergenceGuard,
@@ -95,6 +95,8 @@ def check_paths(paths) -> None:
     """The results and cache folders exist or can be made, and take files: checked before any work
     (a read-only cache would otherwise fail after the data set's generation)."""
     checked_results_dir(paths.results_dir)
+    for under in ("store", "checkpoints"):  # where the job files its record and keeps its checkpoints
+        checked_results_dir(paths.results_dir, under)
     check_writable(
         Path(paths.cache_dir).expanduser(), "paths.cache_dir", " (or the FCN_ABLATION_CACHE environment variable)"
     )
@@ -363,118 +365,119 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
         set_tf32(cfg.train_speed.tf32)
 
     logger = make_logger(cfg, output_dir, group)
-    trainer = pl.Trainer(  # its settings were checked at start-up (`check_trainer`)
-        **{**OmegaConf.to_container(cfg.trainer), "max_epochs": job.epochs},
-        logger=logger if logger is not None else False,
-        default_root_dir=str(output_dir),
-        enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
-        callbacks=[
-            DivergenceGuard(cfg.trainer.log_every_n_steps, job.name, optimizer.lr, cfg.trainer.precision),
-            SaveLast(ckpt_dir),  # after the guard: a diverged epoch is never saved
-            *progress_bar(cfg.trainer),
-        ],
-        plugins=cluster_plugins(),
-    )
-    t0, graphs = time.perf_counter(), compilations()
-    try:
-        resumed = fit(trainer, module, data, ckpt_dir)
-    except Diverged:
-        shutil.rmtree(ckpt_dir, ignore_errors=True)  # the same settings diverge again: nothing worth resuming
-        raise
-    train_s, graphs = time.perf_counter() - t0, compilations() - graphs
-    if trainer.global_step == 0:
-        log.warning(
-            "%s: nothing was trained (trainer.max_epochs=%s, trainer.max_steps=%s); the record holds the starting "
-            "weights' scores and says untrained: true", cfg.experiment.name, trainer.max_epochs, trainer.max_steps,
-        )  # fmt: skip
-    # A selection job (`test=false`) never touches the test split: scored and timed on validation.
-    with lightning_interrupts(trainer, "testing the trained weights", f"them (kept in {ckpt_dir / 'last.ckpt'})"):
-        test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if own else {}
-        arrays = per_image_arrays(module) if own else {}
-        test_sets = {}
-        for set_name, dm in others.items():  # the other sets of `test_on`
-            test_sets[set_name], set_arrays = test_on_set(trainer, module, dm, set_name, cfg.report.grid_images)
-            arrays.update(tested.prefixed(set_name, set_arrays))
-        # The validation split's scores of the final weights: what a search may select on (never the test's).
-        val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
-
-    device = trainer.strategy.root_device
-    timed = (data.test_set if own else next(iter(others.values())).test_set) if cfg.test else data.val_set
-    n_time = cfg.timing.max_images or len(timed)
-    images = (data.normalise(timed[i]["image"]) for i in range(min(n_time, len(timed))))
-    sizes = len({upright_size(p.image) for p in timed.pairs[:n_time]}) if cfg.timing.best_benchmarked else 1
-    speed, speed_from = speed_options(cfg.timing, Path(cfg.paths.results_dir) / "bench", (cfg.cost.height, cfg.cost.width),
-                                      cfg.model.width_multiplier, device, sizes)  # fmt: skip
-    timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
-
-    params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
-    record = Record(
-        experiment=job.experiment,
-        job=job.name,
-        description=cfg.experiment.description,
-        dataset=cfg.dataset.name,
-        preset=cfg.preset,
-        recipe=cfg.recipe,
-        init_tag=init_info["tag"],
-        init=init_info,
-        settings_key=store.name,  # the job's table: computed once, in `run`
-        seed=cfg.seed,
-        changed_layers=changed_layers(job.factors),
-        factors={k: v for k, v in job.factors.items() if v != 1.0},
-        width_multiplier=cfg.model.width_multiplier,
-        widths=widths,
-        params=params,
-        macs=macs,
-        cost_input_hw=[cfg.cost.height, cfg.cost.width],
-        test=bool(cfg.test),
-        scores={k: test_metrics[f"test/{k}"] for k in METRICS if f"test/{k}" in test_metrics},
-        val_scores={k: val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
-        test_image_hw=test_image_hw(timed, cfg.dataset.get("eval_size")),
-        detection_total_s=timing.total_s,
-        detection_ms_per_image=timing.ms_per_image,
-        detection_images=timing.n_images,
-        detection_load_s=timing.load_s,
-        detection_settings=speed.slug(),
-        detection_settings_from=speed_from,
-        lr=optimizer.lr,
-        train_s=train_s,
-        train_steps=trainer.global_step,
-        train_compilations=graphs,  # graphs torch.compile built for training (train_speed.compile)
-        untrained=trainer.global_step == 0,
-        same_widths_as_baseline=job.same_widths_as_baseline,
-        resumed_from=resumed,
-        test_images=len(data.test_set) if own else 0,
-        data=data.summary(),
-        test_sets=test_sets,
-        device=device_label(device),
-        torch=torch.__version__,
-        output_dir=records.relative_to(output_dir, cfg.paths.results_dir),
-        created=records.timestamp(),
-        config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-    )
-    if cfg.save_checkpoint:
-        weights = atomic_torch_save(
-            {"widths": widths, "state_dict": net.state_dict(), "config": record.config}, output_dir / "model.pt"
+    with closed_on_failure(logger):  # a diverged, interrupted or failed job's W&B run ends here, as failed
+        trainer = pl.Trainer(  # its settings were checked at start-up (`check_trainer`)
+            **{**OmegaConf.to_container(cfg.trainer), "max_epochs": job.epochs},
+            logger=logger if logger is not None else False,
+            default_root_dir=str(output_dir),
+            enable_checkpointing=False,  # ours: SaveLast, named after the job, for resuming
+            callbacks=[
+                DivergenceGuard(cfg.trainer.log_every_n_steps, job.name, optimizer.lr, cfg.trainer.precision),
+                SaveLast(ckpt_dir),  # after the guard: a diverged epoch is never saved
+                *progress_bar(cfg.trainer),
+            ],
+            plugins=cluster_plugins(),
         )
-        record = dataclasses.replace(record, weights_sha256=records.file_digest(weights))
-        if Path(record.output_dir).is_absolute():  # `store.records.inside`: never read back from out there
-            log.warning("%s: the job folder lies outside the results folder %s, so its weights are never read back "
-                        "(evaluate, reference baselines); keep hydra.run.dir under paths.results_dir",
-                        output_dir, cfg.paths.results_dir)  # fmt: skip
-    records.write_json(output_dir / "record.json", record.to_json())
-    arrays = arrays if cfg.test else None
-    if arrays is not None:
-        records.write_arrays(output_dir / "per_image.npz", arrays)
-    path = records.file_record(record, cfg.paths.results_dir, arrays)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: the store has the record, the job folder the weights
-    finish_logger(logger, record)
-    split = ("test" if own else f"{next(iter(others))} test") if cfg.test else "validation (a selection job)"
-    log.info(
-        "%s (%s): %s max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
-        record.experiment, record.init_tag, split, record.headline["max_f"], record.headline["mae"], timing.ms_per_image,
-        timing.n_images, params / 1e6, macs / 1e9,
-    )  # fmt: skip
-    return record, path
+        t0, graphs = time.perf_counter(), compilations()
+        try:
+            resumed = fit(trainer, module, data, ckpt_dir)
+        except Diverged:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)  # the same settings diverge again: nothing worth resuming
+            raise
+        train_s, graphs = time.perf_counter() - t0, compilations() - graphs
+        if trainer.global_step == 0:
+            log.warning(
+                "%s: nothing was trained (trainer.max_epochs=%s, trainer.max_steps=%s); the record holds the starting "
+                "weights' scores and says untrained: true", cfg.experiment.name, trainer.max_epochs, trainer.max_steps,
+            )  # fmt: skip
+        # A selection job (`test=false`) never touches the test split: scored and timed on validation.
+        with lightning_interrupts(trainer, "testing the trained weights", f"them (kept in {ckpt_dir / 'last.ckpt'})"):
+            test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if own else {}
+            arrays = per_image_arrays(module) if own else {}
+            test_sets = {}
+            for set_name, dm in others.items():  # the other sets of `test_on`
+                test_sets[set_name], set_arrays = test_on_set(trainer, module, dm, set_name, cfg.report.grid_images)
+                arrays.update(tested.prefixed(set_name, set_arrays))
+            # The validation split's scores of the final weights: what a search may select on (never the test's).
+            val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
+
+        device = trainer.strategy.root_device
+        timed = (data.test_set if own else next(iter(others.values())).test_set) if cfg.test else data.val_set
+        n_time = cfg.timing.max_images or len(timed)
+        images = (data.normalise(timed[i]["image"]) for i in range(min(n_time, len(timed))))
+        sizes = len({upright_size(p.image) for p in timed.pairs[:n_time]}) if cfg.timing.best_benchmarked else 1
+        speed, speed_from = speed_options(cfg.timing, Path(cfg.paths.results_dir) / "bench", (cfg.cost.height, cfg.cost.width),
+                                          cfg.model.width_multiplier, device, sizes)  # fmt: skip
+        timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
+
+        params, macs = model_cost(widths, cfg.cost.height, cfg.cost.width, cfg.model.num_classes)
+        record = Record(
+            experiment=job.experiment,
+            job=job.name,
+            description=cfg.experiment.description,
+            dataset=cfg.dataset.name,
+            preset=cfg.preset,
+            recipe=cfg.recipe,
+            init_tag=init_info["tag"],
+            init=init_info,
+            settings_key=store.name,  # the job's table: computed once, in `run`
+            seed=cfg.seed,
+            changed_layers=changed_layers(job.factors),
+            factors={k: v for k, v in job.factors.items() if v != 1.0},
+            width_multiplier=cfg.model.width_multiplier,
+            widths=widths,
+            params=params,
+            macs=macs,
+            cost_input_hw=[cfg.cost.height, cfg.cost.width],
+            test=bool(cfg.test),
+            scores={k: test_metrics[f"test/{k}"] for k in METRICS if f"test/{k}" in test_metrics},
+            val_scores={k: val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
+            test_image_hw=test_image_hw(timed, cfg.dataset.get("eval_size")),
+            detection_total_s=timing.total_s,
+            detection_ms_per_image=timing.ms_per_image,
+            detection_images=timing.n_images,
+            detection_load_s=timing.load_s,
+            detection_settings=speed.slug(),
+            detection_settings_from=speed_from,
+            lr=optimizer.lr,
+            train_s=train_s,
+            train_steps=trainer.global_step,
+            train_compilations=graphs,  # graphs torch.compile built for training (train_speed.compile)
+            untrained=trainer.global_step == 0,
+            same_widths_as_baseline=job.same_widths_as_baseline,
+            resumed_from=resumed,
+            test_images=len(data.test_set) if own else 0,
+            data=data.summary(),
+            test_sets=test_sets,
+            device=device_label(device),
+            torch=torch.__version__,
+            output_dir=records.relative_to(output_dir, cfg.paths.results_dir),
+            created=records.timestamp(),
+            config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+        )
+        if cfg.save_checkpoint:
+            weights = atomic_torch_save(
+                {"widths": widths, "state_dict": net.state_dict(), "config": record.config}, output_dir / "model.pt"
+            )
+            record = dataclasses.replace(record, weights_sha256=records.file_digest(weights))
+            if Path(record.output_dir).is_absolute():  # `store.records.inside`: never read back from out there
+                log.warning("%s: the job folder lies outside the results folder %s, so its weights are never read back "
+                            "(evaluate, reference baselines); keep hydra.run.dir under paths.results_dir",
+                            output_dir, cfg.paths.results_dir)  # fmt: skip
+        records.write_json(output_dir / "record.json", record.to_json())
+        arrays = arrays if cfg.test else None
+        if arrays is not None:
+            records.write_arrays(output_dir / "per_image.npz", arrays)
+        path = records.file_record(record, cfg.paths.results_dir, arrays)
+        shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: the store has the record, the job folder the weights
+        finish_logger(logger, record)
+        split = ("test" if own else f"{next(iter(others))} test") if cfg.test else "validation (a selection job)"
+        log.info(
+            "%s (%s): %s max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
+            record.experiment, record.init_tag, split, record.headline["max_f"], record.headline["mae"], timing.ms_per_image,
+            timing.n_images, params / 1e6, macs / 1e9,
+        )  # fmt: skip
+        return record, path
 
 
 def progress_bar(trainer_cfg) -> list:

@@ -2,7 +2,9 @@
 hold Weights & Biases, offline unless configured otherwise; CSV; none).
 
 Each job gets its own W&B run, grouped by sweep, and finishes it at the end of the job, so
-the next job of a multirun starts a fresh one.
+the next job of a multirun starts a fresh one. A job that ends otherwise (diverged, interrupted,
+failed) finishes its run as failed on its way out (`closed_on_failure`), and a run still open when
+a job starts is closed first: Lightning's `WandbLogger` would otherwise log the new job into it.
 
 - **Offline means offline**: no login, and no packet leaves the machine. W&B's error reporting
   (Sentry, in its Go core) resolves and posts to W&B's servers even offline; it is switched
@@ -15,6 +17,7 @@ the next job of a multirun starts a fresh one.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -116,6 +119,7 @@ def make_logger(cfg, output_dir: Path, group: str | None):
     if not is_wandb(section):
         return instantiate.build(section, LoggerConfig, **runtime)
     quiet_wandb(wandb_mode(section))
+    close_open_run()
     with read_write(section):
         section.group = wandb_group(section, group)
         section.mode = wandb_mode(section)
@@ -156,3 +160,49 @@ def finish_logger(logger, record: Record) -> None:
             type(err).__name__,
             err,
         )
+
+
+def close_open_run() -> None:
+    """Finish, as failed, a W&B run an earlier job of this process left open (a crash in code
+    outside `closed_on_failure`): Lightning's `WandbLogger` reuses an open run rather than start one."""
+    import sys
+
+    wandb = sys.modules.get("wandb")
+    if wandb is None or getattr(wandb, "run", None) is None:
+        return
+    log.warning("W&B run %s of an earlier job was still open; finished it as failed", wandb.run.id)
+    try:
+        wandb.run.finish(exit_code=1)
+    except Exception as err:  # noqa: BLE001 - the new job's run matters more than the old one's ending
+        log.warning("logger: could not finish the open W&B run (%s: %s)", type(err).__name__, err)
+
+
+@contextlib.contextmanager
+def closed_on_failure(logger):
+    """Around a job's training and measuring: when it ends by an exception (diverged, Ctrl-C,
+    SIGTERM, an error), the logger's run is finished as failed, with the reason in its summary,
+    and the exception goes on. The next job of the process then starts a run of its own."""
+    try:
+        yield
+    except BaseException as err:
+        abort_logger(logger, err)
+        raise
+
+
+def abort_logger(logger, err: BaseException) -> None:
+    """Finish `logger`'s run as failed (W&B: exit code 1 and `ended` in the summary; others:
+    `finalize("failed")`); a failure here is a warning, never in the way of the real error."""
+    if logger is None:
+        return
+    from pytorch_lightning.loggers import WandbLogger
+
+    try:
+        if isinstance(logger, WandbLogger):
+            run = getattr(logger, "_experiment", None)  # never `.experiment`: it would start a run
+            if run is not None:
+                run.summary["ended"] = f"{type(err).__name__}: {str(err).splitlines()[0][:300] if str(err) else ''}"
+                run.finish(exit_code=1)
+        else:
+            logger.finalize("failed")
+    except Exception as other:  # noqa: BLE001
+        log.warning("logger: could not close the run of a failed job (%s: %s)", type(other).__name__, other)
