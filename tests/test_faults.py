@@ -485,7 +485,7 @@ def test_a_record_pointing_out_of_its_results_folder_or_at_other_weights_is_refu
         with pytest.raises(UserError) as err:
             load_trained(edited, results)
         assert str(err.value).startswith(f"{path}: names {named}, outside the results folder {results.resolve()}")
-        assert "someone else's" in str(err.value) or under in ("store", "checkpoints")
+        assert "\n" not in str(err.value)
         with caplog.at_level("WARNING"):  # never a start for init=baseline either: one warning, no weights
             assert records.reference_baseline(store, results, "scratch", 0) is None
         assert sum(str(path) in m and "outside the results folder" in m for m in caplog.messages) >= 1
