@@ -62,11 +62,13 @@ def why_unreadable(err: BaseException, limit: int = 200) -> str:
 _WARNED: set[str] = set()
 
 
-def warn_once(message: str, log: logging.Logger | None = None) -> None:
+def warn_once(message: str, log: logging.Logger | None = None, about: str | None = None) -> None:
     """A warning about one file, once per command: a report reads a store several times (tables,
-    curves, map grids), and one bad file is still one line."""
-    if message not in _WARNED:
-        _WARNED.add(message)
+    curves, map grids), and one bad file is still one line. `about`: what makes two warnings one
+    (the file's own error, said by different readers); the message itself by default."""
+    key = about if about is not None else message
+    if key not in _WARNED:
+        _WARNED.add(key)
         (log or logging.getLogger("fcn_ablation")).warning(message)
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
-from fcn_ablation.errors import DiskFull
+from fcn_ablation.errors import DataError, DiskFull
 
 
 def _umask() -> int:
@@ -82,22 +84,78 @@ def disk_full(path: str | Path, err: BaseException) -> DiskFull:
     )
 
 
+# Who writes a temporary file, in its name (`.<name>.@<host>@<pid>@<random>.tmp`): the next write
+# of the same file removes the temporaries of writers that are gone (`remove_stale_temporaries`).
+_WRITER = f"@{socket.gethostname().replace('@', '_')}@{os.getpid()}@"
+_TEMPORARY = re.compile(r"\.@(?P<host>[^@]*)@(?P<pid>\d+)@[^.]*\.tmp$")
+# A temporary of another machine (or of a version that did not name its writer) is stale after this
+# long: no write of one file takes a day.
+STALE_AFTER_S = 24 * 3600
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove what killed writes of `path` left beside it: temporaries of a writer on this machine
+    that no longer runs, and any older than `STALE_AFTER_S` (another machine's, or unnamed); a
+    writer still at work keeps its own. Called by every write of `path`, so a kill during a report
+    leaves nothing the rerun does not clear."""
+    import glob
+    import time
+
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        m = _TEMPORARY.search(tmp.name[len(path.name) + 1 :])
+        try:
+            if m and m["host"] == _WRITER.split("@")[1]:
+                stale = not _alive(int(m["pid"])) and int(m["pid"]) != os.getpid()
+            else:
+                stale = time.time() - tmp.lstat().st_mtime > STALE_AFTER_S
+        except OSError:  # gone meanwhile
+            continue
+        if stale:
+            shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, folder: bool = False, keep_existing: bool = False):
     """A temporary path beside `path` (an empty folder when `folder`) to fill; flushed and renamed
     over `path` when the block ends without an error, removed otherwise. `keep_existing`: a folder
     another writer finished first is kept, and ours dropped."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     mask = _umask()
-    if folder:
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-        os.chmod(tmp, 0o777 & ~mask)
-    else:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        tmp = Path(name)
-        os.chmod(tmp, 0o666 & ~mask)
+    prefix = f".{path.name}.{_WRITER}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+        if folder:
+            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=".tmp"))
+            os.chmod(tmp, 0o777 & ~mask)
+        else:
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
+            os.close(fd)
+            tmp = Path(name)
+            os.chmod(tmp, 0o666 & ~mask)
+    except (PermissionError, OSError) as err:
+        if is_disk_full(err):
+            raise disk_full(path, err) from None
+        if not isinstance(err, PermissionError) and err.errno != errno.EROFS:
+            raise
+        raise DataError(
+            f"{path}: cannot write it ({err.strerror or err}); its folder is read-only to you (a shared or mounted "
+            "folder): make it writable, or point the setting that chose it elsewhere"
+        ) from None
     try:
         try:
             yield tmp
@@ -209,7 +267,9 @@ def checked_results_dir(value: str, under: str = "", setting: str = "paths.resul
         raise ConfigError(f"{setting} is empty; set it to a folder (default: results, under the current folder)")
     check_writable(value, setting)
     if under:
-        check_writable(Path(value) / under, setting, f" (its {under}/ is someone else's: ask them to make it group-writable)")
+        check_writable(
+            Path(value) / under, setting, f" (its {under}/ is someone else's: ask them to make it group-writable)"
+        )
     if not Path(value).exists():  # Hydra is about to make it: `remove_unused` may take it away again
         NEW_RESULTS_DIRS.add(Path(value).resolve())
     return str(value)

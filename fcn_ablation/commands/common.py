@@ -77,9 +77,7 @@ def _quote_hint(err: BaseException, text: str) -> str:
 
     if not (isinstance(err, OverrideParseException) or "Lexer" in text or "mismatched input" in text):
         return ""
-    override = str(getattr(err, "override", "") or "") or next(
-        (a for a in sys.argv[1:] if a in text and "=" in a), ""
-    )
+    override = str(getattr(err, "override", "") or "") or next((a for a in sys.argv[1:] if a in text and "=" in a), "")
     key, eq, value = override.partition("=")
     if not eq or not OVERRIDE_SPECIAL & set(value) or value[:1] in "'\"":
         return ""

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fcn_ablation.config.rows import BASELINE, row_order
-from fcn_ablation.errors import UserError
+from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.evaluation import stats
 from fcn_ablation.files import pyplot, save_figure, write_csv
 from fcn_ablation.store import records
@@ -46,7 +46,7 @@ def by_seed(recs: list[Record]) -> pd.DataFrame:
         try:
             arrays = records.read_arrays(r.path, r.arrays_prefix) if r.path else None
         except UserError as err:
-            log.warning("left out of the curves: %s", err)
+            warn_once(f"left out of the curves: {err}", log, about=str(err))
             continue
         curves = _curves(arrays or {})
         if not curves:

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from fcn_ablation.data.pairs import DEFAULT_MASK_THRESHOLD, summary_test_pairs
+from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.files import atomic_write_text
 from fcn_ablation.store.record import Record
 
@@ -38,15 +39,14 @@ def centre_prior(recs: list[Record], folder: Path) -> dict | None:
             return kept
     except (OSError, ValueError):
         pass  # not scored yet, or damaged: score it again
-    from fcn_ablation.errors import UserError
     from fcn_ablation.evaluation.baselines import CENTRE_PRIOR, rule_scores
 
     try:
         pairs = summary_test_pairs(rec.data, section)
         scores = rule_scores(pairs, [CENTRE_PRIOR])[CENTRE_PRIOR]
     except (OSError, KeyError, UserError) as err:
-        log.warning("left out: the centre prior of %s (%s: its test images cannot be read: %s)", folder.name,
-                    rec.data.get("data_root"), str(err).splitlines()[0][:200])  # fmt: skip
+        warn_once(f"left out: the centre prior of {folder.name} ({rec.data.get('data_root')}: its test images cannot be "
+                  f"read: {str(err).splitlines()[0][:200]})", log)  # fmt: skip
         return None
     out = {**key, "test_images": len(pairs), "sigma": "a quarter of each side", "scores": scores}
     Path(folder).mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from fcn_ablation.config.rows import BASELINE, row_order
-from fcn_ablation.errors import UserError
+from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.evaluation import stats
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.markdown import load_note, markdown_table
@@ -99,7 +99,7 @@ def _arrays(record: Record) -> dict | None:
     try:
         return records.read_arrays(record.path, record.arrays_prefix) if record.path else None
     except UserError as err:
-        log.warning("left out: %s", err)
+        warn_once(f"left out: {err}", log, about=str(err))
         return None
 
 
@@ -285,12 +285,8 @@ def matching_bench(out_dir: Path, widths: dict, scale: str) -> dict | None:
         try:
             b = read_bench(d)
         except Exception as err:  # noqa: BLE001 - not JSON, not CSV, cut short: a benchmark no table can use
-            log.warning(
-                "left out: %s: not a readable benchmark (%s: %s); move it out of %s",
-                d,
-                type(err).__name__,
-                err,
-                out_dir,
+            warn_once(
+                f"left out: {d}: not a readable benchmark ({type(err).__name__}: {err}); move it out of {out_dir}", log
             )
             continue
         timed = b["header"].get("widths", {})

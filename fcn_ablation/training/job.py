@@ -97,9 +97,15 @@ def check_paths(paths) -> None:
     checked_results_dir(paths.results_dir)
     for under in ("store", "checkpoints"):  # where the job files its record and keeps its checkpoints
         checked_results_dir(paths.results_dir, under)
-    check_writable(
-        Path(paths.cache_dir).expanduser(), "paths.cache_dir", " (or the FCN_ABLATION_CACHE environment variable)"
-    )
+    cache = Path(paths.cache_dir).expanduser()
+    try:
+        check_writable(cache, "paths.cache_dir", " (or the FCN_ABLATION_CACHE environment variable)")
+    except ConfigError:
+        if not cache.is_dir():
+            raise
+        # A shared, read-only cache that already holds what the job reads is used as it is; a job
+        # that must add to it (a set not generated yet, new split files) stops there, in one line.
+        log.warning("paths.cache_dir=%s is read-only to you: used as it is", cache)
 
 
 @dataclass(frozen=True)
