@@ -107,10 +107,10 @@ def cli(
     )
 
 
-def start(*args, cwd: Path) -> subprocess.Popen:
+def start(*args, cwd: Path, env_extra: dict | None = None) -> subprocess.Popen:
     """`python -m fcn_ablation <args>` started in a session of its own (to be signalled)."""
-    return subprocess.Popen([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    return subprocess.Popen([sys.executable, "-m", "fcn_ablation", *args], cwd=cwd, env={**_env(), **(env_extra or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
 
 
 def wandb_run(run_dir: Path) -> dict:

@@ -55,6 +55,26 @@ def build_report(
 
 
 def bench_on_the_jobs_device(cfg, recs, out: Path) -> str | None:
+    """`_bench_on_the_jobs_device` under the table's benchmark lock: two sweeps of one table that end
+    together never time it at once on one node (each would slow the other's timings); the second
+    waits, then finds the first's benchmark and reuses it."""
+    from filelock import FileLock, Timeout
+
+    lock_path = Path(out) / "bench" / ".lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"benchmark: another sweep is benchmarking this table; waiting for it ({lock_path})", flush=True)
+        lock.acquire()
+    try:
+        return _bench_on_the_jobs_device(cfg, recs, out)
+    finally:
+        lock.release()
+
+
+def _bench_on_the_jobs_device(cfg, recs, out: Path) -> str | None:
     """Benchmark a table's variants (`bench.inference.bench_table`) on the device the sweep's jobs
     ran on: under a submitit launcher as one more job of the sweep's own launcher (the launching
     machine, a login node, may lack the GPU or be another CPU); otherwise here, unless the jobs'

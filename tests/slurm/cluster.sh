@@ -5,9 +5,11 @@
 #   tests/slurm/cluster.sh install   apt-get the packages (slurm-wlm munge slurmdbd mariadb-server)
 #   tests/slurm/cluster.sh start     write /etc/slurm/{slurm,slurmdbd}.conf, start every daemon
 #   tests/slurm/cluster.sh start --no-accounting   the same without slurmdbd (sacct knows nothing)
-#   tests/slurm/cluster.sh stop      stop them (by the PIDs they wrote under $STATE)
+#   tests/slurm/cluster.sh stop      stop the SLURM daemons it started (by the PIDs they wrote under $STATE)
+#   tests/slurm/cluster.sh stop --all   and munged and MariaDB too, where this script started them
 #   tests/slurm/cluster.sh status    sinfo
-# State, logs and PID files live under $STATE (default /tmp/fcn-slurm).
+# State, logs and PID files live under $STATE (default /tmp/fcn-slurm). `start` on a cluster that
+# is up (jobs running on its node included) starts only what is not running and succeeds.
 set -euo pipefail
 STATE=${STATE:-/tmp/fcn-slurm}
 HOST=$(hostname -s)
@@ -33,8 +35,10 @@ start() {
     [ "${1:-}" = "--no-accounting" ] && accounting=0
     mkdir -p "$STATE"/{state,slurmd} /etc/slurm /run/munge
     chown munge:munge /run/munge
-    if [ ! -S /run/munge/munge.socket.2 ]; then
-        runuser -u munge -- /usr/sbin/munged
+    if ! munge -n >/dev/null 2>&1; then  # ours: its PID where `stop --all` finds it
+        runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/fcn-munged.pid
+        wait_for 20 munge munge -n
+        cp /run/munge/fcn-munged.pid "$STATE/munged.pid"
     fi
     wait_for 20 munge munge -n
     local storage="accounting_storage/none"
@@ -72,9 +76,10 @@ NodeName=$HOST CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
     if [ $accounting = 1 ]; then
-        if ! mysqladmin ping >/dev/null 2>&1; then
-            (mysqld_safe --user=mysql >"$STATE/mariadb.log" 2>&1 &)
+        if ! mysqladmin ping >/dev/null 2>&1; then  # ours: its PID where `stop --all` finds it
+            (mysqld_safe --user=mysql --pid-file="$STATE/mysqld.pid" >"$STATE/mariadb.log" 2>&1 &)
             wait_for 60 MariaDB mysqladmin ping
+            touch "$STATE/mysqld.ours"
         fi
         mysql -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurm';
                   GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;"
@@ -91,26 +96,33 @@ PidFile=$STATE/slurmdbd.pid
 LogFile=$STATE/slurmdbd.log
 CONF
         chmod 600 /etc/slurm/slurmdbd.conf
-        /usr/sbin/slurmdbd
+        running slurmdbd || /usr/sbin/slurmdbd
         wait_for 30 slurmdbd sacctmgr -i show cluster
     fi
     if [ $accounting = 1 ]; then
         sacctmgr -i add cluster fcn >/dev/null 2>&1 || true
     fi
-    /usr/sbin/slurmctld
+    running slurmctld || /usr/sbin/slurmctld
     wait_for 30 slurmctld scontrol ping
-    /usr/sbin/slurmd
-    wait_for 30 "the node" bash -c "sinfo -h -o %T | grep -q idle"
+    running slurmd || /usr/sbin/slurmd
+    # up: idle, or running jobs (mixed, allocated), and not down or drained
+    wait_for 30 "the node" bash -c "sinfo -h -o %T | grep -Eq '^(idle|mix|alloc|completing)'"
     echo "cluster.sh: one-node cluster up ($HOST, $CPUS CPUs, accounting: $([ $accounting = 1 ] && echo on || echo off))"
 }
 
+running() {  # running DAEMON: its PID file under $STATE names a live process
+    [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null
+}
+
+stop_pid() {  # stop_pid NAME: the process whose PID this script keeps as $STATE/NAME.pid, and only it
+    if [ -f "$STATE/$1.pid" ]; then kill "$(cat "$STATE/$1.pid")" 2>/dev/null || true; rm -f "$STATE/$1.pid"; fi
+}
+
 stop() {
-    for d in slurmd slurmctld slurmdbd; do
-        if [ -f "$STATE/$d.pid" ]; then kill "$(cat "$STATE/$d.pid")" 2>/dev/null || true; rm -f "$STATE/$d.pid"; fi
-    done
+    for d in slurmd slurmctld slurmdbd; do stop_pid "$d"; done
     if [ "${1:-}" = "--all" ]; then
-        mysqladmin shutdown 2>/dev/null || true
-        pkill -x munged 2>/dev/null || true
+        stop_pid munged
+        if [ -f "$STATE/mysqld.ours" ]; then stop_pid mysqld; rm -f "$STATE/mysqld.ours"; fi
     fi
 }
 

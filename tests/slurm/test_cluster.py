@@ -131,6 +131,7 @@ def test_a_cancelled_job_resumes_on_the_rerun_and_a_requeued_one_from_the_step_i
     assert "report:" in out and "Traceback" not in err
     failed = [line for line in err.splitlines() if line.startswith("failed:")]
     assert len(failed) == 1 and "CANCELLED" in failed[0] and "_log.err" in failed[0], failed
+    assert "terminated:" in failed[0] and "srun:" not in failed[0]  # the job's own closing line, not srun's
     import json
 
     (base,) = [json.loads(p.read_text()) for p in store_files(results)]
@@ -144,3 +145,61 @@ def test_a_cancelled_job_resumes_on_the_rerun_and_a_requeued_one_from_the_step_i
     assert sorted(r["experiment"] for r in records) == ["baseline", "e"]
     (e,) = [r for r in records if r["experiment"] == "e"]
     assert e["resumed_from"]["step"] >= first["e"] and e["train_steps"] == 3 * first["e"]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "hydra.launcher.cpus_per_task=8: no node of partition"),  # the launcher's default on a small node
+        (
+            ["hydra.launcher.cpus_per_task=1", "trainer=gpu"],
+            "hydra.launcher.gpus_per_node=1 (asked for by trainer=gpu)",
+        ),
+        (
+            ["hydra.launcher.cpus_per_task=1", "hydra.launcher.gres=gpu:1"],
+            "sbatch refused the sweep's jobs: sbatch: error: Invalid generic resource (gres) specification",
+        ),
+    ],
+)
+def test_a_request_the_cluster_cannot_meet_is_one_line_at_submission(tmp_path, cache_dir, extra, message):
+    """Issue 33, point 8, as a new user meets it: the launcher's defaults on a 2-CPU node, a GPU
+    trainer on a partition without GPUs, a resource sbatch refuses; one line, nothing queued."""
+    args = [
+        "-m",
+        "launcher=submitit_slurm",
+        *tiny_overrides(tmp_path, cache_dir),
+        "hydra.launcher.timeout_min=10",
+        *extra,
+    ]
+    res = cli(*args, cwd=tmp_path, timeout=120)
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert res.returncode == 2 and len(errors) == 1 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert message in errors[0]
+    queued = subprocess.run(["squeue", "-h", "-o", "%o"], capture_output=True, text=True).stdout
+    assert str(tmp_path) not in queued
+
+
+def test_a_pending_sweep_says_why_it_waits(tmp_path, cache_dir):
+    """A job the scheduler holds (here: not before an hour from now) is named with the scheduler's
+    reason while the sweep waits, after `FCN_ABLATION_PENDING_NOTE_S` (5 min by default)."""
+    import time
+
+    from helpers import start
+
+    args = slurm_args(tmp_path, cache_dir, "experiment=baseline", "report.bench=false",
+                      "+hydra.launcher.additional_parameters={begin:now+3600}")  # fmt: skip
+    proc = start(*args, cwd=tmp_path, env_extra={"FCN_ABLATION_PENDING_NOTE_S": "3", "FCN_ABLATION_POLL_S": "1"})
+    try:
+        deadline, seen = time.monotonic() + 120, ""
+        while time.monotonic() < deadline and "waiting: job" not in seen:
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, proc.communicate()[1][-3000:]
+            seen += line
+        assert "has been pending" in seen and "the scheduler's reason: BeginTime" in seen, seen[-2000:]
+    finally:
+        proc.kill()
+        proc.communicate()
+        for line in subprocess.run(["squeue", "-h", "-o", "%i|%o"], capture_output=True, text=True).stdout.splitlines():
+            job_id, _, command = line.partition("|")
+            if str(tmp_path) in command:
+                subprocess.run(["scancel", job_id.split("_")[0]], check=False)
