@@ -247,3 +247,37 @@ def test_a_gpu_sweep_ending_on_a_machine_without_one_writes_its_report_and_the_c
     assert "No benchmark of these variants yet" in md and not (out / "bench").exists()
     said = capsys.readouterr().out
     assert f"fcn-ablation-report {store} --bench --device gpu" in said and "no CUDA device" in said
+
+
+def test_two_sweeps_ending_together_benchmark_their_table_one_at_a_time(tmp_path, monkeypatch, capsys):
+    """Issue 33, point 8: the end-of-sweep benchmark holds the table's benchmark lock; a second
+    sweep of the same table waits for it (saying so), then finds the first one's benchmark."""
+    import threading
+    import time
+
+    from filelock import FileLock
+
+    from fcn_ablation.commands import sweep_report
+
+    spans = []
+
+    def bench(cfg, recs, out):
+        start = time.monotonic()
+        time.sleep(0.3)
+        spans.append((start, time.monotonic()))
+
+    monkeypatch.setattr(sweep_report, "_bench_on_the_jobs_device", bench)
+    other = FileLock(str(tmp_path / "bench" / ".lock"), thread_local=False)  # the first sweep's, mid-benchmark
+    (tmp_path / "bench").mkdir()
+    other.acquire()
+    threading.Timer(0.5, other.release).start()
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=sweep_report.bench_on_the_jobs_device, args=(None, [], tmp_path)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(spans) == 2 and min(s for s, _ in spans) >= t0 + 0.45  # neither ran while the other sweep held it
+    (a, b) = sorted(spans)
+    assert b[0] >= a[1]  # and never two at once
+    assert "another sweep is benchmarking this table; waiting for it" in capsys.readouterr().out
