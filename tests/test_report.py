@@ -267,12 +267,13 @@ def test_two_sweeps_ending_together_benchmark_their_table_one_at_a_time(tmp_path
         spans.append((start, time.monotonic()))
 
     monkeypatch.setattr(sweep_report, "_bench_on_the_jobs_device", bench)
-    other = FileLock(str(tmp_path / "bench" / ".lock"), thread_local=False)  # the first sweep's, mid-benchmark
-    (tmp_path / "bench").mkdir()
+    other = FileLock(str(tmp_path / ".bench.lock"), thread_local=False)  # the first sweep's, mid-benchmark
     other.acquire()
     threading.Timer(0.5, other.release).start()
     t0 = time.monotonic()
-    threads = [threading.Thread(target=sweep_report.bench_on_the_jobs_device, args=(None, [], tmp_path)) for _ in range(2)]
+    threads = [
+        threading.Thread(target=sweep_report.bench_on_the_jobs_device, args=(None, [], tmp_path)) for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -60,7 +60,7 @@ def bench_on_the_jobs_device(cfg, recs, out: Path) -> str | None:
     waits, then finds the first's benchmark and reuses it."""
     from filelock import FileLock, Timeout
 
-    lock_path = Path(out) / "bench" / ".lock"
+    lock_path = Path(out) / ".bench.lock"  # beside bench/, which only a benchmark makes
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path))
     try:

@@ -229,3 +229,18 @@ if submitit_launcher is not None:
                 raise ConfigError(why)
             check_request(self.params)  # a request no node can meet: one line now, not a job pending for ever
             return _guarded_launch(self, job_overrides, initial_job_idx, super().launch, "submitted")
+
+    class LocalLauncher(submitit_launcher.LocalLauncher):
+        """Hydra's submitit local launcher: starts only unfinished jobs; a failed job is one line."""
+
+        def launch(self, job_overrides, initial_job_idx):
+            return _guarded_launch(self, job_overrides, initial_job_idx, super().launch, "started")
+
+
+if joblib_launcher is not None:
+
+    class JoblibLauncher(joblib_launcher.JoblibLauncher):
+        """Hydra's joblib launcher: starts only unfinished jobs."""
+
+        def launch(self, job_overrides, initial_job_idx):
+            return launch_unfinished(self, job_overrides, initial_job_idx, super().launch, "started")
