@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import sys
 
@@ -43,6 +44,22 @@ class Interrupted(Exception):
 class JobTerminated(Exception):
     """The job was sent SIGTERM (a time-out, a pre-emption, `docker stop`): it ends with status
     143, as a process killed by SIGTERM does, after one `terminated:` line."""
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether an error is a full disk: `ENOSPC`/`EDQUOT`, or an error of another type (a wrapped
+    one, a RuntimeError) whose message says so."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(err)
+    return "No space left on device" in text or "Disk quota exceeded" in text
+
+
+def disk_full(path, err: BaseException) -> DiskFull:
+    return DiskFull(
+        f"no space left on device while writing {path}; free space and rerun the same command to resume "
+        f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else err.__class__.__name__})"
+    )
 
 
 def why_unreadable(err: BaseException, limit: int = 200) -> str:
@@ -96,8 +113,6 @@ def exit_on_user_error():
     except Interrupted as err:
         _interrupted(str(err))
     except (OSError, RuntimeError) as err:
-        from fcn_ablation.files import disk_full, is_disk_full
-
         if not is_disk_full(err):
             raise
         err = disk_full(getattr(err, "filename", None) or "a file", err)

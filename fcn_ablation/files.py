@@ -24,7 +24,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-from fcn_ablation.errors import DataError, DiskFull
+from fcn_ablation.errors import DataError, disk_full, is_disk_full
 
 
 def _umask() -> int:
@@ -55,15 +55,6 @@ def _flush_tree(folder: Path) -> None:
         _fsync(Path(root))
 
 
-def is_disk_full(err: BaseException) -> bool:
-    """Whether an error is a full disk: `ENOSPC`/`EDQUOT`, or an error of another type (a wrapped
-    one, a RuntimeError) whose message says so."""
-    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(err)
-    return "No space left on device" in text or "Disk quota exceeded" in text
-
-
 def _looks_like_a_full_disk(err: BaseException, folder: Path) -> bool:
     """`is_disk_full`, or torch's archive writer failing (`inline_container.cc`: it reports a short
     write as a position mismatch) where the folder's disk is nearly full."""
@@ -75,13 +66,6 @@ def _looks_like_a_full_disk(err: BaseException, folder: Path) -> bool:
         except OSError:
             return False
     return False
-
-
-def disk_full(path: str | Path, err: BaseException) -> DiskFull:
-    return DiskFull(
-        f"no space left on device while writing {path}; free space and rerun the same command to resume "
-        f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else err.__class__.__name__})"
-    )
 
 
 # Who writes a temporary file, in its name (`.<name>.@<host>@<pid>@<random>.tmp`): the next write

@@ -7,9 +7,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fcn_ablation"
 # Lower stages first; a module may import its own stage and any lower one, never a higher one.
-STAGES = ["errors", "files", "markdown", "machine", "data", "models", "config", "evaluation", "store", "training", "bench",
-          "reporting", "search", "commands"]  # fmt: skip
-BASE = {"errors", "files", "markdown", "machine"}  # shared by every stage (and by each other)
+# The shared modules are stages too, in order: `files` may use `errors`, never the other way round.
+STAGES = ["errors", "files", "results_layout", "markdown", "machine", "data", "models", "config", "evaluation", "store",
+          "training", "bench", "reporting", "search", "commands"]  # fmt: skip
 # `python -m fcn_ablation` and `python -m fcn_ablation.evaluate`: entries above every stage, each
 # only calling its command's `main`
 ENTRIES = {"__main__", "evaluate"}
@@ -45,7 +45,7 @@ def test_every_import_goes_down_the_stages():
             continue
         for target in imports(path):
             other = stage(target)
-            if other is None or other == own or {own, other} <= BASE or other in BASE:
+            if other is None or other == own:
                 continue
             if STAGES.index(other) > STAGES.index(own):
                 wrong.append(f"{name} imports {target}")
@@ -74,3 +74,46 @@ def test_every_command_is_a_console_script():
     targets = {v.split(":")[0] for v in scripts.values()}
     commands = {n for n, p in modules() if stage(n) == "commands" and "\ndef main(" in p.read_text()}
     assert commands == targets
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (a name imported from a package: its module, when one)."""
+    names = {name for name, _ in modules()}
+    graph = {}
+    for name, path in modules():
+        found = set()
+        for target in imports(path):
+            while target and target not in names:
+                target = target.rpartition(".")[0]
+            if target and target != name and not target.endswith("__init__") and target != "fcn_ablation":
+                found.add(target)
+        graph[name] = found
+    return graph
+
+
+def test_no_modules_import_each_other_in_a_loop():
+    """Issue 34's bar: no circle anywhere, at the top of a module or inside a function."""
+    graph, loops = _graph(), []
+    state: dict[str, int] = {}
+
+    def visit(node, trail):
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                loops.append(" -> ".join([*trail[trail.index(nxt):], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert loops == []
+
+
+def test_the_launcher_plugin_sits_below_the_commands():
+    """Hydra's launchers (`hydra_plugins/`) run the commands' jobs: they may use any stage but the commands."""
+    wrong = []
+    for path in sorted((PACKAGE.parent / "hydra_plugins").rglob("*.py")):
+        wrong += [f"{path.name} imports {t}" for t in imports(path) if stage(t) == "commands"]
+    assert wrong == []

@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.checks import check_rounds
 from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.config.schema import SpeedConfig
@@ -276,7 +277,7 @@ def benched_somewhere(
     variants at every scale `bench_table` would time, whichever device made it; None if none does.
     Read where the device itself is not (a login node), to decide whether a job must make one."""
     scales = table_scales(recs, width_multiplier)
-    for device in sorted(p for p in (Path(out_dir) / "bench").glob("*") if p.is_dir()):
+    for device in sorted(p for p in results_layout.bench_root(out_dir).glob("*") if p.is_dir()):
         if all(_same_bench(device / scale, rounds, widths) for widths, scale, _ in scales):
             return device.name
     return None
@@ -294,7 +295,7 @@ def bench_table(recs: list[Record], out_dir: Path, *, device: str = "auto", roun
     jobs = table_scales(recs, width_multiplier)
     written = []
     for widths, scale, (h, w) in jobs:
-        out = Path(out_dir) / "bench" / slug / scale
+        out = results_layout.bench_dir(out_dir, slug, scale)
         if reuse and _same_bench(out, rounds, widths):
             written.append(out)
             continue

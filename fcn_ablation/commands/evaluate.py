@@ -16,6 +16,7 @@ from pathlib import Path
 import hydra
 from omegaconf import OmegaConf
 
+from fcn_ablation import results_layout
 from fcn_ablation.commands.common import quiet_lightning, start
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.errors import ConfigError, DataError, exit_on_user_error
@@ -55,7 +56,7 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
             found = test_data_modules({name: section}, cfg.paths.cache_dir, cfg.accelerator, cfg.progress, key=None)
             modules[tag] = found[name]
         dm = modules[tag]
-        results_dir = records.store_of(r.path).parent.parent.parent
+        results_dir = records.results_root(r, cfg.paths.results_dir)
         config = {"by": "fcn-ablation-evaluate", "dataset": OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True),
                   "accelerator": cfg.accelerator}  # fmt: skip
         try:
@@ -99,7 +100,7 @@ def _app(cfg) -> None:
             if cfg.report:
                 from fcn_ablation.reporting.report import write_report
 
-                out = write_report(store, store.parent.parent.parent)
+                out = write_report(store, results_layout.results_of_store(store) or store.parent)
                 print(f"report: {out / 'report.md'}")
         if failed:
             raise DataError(f"{len(failed)} model(s) not scored (each named above); the first: {failed[0]}")

@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from fcn_ablation import results_layout
 from fcn_ablation.errors import ConfigError, exit_on_user_error
 from fcn_ablation.files import check_writable
-from fcn_ablation.reporting.report import load_store, report_dir, write_report
+from fcn_ablation.reporting.report import load_store, write_report
+from fcn_ablation.results_layout import report_dir
 
 
 def writable_report_dir(store: Path, results_dir: Path, chosen: bool) -> Path:
@@ -51,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     with exit_on_user_error():
         for s in args.store:
             store = Path(s)
-            results_dir = Path(args.results_dir) if args.results_dir else store.parent.parent.parent
+            results_dir = (
+                Path(args.results_dir) if args.results_dir else results_layout.results_of_store(store) or store.parent
+            )
             writable_report_dir(store, results_dir, chosen=args.results_dir is not None)
             if args.bench:
                 from fcn_ablation.bench.inference import bench_table  # torch only when asked to time

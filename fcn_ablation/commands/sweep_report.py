@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.checks import is_wandb
 from fcn_ablation.errors import UserError, exit_on_user_error
 from fcn_ablation.store import records
@@ -26,7 +27,8 @@ def build_report(
     cfg, store: Path, results_dir: Path, group: str | None = None, bench: bool = True, to_wandb: bool = True
 ) -> Path:
     """Benchmark (when `bench` and `cfg.report.bench`), write and log (`to_wandb`, with the W&B logger) one table's report."""
-    from fcn_ablation.reporting.report import load_store, report_dir, write_report
+    from fcn_ablation.reporting.report import load_store, write_report
+    from fcn_ablation.results_layout import report_dir
 
     r = cfg.report
     recs = load_store(store)
@@ -60,7 +62,7 @@ def bench_on_the_jobs_device(cfg, recs, out: Path) -> str | None:
     waits, then finds the first's benchmark and reuses it."""
     from filelock import FileLock, Timeout
 
-    lock_path = Path(out) / ".bench.lock"  # beside bench/, which only a benchmark makes
+    lock_path = Path(out) / results_layout.BENCH_LOCK  # beside bench/, which only a benchmark makes
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path))
     try:
@@ -152,7 +154,9 @@ def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
 
     tables = set()
     for path in (
-        sorted(sweep_dir.glob("*/job.json")) + sorted(sweep_dir.glob("*/record.json")) + [sweep_dir / SKIPPED_JOBS]
+        sorted(sweep_dir.glob(f"*/{results_layout.JOB_FILE}"))
+        + sorted(sweep_dir.glob(f"*/{results_layout.RECORD_FILE}"))
+        + [sweep_dir / SKIPPED_JOBS]
     ):
         try:
             jobs = json.loads(path.read_text()) if path.name != SKIPPED_JOBS or path.is_file() else []
@@ -180,8 +184,9 @@ def diverged_jobs(sweep_dir: Path) -> list[tuple[Path, str]]:
     return out
 
 
-SKIPPED_JOBS = "skipped_jobs.json"  # jobs found done before launching (hydra_plugins/fcn_ablation_launchers)
-FAILED_JOBS = "failed_jobs.json"  # written by the cluster launcher (hydra_plugins/fcn_ablation_launchers)
+# the sweep folder's lists of jobs found done before launching and of jobs failed on the cluster
+# (both written by hydra_plugins/fcn_ablation_launchers)
+SKIPPED_JOBS, FAILED_JOBS = results_layout.SKIPPED_JOBS, results_layout.FAILED_JOBS
 
 
 def failed_jobs(sweep_dir: Path) -> list[dict]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.rows import BASELINE, row_order
 from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.evaluation import stats
@@ -263,7 +264,7 @@ def _with_time(df: pd.DataFrame, bench: dict, alpha: float) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- benchmark files
 def bench_dirs(out_dir: Path) -> list[Path]:
-    return sorted(p.parent for p in (Path(out_dir) / "bench").glob("*/*/bench.json"))
+    return sorted(p.parent for p in results_layout.bench_root(out_dir).glob("*/*/bench.json"))
 
 
 def read_bench(path: Path) -> dict:
@@ -596,8 +597,7 @@ def map_grid(recs: list[Record], df: pd.DataFrame, path: Path) -> bool:
 
 
 # ----------------------------------------------------------------------------- writing
-def report_dir(results_dir: Path, dataset: str, key: str) -> Path:
-    return Path(results_dir) / dataset / key
+report_dir = results_layout.report_dir  # a table's report folder
 
 
 def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *, permutations: int = 5000, alpha: float = 0.05,

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import open_dict
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.errors import ConfigError, Diverged
@@ -216,7 +217,7 @@ class Search:
 
         cfg = trial_config(self.cfg, name, factors, seed, test)
         rec = run(cfg, self.out / "jobs" / f"{name}_seed{seed}")
-        job = json.loads((self.out / "jobs" / f"{name}_seed{seed}" / "job.json").read_text())
+        job = json.loads((self.out / "jobs" / f"{name}_seed{seed}" / results_layout.JOB_FILE).read_text())
         rec = dataclasses.replace(rec, path=Path(job["record"]))  # relative to the results folder, as trials keep it
         if "max_f" not in rec.val_scores:
             raise ConfigError(

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.rows import BASELINE, effective_start, row_order, training_epochs
 from fcn_ablation.errors import DataError, warn_once
 from fcn_ablation.files import atomic_write
@@ -38,13 +39,10 @@ def write_json(path: Path, data: dict) -> Path:
     )
 
 
-def store_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
-    return Path(results_dir) / "store" / dataset / key
-
-
-# Where a table's store files the records of selection jobs (`test=false`, the width search's
-# trials): validation scores only, never read by a report, so a table holds tested rows alone.
-SELECTION = "selection"
+# A table's store (`results_layout.store_dir`), and its folder of selection jobs' records
+# (`test=false`, the width search's trials): validation scores only, never read by a report, so a
+# table holds tested rows alone.
+store_dir, SELECTION = results_layout.store_dir, results_layout.SELECTION
 
 
 def store_of(record_path: str | Path) -> Path:
@@ -135,11 +133,8 @@ def results_root(record: Record, results_dir: str | Path) -> Path:
     """The results folder a record belongs to: the one holding its store
     (`<results>/store/<set>/<key>/`), whichever results folder a command was given; `results_dir`
     for a record outside any store (a job folder's copy)."""
-    if record.path is not None:
-        store = store_of(record.path)
-        if store.parent.parent.name == "store":
-            return store.parent.parent.parent
-    return Path(results_dir)
+    root = results_layout.results_of_store(store_of(record.path)) if record.path is not None else None
+    return root if root is not None else Path(results_dir)
 
 
 def job_folder(record: Record, results_dir: str | Path) -> Path:
@@ -154,7 +149,7 @@ def weights_of(record: Record, results_dir: str | Path) -> Path:
     """The `model.pt` a stored record scored: in its job folder (`job_folder`), and, where the
     record holds its digest (`weights_sha256`, every record since it was added), the very file it
     scored: weights replaced after the fact never pass under its name."""
-    path = job_folder(record, results_dir) / "model.pt"
+    path = job_folder(record, results_dir) / results_layout.MODEL_FILE
     if not path.is_file():
         raise DataError(
             f"{path}: no weights of {record.path.name if record.path else record.job} (trained with save_checkpoint=false, "

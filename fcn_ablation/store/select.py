@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fcn_ablation import results_layout
 from fcn_ablation.errors import DataError
 from fcn_ablation.store import records
 
@@ -19,7 +20,7 @@ def _store_records(folder: Path) -> list[Path]:
 def _sweep_records(folder: Path, results_dir: Path) -> list[Path]:
     """The records a sweep's jobs name in their `job.json` (a skipped job names the record it found)."""
     found = []
-    for job in sorted(folder.rglob("job.json")):
+    for job in sorted(folder.rglob(results_layout.JOB_FILE)):
         try:
             rec = json.loads(job.read_text()).get("record")
         except (OSError, ValueError) as err:
@@ -36,7 +37,7 @@ def record_files(spec: str, results_dir: str | Path) -> list[Path]:
     if path.suffix == ".json" and path.is_file():
         return [path]
     if path.is_dir():
-        if any(path.rglob("job.json")):
+        if any(path.rglob(results_layout.JOB_FILE)):
             found = _sweep_records(path, results_dir)
             what = "a sweep's folder"
         else:
@@ -47,10 +48,10 @@ def record_files(spec: str, results_dir: str | Path) -> list[Path]:
                             "folder or record files")  # fmt: skip
         return found
     if "/" not in spec and not path.suffix:  # a table key
-        found = sorted(p for d in (results_dir / "store").glob(f"*/{spec}") for p in _store_records(d))
+        found = sorted(p for d in results_layout.stores(results_dir).glob(f"*/{spec}") for p in _store_records(d))
         if found:
             return found
-        raise DataError(f"{spec}: no table with this key under {results_dir / 'store'} (and no such file or folder); "
+        raise DataError(f"{spec}: no table with this key under {results_layout.stores(results_dir)} (and no such file or folder); "
                         "pass a key listed there, or paths.results_dir=DIR")  # fmt: skip
     raise DataError(f"{spec}: no such record file, store folder or sweep folder")
 

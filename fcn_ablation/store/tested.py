@@ -23,10 +23,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from fcn_ablation import results_layout
 from fcn_ablation.store import records
 from fcn_ablation.store.record import Record
 
-EVALUATIONS = "evaluations"  # the store's folder of later evaluations
+EVALUATIONS = results_layout.EVALUATIONS  # the store's folder of later evaluations
 SEP = "--"  # between a record's stem, the set's name and the evaluation's time in a file name
 
 

@@ -19,6 +19,7 @@ import torch
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
 
+from fcn_ablation import results_layout
 from fcn_ablation.config import datasets, experiments, instantiate
 from fcn_ablation.config.checks import validate
 from fcn_ablation.config.rows import BASELINE, training_epochs
@@ -95,7 +96,10 @@ def check_paths(paths) -> None:
     """The results and cache folders exist or can be made, and take files: checked before any work
     (a read-only cache would otherwise fail after the data set's generation)."""
     checked_results_dir(paths.results_dir)
-    for under in ("store", "checkpoints"):  # where the job files its record and keeps its checkpoints
+    for under in (
+        results_layout.STORE,
+        results_layout.CHECKPOINTS,
+    ):  # where the job files its record and keeps its checkpoints
         checked_results_dir(paths.results_dir, under)
     cache = Path(paths.cache_dir).expanduser()
     try:
@@ -304,7 +308,7 @@ def _write_job(output_dir: Path, cfg, record_path: Path | None, skipped: bool, s
     job = {"job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": store.name,
            "record": records.relative_to(record_path, cfg.paths.results_dir) if record_path is not None else None,
            "skipped": skipped, "test": bool(cfg.test)}  # fmt: skip
-    records.write_json(output_dir / "job.json", {**job, **({"diverged": diverged} if diverged else {})})
+    records.write_json(output_dir / results_layout.JOB_FILE, {**job, **({"diverged": diverged} if diverged else {})})
 
 
 def baseline_config(cfg):
@@ -412,7 +416,7 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
         n_time = cfg.timing.max_images or len(timed)
         images = (data.normalise(timed[i]["image"]) for i in range(min(n_time, len(timed))))
         sizes = len({upright_size(p.image) for p in timed.pairs[:n_time]}) if cfg.timing.best_benchmarked else 1
-        speed, speed_from = speed_options(cfg.timing, Path(cfg.paths.results_dir) / "bench", (cfg.cost.height, cfg.cost.width),
+        speed, speed_from = speed_options(cfg.timing, results_layout.bench_root(cfg.paths.results_dir), (cfg.cost.height, cfg.cost.width),
                                           cfg.model.width_multiplier, device, sizes)  # fmt: skip
         timing = time_forward(net, images, device, warmup=cfg.timing.warmup, opts=speed)
 
@@ -463,17 +467,18 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
         )
         if cfg.save_checkpoint:
             weights = atomic_torch_save(
-                {"widths": widths, "state_dict": net.state_dict(), "config": record.config}, output_dir / "model.pt"
+                {"widths": widths, "state_dict": net.state_dict(), "config": record.config},
+                output_dir / results_layout.MODEL_FILE,
             )
             record = dataclasses.replace(record, weights_sha256=records.file_digest(weights))
             if Path(record.output_dir).is_absolute():  # `store.records.inside`: never read back from out there
                 log.warning("%s: the job folder lies outside the results folder %s, so its weights are never read back "
                             "(evaluate, reference baselines); keep hydra.run.dir under paths.results_dir",
                             output_dir, cfg.paths.results_dir)  # fmt: skip
-        records.write_json(output_dir / "record.json", record.to_json())
+        records.write_json(output_dir / results_layout.RECORD_FILE, record.to_json())
         arrays = arrays if cfg.test else None
         if arrays is not None:
-            records.write_arrays(output_dir / "per_image.npz", arrays)
+            records.write_arrays(output_dir / results_layout.PER_IMAGE_FILE, arrays)
         path = records.file_record(record, cfg.paths.results_dir, arrays)
         shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: the store has the record, the job folder the weights
         finish_logger(logger, record)

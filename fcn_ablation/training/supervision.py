@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pytorch_lightning.callbacks import Callback
 
+from fcn_ablation import results_layout
 from fcn_ablation.errors import Diverged, Interrupted, JobTerminated, why_unreadable
 from fcn_ablation.files import atomic_path
 from fcn_ablation.machine import idle_cores, usable_cores
@@ -40,7 +41,7 @@ def job_lock(store: Path, name: str):
     """Hold the lock of job `name` in `store` (waiting for another process that holds it)."""
     from filelock import FileLock
 
-    path = store / ".locks" / f"{name}.lock"
+    path = results_layout.lock_file(store, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path))
     try:
@@ -54,9 +55,7 @@ def job_lock(store: Path, name: str):
         lock.release()
 
 
-def checkpoint_dir(results_dir: str | Path, dataset: str, key: str, name: str) -> Path:
-    """Where a job's `last.ckpt` lives while it trains: derived from its identity, so a rerun finds it."""
-    return Path(results_dir) / "checkpoints" / dataset / key / name
+checkpoint_dir = results_layout.checkpoint_dir  # where a job's `last.ckpt` lives while it trains
 
 
 # ----------------------------------------------------------------------------- CPU budget

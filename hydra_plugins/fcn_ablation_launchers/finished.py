@@ -18,8 +18,8 @@ from pathlib import Path
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
-from fcn_ablation.commands.sweep_report import SKIPPED_JOBS
 from fcn_ablation.files import atomic_write_text
+from fcn_ablation.results_layout import SKIPPED_JOBS
 
 
 def _skipped(launcher, overrides: Sequence[str]) -> tuple[JobReturn, dict] | None:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from hydra.core.utils import JobReturn, JobStatus
 
-from fcn_ablation.commands.sweep_report import FAILED_JOBS
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.files import atomic_write_text
+from fcn_ablation.results_layout import FAILED_JOBS
 from hydra_plugins.fcn_ablation_launchers.finished import launch_unfinished
 
 log = logging.getLogger(__name__)
