@@ -100,7 +100,7 @@ def test_no_modules_import_each_other_in_a_loop():
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                loops.append(" -> ".join([*trail[trail.index(nxt):], nxt]))
+                loops.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
             elif nxt not in state:
                 visit(nxt, [*trail, nxt])
         state[node] = 2
@@ -117,3 +117,12 @@ def test_the_launcher_plugin_sits_below_the_commands():
     for path in sorted((PACKAGE.parent / "hydra_plugins").rglob("*.py")):
         wrong += [f"{path.name} imports {t}" for t in imports(path) if stage(t) == "commands"]
     assert wrong == []
+
+
+def test_no_production_function_is_named_like_a_test():
+    """pytest would collect it, and a reader takes it for one; Lightning's own hooks excepted."""
+    hooks = {"test_step", "test_dataloader", "test_epoch_end"}
+    named = [f"{name}.{node.name}" for name, path in modules() for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
+             and node.name not in hooks]  # fmt: skip
+    assert named == []

@@ -173,10 +173,10 @@ def test_eval_size_resizes_the_image_only_and_the_map_is_scored_at_the_mask_size
 
 
 def test_a_test_set_is_seen_at_the_training_sets_eval_size(tmp_path):
-    from fcn_ablation.config.datasets import test_set_section
+    from fcn_ablation.config.datasets import section_of_test_set
 
     cfg = app_config(["dataset.eval_size=[64,64]"])
-    section = test_set_section(cfg.dataset, "folder", {"root": str(tmp_path)})
+    section = section_of_test_set(cfg.dataset, "folder", {"root": str(tmp_path)})
     assert list(section.eval_size) == [64, 64]
 
 

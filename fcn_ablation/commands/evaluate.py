@@ -32,7 +32,7 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
     from fcn_ablation.config.datasets import INPUT_SPACE
     from fcn_ablation.store import records, select
     from fcn_ablation.training.supervision import apply_cpu_budget
-    from fcn_ablation.training.testing import evaluate_stored, test_data_modules, tester
+    from fcn_ablation.training.testing import data_modules_to_test, evaluate_stored, tester
 
     check_dataset(cfg.dataset, "dataset")
     recs = select.tested_records(cfg.models, cfg.paths.results_dir, log)
@@ -53,7 +53,7 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
         tag = repr(sorted(space.items()))
         if tag not in modules:
             section = OmegaConf.merge(cfg.dataset, space)
-            found = test_data_modules({name: section}, cfg.paths.cache_dir, cfg.accelerator, cfg.progress, key=None)
+            found = data_modules_to_test({name: section}, cfg.paths.cache_dir, cfg.accelerator, cfg.progress, key=None)
             modules[tag] = found[name]
         dm = modules[tag]
         results_dir = records.results_root(r, cfg.paths.results_dir)

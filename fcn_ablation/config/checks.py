@@ -85,7 +85,7 @@ def validate(cfg, training: bool = True) -> None:
         raise ConfigError(f"model.num_classes: must be at least 2, got {cfg.model.num_classes}")
     s = cfg.dataset.split
     check_fractions((s.train, s.val, s.test))
-    own = cfg.dataset.name in datasets.test_sets(cfg.get("test_on", []), cfg.dataset.name)
+    own = cfg.dataset.name in datasets.sets_tested_on(cfg.get("test_on", []), cfg.dataset.name)
     if s.train == 0 and training:
         raise ConfigError(
             f"dataset={cfg.dataset.name} is a test-only set (dataset.split.train=0): train on another set and test on "
@@ -127,7 +127,7 @@ def validate(cfg, training: bool = True) -> None:
 def check_test_sets(cfg) -> None:
     """Every set of `test_on` has a file, its section validates (a failure names `test_data.NAME`),
     and `test_data` names only sets of `test_on`."""
-    names = datasets.test_sets(cfg.test_on, cfg.dataset.name)
+    names = datasets.sets_tested_on(cfg.test_on, cfg.dataset.name)
     stray = sorted(set(cfg.test_data) - set(names))
     if stray:
         raise ConfigError(
@@ -136,7 +136,7 @@ def check_test_sets(cfg) -> None:
     for name in names:
         if name == cfg.dataset.name:
             continue
-        section = datasets.test_set_section(cfg.dataset, name, _plain(cfg.test_data.get(name)))
+        section = datasets.section_of_test_set(cfg.dataset, name, _plain(cfg.test_data.get(name)))
         check_dataset(section, f"test_data.{name}", f"test_on={name}: ")
         if section.split.test == 0:
             raise ConfigError(f"test_on={name}: its test split is empty (dataset.split.test=0 in its file); set "

@@ -5,7 +5,7 @@ Hydra composes one data set into each job's `dataset` section; the others a job 
 read here, through the same schema (`DatasetConfig`), so a wrong key is the same one-line error.
 A file's `defaults` list (a set built on another: `synthetic_native` on `synthetic`) is followed.
 A test set is seen by the network in the training set's input space: its normalisation (mean, std,
-channel order) is the training set's (`test_set_section`).
+channel order) is the training set's (`section_of_test_set`).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def load(name: str, overrides: dict | None = None):
         raise ConfigError(f"{where}: {str(err).splitlines()[0]}; fix it") from None
 
 
-def test_set_section(train_dataset, name: str, overrides: dict | None = None):
+def section_of_test_set(train_dataset, name: str, overrides: dict | None = None):
     """The `dataset` section a network trained on `train_dataset` is tested on for set `name`: the
     training section itself when `name` is its own (its own test split), else that set's file with
     `overrides`, in the training set's input space (`INPUT_SPACE`)."""
@@ -76,6 +76,6 @@ def test_set_section(train_dataset, name: str, overrides: dict | None = None):
     return section
 
 
-def test_sets(test_on, train_name: str) -> list[str]:
+def sets_tested_on(test_on, train_name: str) -> list[str]:
     """The names a job tests on: `test_on` in order, without repeats; empty: its own set."""
     return list(dict.fromkeys(str(n) for n in test_on)) or [train_name]

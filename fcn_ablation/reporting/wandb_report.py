@@ -43,7 +43,7 @@ def curve_plots(curves: pd.DataFrame, name: str) -> dict:
     return plots
 
 
-def test_set_panels(folder: Path) -> dict:
+def panels_of_test_set(folder: Path) -> dict:
     """What a report's folder of one test set (`test_sets/<name>/`) shows on W&B: its table, its
     curves as line plots and as the figure, its map grid."""
     import wandb
@@ -62,7 +62,7 @@ def test_set_panels(folder: Path) -> dict:
 
 def log_report(out_dir: Path, cfg, group: str | None) -> str:
     """Log the report in `out_dir` (`results.csv`, `f_vs_time.png`, `maps.png`, and per test set its
-    table, curves and maps: `test_set_panels`); returns the run's folder."""
+    table, curves and maps: `panels_of_test_set`); returns the run's folder."""
     import wandb
 
     out_dir = Path(out_dir)
@@ -86,7 +86,7 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
         if (out_dir / f"{name}.png").is_file():
             logged[f"report/{name}"] = wandb.Image(str(out_dir / f"{name}.png"))
     for folder in sorted((out_dir / "test_sets").glob("*/")):
-        logged.update(test_set_panels(folder))
+        logged.update(panels_of_test_set(folder))
     run.log(logged)
     run.summary.update(summary_numbers(df))
     folder = run.dir

@@ -53,19 +53,19 @@ from fcn_ablation.training.supervision import (
     terminable,
 )
 from fcn_ablation.training.testing import (
+    data_modules_to_test,
     evaluate_stored,
     grid_names,
     other_test_sections,
     per_image_arrays,
-    test_data_modules,
-    test_on_set,
+    score_on_set,
     tester,
 )
 
 log = logging.getLogger(__name__)
 
 
-def test_image_hw(dataset, eval_size=None) -> list[int]:
+def typical_test_hw(dataset, eval_size=None) -> list[int]:
     """The (height, width) the network sees test images at: `eval_size` where they are resized to it,
     else the most common native size of the set's images (where its detection time is typical)."""
     from collections import Counter
@@ -272,7 +272,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
     )
     data.prepare_data()
     data.setup()
-    others = test_data_modules(  # the other test sets: checked now, not after the training
+    others = data_modules_to_test(  # the other test sets: checked now, not after the training
         other_test_sections(cfg.dataset, cfg.test_on, cfg.test_data) if cfg.test else {},
         cfg.paths.cache_dir, cfg.trainer.accelerator, cfg.trainer.enable_progress_bar,
     )  # fmt: skip
@@ -367,7 +367,7 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
     net = FCN8s(widths, cfg.model.num_classes, cfg.model.dropout, cfg.model.learn_upsampling, cfg.model.at_once_scaling)
     checkpoint = start_checkpoint(cfg.init, job.start, store, cfg.paths.results_dir, cfg.seed)
     init_info = initialise(net, job.start, cfg.init, input_space(cfg.dataset), checkpoint)
-    own = bool(cfg.test) and cfg.dataset.name in datasets.test_sets(cfg.test_on, cfg.dataset.name)
+    own = bool(cfg.test) and cfg.dataset.name in datasets.sets_tested_on(cfg.test_on, cfg.dataset.name)
     grid = grid_names(data, cfg.report.grid_images) if own else ()
     optimizer = optimizer_config(cfg.optimizer, job.start)
     module = make_module(net, optimizer, keep_maps=tuple(grid), speed=cfg.train_speed)
@@ -406,7 +406,7 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
             arrays = per_image_arrays(module) if own else {}
             test_sets = {}
             for set_name, dm in others.items():  # the other sets of `test_on`
-                test_sets[set_name], set_arrays = test_on_set(trainer, module, dm, set_name, cfg.report.grid_images)
+                test_sets[set_name], set_arrays = score_on_set(trainer, module, dm, set_name, cfg.report.grid_images)
                 arrays.update(tested.prefixed(set_name, set_arrays))
             # The validation split's scores of the final weights: what a search may select on (never the test's).
             val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}
@@ -442,7 +442,7 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
             test=bool(cfg.test),
             scores={k: test_metrics[f"test/{k}"] for k in METRICS if f"test/{k}" in test_metrics},
             val_scores={k: val_metrics[f"val/{k}"] for k in METRICS if f"val/{k}" in val_metrics},
-            test_image_hw=test_image_hw(timed, cfg.dataset.get("eval_size")),
+            test_image_hw=typical_test_hw(timed, cfg.dataset.get("eval_size")),
             detection_total_s=timing.total_s,
             detection_ms_per_image=timing.ms_per_image,
             detection_images=timing.n_images,

@@ -1,10 +1,10 @@
 """Testing a trained network on test sets: its own split, the other sets of a job's `test_on`, and
-later on any set (`fcn-ablation-evaluate`), all through one function (`test_on_set`), so a number
+later on any set (`fcn-ablation-evaluate`), all through one function (`score_on_set`), so a number
 from a job and one from a later evaluation of the same weights on the same set are the same test.
 
-Every test set is set up before any training (`test_data_modules`): a missing ECSSD folder is an
+Every test set is set up before any training (`data_modules_to_test`): a missing ECSSD folder is an
 error at start-up, not after hours of training. A set is seen in the training set's input space
-(`config.datasets.test_set_section`) and at each image's native size, as the own test split is.
+(`config.datasets.section_of_test_set`) and at each image's native size, as the own test split is.
 """
 
 from __future__ import annotations
@@ -53,11 +53,11 @@ def per_image_arrays(module: SaliencyModule) -> dict:
 def other_test_sections(cfg_dataset, test_on, test_data) -> dict:
     """{name: `dataset` section} of the sets in `test_on` other than the training set itself."""
     overrides = OmegaConf.to_container(test_data, resolve=True) if test_data is not None else {}
-    return {name: datasets.test_set_section(cfg_dataset, name, overrides.get(name))
-            for name in datasets.test_sets(test_on, cfg_dataset.name) if name != cfg_dataset.name}  # fmt: skip
+    return {name: datasets.section_of_test_set(cfg_dataset, name, overrides.get(name))
+            for name in datasets.sets_tested_on(test_on, cfg_dataset.name) if name != cfg_dataset.name}  # fmt: skip
 
 
-def test_data_modules(sections: dict, cache_dir: str, accelerator: str, progress: bool,
+def data_modules_to_test(sections: dict, cache_dir: str, accelerator: str, progress: bool,
                       key: str | None = "test_data") -> dict[str, SaliencyDataModule]:  # fmt: skip
     """Each test set's data module, its files found (or generated, or fetched), checked and split.
     A failure names the set's keys as `key.NAME.*` (a job's `test_data.ecssd.root`); `key=None`:
@@ -83,7 +83,7 @@ def grid_names(dm: SaliencyDataModule, n: int) -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in dm.test_set.pairs)[:n])
 
 
-def test_on_set(trainer: pl.Trainer, module: SaliencyModule, dm: SaliencyDataModule, name: str,
+def score_on_set(trainer: pl.Trainer, module: SaliencyModule, dm: SaliencyDataModule, name: str,
                 grid_images: int) -> tuple[dict, dict]:  # fmt: skip
     """Test `module`'s network on set `name` (its data module `dm`): the `test_sets` entry
     (`store.tested.entry`) and the per-image arrays (`per_image_arrays`). Logged as `test/<name>/...`."""
@@ -129,5 +129,5 @@ def evaluate_stored(record: Record, name: str, dm: SaliencyDataModule, trainer: 
     if done is not None and not rerun:
         return None, done.entry()
     module = SaliencyModule(load_trained(record, results_dir), optimizer=None)
-    entry, arrays = test_on_set(trainer, module, dm, name, grid_images)
+    entry, arrays = score_on_set(trainer, module, dm, name, grid_images)
     return tested.file_evaluation(record, name, entry, arrays, config), entry
