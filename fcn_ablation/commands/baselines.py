@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
             raise DataError(
                 f"{args.record}: its test split cannot be read back ({type(err).__name__}: {err})"
             ) from None
-    head = "".join(f"{METRICS[m][0]:>9}" for m in FLOOR_METRICS)
+    head = "".join(f"{METRICS[m].label:>9}" for m in FLOOR_METRICS)
     print(f"{'rule':<16}{head}   (test split {rec.split_hash}, {len(test)} images)")
     net = "".join(f"{rec.scores.get(m, float('nan')):>9.4f}" for m in FLOOR_METRICS)
     print(f"{'network':<16}{net}   ({rec.experiment}, {rec.dataset})")

@@ -15,11 +15,11 @@ import math
 import pandas as pd
 
 from fcn_ablation.reporting.floor import LABEL as FLOOR  # the non-learned last row: shown, never ranked
-from fcn_ablation.store.record import METRICS
+from fcn_ablation.store.record import METRICS, NOT_SIGNIFICANT
 
 # The columns of each set's group: name -> (header, lower is better).
-COLUMNS = {"max_f": ("max F", False), "max_e": ("max E", False), "s_measure": ("S", False), "mae": ("MAE", True)}
-APPROX = "≈"
+COLUMNS = {m: (METRICS[m].label, METRICS[m].lower_is_better) for m in ("max_f", "max_e", "s_measure", "mae")}
+APPROX = NOT_SIGNIFICANT
 
 
 def _rows(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:

@@ -33,14 +33,16 @@ from fcn_ablation.markdown import load_note, markdown_table
 from fcn_ablation.models.arch import STAGES
 from fcn_ablation.reporting.floor import LABEL as FLOOR_LABEL
 from fcn_ablation.reporting.floor import centre_prior
+from fcn_ablation.store import record as record_types
 from fcn_ablation.store import records, tested
 from fcn_ablation.store.paper import paper_table
 from fcn_ablation.store.records import METRICS, Record, is_reference_baseline, row_label, table_scales
 
 log = logging.getLogger(__name__)
 
-HEADLINE = "max_f"
-NOT_SIGNIFICANT = "≈"  # the mark of a change the tests cannot tell from zero
+HEADLINE = record_types.HEADLINE
+# the mark of a change the tests cannot tell from zero (`store.record`), re-exported for the tables
+NOT_SIGNIFICANT = record_types.NOT_SIGNIFICANT
 UNTESTED = "?"  # the mark of a change no test could be made for
 
 
@@ -206,7 +208,7 @@ def _significant(
 
 def _paired_p(arrays: dict, ref_arrays: dict, metric: str, permutations: int, rng) -> float:
     """Permutation p of one metric over the seeds both rows have per-image values for."""
-    _, key, kind = METRICS[metric]
+    key, kind = METRICS[metric].array, METRICS[metric].statistic
     pairs = []
     for s, a in arrays.items():
         b = ref_arrays.get(s)
@@ -328,7 +330,7 @@ def _floor_rows(df: pd.DataFrame, floor: dict | None, several_inits: bool) -> tu
     s = floor["scores"]
     lead = {"exp": FLOOR_LABEL, **({"init": "-"} if several_inits else {}), "n": "-"}
     main = {**lead, "thinned layers": "(nothing learned)", "max F": f"{s['max_f']:.4f}"}
-    every = {**lead, **{label: f"{s[m]:.4f}" if m in s else "-" for m, (label, _, _) in METRICS.items()}}
+    every = {**lead, **{label: f"{s[m]:.4f}" if m in s else "-" for m, (label, *_) in METRICS.items()}}
     return main, every
 
 
@@ -336,7 +338,7 @@ def floor_note(df: pd.DataFrame, floor: dict | None) -> list[str]:
     """What learning bought: the reference baseline's max F over the centre prior's, with its interval."""
     if floor is None:
         return ["- No centre prior row: its test images could not be read here (the warning above names them)."]
-    f = floor["scores"]["max_f"]
+    f = floor["scores"][HEADLINE]
     line = (f"- {FLOOR_LABEL}: a Gaussian at the image centre, nothing learned (`fcn-ablation-baselines`), scored on the "
             f"same {floor['test_images']} test images: max F {f:.4f}, MAE {floor['scores']['mae']:.4f}.")  # fmt: skip
     ref = df[df.reference]
@@ -371,7 +373,7 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     })  # fmt: skip
     all_metrics = pd.DataFrame({"exp": df.experiment, **({"init": df.init} if several_inits else {}), "n": df.n,
                                 **{label: [_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"]) for _, r in df.iterrows()]
-                                   for m, (label, _, _) in METRICS.items()}})  # fmt: skip
+                                   for m, (label, *_) in METRICS.items()}})  # fmt: skip
     floor_main, floor_every = _floor_rows(df, floor, several_inits)
     if floor_main:
         main = pd.concat([main, pd.DataFrame([floor_main])], ignore_index=True).fillna("-")

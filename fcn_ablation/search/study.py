@@ -35,7 +35,7 @@ from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
-from fcn_ablation.store.record import Record
+from fcn_ablation.store.record import HEADLINE, Record
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ class Search:
             except Diverged as err:  # a finding about these factors and settings: the trial scores nothing
                 trial.set_user_attr("diverged", str(err))
                 raise optuna.TrialPruned(str(err)) from None
-            f_values.append(float(rec.val_scores["max_f"]))
+            f_values.append(float(rec.val_scores[HEADLINE]))
             recs.append(rec)
         val_f = sum(f_values) / len(f_values)
         speed = self._speed(name, recs[0].factors or {})
@@ -219,7 +219,7 @@ class Search:
         rec = run(cfg, self.out / "jobs" / f"{name}_seed{seed}")
         job = json.loads((self.out / "jobs" / f"{name}_seed{seed}" / results_layout.JOB_FILE).read_text())
         rec = dataclasses.replace(rec, path=Path(job["record"]))  # relative to the results folder, as trials keep it
-        if "max_f" not in rec.val_scores:
+        if HEADLINE not in rec.val_scores:
             raise ConfigError(
                 f"{records.resolve(job['record'], self.cfg.paths.results_dir)}: a record without validation scores; rerun=true"
             )
@@ -230,7 +230,7 @@ class Search:
         the reference, never a candidate: its jobs are ordinary tested ones, the very jobs the
         confirmation sweep then finds done (and the trials are cut from)."""
         if self._base_f is None:
-            values = [float(self._job(BASELINE, {}, seed, test=True).val_scores["max_f"]) for seed in self.cfg.seeds]
+            values = [float(self._job(BASELINE, {}, seed, test=True).val_scores[HEADLINE]) for seed in self.cfg.seeds]
             self._base_f = sum(values) / len(values)
         return self._base_f
 

@@ -37,7 +37,7 @@ from fcn_ablation.models.fast import compilations, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.store import records, tested
-from fcn_ablation.store.record import METRICS, Record
+from fcn_ablation.store.record import HEADLINE, METRICS, Record
 from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
 from fcn_ablation.training.loggers import closed_on_failure, finish_logger, make_logger, settle_mode
 from fcn_ablation.training.module import SaliencyModule
@@ -485,7 +485,7 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
         split = ("test" if own else f"{next(iter(others))} test") if cfg.test else "validation (a selection job)"
         log.info(
             "%s (%s): %s max F %.4f, MAE %.4f, detection %.2f ms/image over %d images, %.1f M params, %.2f G MACs",
-            record.experiment, record.init_tag, split, record.headline["max_f"], record.headline["mae"], timing.ms_per_image,
+            record.experiment, record.init_tag, split, record.headline[HEADLINE], record.headline["mae"], timing.ms_per_image,
             timing.n_images, params / 1e6, macs / 1e9,
         )  # fmt: skip
         return record, path

@@ -18,6 +18,7 @@ from fcn_ablation.evaluation.metrics import SaliencyMetrics
 from fcn_ablation.models.choices import ScheduleName
 from fcn_ablation.models.fast import compile_for_training, pad_to_bucket
 from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.store.record import HEADLINE
 
 
 def pixel_loss(logits: torch.Tensor, mask: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -122,7 +123,7 @@ class SaliencyModule(pl.LightningModule):
 
     def _log_metrics(self, metrics, prefix: str) -> None:
         for k, v in metrics.compute().items():
-            self.log(f"{prefix}/{k}", v.float(), prog_bar=k == "max_f")
+            self.log(f"{prefix}/{k}", v.float(), prog_bar=k == HEADLINE)
         metrics.reset()
 
     def configure_optimizers(self):

@@ -26,7 +26,7 @@ def _cluster_up() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_cluster_up() is not None, reason=str(_cluster_up()))
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(_cluster_up() is not None, reason=str(_cluster_up()))]
 
 
 def slurm_args(tmp_path: Path, cache_dir, *extra) -> list[str]:
