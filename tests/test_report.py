@@ -205,7 +205,7 @@ def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, mo
 
 def test_the_report_layer_imports_neither_torch_nor_the_model_code_nor_the_schema():
     """It reads the layer table (`models.arch`, plain data), never the network or torch."""
-    table = ("fcn_ablation.models", "fcn_ablation.models.arch")
+    table = ("fcn_ablation.models", "fcn_ablation.models.arch", "fcn_ablation.models.choices")  # plain data
     code = "import sys, fcn_ablation.reporting.report, fcn_ablation.evaluation.stats, fcn_ablation.store.records; " \
            "print([m for m in sys.modules if m in ('torch', 'fcn_ablation.config.schema') or m.startswith(('torch.', " \
            f"'fcn_ablation.models')) and m not in {table}])"  # fmt: skip

@@ -4,6 +4,8 @@ are listed in, and a job's training budget. Free of the schema and of torch, so 
 
 from __future__ import annotations
 
+from fcn_ablation.models.choices import InitSource
+
 BASELINE = "baseline"  # the experiment every other is measured against (Table 2's first row)
 
 
@@ -20,11 +22,11 @@ def effective_start(source, baseline_from, is_baseline: bool) -> str:
     """Where a job's weights start: `init.source`, except for the baseline of an `init=baseline`
     sweep, which starts from `init.baseline_from` (it is the baseline the variants are cut from)."""
     source = _value(source)
-    return _value(baseline_from) if source == "baseline" and is_baseline else source
+    return _value(baseline_from) if source == InitSource.baseline and is_baseline else source
 
 
 def training_epochs(init, max_epochs: int, is_baseline: bool) -> int:
     """The training budget: `init.epochs` (a fine-tuning budget) for every job but the baseline of
     an `init=baseline` sweep, which trains from its own start for the table's `max_epochs`."""
-    own_start = _value(init.source) == "baseline" and is_baseline
+    own_start = _value(init.source) == InitSource.baseline and is_baseline
     return init.epochs if init.epochs and not own_start else max_epochs

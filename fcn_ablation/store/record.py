@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from fcn_ablation.models.choices import InitSource
+
 
 class Metric(NamedTuple):
     """What the code needs to know of one metric, wherever it shows it."""
@@ -64,7 +66,7 @@ class Record:
     dataset: str = ""
     preset: str | None = None
     recipe: str | None = None
-    init_tag: str = "scratch"
+    init_tag: str = InitSource.scratch.value
     init: dict = field(default_factory=dict)
     settings_key: str = ""
     seed: int | None = None  # older records hold it in their config only (`the_seed`)
@@ -138,7 +140,7 @@ class Record:
     @property
     def start(self) -> str:
         """Where its weights started (`init.source`; scratch for records older than initialisation)."""
-        return self.init.get("source", "scratch")
+        return self.init.get("source", InitSource.scratch.value)
 
     # ---- the JSON form
     def to_json(self) -> dict[str, Any]:

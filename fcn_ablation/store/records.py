@@ -24,6 +24,7 @@ from fcn_ablation import results_layout
 from fcn_ablation.config.rows import BASELINE, effective_start, row_order, training_epochs
 from fcn_ablation.errors import DataError, warn_once
 from fcn_ablation.files import atomic_write
+from fcn_ablation.models.choices import InitSource
 from fcn_ablation.store.record import METRICS, Record
 
 __all__ = ["METRICS", "Record"]  # the record type and its metrics, re-exported where records are read
@@ -255,7 +256,7 @@ def is_reference_baseline(record: Record, start: str | None = None) -> bool:
     baseline experiment, trained from its own start (scratch or ImageNet; `start` when given) for
     the table's budget. A baseline continued from a checkpoint, or trained a budget of its own, is
     a row, not the reference."""
-    own = record.start in ("scratch", "imagenet") and (start is None or record.start == start)
+    own = record.start in (InitSource.scratch, InitSource.imagenet) and (start is None or record.start == start)
     return record.experiment == BASELINE and own and row_label(record) == record.init_tag
 
 
@@ -300,9 +301,12 @@ def _effective_init(init: dict, is_baseline: bool, epochs: int) -> dict:
     """Of an init section, what decides the weights a job trains from: the baseline experiment of
     an `init=baseline` sweep starts from `baseline_from` and is the same job as that start's own
     baseline; the cut-down rule matters only when something is cut."""
-    source = effective_start(init.get("source", "scratch"), init.get("baseline_from", "scratch"), is_baseline)
-    keep = {"scratch": (), "imagenet": ("path", "url", "rule", "seed"), "checkpoint": ("path", "rule", "seed"),
-            "baseline": ("baseline_from", "rule", "seed")}.get(source, tuple(init))  # fmt: skip
+    source = effective_start(
+        init.get("source", InitSource.scratch.value), init.get("baseline_from", InitSource.scratch.value), is_baseline
+    )
+    keep = {InitSource.scratch: (), InitSource.imagenet: ("path", "url", "rule", "seed"),
+            InitSource.checkpoint: ("path", "rule", "seed"), InitSource.baseline: ("baseline_from", "rule", "seed")
+            }.get(source, tuple(init))  # fmt: skip
     return {"source": source, "epochs": epochs, **{k: init.get(k) for k in keep}}
 
 

@@ -39,7 +39,7 @@ def initialise(net: FCN8s, start: InitSource, init, target: dict, checkpoint: Pa
     `checkpoint` and `baseline`), its input space folded to the data set's (`target`, `input_space`).
     Returns what the record says of them."""
     if start is InitSource.scratch:
-        return {"source": "scratch", "tag": "scratch"}
+        return {"source": InitSource.scratch.value, "tag": InitSource.scratch.value}
     if start is InitSource.imagenet:
         state, origin = load_vgg16(init.path, init.url)
         fold_input(state, TORCHVISION_INPUT, target)
