@@ -357,3 +357,25 @@ def test_no_reader_of_weights_runs_a_planted_pickle(tmp_path, monkeypatch, reade
         read()
     assert not touched.exists()
     assert "\n" not in str(err.value) and ("model.pt" in str(err.value) or "vgg16" in str(err.value))
+
+
+def test_a_job_entry_is_written_in_the_form_jobs_always_wrote_and_reads_back(tmp_path):
+    """Issue 34, point 2: `job.json` and the entries of `skipped_jobs.json` have one type
+    (`store.job_entry.JobEntry`), whose JSON is the object jobs wrote before it, key for key."""
+    from fcn_ablation.store.job_entry import JobEntry, add_skipped, read_job_file, skipped_entries, write_job_file
+
+    done = {"job": "a-seed0-1a2b3c4d", "dataset": "synthetic", "settings_key": "k", "record": "store/synthetic/k/a.json",
+            "skipped": False, "test": True}  # fmt: skip
+    diverged = {**done, "record": None, "diverged": "training diverged at step 2"}
+    skipped = {**done, "skipped": True, "overrides": ["experiment=a"]}
+    for data in (done, diverged, skipped):
+        entry = JobEntry.from_json(data)
+        assert entry.to_json() == data and list(entry.to_json()) == list(data)
+    assert JobEntry.from_json(done).joins_a_table and not JobEntry.from_json(diverged).joins_a_table
+    assert JobEntry.from_json({"record": "x.json"}).record == "x.json"  # a file cut by hand still names its record
+    tmp = tmp_path
+    write_job_file(tmp, JobEntry.from_json(diverged))
+    assert json.loads((tmp / "job.json").read_text()) == diverged and read_job_file(tmp / "job.json").diverged
+    add_skipped(tmp, [JobEntry.from_json(skipped)])
+    add_skipped(tmp, [JobEntry.from_json(skipped)])
+    assert [e.to_json() for e in skipped_entries(tmp)] == [skipped, skipped]

@@ -150,37 +150,43 @@ def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
     each job folder's `job.json` (jobs written before those existed: their `record.json`) and the
     launcher's list of the jobs it found done before starting them (`skipped_jobs.json`).
     Selection jobs (`test=false`) join no table."""
-    import json
+    from fcn_ablation.store.job_entry import read_job_file, skipped_entries
 
     tables = set()
-    for path in (
-        sorted(sweep_dir.glob(f"*/{results_layout.JOB_FILE}"))
-        + sorted(sweep_dir.glob(f"*/{results_layout.RECORD_FILE}"))
-        + [sweep_dir / SKIPPED_JOBS]
-    ):
+    entries: list = []
+    for path in sorted(sweep_dir.glob(f"*/{results_layout.JOB_FILE}")):
         try:
-            jobs = json.loads(path.read_text()) if path.name != SKIPPED_JOBS or path.is_file() else []
-        except (OSError, ValueError):
-            log.warning("%s: unreadable; its jobs are left out of the report", path)
+            entries.append(read_job_file(path))
+        except (OSError, ValueError, TypeError):
+            log.warning("%s: unreadable; its job is left out of the report", path)
+    for path in sorted(sweep_dir.glob(f"*/{results_layout.RECORD_FILE}")):  # job folders older than job.json
+        try:
+            rec = records.read_record(path)
+        except UserError:
+            log.warning("%s: unreadable; its job is left out of the report", path)
             continue
-        for job in jobs if isinstance(jobs, list) else [jobs]:
-            if job.get("test", True) and job.get("record", True) is not None:
-                tables.add((job["dataset"], job["settings_key"]))
+        if rec.test:
+            tables.add((rec.dataset, rec.settings_key))
+    try:
+        entries += skipped_entries(sweep_dir)
+    except (OSError, ValueError, TypeError):
+        log.warning("%s: unreadable; its jobs are left out of the report", sweep_dir / SKIPPED_JOBS)
+    tables |= {(e.dataset, e.settings_key) for e in entries if e.joins_a_table}
     return sorted(tables)
 
 
 def diverged_jobs(sweep_dir: Path) -> list[tuple[Path, str]]:
     """(job folder, message) of every job of a sweep whose training diverged (`job.json`)."""
-    import json
+    from fcn_ablation.store.job_entry import read_job_file
 
     out = []
-    for path in sorted(sweep_dir.glob("*/job.json")):
+    for path in sorted(sweep_dir.glob(f"*/{results_layout.JOB_FILE}")):
         try:
-            job = json.loads(path.read_text())
-        except (OSError, ValueError):
+            job = read_job_file(path)
+        except (OSError, ValueError, TypeError):
             continue
-        if isinstance(job, dict) and job.get("diverged"):
-            out.append((path.parent, str(job["diverged"])))
+        if job.diverged:
+            out.append((path.parent, str(job.diverged)))
     return out
 
 

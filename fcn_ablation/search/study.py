@@ -35,6 +35,7 @@ from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
+from fcn_ablation.store.job_entry import read_job_file
 from fcn_ablation.store.record import HEADLINE, Record
 
 log = logging.getLogger(__name__)
@@ -217,11 +218,11 @@ class Search:
 
         cfg = trial_config(self.cfg, name, factors, seed, test)
         rec = run(cfg, self.out / "jobs" / f"{name}_seed{seed}")
-        job = json.loads((self.out / "jobs" / f"{name}_seed{seed}" / results_layout.JOB_FILE).read_text())
-        rec = dataclasses.replace(rec, path=Path(job["record"]))  # relative to the results folder, as trials keep it
+        job = read_job_file(self.out / "jobs" / f"{name}_seed{seed}" / results_layout.JOB_FILE)
+        rec = dataclasses.replace(rec, path=Path(job.record))  # relative to the results folder, as trials keep it
         if HEADLINE not in rec.val_scores:
             raise ConfigError(
-                f"{records.resolve(job['record'], self.cfg.paths.results_dir)}: a record without validation scores; rerun=true"
+                f"{records.resolve(job.record, self.cfg.paths.results_dir)}: a record without validation scores; rerun=true"
             )
         return rec
 

@@ -5,12 +5,12 @@ it was taken for and what was found."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from fcn_ablation import results_layout
 from fcn_ablation.errors import DataError
 from fcn_ablation.store import records
+from fcn_ablation.store.job_entry import read_job_file
 
 
 def _store_records(folder: Path) -> list[Path]:
@@ -22,8 +22,8 @@ def _sweep_records(folder: Path, results_dir: Path) -> list[Path]:
     found = []
     for job in sorted(folder.rglob(results_layout.JOB_FILE)):
         try:
-            rec = json.loads(job.read_text()).get("record")
-        except (OSError, ValueError) as err:
+            rec = read_job_file(job).record
+        except (OSError, ValueError, TypeError) as err:
             raise DataError(f"{job}: not a readable job file ({err}); remove it or name the records directly") from None
         if rec:  # a path inside the results folder, or refused naming the job file
             found.append(records.inside(rec, results_dir, job))

@@ -37,6 +37,7 @@ from fcn_ablation.models.fast import compilations, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.store import records, tested
+from fcn_ablation.store.job_entry import JobEntry, write_job_file
 from fcn_ablation.store.record import HEADLINE, METRICS, Record
 from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
 from fcn_ablation.training.loggers import closed_on_failure, finish_logger, make_logger, settle_mode
@@ -305,10 +306,11 @@ def _write_job(output_dir: Path, cfg, record_path: Path | None, skipped: bool, s
     """`job.json` in the job's folder: which stored record this job stands for (the end-of-sweep
     report finds its tables through these); a diverged job's has no record and says why."""
     store = records.store_of(record_path) if record_path is not None else store
-    job = {"job": records.job_name(cfg), "dataset": cfg.dataset.name, "settings_key": store.name,
-           "record": records.relative_to(record_path, cfg.paths.results_dir) if record_path is not None else None,
-           "skipped": skipped, "test": bool(cfg.test)}  # fmt: skip
-    records.write_json(output_dir / results_layout.JOB_FILE, {**job, **({"diverged": diverged} if diverged else {})})
+    write_job_file(output_dir, JobEntry(
+        job=records.job_name(cfg), dataset=cfg.dataset.name, settings_key=store.name,
+        record=records.relative_to(record_path, cfg.paths.results_dir) if record_path is not None else None,
+        skipped=skipped, test=bool(cfg.test), diverged=diverged or None,
+    ))  # fmt: skip
 
 
 def baseline_config(cfg):

@@ -10,7 +10,6 @@ gaps (their folders are named by those numbers; the skipped ones get no folder).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,8 +17,7 @@ from pathlib import Path
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 
-from fcn_ablation.files import atomic_write_text
-from fcn_ablation.results_layout import SKIPPED_JOBS
+from fcn_ablation.store.job_entry import JobEntry, add_skipped
 
 
 def _skipped(launcher, overrides: Sequence[str]) -> tuple[JobReturn, dict] | None:
@@ -48,9 +46,9 @@ def _skipped(launcher, overrides: Sequence[str]) -> tuple[JobReturn, dict] | Non
         hydra.cfg = before
     ret = JobReturn(overrides=list(overrides), cfg=cfg, status=JobStatus.COMPLETED)
     ret.return_value = float(record.headline.get("max_f", math.nan))  # what the job itself would return
-    entry = {"job": record.job, "dataset": record.dataset, "settings_key": record.settings_key,
-             "record": records.relative_to(path, cfg.paths.results_dir), "skipped": True, "test": record.test,
-             "overrides": list(overrides)}  # fmt: skip
+    entry = JobEntry(job=record.job, dataset=record.dataset, settings_key=record.settings_key,
+                     record=records.relative_to(path, cfg.paths.results_dir), skipped=True, test=record.test,
+                     overrides=list(overrides))  # fmt: skip
     return ret, entry
 
 
@@ -63,11 +61,8 @@ def launch_unfinished(launcher, job_overrides: Sequence[Sequence[str]], initial_
     done = {i: hit for i, hit in found.items() if hit is not None}
     if done:
         for _, entry in done.values():
-            print(f"skipped {entry['job']}: its record is {entry['record']}, not {verb} (rerun=true trains it again)")
-        path = Path(str(launcher.config.hydra.sweep.dir)) / SKIPPED_JOBS
-        path.parent.mkdir(parents=True, exist_ok=True)
-        previous = json.loads(path.read_text()) if path.is_file() else []
-        atomic_write_text(path, json.dumps(previous + [entry for _, entry in done.values()], indent=2))
+            print(f"skipped {entry.job}: its record is {entry.record}, not {verb} (rerun=true trains it again)")
+        add_skipped(Path(str(launcher.config.hydra.sweep.dir)), [entry for _, entry in done.values()])
         print(f"{len(done)} of {len(job_overrides)} jobs are done already; {len(job_overrides) - len(done)} {verb}")
     todo = [overrides for i, overrides in enumerate(job_overrides) if i not in done]
     started = iter(launch(todo, initial_job_idx) if todo else [])
