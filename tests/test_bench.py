@@ -115,7 +115,7 @@ def test_a_tiny_benchmark_writes_its_tables_with_consistent_columns(tmp_path):
     ],
 )
 def test_load_is_read_from_other_processes_and_from_the_spread_of_rounds_long_enough(other, spread, round_s, flagged):
-    from fcn_ablation.markdown import load_note, under_load
+    from fcn_ablation.bench.load import load_note, under_load
 
     assert under_load(other, spread, round_s) is flagged
     note = load_note({"other_load": other, "matmul_spread": spread, "matmul_median_s": round_s, "under_load": flagged})

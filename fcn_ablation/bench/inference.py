@@ -27,6 +27,7 @@ import torch
 from tqdm.auto import tqdm
 
 from fcn_ablation import results_layout
+from fcn_ablation.bench.load import load_note, under_load
 from fcn_ablation.config.checks import check_rounds
 from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.config.schema import SpeedConfig
@@ -35,7 +36,7 @@ from fcn_ablation.evaluation.stats import bootstrap_median_ci
 from fcn_ablation.evaluation.timing import device_label, device_slug, dtype_of, prepare, timed
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, save_yaml, write_csv
 from fcn_ablation.machine import torch_device
-from fcn_ablation.markdown import load_note, markdown_table, under_load
+from fcn_ablation.markdown import markdown_table
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.store.paper import paper_time_ratios

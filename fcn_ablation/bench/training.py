@@ -32,6 +32,7 @@ import torch
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
+from fcn_ablation.bench.load import load_note, under_load
 from fcn_ablation.bench.train_rounds import AUTOCAST, FP32, LIGHTNING, PLAIN, matmul_dtype
 from fcn_ablation.config.checks import check_rounds
 from fcn_ablation.config.schema import TrainBenchConfig
@@ -39,7 +40,7 @@ from fcn_ablation.errors import ConfigError
 from fcn_ablation.evaluation.stats import bootstrap_median_ci
 from fcn_ablation.evaluation.timing import device_label, device_slug
 from fcn_ablation.files import atomic_write_text, save_yaml, write_csv
-from fcn_ablation.markdown import load_note, markdown_table, under_load
+from fcn_ablation.markdown import markdown_table
 
 # What the paper's sweep asks of a device: `preset=paper`, Table 2's nine rows, five seeds each.
 PAPER_JOBS, PAPER_STEPS = 9 * 5, 100_000

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from fcn_ablation.bench.load import load_note
 from fcn_ablation.evaluation import stats
-from fcn_ablation.markdown import load_note, markdown_table
+from fcn_ablation.markdown import markdown_table
 from fcn_ablation.reporting.floor import LABEL as FLOOR_LABEL
 from fcn_ablation.reporting.table import HEADLINE, NOT_SIGNIFICANT, UNTESTED
 from fcn_ablation.store.records import METRICS
