@@ -8,7 +8,7 @@ from fcn_ablation.machine import usable_cores  # torch-free: it must come before
 
 # Under pytest-xdist (`-n auto`, as CI runs the suite) every worker is one more process on the same
 # cores: each gets its share of threads, or their OpenMP threads contend and every test slows.
-# Before torch is imported; jobs honour it too (`training.supervision.cpu_budget`).
+# Before torch is imported; jobs honour it too (`training.cpu_budget.cpu_budget`).
 if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
     _cores = usable_cores()
     os.environ["OMP_NUM_THREADS"] = str(max(1, _cores // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))

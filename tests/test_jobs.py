@@ -192,10 +192,10 @@ except ImportError:  # the plugin is a dependency; without it the case below fai
 
 
 def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatch):
-    from fcn_ablation.training import supervision
+    from fcn_ablation.training import cpu_budget as cpu_budget_module
 
-    monkeypatch.setattr(supervision, "_cores", lambda: 8)
-    monkeypatch.setattr(supervision, "idle_cores", lambda: 8.0)  # a quiet machine (the load rule: below)
+    monkeypatch.setattr(cpu_budget_module, "_cores", lambda: 8)
+    monkeypatch.setattr(cpu_budget_module, "idle_cores", lambda: 8.0)  # a quiet machine (the load rule: below)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
 
     class Hydra:
@@ -204,7 +204,7 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
 
     def under(launcher):
         monkeypatch.setattr("hydra.core.hydra_config.HydraConfig.get", lambda: Hydra(launcher))
-        return supervision.cpu_budget()[0]
+        return cpu_budget_module.cpu_budget()[0]
 
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}) == 4
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": -1}) == 1
@@ -217,7 +217,7 @@ def test_each_job_of_a_parallel_launcher_takes_its_share_of_the_cores(monkeypatc
     assert under({"_target_": "no.such.joblib.Launcher", "n_jobs": 4}) == 8
     assert under({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}) == 8
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's cap (two sweeps side by side): never exceeded
-    assert supervision.cpu_budget() == (2, "OMP_NUM_THREADS=2")
+    assert cpu_budget_module.cpu_budget() == (2, "OMP_NUM_THREADS=2")
     assert under({"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 8}) == 1
 
 
@@ -225,19 +225,19 @@ def test_a_job_started_beside_other_work_takes_the_free_cores_only(monkeypatch):
     """A thread per core beside a busy process waits on the busy core at every parallel region
     (the default run took 3.8x its quiet time beside one busy process on 2 cores): the budget of
     "every core" is what is free at the start; a launcher's share and the user's cap stand."""
-    from fcn_ablation.training import supervision
+    from fcn_ablation.training import cpu_budget as cpu_budget_module
 
-    monkeypatch.setattr(supervision, "_cores", lambda: 4)
+    monkeypatch.setattr(cpu_budget_module, "_cores", lambda: 4)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
     monkeypatch.setattr("hydra.core.hydra_config.HydraConfig.get", lambda: (_ for _ in ()).throw(ValueError()))
     for idle, budget in ((4.0, 4), (3.1, 3), (2.8, 3), (1.0, 1), (0.0, 1), (None, 4)):
-        monkeypatch.setattr(supervision, "idle_cores", lambda idle=idle: idle)
-        assert supervision.cpu_budget()[0] == budget, idle
-    monkeypatch.setattr(supervision, "idle_cores", lambda: 1.0)
-    assert supervision.cpu_budget() == (1, "3 of 4 cores busy with other work")
+        monkeypatch.setattr(cpu_budget_module, "idle_cores", lambda idle=idle: idle)
+        assert cpu_budget_module.cpu_budget()[0] == budget, idle
+    monkeypatch.setattr(cpu_budget_module, "idle_cores", lambda: 1.0)
+    assert cpu_budget_module.cpu_budget() == (1, "3 of 4 cores busy with other work")
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "4")  # an allocation is the job's own: no load rule
-    assert supervision.cpu_budget() == (4, "SLURM_CPUS_PER_TASK")
+    assert cpu_budget_module.cpu_budget() == (4, "SLURM_CPUS_PER_TASK")
 
 
 def test_idle_cores_reads_this_machine():
@@ -250,15 +250,15 @@ def test_idle_cores_reads_this_machine():
 def test_one_thread_means_no_default_loader_workers_but_a_number_set_is_kept(monkeypatch):
     import torch
 
-    from fcn_ablation.training import supervision
+    from fcn_ablation.training import cpu_budget as cpu_budget_module
 
     threads = torch.get_num_threads()
-    monkeypatch.setattr(supervision, "_cores", lambda: 4)
+    monkeypatch.setattr(cpu_budget_module, "_cores", lambda: 4)
     monkeypatch.setattr("fcn_ablation.data.datamodule.default_workers", lambda: 4)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     try:
         for asked, kept in ((None, 0), (2, 2), (9, 4)):
-            assert supervision.apply_cpu_budget(asked) == (1, kept), asked
+            assert cpu_budget_module.apply_cpu_budget(asked) == (1, kept), asked
             assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(threads)

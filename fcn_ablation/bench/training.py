@@ -83,9 +83,9 @@ def bench_train(cfg, progress: bool = True) -> Path:
     from fcn_ablation.machine import on_cuda, torch_device
     from fcn_ablation.models.fast import set_tf32
     from fcn_ablation.models.fcn8s import FCN8s
+    from fcn_ablation.training.cpu_budget import apply_cpu_budget
     from fcn_ablation.training.job import check_trainer, make_module, optimizer_config, plan_job
     from fcn_ablation.training.loggers import make_logger, settle_mode
-    from fcn_ablation.training.supervision import apply_cpu_budget
 
     validate(cfg)
     check_trainer(cfg.trainer)

@@ -31,7 +31,7 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
     from fcn_ablation.config.checks import check_dataset
     from fcn_ablation.config.datasets import INPUT_SPACE
     from fcn_ablation.store import records, select
-    from fcn_ablation.training.supervision import apply_cpu_budget
+    from fcn_ablation.training.cpu_budget import apply_cpu_budget
     from fcn_ablation.training.testing import data_modules_to_test, evaluate_stored, tester
 
     check_dataset(cfg.dataset, "dataset")

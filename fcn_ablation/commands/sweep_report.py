@@ -83,7 +83,7 @@ def _bench_on_the_jobs_device(cfg, recs, out: Path) -> str | None:
     accelerator is a GPU this machine lacks. Returns None, or why there is no benchmark (never an
     exception: the records are filed, the report is written without the time columns)."""
     from fcn_ablation.machine import on_cuda
-    from fcn_ablation.training.supervision import launcher_kind
+    from fcn_ablation.training.cpu_budget import launcher_kind
 
     r = cfg.report
     kwargs = {"device": str(cfg.trainer.accelerator), "rounds": int(r.rounds), "warmup": int(r.warmup),
@@ -119,7 +119,7 @@ def _bench_job(recs, out: Path, kwargs: dict) -> None:
     import torch
 
     from fcn_ablation.bench.inference import bench_table
-    from fcn_ablation.training.supervision import cpu_budget
+    from fcn_ablation.training.cpu_budget import cpu_budget
 
     torch.set_num_threads(cpu_budget()[0])
     bench_table(recs, out, progress=False, **kwargs)

@@ -1,2 +1,2 @@
-"""One job (`job.run`): initialisation, training under supervision (locks, CPU budget, signals,
+"""One job (`job.run`): initialisation, training under supervision (locks, its CPU budget, signals,
 checkpoints, divergence), loggers."""

@@ -39,13 +39,13 @@ from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.store import records, tested
 from fcn_ablation.store.job_entry import JobEntry, write_job_file
 from fcn_ablation.store.record import HEADLINE, METRICS, Record
+from fcn_ablation.training.cpu_budget import apply_cpu_budget
 from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
 from fcn_ablation.training.loggers import closed_on_failure, finish_logger, make_logger, settle_mode
 from fcn_ablation.training.module import SaliencyModule
 from fcn_ablation.training.supervision import (
     DivergenceGuard,
     SaveLast,
-    apply_cpu_budget,
     checkpoint_dir,
     fit,
     job_lock,
