@@ -128,3 +128,17 @@ def test_the_search_space_refuses_unknown_layers_and_bad_factors():
     assert factors == [1.0, 0.5] and slug({"fc6": 0.5, "fc7": 1.0}) == "fc6x0.5" and slug({"fc6": 1.0}) == "full"
     assert table2_in_space({"fc6": ["fc6"], "fc7": ["fc7"]}, [1.0, 0.5]) == {"f": {"fc6": 0.5, "fc7": 1.0}, "g": {"fc6": 1.0, "fc7": 0.5},
                                                                             "h": {"fc6": 0.5, "fc7": 0.5}}  # fmt: skip
+
+
+def test_a_space_whose_thinnest_trial_leaves_a_layer_no_channel_stops_before_any_trial(hydra_conf, tmp_path, cache_dir):
+    """Issue 33, point 5: conv1 at 0.25 of 1/32 would be half a channel; said at the start, naming
+    the setting and the layer, not met halfway through the study."""
+    from fcn_ablation.search.study import Search
+
+    with pytest.raises(ConfigError) as err:
+        Search(search_config(tmp_path, cache_dir, "search_space=groups"))
+    message = str(err.value)
+    assert (
+        message.startswith("search_space.factors: the smallest, 0.25, at ") and "width_multiplier=0.03125: " in message
+    )
+    assert "conv1_1 64 x 0.25 x 0.03125 = 0.5 channels" in message and not (tmp_path / "results").exists()

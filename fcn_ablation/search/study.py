@@ -122,6 +122,7 @@ class Search:
             raise ConfigError(f"sampler: 'tpe' or 'nsga2', got {scfg.sampler!r}")
         if scfg.n_trials < 1 or not scfg.seeds:
             raise ConfigError("n_trials >= 1 and at least one of seeds are needed")
+        self._check_thinnest(scfg)
         self.out = Path(scfg.out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         storage = optuna.storages.JournalStorage(
@@ -210,6 +211,28 @@ class Search:
             objective,
         )
         return val_f, objective
+
+    def _check_thinnest(self, scfg) -> None:
+        """The thinnest trial (every group at the smallest factor) keeps every layer at least
+        `MIN_CHANNELS` wide at the training and the benchmark scale: checked before any trial,
+        not met halfway through the study."""
+        from fcn_ablation.models.widths import build_widths
+
+        thinnest = {layer: min(self.factors) for layers in self.groups.values() for layer in layers}
+        scales = {"bench_width_multiplier": float(scfg.bench_width_multiplier)}
+        try:
+            scales["the training's model.width_multiplier"] = float(
+                trial_config(scfg, BASELINE, {}, 0).model.width_multiplier
+            )
+        except Exception:  # noqa: BLE001 - no Hydra context here (a library caller): the trial's own check stands
+            pass
+        for where, multiplier in scales.items():
+            try:
+                build_widths(thinnest, multiplier)
+            except ConfigError as err:
+                raise ConfigError(f"search_space.factors: the smallest, {min(self.factors):g}, at {where}="
+                                  f"{multiplier:g}: {str(err).split(': use ')[0].split(' leaves ', 1)[-1]}; "
+                                  "drop the smallest factors or raise the multiplier") from None  # fmt: skip
 
     # -- one trial's parts ------------------------------------------------------------------------
     def _job(self, name: str, factors: dict[str, float], seed: int, test: bool = False) -> Record:
