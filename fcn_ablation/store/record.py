@@ -88,6 +88,11 @@ class Record:
     detection_settings: str | None = None
     detection_settings_from: str | None = None
     lr: float | None = None
+    # the epochs it trained for (`init.epochs` after a transfer, else `trainer.max_epochs`), and its
+    # table's own budget (`trainer.max_epochs`): a row trained another budget says so. Records older
+    # than the fields have them worked out from their config when read (`from_json`), not written back
+    epochs: int | None = None
+    table_epochs: int | None = None
     train_s: float | None = None
     train_steps: int | None = None
     train_compilations: int | None = None
@@ -184,3 +189,22 @@ class Record:
         absent = frozenset(n for n in names if n not in known and n != "experiment")
         return cls(**known, scores=scores, val_scores=val, data=summary, extra=extra,
                    path=Path(path) if path is not None else None, absent=absent)  # fmt: skip
+
+    def __post_init__(self) -> None:
+        """An older record's `epochs` and `table_epochs`, from the config it was trained with (the
+        one place that reads them there): records older than initialisation trained the full budget."""
+        from types import SimpleNamespace
+
+        from fcn_ablation.config.rows import training_epochs
+
+        table = self.config.get("trainer", {}).get("max_epochs") if self.epochs is None else None
+        if table is None:
+            return
+        init = self.config.get("init")
+        if init is None:
+            epochs = table
+        else:
+            start = SimpleNamespace(source=init.get("source", InitSource.scratch.value), epochs=init.get("epochs"))
+            epochs = training_epochs(start, table, self.is_baseline)
+        object.__setattr__(self, "epochs", epochs)
+        object.__setattr__(self, "table_epochs", table)

@@ -243,12 +243,10 @@ def readable_records(paths, log=None, required: dict | None = None) -> list[tupl
 # over stored records (the report reads them without torch).
 def row_label(record: Record) -> str:
     """A report row's initialisation: where the weights started, plus the training budget when
-    it is not the table's own (`init.epochs`), so 2 epochs from scratch never pass for 7."""
-    if "init" not in record.config:  # records written before initialisation existed: scratch, full budget
+    it is not the table's own (`epochs`), so 2 epochs from scratch never pass for 7."""
+    if record.epochs is None or record.epochs == record.table_epochs:
         return record.init_tag
-    cfg = OmegaConf.create(record.config)
-    epochs = training_epochs(cfg.init, cfg.trainer.max_epochs, record.is_baseline)
-    return record.init_tag if epochs == cfg.trainer.max_epochs else f"{record.init_tag}, {epochs} epochs"
+    return f"{record.init_tag}, {record.epochs} epochs"
 
 
 def is_reference_baseline(record: Record, start: str | None = None) -> bool:

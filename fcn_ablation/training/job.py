@@ -452,6 +452,8 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
             detection_settings=speed.slug(),
             detection_settings_from=speed_from,
             lr=optimizer.lr,
+            epochs=job.epochs,
+            table_epochs=cfg.trainer.max_epochs,
             train_s=train_s,
             train_steps=trainer.global_step,
             train_compilations=graphs,  # graphs torch.compile built for training (train_speed.compile)
