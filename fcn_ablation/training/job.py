@@ -285,7 +285,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
         if done is not None and not cfg.rerun:
             log.info("%s: done already (%s); skipped (rerun=true trains it again)", name, done)
             print(f"skipped {name}: its record is {done} (rerun=true trains it again)")
-            _write_job(output_dir, cfg, done, skipped=True)
+            _write_job(output_dir, name, cfg, done, skipped=True)
             record = records.read_record(done)
             _test_done_job(cfg, record, others)
             return record
@@ -295,19 +295,19 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
                 _ensure_baseline(cfg, data, others, store, output_dir, group)
             record, path = _train(cfg, job, data, others, store, output_dir, group, ckpt_dir)
         except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
-            _write_job(output_dir, cfg, None, skipped=False, store=store, diverged=str(err))
+            _write_job(output_dir, name, cfg, None, skipped=False, store=store, diverged=str(err))
             raise
-        _write_job(output_dir, cfg, path, skipped=False)
+        _write_job(output_dir, name, cfg, path, skipped=False)
         return dataclasses.replace(record, path=path)
 
 
-def _write_job(output_dir: Path, cfg, record_path: Path | None, skipped: bool, store: Path | None = None,
+def _write_job(output_dir: Path, name: str, cfg, record_path: Path | None, skipped: bool, store: Path | None = None,
                diverged: str | None = None) -> None:  # fmt: skip
     """`job.json` in the job's folder: which stored record this job stands for (the end-of-sweep
     report finds its tables through these); a diverged job's has no record and says why."""
     store = records.store_of(record_path) if record_path is not None else store
     write_job_file(output_dir, JobEntry(
-        job=records.job_name(cfg), dataset=cfg.dataset.name, settings_key=store.name,
+        job=name, dataset=cfg.dataset.name, settings_key=store.name,
         record=records.relative_to(record_path, cfg.paths.results_dir) if record_path is not None else None,
         skipped=skipped, test=bool(cfg.test), diverged=diverged or None,
     ))  # fmt: skip
@@ -345,7 +345,8 @@ def _ensure_baseline(cfg, data, others: dict, store: Path, output_dir: Path, gro
         return
     base = baseline_config(cfg)
     base.test = True  # the reference is a row of the table, whatever the job that needed it (a search's trial)
-    name = records.job_name(base)
+    plan = plan_job(base)  # the baseline's identity, worked out once
+    name = plan.name
     with job_lock(store, name):
         if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
             return
@@ -353,9 +354,9 @@ def _ensure_baseline(cfg, data, others: dict, store: Path, output_dir: Path, gro
             "init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name
         )
         base_dir = output_dir / name
-        _, path = _train(base, plan_job(base), data, others, store, base_dir, group,
+        _, path = _train(base, plan, data, others, store, base_dir, group,
                          checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
-        _write_job(base_dir, base, path, skipped=False)
+        _write_job(base_dir, name, base, path, skipped=False)
 
 
 def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path, group: str | None,
