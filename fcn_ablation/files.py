@@ -70,7 +70,7 @@ def _looks_like_a_full_disk(err: BaseException, folder: Path) -> bool:
 
 # Who writes a temporary file, in its name (`.<name>.@<host>@<pid>@<random>.tmp`): the next write
 # of the same file removes the temporaries of writers that are gone (`remove_stale_temporaries`).
-_WRITER = f"@{socket.gethostname().replace('@', '_')}@{os.getpid()}@"
+_HOST = socket.gethostname().replace("@", "_")
 _TEMPORARY = re.compile(r"\.@(?P<host>[^@]*)@(?P<pid>\d+)@[^.]*\.tmp$")
 # A temporary of another machine (or of a version that did not name its writer) is stale after this
 # long: no write of one file takes a day.
@@ -100,8 +100,8 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         m = _TEMPORARY.search(tmp.name[len(path.name) + 1 :])
         try:
-            if m and m["host"] == _WRITER.split("@")[1]:
-                stale = not _alive(int(m["pid"])) and int(m["pid"]) != os.getpid()
+            if m and m["host"] == _HOST:
+                stale = not _alive(int(m["pid"]))
             else:
                 stale = time.time() - tmp.lstat().st_mtime > STALE_AFTER_S
         except OSError:  # gone meanwhile
@@ -119,7 +119,7 @@ def atomic_path(path: str | Path, folder: bool = False, keep_existing: bool = Fa
     another writer finished first is kept, and ours dropped."""
     path = Path(path)
     mask = _umask()
-    prefix = f".{path.name}.{_WRITER}"
+    prefix = f".{path.name}.@{_HOST}@{os.getpid()}@"  # the pid now: a forked loader worker is a writer of its own
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path)
@@ -131,7 +131,7 @@ def atomic_path(path: str | Path, folder: bool = False, keep_existing: bool = Fa
             os.close(fd)
             tmp = Path(name)
             os.chmod(tmp, 0o666 & ~mask)
-    except (PermissionError, OSError) as err:
+    except OSError as err:
         if is_disk_full(err):
             raise disk_full(path, err) from None
         if not isinstance(err, PermissionError) and err.errno != errno.EROFS:
