@@ -124,8 +124,8 @@ def inside(path: str | Path, results_dir: str | Path, named_by: str | Path) -> P
     found = resolve(path, results_dir).resolve()
     if not found.is_relative_to(root):
         raise DataError(
-            f"{named_by}: names {path}, outside the results folder {root}; only job folders under it are read "
-            "(move the job folder there, or pass the results folder that holds it)"
+            f"{named_by}: names {path}, outside the results folder {root}; only job folders under the results "
+            "folder that holds the record are read: move the job folder there, or retrain the job"
         )
     return found
 
