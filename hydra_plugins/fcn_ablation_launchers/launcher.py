@@ -34,9 +34,18 @@ log = logging.getLogger(__name__)
 # While the sweep waits for a job: how often it looks, after how long in the queue it says why the
 # job still waits (the scheduler's reason; again at each such interval), and how long a job may be
 # gone from the queue, with no result and no word from `sacct`, before it counts as failed.
-POLL_S = float(os.environ.get("FCN_ABLATION_POLL_S", 10))
-PENDING_NOTE_S = float(os.environ.get("FCN_ABLATION_PENDING_NOTE_S", 300))
-GONE_GRACE_S = float(os.environ.get("FCN_ABLATION_GONE_GRACE_S", 180))
+def _seconds(variable: str, default: float) -> float:
+    """A number of seconds from the environment, or `default` where it is unset or not a positive number."""
+    try:
+        value = float(os.environ.get(variable, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+POLL_S = _seconds("FCN_ABLATION_POLL_S", 10)
+PENDING_NOTE_S = _seconds("FCN_ABLATION_PENDING_NOTE_S", 300)
+GONE_GRACE_S = _seconds("FCN_ABLATION_GONE_GRACE_S", 180)
 
 
 class _Guarded:
