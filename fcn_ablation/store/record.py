@@ -70,6 +70,9 @@ class Record:
     init: dict = field(default_factory=dict)
     settings_key: str = ""
     seed: int | None = None  # older records hold it in their config only (`the_seed`)
+    # a later evaluation's file (`store.tested.file_evaluation`): the name of the record it scored;
+    # such a file holds that record's result on one more set, and is no model of its own
+    evaluation_of: str | None = None
     changed_layers: list = field(default_factory=list)
     factors: dict = field(default_factory=dict)
     width_multiplier: float | None = None

@@ -61,4 +61,4 @@ def tested_records(specs, results_dir: str | Path, log=None) -> list[records.Rec
     records and the files of later evaluations are not models to score)."""
     paths = list(dict.fromkeys(p.resolve() for s in specs for p in record_files(str(s), results_dir)))
     recs = [r for r, _ in records.readable_records(paths, log)]
-    return [r for r in recs if r.test and "evaluation_of" not in r.extra]  # an evaluation's file is not a model
+    return [r for r in recs if r.test and r.evaluation_of is None]  # an evaluation's file is not a model
