@@ -18,7 +18,7 @@ import torch
 from test_jobs import store_records, wait_for
 
 from fcn_ablation import files
-from fcn_ablation.errors import DiskFull, Diverged, Interrupted, UserError, exit_on_user_error
+from fcn_ablation.errors import DiskFull, Diverged, Interrupted, UserError, disk_full, exit_on_user_error
 from fcn_ablation.store import records
 
 from helpers import cli, run_job, start, tiny_overrides, wandb_run
@@ -295,10 +295,10 @@ def test_the_rerun_after_a_full_disk_resumes_and_files_one_record(tmp_path, cach
 
     args = tiny_overrides(tmp_path, cache_dir, "trainer.max_epochs=2")
 
-    def no_space(obj, path):
-        raise files.disk_full(path, OSError(errno.ENOSPC, "No space left on device"))
+    def no_space(path, model):
+        raise disk_full(path, OSError(errno.ENOSPC, "No space left on device"))
 
-    monkeypatch.setattr(run_module, "atomic_torch_save", no_space)
+    monkeypatch.setattr(run_module, "save_model", no_space)
     with pytest.raises(DiskFull):
         run_job(tmp_path / "job1", args)
     assert not (tmp_path / "job1" / "model.pt").exists() and store_records(tmp_path / "results") == []

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from fcn_ablation.config.rows import effective_start
 from fcn_ablation.data.choices import ChannelOrder
-from fcn_ablation.errors import DataError, why_unreadable
+from fcn_ablation.errors import DataError
 from fcn_ablation.models.arch import WIDTH_LAYERS
 from fcn_ablation.models.choices import InitSource, TransferRule
 from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.models.model_file import load_model
 from fcn_ablation.models.transfer import transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
 from fcn_ablation.store import records
@@ -74,13 +73,12 @@ def start_checkpoint(init, start: InitSource, store: Path, results_dir: str | Pa
 
 def _read_checkpoint(path: Path) -> tuple[dict, str, dict]:
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        state, ds = ckpt["state_dict"], ckpt["config"]["dataset"]
+        model = load_model(path, "not a checkpoint this project wrote")
     except FileNotFoundError as err:
         raise DataError(f"{path}: checkpoint not found (init.path)") from err
-    except Exception as err:
-        raise DataError(f"{path}: not a checkpoint this project wrote ({why_unreadable(err)})") from err
-    return state, str(path), input_space(ds)
+    if not isinstance(model.config.get("dataset"), dict):
+        raise DataError(f"{path}: not a checkpoint this project wrote (its config names no dataset)")
+    return model.state_dict, str(path), input_space(model.config["dataset"])
 
 
 def find_baseline(store: Path, results_dir: str | Path, start: str, seed: int) -> Path:

@@ -29,12 +29,13 @@ from fcn_ablation.data.datamodule import SaliencyDataModule, written_split_hash
 from fcn_ablation.data.pairs import upright_size
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.evaluation.timing import best_benchmarked, device_label, time_forward
-from fcn_ablation.files import atomic_torch_save, check_writable, checked_results_dir
+from fcn_ablation.files import check_writable, checked_results_dir
 from fcn_ablation.machine import on_cuda
 from fcn_ablation.models.choices import InitSource
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fast import compilations, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.models.model_file import ModelFile, save_model
 from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.store import records, tested
 from fcn_ablation.store.job_entry import JobEntry, write_job_file
@@ -471,9 +472,9 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
             config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
         )
         if cfg.save_checkpoint:
-            weights = atomic_torch_save(
-                {"widths": widths, "state_dict": net.state_dict(), "config": record.config},
+            weights = save_model(
                 output_dir / results_layout.MODEL_FILE,
+                ModelFile(widths=widths, state_dict=net.state_dict(), config=record.config),
             )
             record = dataclasses.replace(record, weights_sha256=records.file_digest(weights))
             if Path(record.output_dir).is_absolute():  # `store.records.inside`: never read back from out there

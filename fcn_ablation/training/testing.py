@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
-import torch
 from omegaconf import OmegaConf
 
 from fcn_ablation.config import datasets
@@ -24,6 +23,7 @@ from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.errors import DataError, why_unreadable
 from fcn_ablation.evaluation.metrics import CURVES, mean_curves
 from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.models.model_file import load_model
 from fcn_ablation.store import records, tested
 from fcn_ablation.store.record import METRICS, Record
 from fcn_ablation.training.module import SaliencyModule
@@ -106,10 +106,10 @@ def load_trained(record: Record, results_dir: str | Path) -> FCN8s:
     known = {f.name for f in dataclasses.fields(ModelConfig)}  # the schema's defaults where an older record is silent
     m = ModelConfig(**{k: v for k, v in record.config.get("model", {}).items() if k in known})
     net = FCN8s(record.widths, m.num_classes, m.dropout, m.learn_upsampling, m.at_once_scaling)
+    state = load_model(path, "not the weights of this record").state_dict
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
         net.load_state_dict(state)
-    except Exception as err:  # noqa: BLE001 - cut short, another project's file, other widths: one verdict
+    except Exception as err:  # noqa: BLE001 - other widths, another project's tensors: one verdict
         raise DataError(f"{path}: not the weights of this record ({why_unreadable(err)})") from None
     return net.eval()
 
