@@ -77,8 +77,10 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
     if [ $accounting = 1 ]; then
         if ! mysqladmin ping >/dev/null 2>&1; then  # ours: its PID where `stop --all` finds it
-            (mysqld_safe --user=mysql --pid-file="$STATE/mysqld.pid" >"$STATE/mariadb.log" 2>&1 &)
+            (mysqld_safe --user=mysql >"$STATE/mariadb.log" 2>&1 &)
             wait_for 60 MariaDB mysqladmin ping
+            # its PID, from the file the server itself keeps (it runs as mysql: $STATE is not its to write)
+            cat "$(mysql -N -e 'SELECT @@pid_file')" >"$STATE/mysqld.pid"
             touch "$STATE/mysqld.ours"
         fi
         mysql -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurm';
