@@ -4,7 +4,8 @@ counting parent folders, so the layout can be read, and changed, in one place.
 
     <results>/store/<set>/<key>/<record>.json|.npz    records; selection/ and evaluations/ below
     <results>/store/<set>/<key>/.locks/<job>.lock     a job's lock while it runs
-    <results>/<set>/<key>/                            the table's report (results.csv, report.md, ...)
+    <results>/<set>/<key>/                            the table's report: results.csv, report.md, f_vs_time.png,
+                                                      maps.png, table.tex, table.md, test_sets/<set>/
     <results>/<set>/<key>/bench/<device>/<scale>/     its benchmarks; .bench.lock beside bench/
     <results>/checkpoints/<set>/<key>/<job>/last.ckpt a job's checkpoint while it trains
     <results>/runs/, <results>/multiruns/<sweep>/     Hydra's job folders: job.json, record.json,
@@ -27,6 +28,10 @@ JOB_FILE, RECORD_FILE, MODEL_FILE, PER_IMAGE_FILE = "job.json", "record.json", "
 # on the cluster (both read by the end-of-sweep report).
 SKIPPED_JOBS, FAILED_JOBS = "skipped_jobs.json", "failed_jobs.json"
 BENCH_LOCK = ".bench.lock"  # in a report folder: held while its table is benchmarked
+# A report folder's files (each also in `test_sets/<set>/` but the two paste tables) and its
+# folder of per-test-set reports.
+RESULTS_CSV, REPORT_MD, F_VS_TIME_PNG, MAPS_PNG = "results.csv", "report.md", "f_vs_time.png", "maps.png"
+TABLE_TEX, TABLE_MD, TEST_SETS = "table.tex", "table.md", "test_sets"
 
 
 def stores(results_dir: str | Path) -> Path:

@@ -101,7 +101,7 @@ def _app(cfg) -> None:
                 from fcn_ablation.reporting.report import write_report
 
                 out = write_report(store, results_layout.results_of_store(store) or store.parent)
-                print(f"report: {out / 'report.md'}")
+                print(f"report: {out / results_layout.REPORT_MD}")
         if failed:
             raise DataError(f"{len(failed)} model(s) not scored (each named above); the first: {failed[0]}")
 

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 cfg = OmegaConf.structured(Config)
                 cfg.logger = OmegaConf.load(Path(config_dir()) / "logger" / "wandb.yaml")  # the W&B the jobs log to
                 log_report(out, cfg, group=None)
-            print(out / "report.md")
+            print(out / results_layout.REPORT_MD)
     return 0
 
 

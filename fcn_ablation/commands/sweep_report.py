@@ -227,7 +227,7 @@ class ReportCallback(Callback):
                     log.error("report of %s failed (%s: %s); the records are safe, rebuild it with: fcn-ablation-report %s --bench",
                               store, type(err).__name__, err, store)  # fmt: skip
                     raise
-                print(f"report: {out / 'report.md'}")
+                print(f"report: {out / results_layout.REPORT_MD}")
             failed = failed_jobs(sweep_dir)
             for job in failed:
                 print(f"failed: job {job['job_id']} ({job['state']}): {job['error']}; its log: {job['log']}",

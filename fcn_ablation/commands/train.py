@@ -23,6 +23,7 @@ def _app(cfg) -> float:
     """One job; returns its max F (a selection job's: on validation), the objective a Hydra
     sweeper (Optuna, ...) maximises."""
     from fcn_ablation.commands.sweep_report import build_report
+    from fcn_ablation.results_layout import REPORT_MD
     from fcn_ablation.store.record import HEADLINE
     from fcn_ablation.store.records import store_dir
     from fcn_ablation.training.job import run
@@ -48,7 +49,7 @@ def _app(cfg) -> float:
             if not multirun and cfg.test:
                 store = store_dir(cfg.paths.results_dir, record.dataset, record.settings_key)
                 out = build_report(cfg, store, Path(cfg.paths.results_dir), bench=False, to_wandb=False)
-                print(f"report: {out / 'report.md'}")
+                print(f"report: {out / REPORT_MD}")
             print(f"job folder: {output_dir}")
             return float(record.headline[HEADLINE])
     except SystemExit:

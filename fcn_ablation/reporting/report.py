@@ -72,20 +72,21 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
     df = table(recs, paper, bench, permutations=permutations, alpha=alpha)
     df.attrs["cost_hw"] = f"{hw[0]}x{hw[1]}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(df, out_dir / "results.csv")
+    write_csv(df, out_dir / results_layout.RESULTS_CSV)
     title = dataset if primary == dataset else f"{dataset}, tested on {primary}"
     tables = {primary: df}
     for name in sets[1:]:
         tables[name] = table(views[name], None, bench, permutations=permutations, alpha=alpha)
         tables[name].attrs["cost_hw"] = df.attrs["cost_hw"]
-    floors = {name: centre_prior(views[name], out_dir / "test_sets" / name) for name in sets}
+    floors = {name: centre_prior(views[name], out_dir / results_layout.TEST_SETS / name) for name in sets}
     text = markdown(df, title, key, paper_name, recs[-1].config, bench, notes, shown_path(store), floors[primary])
     atomic_write_text(
-        out_dir / "report.md", text + every_test_set(views, tables, out_dir, dataset, key, bench, notes, store, floors)
+        out_dir / results_layout.REPORT_MD,
+        text + every_test_set(views, tables, out_dir, dataset, key, bench, notes, store, floors),
     )
     if df.reference.any() and len(df) > 1:
-        plot(df, out_dir / "f_vs_time.png", title)
-    map_grid(recs, df, out_dir / "maps.png")
+        plot(df, out_dir / results_layout.F_VS_TIME_PNG, title)
+    map_grid(recs, df, out_dir / results_layout.MAPS_PNG)
     return out_dir
 
 
@@ -99,24 +100,24 @@ def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFram
     lines = ["", "## Every test set", ""]
     for name, df in tables.items():
         recs = views[name]
-        folder = out_dir / "test_sets" / name
+        folder = out_dir / results_layout.TEST_SETS / name
         folder.mkdir(parents=True, exist_ok=True)
         title = dataset if name == dataset else f"{dataset}, tested on {name}"
-        write_csv(df, folder / "results.csv")
+        write_csv(df, folder / results_layout.RESULTS_CSV)
         atomic_write_text(
-            folder / "report.md",
+            folder / results_layout.REPORT_MD,
             markdown(df, title, key, "-", recs[-1].config, bench, notes, shown_path(store), floors.get(name)),
         )
         drawn = curves.write_curves(recs, folder, f"{title}: {int(df.test_images.max())} test images")
-        map_grid(recs, df, folder / "maps.png")
+        map_grid(recs, df, folder / results_layout.MAPS_PNG)
         shown = f"[curves](test_sets/{name}/curves.png)" if drawn is not None else "no curves (records older than them)"
         lines.append(f"- **{name}** ({int(df.test_images.max())} test images, {len(recs)} records): "
                      f"[report](test_sets/{name}/report.md), {shown}")  # fmt: skip
     caption = (f"Width ablation of FCN-8s trained on {dataset} (table {key}): mean over seeds ± half-width of the 95 % "
                f"interval; best bold, second underlined; {NOT_SIGNIFICANT}: not told apart from the baseline")  # fmt: skip
     floor_scores = {name: f["scores"] for name, f in floors.items() if f is not None}
-    atomic_write_text(out_dir / "table.tex", paste.latex(tables, caption, floor=floor_scores))
-    atomic_write_text(out_dir / "table.md", paste.markdown(tables, floor=floor_scores))
+    atomic_write_text(out_dir / results_layout.TABLE_TEX, paste.latex(tables, caption, floor=floor_scores))
+    atomic_write_text(out_dir / results_layout.TABLE_MD, paste.markdown(tables, floor=floor_scores))
     lines += ["", "Side by side (also as LaTeX: `table.tex`, booktabs; and `table.md`): mean ± half-width of the 95 % "
               f"interval over seeds; **best**, <u>second</u> per column; {NOT_SIGNIFICANT}: not told apart from the "
               "baseline on that set (paired test on its images and interval over seeds); the centre prior, nothing learned, "

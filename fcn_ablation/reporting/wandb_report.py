@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.checks import wandb_group
 from fcn_ablation.training.loggers import quiet_wandb, settle_mode
 
@@ -49,8 +50,8 @@ def panels_of_test_set(folder: Path) -> dict:
     import wandb
 
     name, logged = folder.name, {}
-    if (folder / "results.csv").is_file():
-        t = pd.read_csv(folder / "results.csv")
+    if (folder / results_layout.RESULTS_CSV).is_file():
+        t = pd.read_csv(folder / results_layout.RESULTS_CSV)
         logged[f"test_sets/{name}/table"] = wandb.Table(dataframe=t.astype(object).where(t.notna(), None))
     if (folder / "curves.csv").is_file():
         logged.update(curve_plots(pd.read_csv(folder / "curves.csv"), name))
@@ -66,7 +67,7 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
     import wandb
 
     out_dir = Path(out_dir)
-    df = pd.read_csv(out_dir / "results.csv")
+    df = pd.read_csv(out_dir / results_layout.RESULTS_CSV)
     mode = settle_mode(cfg.logger)
     quiet_wandb(mode)
     run = wandb.init(
@@ -85,7 +86,7 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
     for name in ("f_vs_time", "maps"):
         if (out_dir / f"{name}.png").is_file():
             logged[f"report/{name}"] = wandb.Image(str(out_dir / f"{name}.png"))
-    for folder in sorted((out_dir / "test_sets").glob("*/")):
+    for folder in sorted((out_dir / results_layout.TEST_SETS).glob("*/")):
         logged.update(panels_of_test_set(folder))
     run.log(logged)
     run.summary.update(summary_numbers(df))
