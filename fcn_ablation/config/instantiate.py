@@ -1,6 +1,6 @@
 """Sections of the config that name a class to build, by Hydra's convention `_target_`: the
 optimiser and the logger (and the trainer, whose class is fixed). Such a section is open: beside
-the keys its schema types (`config.OptimizerConfig`, `config.LoggerConfig`) it holds the class's
+the keys its schema types (`config.schema.OptimizerConfig`, `config.schema.LoggerConfig`) it holds the class's
 own keyword arguments, whatever the class, so a new optimiser or logger is a YAML file naming the
 class and its arguments. Keys the schema marks `ours` are read by this project, never passed on.
 

@@ -170,7 +170,7 @@ class DatasetConfig:
 @dataclass
 class OptimizerConfig:
     """`optimizer`: the class `_target_` names (any `torch.optim.Optimizer`), built by Hydra's
-    `instantiate` as a partial and called with the parameter groups (`models.module`). The section
+    `instantiate` as a partial and called with the parameter groups (`training.module`). The section
     is open: besides the keys below, typed and checked at start-up, it holds the class's own
     arguments (`momentum`, `betas`, ...), so a new optimiser is a YAML file in `conf/optimizer/`.
     The keys marked `ours` are read by this project and never passed to the class."""

@@ -2,10 +2,10 @@
 
 The key hashes the config minus what may differ between rows of one table (the experiment,
 where its weights started, the seed, logging, paths, how the per-job timing pass ran: each marked
-on its field in the schema, `config.row_attribute`), plus the hash of the split files: records
+on its field in the schema, `config.schema.row_attribute`), plus the hash of the split files: records
 that share it were trained with the same settings and tested on the same images. A key, once
 tables are filed under it, must not move when the schema is tidied: settings added later are left
-out at their neutral value (`config.added_later`), and a section whose form changed is hashed in
+out at their neutral value (`config.schema.added_later`), and a section whose form changed is hashed in
 its first form where that can express it (`_as_first_written`).
 """
 
@@ -24,7 +24,7 @@ from fcn_ablation.config.schema import Config, OptimizerConfig
 
 def _drop_non_settings(data: dict, schema) -> None:
     """Remove from `data` (a config as a dict) what the schema marks as no setting
-    (`config.row_attribute`) or as a later setting at its neutral value (`config.added_later`)."""
+    (`config.schema.row_attribute`) or as a later setting at its neutral value (`config.schema.added_later`)."""
     hints = typing.get_type_hints(schema)
     for f in dataclasses.fields(schema):
         if f.name not in data:

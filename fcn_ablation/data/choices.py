@@ -1,5 +1,5 @@
 """The data pipeline's choices, named where the data code is: the config schema
-(`config.DatasetConfig`) types its keys with them, and the data code acts on them (`transforms`:
+(`config.schema.DatasetConfig`) types its keys with them, and the data code acts on them (`transforms`:
 channel order and resize mode; `datamodule`: the bad-file policy). Torch-free, so that the schema
 can name them without importing torch. (`NewPairs` lives in `splits`.)"""
 
