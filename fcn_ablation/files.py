@@ -237,12 +237,12 @@ def save_yaml(cfg, path: str | Path) -> Path:
     return atomic_write_text(path, OmegaConf.to_yaml(cfg))
 
 
-def checked_results_dir(value: str, under: str = "", setting: str = "paths.results_dir") -> str:
+def checked_results_dir(value: str, *under: str, setting: str = "paths.results_dir") -> str:
     """`paths.results_dir` as Hydra's job folders use it (the `fcn.results_dir` resolver of the
     configs' `hydra.run.dir` and `hydra.sweep.dir`), checked before Hydra creates anything: empty
     is refused (it would put job folders at `/runs`), and the folder must be creatable and
-    writable, and so must the folder `under` it that Hydra makes its job folders in (`runs`,
-    `multiruns`): in a group's folder, a `runs/` made by a colleague with umask 022 is not. A
+    writable, and so must each folder `under` it that Hydra or the job writes in (`runs`,
+    `multiruns`, `store`): in a group's folder, a `runs/` made by a colleague with umask 022 is not. A
     relative folder is under the one the command was started from (Hydra does not change folders:
     `hydra.job.chdir=false`)."""
     from fcn_ablation.errors import ConfigError
@@ -250,9 +250,9 @@ def checked_results_dir(value: str, under: str = "", setting: str = "paths.resul
     if not str(value).strip():
         raise ConfigError(f"{setting} is empty; set it to a folder (default: results, under the current folder)")
     check_writable(value, setting)
-    if under:
+    for sub in under:
         check_writable(
-            Path(value) / under, setting, f" (its {under}/ is someone else's: ask them to make it group-writable)"
+            Path(value) / sub, setting, f" (its {sub}/ is someone else's: ask them to make it group-writable)"
         )
     if not Path(value).exists():  # Hydra is about to make it: `remove_unused` may take it away again
         NEW_RESULTS_DIRS.add(Path(value).resolve())

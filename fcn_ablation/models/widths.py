@@ -45,23 +45,31 @@ def layer_factors(
 MIN_CHANNELS = 1
 
 
+def too_thin(factors: Mapping[str, float], multiplier: float) -> str | None:
+    """The first layer these factors and this multiplier would leave under `MIN_CHANNELS`, said
+    as `conv1_1 64 x 0.25 x 0.03125 = 0.5 channels, under the 1 every layer needs`; None if none."""
+    for name in WIDTH_LAYERS:
+        factor = factors.get(name, 1.0)
+        exact = BASE_WIDTHS[name] * factor * multiplier
+        if exact < MIN_CHANNELS:
+            return (f"{name} {BASE_WIDTHS[name]} x {factor:g} x {multiplier:g} = {exact:.3g} channels, under the "
+                    f"{MIN_CHANNELS} every layer needs")  # fmt: skip
+    return None
+
+
 def build_widths(factors: Mapping[str, float], multiplier: float = 1.0) -> dict[str, int]:
     """Output channels of every thinnable layer: base width x factor x multiplier, rounded; each
     unrounded width at least `MIN_CHANNELS`, or a `ConfigError` saying the smallest multiplier that works."""
     if not multiplier > 0:
         raise ConfigError(f"model.width_multiplier: must be positive, got {multiplier!r}")
-    exact = {name: BASE_WIDTHS[name] * factors.get(name, 1.0) * multiplier for name in WIDTH_LAYERS}
-    thin = [name for name in WIDTH_LAYERS if exact[name] < MIN_CHANNELS]
+    thin = too_thin(factors, multiplier)
     if thin:
-        name = thin[0]
+        name = thin.split(" ", 1)[0]
         least = max(MIN_CHANNELS / (BASE_WIDTHS[n] * factors.get(n, 1.0)) for n in WIDTH_LAYERS)
         fix = (f"model.width_multiplier >= {least:.6g}" if least <= 1  # else the factor is at fault
                else f"a factor >= {MIN_CHANNELS / (BASE_WIDTHS[name] * multiplier):.6g} for {name}")  # fmt: skip
-        raise ConfigError(
-            f"model.width_multiplier={multiplier:g} leaves {name} {BASE_WIDTHS[name]} x {factors.get(name, 1.0):g} x "
-            f"{multiplier:g} = {exact[name]:.3g} channels, under the {MIN_CHANNELS} every layer needs: use {fix}"
-        )
-    return {name: max(MIN_CHANNELS, round(w)) for name, w in exact.items()}
+        raise ConfigError(f"model.width_multiplier={multiplier:g} leaves {thin}: use {fix}")
+    return {name: round(BASE_WIDTHS[name] * factors.get(name, 1.0) * multiplier) for name in WIDTH_LAYERS}
 
 
 def changed_layers(factors: Mapping[str, float]) -> list[str]:

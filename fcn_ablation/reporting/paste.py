@@ -19,7 +19,6 @@ from fcn_ablation.store.record import METRICS, NOT_SIGNIFICANT
 
 # The columns of each set's group: name -> (header, lower is better).
 COLUMNS = {m: (METRICS[m].label, METRICS[m].lower_is_better) for m in ("max_f", "max_e", "s_measure", "mae")}
-APPROX = NOT_SIGNIFICANT
 
 
 def _rows(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
@@ -71,7 +70,7 @@ def _cell(row, name: str, m: str, digits: int, latex: bool) -> str:
         text = f"\\textbf{{{text}}}" if rank == 1 else f"\\underline{{{text}}}" if rank == 2 else text
         return text + (" $\\approx$" if row[(name, m, "approx")] else "")
     text = f"**{text}**" if rank == 1 else f"<u>{text}</u>" if rank == 2 else text
-    return text + (f" {APPROX}" if row[(name, m, "approx")] else "")
+    return text + (f" {NOT_SIGNIFICANT}" if row[(name, m, "approx")] else "")
 
 
 def _label(row, several_inits: bool) -> str:

@@ -28,10 +28,11 @@ from fcn_ablation.files import atomic_write_text, write_csv
 from fcn_ablation.reporting.bench_files import matching_bench
 from fcn_ablation.reporting.figures import map_grid, plot
 from fcn_ablation.reporting.floor import centre_prior
-from fcn_ablation.reporting.table import NOT_SIGNIFICANT, load_store, table
+from fcn_ablation.reporting.table import load_store, table
 from fcn_ablation.reporting.text import markdown, shown_path
 from fcn_ablation.store import tested
 from fcn_ablation.store.paper import paper_table
+from fcn_ablation.store.record import NOT_SIGNIFICANT
 from fcn_ablation.store.records import Record, table_scales
 
 log = logging.getLogger(__name__)

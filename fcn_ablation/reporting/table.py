@@ -15,15 +15,12 @@ from fcn_ablation.config.rows import BASELINE, row_order
 from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.evaluation import stats
 from fcn_ablation.models.arch import STAGES
-from fcn_ablation.store import record as record_types
 from fcn_ablation.store import records
+from fcn_ablation.store.record import HEADLINE
 from fcn_ablation.store.records import METRICS, Record, is_reference_baseline, row_label
 
 log = logging.getLogger(__name__)
 
-HEADLINE = record_types.HEADLINE
-# the mark of a change the tests cannot tell from zero (`store.record`), re-exported for the tables
-NOT_SIGNIFICANT = record_types.NOT_SIGNIFICANT
 UNTESTED = "?"  # the mark of a change no test could be made for
 
 

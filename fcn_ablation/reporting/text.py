@@ -13,7 +13,8 @@ from fcn_ablation.bench.load import load_note
 from fcn_ablation.evaluation import stats
 from fcn_ablation.markdown import markdown_table
 from fcn_ablation.reporting.floor import LABEL as FLOOR_LABEL
-from fcn_ablation.reporting.table import HEADLINE, NOT_SIGNIFICANT, UNTESTED
+from fcn_ablation.reporting.table import UNTESTED
+from fcn_ablation.store.record import HEADLINE, NOT_SIGNIFICANT
 from fcn_ablation.store.records import METRICS
 
 log = logging.getLogger(__name__)

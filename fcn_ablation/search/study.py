@@ -216,7 +216,7 @@ class Search:
         """The thinnest trial (every group at the smallest factor) keeps every layer at least
         `MIN_CHANNELS` wide at the training and the benchmark scale: checked before any trial,
         not met halfway through the study."""
-        from fcn_ablation.models.widths import build_widths
+        from fcn_ablation.models.widths import too_thin
 
         thinnest = {layer: min(self.factors) for layers in self.groups.values() for layer in layers}
         scales = {"bench_width_multiplier": float(scfg.bench_width_multiplier)}
@@ -227,12 +227,10 @@ class Search:
         except Exception:  # noqa: BLE001 - no Hydra context here (a library caller): the trial's own check stands
             pass
         for where, multiplier in scales.items():
-            try:
-                build_widths(thinnest, multiplier)
-            except ConfigError as err:
-                raise ConfigError(f"search_space.factors: the smallest, {min(self.factors):g}, at {where}="
-                                  f"{multiplier:g}: {str(err).split(': use ')[0].split(' leaves ', 1)[-1]}; "
-                                  "drop the smallest factors or raise the multiplier") from None  # fmt: skip
+            thin = too_thin(thinnest, multiplier)
+            if thin:
+                raise ConfigError(f"search_space.factors: the smallest, {min(self.factors):g}, at {where}={multiplier:g}: "
+                                  f"{thin}; drop the smallest factors or raise the multiplier")  # fmt: skip
 
     # -- one trial's parts ------------------------------------------------------------------------
     def _job(self, name: str, factors: dict[str, float], seed: int, test: bool = False) -> Record:

@@ -97,12 +97,8 @@ def check_trainer(trainer_cfg) -> None:
 def check_paths(paths) -> None:
     """The results and cache folders exist or can be made, and take files: checked before any work
     (a read-only cache would otherwise fail after the data set's generation)."""
-    checked_results_dir(paths.results_dir)
-    for under in (
-        results_layout.STORE,
-        results_layout.CHECKPOINTS,
-    ):  # where the job files its record and keeps its checkpoints
-        checked_results_dir(paths.results_dir, under)
+    # the folder, and where the job files its record and keeps its checkpoints
+    checked_results_dir(paths.results_dir, results_layout.STORE, results_layout.CHECKPOINTS)
     cache = Path(paths.cache_dir).expanduser()
     try:
         check_writable(cache, "paths.cache_dir", " (or the FCN_ABLATION_CACHE environment variable)")
