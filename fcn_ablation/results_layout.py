@@ -11,7 +11,8 @@ counting parent folders, so the layout can be read, and changed, in one place.
     <results>/runs/, <results>/multiruns/<sweep>/     Hydra's job folders: job.json, record.json,
                                                       model.pt, per_image.npz; a sweep's
                                                       skipped_jobs.json and failed_jobs.json
-    <results>/bench/<device>/...                      `fcn-ablation-bench`'s own benchmarks
+    <results>/bench/<device>/<settings>/               `fcn-ablation-bench`'s and `fcn-ablation-bench-train`'s
+                                                      own benchmarks (`bench_settings`)
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ BENCH_LOCK = ".bench.lock"  # in a report folder: held while its table is benchm
 # folder of per-test-set reports.
 RESULTS_CSV, REPORT_MD, F_VS_TIME_PNG, MAPS_PNG = "results.csv", "report.md", "f_vs_time.png", "maps.png"
 TABLE_TEX, TABLE_MD, TEST_SETS = "table.tex", "table.md", "test_sets"
+# In a test set's report folder: its PR/F/E curves (mean over seeds, and per seed) and the centre
+# prior's scores (the floor nothing learned reaches).
+CURVES_CSV, CURVES_BY_SEED_CSV, CURVES_PNG = "curves.csv", "curves_by_seed.csv", "curves.png"
+CENTRE_PRIOR_JSON = "centre_prior.json"
+# In a benchmark's folder (`bench_dir`): its summary, every round, its header (`bench.header`), the
+# summary in words, the exact config, and the inference benchmark's plot.
+BENCH_CSV, RAW_CSV, BENCH_JSON, BENCH_MD = "bench.csv", "raw.csv", "bench.json", "bench.md"
+CONFIG_YAML, TIME_VS_MACS_PNG = "config.yaml", "time_vs_macs.png"
+LAST_CKPT = "last.ckpt"  # in a job's `checkpoint_dir`
+# In a width search's folder: every trial, the Pareto front (table, words, plot), the summary.
+TRIALS_CSV, FRONT_CSV, FRONT_MD, FRONT_PNG = "trials.csv", "front.csv", "front.md", "front.png"
+SUMMARY_JSON = "summary.json"
 
 
 def stores(results_dir: str | Path) -> Path:
@@ -70,6 +83,18 @@ def bench_root(folder: str | Path) -> Path:
     return Path(folder) / BENCH
 
 
-def bench_dir(folder: str | Path, device: str, scale: str) -> Path:
-    """One benchmark: of `folder`'s variants, on `device` (its slug), at `scale`."""
-    return bench_root(folder) / device / scale
+def bench_dir(folder: str | Path, device: str, settings: str) -> Path:
+    """One benchmark: of `folder`'s variants (a report folder; its scale as `settings`) or of the
+    stand-alone benchmarks' (a results folder), on `device` (`evaluation.timing.device_slug`)."""
+    return in_bench_root(bench_root(folder), device, settings)
+
+
+def in_bench_root(root: str | Path, device: str, settings: str) -> Path:
+    """One benchmark under a `bench/` folder given as such (the benchmarks' `out_dir`)."""
+    return Path(root) / device / settings
+
+
+def bench_settings(*parts: object) -> str:
+    """What a benchmark timed as its folder name, the one scheme every benchmark's folder follows:
+    its parts joined by `-`, e.g. `fp32-b1-400x300-w1` or `train-baseline-synthetic-w1-32-true-b1`."""
+    return "-".join(str(p) for p in parts if p != "")

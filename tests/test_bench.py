@@ -115,10 +115,11 @@ def test_a_tiny_benchmark_writes_its_tables_with_consistent_columns(tmp_path):
     ],
 )
 def test_load_is_read_from_other_processes_and_from_the_spread_of_rounds_long_enough(other, spread, round_s, flagged):
+    from fcn_ablation.bench.header import BenchHeader
     from fcn_ablation.bench.load import load_note, under_load
 
     assert under_load(other, spread, round_s) is flagged
-    note = load_note({"other_load": other, "matmul_spread": spread, "matmul_median_s": round_s, "under_load": flagged})
+    note = load_note(BenchHeader("CPU", "cpu", "2", "fp32", 5, "2026", other, round_s, spread, flagged))
     assert note.startswith("**Benchmark taken under load**" if flagged else "Quiet machine")
     assert ("too short for the spread to tell load" in note) is (round_s < 0.005)
 

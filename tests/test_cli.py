@@ -30,7 +30,7 @@ def test_help_says_what_the_tool_does_and_lists_its_commands(tmp_path):
     out = run_module("fcn_ablation", "--help", cwd=tmp_path).stdout
     assert out.startswith("fcn-ablation: what a network's width buys")
     for needle in ("experiment=NAME", "preset=cpu|cpu_photo|paper", "dataset=NAME", "folder (any DIR/images", "launcher=", "experiment: a, b, baseline", "fcn-ablation-report",
-                   "fcn-ablation-data", "fcn-ablation-baselines", "fcn-ablation-bench"):  # fmt: skip
+                   "fcn-ablation-data", "fcn-ablation-heuristics", "fcn-ablation-bench"):  # fmt: skip
         assert needle in out, needle
     assert "is powered by Hydra" not in out
     assert not (tmp_path / "results").exists()

@@ -17,9 +17,10 @@ import pytest
 import torch
 from test_jobs import store_records, wait_for
 
-from fcn_ablation import files
+from fcn_ablation import files, results_layout
 from fcn_ablation.errors import DiskFull, Diverged, Interrupted, UserError, disk_full, exit_on_user_error
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
+from fcn_ablation.store.record import Record
 
 from helpers import cli, run_job, start, tiny_overrides, wandb_run
 
@@ -190,7 +191,7 @@ def test_an_unreadable_record_is_one_line_naming_it(tmp_path, content, what):
     path = tmp_path / "baseline-x.json"
     path.write_bytes(content)
     with pytest.raises(UserError) as err:
-        records.read_record(path)
+        filing.read_record(path)
     assert str(path) in str(err.value) and what in str(err.value) and "\n" not in str(err.value)
 
 
@@ -212,14 +213,14 @@ def test_a_poisoned_store_is_warned_about_and_every_reader_goes_on(trained, tmp_
     src, rec = trained
     results = tmp_path / "results"
     shutil.copytree(src / "results", results)
-    store = records.store_dir(results, rec.dataset, rec.settings_key)
+    store = results_layout.store_dir(results, rec.dataset, rec.settings_key)
     junk = poison(store, "zz")
     # A good record whose arrays were cut short: its table row keeps its scores, loses its paired tests.
     good = Path(next(p for p in store.glob("baseline-*.json") if p not in junk.values()))
     cut = store / "baseline-zz-cut.json"
     shutil.copy(good, cut)
     data = json.loads(cut.read_text())
-    data["created"] = records.timestamp()
+    data["created"] = filing.timestamp()
     cut.write_text(json.dumps(data))
     cut.with_suffix(".npz").write_bytes(good.with_suffix(".npz").read_bytes()[:100])
 
@@ -229,7 +230,7 @@ def test_a_poisoned_store_is_warned_about_and_every_reader_goes_on(trained, tmp_
     assert str(again.path) in (str(good), str(cut))
     assert any(str(junk["bytes"]) in m for m in caplog.messages)
     # The baseline lookup of an init=baseline job.
-    found = records.reference_baseline(store, results, "scratch", 0)
+    found = filing.reference_baseline(store, results, "scratch", 0)
     assert found is not None and found.name == "model.pt"
     # The report, as a command: one warning per bad file, a table from the rest, exit 0.
     res = cli(str(store), module="fcn_ablation.commands.report", cwd=tmp_path)
@@ -238,30 +239,30 @@ def test_a_poisoned_store_is_warned_about_and_every_reader_goes_on(trained, tmp_
     for path in [*junk.values(), cut.with_suffix(".npz")]:
         assert res.stderr.count(f"{path}:") == 1, res.stderr  # once per file, however often it is read (point 7)
     with pytest.raises(UserError, match="not a readable per-image file"):
-        records.read_arrays(cut)
+        filing.read_arrays(cut)
 
 
 def test_a_crash_between_the_arrays_and_the_record_is_cleaned_up_by_the_next_filing(tmp_path, monkeypatch):
     import numpy as np
 
     rec = {"experiment": "a", "job": "a-seed0-0123abcd", "dataset": "synthetic", "settings_key": "k",
-           "created": records.timestamp()}  # fmt: skip
+           "created": filing.timestamp()}  # fmt: skip
     arrays = {"names": np.array(["x"])}
-    real = records.write_json
+    real = filing.write_json
 
     def full_disk(path, data):
         if Path(path).parent.name == "k":
             raise DiskFull(f"no space left on device while writing {path}")
         return real(path, data)
 
-    monkeypatch.setattr(records, "write_json", full_disk)
+    monkeypatch.setattr(filing, "write_json", full_disk)
     with pytest.raises(DiskFull):
-        records.file_record(records.Record.from_json(rec), tmp_path, arrays)
-    store = records.store_dir(tmp_path, "synthetic", "k")
+        filing.file_record(Record.from_json(rec), tmp_path, arrays)
+    store = results_layout.store_dir(tmp_path, "synthetic", "k")
     (stray,) = store.glob("*.npz")  # the crash's leftover: no reader sees it (no .json)
     assert list(store.glob("*.json")) == []
-    monkeypatch.setattr(records, "write_json", real)
-    path = records.file_record(records.Record.from_json({**rec, "created": records.timestamp()}), tmp_path, arrays)
+    monkeypatch.setattr(filing, "write_json", real)
+    path = filing.file_record(Record.from_json({**rec, "created": filing.timestamp()}), tmp_path, arrays)
     assert not stray.exists() and sorted(p.name for p in store.iterdir()) == sorted(
         [path.name, path.with_suffix(".npz").name]
     )
@@ -312,7 +313,7 @@ def test_the_rerun_after_a_full_disk_resumes_and_files_one_record(tmp_path, cach
 def test_every_written_file_has_the_umask_s_permissions(tmp_path):
     old = os.umask(0o022)
     try:
-        path = records.write_json(tmp_path / "r.json", {"a": 1})
+        path = filing.write_json(tmp_path / "r.json", {"a": 1})
         folder_path = tmp_path / "folder"
         with files.atomic_path(folder_path, folder=True) as tmp:
             (tmp / "x").write_text("x")
@@ -471,11 +472,11 @@ def test_a_record_pointing_out_of_its_results_folder_or_at_other_weights_is_refu
     src, rec = trained
     results = tmp_path / "results"
     shutil.copytree(src / "results", results)
-    store = records.store_dir(results, rec.dataset, rec.settings_key)
+    store = results_layout.store_dir(results, rec.dataset, rec.settings_key)
     path = next(store.glob("baseline-*.json"))
-    good = records.read_record(path)
-    weights = records.weights_of(good, tmp_path / "elsewhere")  # its own results folder, whatever the command's
-    assert weights.is_relative_to(results.resolve()) and good.weights_sha256 == records.file_digest(weights)
+    good = filing.read_record(path)
+    weights = filing.weights_of(good, tmp_path / "elsewhere")  # its own results folder, whatever the command's
+    assert weights.is_relative_to(results.resolve()) and good.weights_sha256 == filing.file_digest(weights)
     assert load_trained(good, results) is not None
 
     outside = tmp_path / "outside"  # a copy of the very job folder, out of the results folder
@@ -484,13 +485,13 @@ def test_a_record_pointing_out_of_its_results_folder_or_at_other_weights_is_refu
         data = json.loads(path.read_text())
         data["output_dir"] = named
         path.write_text(json.dumps(data))
-        edited = records.read_record(path)
+        edited = filing.read_record(path)
         with pytest.raises(UserError) as err:
             load_trained(edited, results)
         assert str(err.value).startswith(f"{path}: names {named}, outside the results folder {results.resolve()}")
         assert "\n" not in str(err.value)
         with caplog.at_level("WARNING"):  # never a start for init=baseline either: one warning, no weights
-            assert records.reference_baseline(store, results, "scratch", 0) is None
+            assert filing.reference_baseline(store, results, "scratch", 0) is None
         assert sum(str(path) in m and "outside the results folder" in m for m in caplog.messages) >= 1
 
     data["output_dir"] = good.output_dir  # back home, but the weights replaced by others of the same shape
@@ -499,7 +500,7 @@ def test_a_record_pointing_out_of_its_results_folder_or_at_other_weights_is_refu
     other["state_dict"] = {k: v + 1 if v.is_floating_point() else v for k, v in other["state_dict"].items()}
     torch.save(other, weights)
     with pytest.raises(UserError, match=r"model\.pt: not the weights .* scored \(its weights_sha256 differs\)"):
-        load_trained(records.read_record(path), results)
+        load_trained(filing.read_record(path), results)
 
     sweep = results / "multiruns" / "sweep" / "0_baseline"  # a sweep's job file naming a record elsewhere
     sweep.mkdir(parents=True)
@@ -539,7 +540,7 @@ def test_a_store_one_can_read_but_not_write_gives_its_report_elsewhere(trained, 
     src, rec = trained
     theirs = tmp_path / "theirs"
     shutil.copytree(src / "results", theirs)
-    store = records.store_dir(theirs, rec.dataset, rec.settings_key)
+    store = results_layout.store_dir(theirs, rec.dataset, rec.settings_key)
     _read_only(monkeypatch, theirs)
     with pytest.raises(SystemExit) as end:
         report.main([str(store), "--permutations", "200"])

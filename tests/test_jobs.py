@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
+from fcn_ablation.store.record import Record
 
 from helpers import cli, run_job, start, tiny_overrides
 
@@ -34,8 +35,8 @@ def wait_for(pattern: str, root: Path, proc: subprocess.Popen, timeout: float = 
     raise AssertionError(f"{pattern} did not appear in {timeout} s")
 
 
-def store_records(results: Path) -> list[records.Record]:
-    return [records.read_record(p) for p in sorted((results / "store").glob("*/*/*.json"))]
+def store_records(results: Path) -> list[Record]:
+    return [filing.read_record(p) for p in sorted((results / "store").glob("*/*/*.json"))]
 
 
 def table(results: Path) -> pd.DataFrame:
@@ -59,7 +60,7 @@ def test_a_parallel_launcher_trains_the_baseline_once_and_reports_every_row(tmp_
     for r in recs:
         if r.experiment != "baseline":
             assert r.init["source"] == "baseline" and r.init["origin"].endswith("model.pt")
-            assert Path(r.init["origin"]).parent == records.resolve(base.output_dir, results)
+            assert Path(r.init["origin"]).parent == filing.resolve(base.output_dir, results)
         assert not Path(r.output_dir).is_absolute()  # a copied results folder still resolves it
     (sweep,) = (results / "multiruns").iterdir()
     jobs = {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/job.json")}
@@ -148,11 +149,11 @@ def _write_many(results: str, tag: int, n: int) -> None:
             "experiment": "a",
             "dataset": "synthetic",
             "settings_key": "k",
-            "created": records.timestamp(),
+            "created": filing.timestamp(),
             "writer": tag,
             "i": i,
         }
-        records.file_record(records.Record.from_json(rec), results, {"names": __import__("numpy").array([f"x{i}"])})
+        filing.file_record(Record.from_json(rec), results, {"names": __import__("numpy").array([f"x{i}"])})
 
 
 def test_many_writers_never_lose_or_corrupt_a_record(tmp_path):
@@ -164,9 +165,9 @@ def test_many_writers_never_lose_or_corrupt_a_record(tmp_path):
         p.join(120)
         assert p.exitcode == 0
     store = tmp_path / "store" / "synthetic" / "k"
-    recs = [records.read_record(p) for p in sorted(store.glob("*.json"))]
+    recs = [filing.read_record(p) for p in sorted(store.glob("*.json"))]
     assert sorted((r.extra["writer"], r.extra["i"]) for r in recs) == [(t, i) for t in range(3) for i in range(40)]
-    assert all(records.read_arrays(Path(r.path)) is not None for r in recs)
+    assert all(filing.read_arrays(Path(r.path)) is not None for r in recs)
     assert not [p for p in store.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -331,7 +332,6 @@ def test_no_reader_of_weights_runs_a_planted_pickle(tmp_path, monkeypatch, reade
 
     from fcn_ablation.errors import DataError
     from fcn_ablation.models.vgg16 import load_vgg16
-    from fcn_ablation.store.record import Record
     from fcn_ablation.training.initialise import _read_checkpoint
     from fcn_ablation.training.testing import load_trained
 

@@ -17,7 +17,7 @@ from PIL import Image
 from fcn_ablation.config.checks import validate
 from fcn_ablation.data.pairs import Pair, decode_mask, list_pairs, read_pair
 from fcn_ablation.errors import ConfigError, DataError
-from fcn_ablation.evaluation.baselines import CENTRE_PRIOR, centre_prior_map, rule_scores
+from fcn_ablation.evaluation.heuristics import CENTRE_PRIOR, centre_prior_map, rule_scores
 
 from helpers import ROOT, app_config, cli, run_job, tiny_overrides
 
@@ -127,9 +127,9 @@ def test_a_stored_model_is_scored_on_a_folder_with_no_other_configuration(tmp_pa
               f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}", "progress=false",
               "accelerator=cpu", "report=false", module="fcn_ablation.evaluate", cwd=tmp_path)  # fmt: skip
     assert res.returncode == 0, res.stderr[-2000:]
-    from fcn_ablation.store import records, tested
+    from fcn_ablation.store import filing, tested
 
-    results = tested.results_of(records.read_record(record.path))
+    results = tested.results_of(filing.read_record(record.path))
     assert results["folder"].test_images == 12 and 0 <= results["folder"].scores["max_f"] <= 1
     assert results["folder"].data["eval_input"] == "native"  # as the model was tested when it trained
     # At another input size it is another test, not one done already; a bad size is one line.
@@ -141,7 +141,7 @@ def test_a_stored_model_is_scored_on_a_folder_with_no_other_configuration(tmp_pa
             f"paths.results_dir={tmp_path}/results", f"paths.cache_dir={cache_dir}", "accelerator=cpu"]  # fmt: skip
     done, _ = evaluate(evaluate_config([*over, "eval_size=[24,24]"]))
     ((_, entry, filed),) = next(iter(done.values()))
-    assert filed is not None and entry["data"]["eval_input"] == "24x24" and entry["test_images"] == 12
+    assert filed is not None and entry.data["eval_input"] == "24x24" and entry.test_images == 12
     with pytest.raises(ConfigError, match="eval_size: trained, native or"):
         evaluate(evaluate_config([*over, "eval_size=[0,24]"]))
 
@@ -230,9 +230,9 @@ def test_every_report_and_paste_table_has_the_centre_prior_row(tmp_path):
     cache = tmp_path / "own-cache"  # its data is deleted below
     record = run_job(tmp_path / "results" / "runs" / "job", tiny_overrides(tmp_path, cache))
     from fcn_ablation.reporting.report import write_report
-    from fcn_ablation.store import records
+    from fcn_ablation.store import filing
 
-    out = write_report(records.store_of(record.path), tmp_path / "results", permutations=100)
+    out = write_report(filing.store_of(record.path), tmp_path / "results", permutations=100)
     kept = json.loads((out / "test_sets" / "synthetic" / "centre_prior.json").read_text())
     assert kept["split_hash"] == record.split_hash and kept["test_images"] == record.test_images
     report = (out / "report.md").read_text()
@@ -243,7 +243,7 @@ def test_every_report_and_paste_table_has_the_centre_prior_row(tmp_path):
     assert "\\textit{centre prior}" in (out / "table.tex").read_text()
     # Rebuilt where the images are gone: the kept file serves.
     shutil.rmtree(Path(record.data["data_root"]))
-    out = write_report(records.store_of(record.path), tmp_path / "results", permutations=100)
+    out = write_report(filing.store_of(record.path), tmp_path / "results", permutations=100)
     assert any(ln.startswith("| centre prior") for ln in (out / "report.md").read_text().splitlines())
 
 
@@ -291,8 +291,8 @@ def test_the_photo_preset_trains_and_tests_on_pascal_s(tmp_path):
         shutil.copy(PASCAL_S / "datasets" / "masks" / "pascal" / f"{stem}.png", few / "masks")
     record = run_job(tmp_path / "results" / "runs" / "job", over)
     assert record.test_images == 170 and record.data["eval_input"] != "native"
-    assert record.test_sets["folder"]["test_images"] == 3
-    assert record.test_sets["folder"]["data"]["eval_input"] == record.data["eval_input"]
+    assert record.test_sets["folder"].test_images == 3
+    assert record.test_sets["folder"].data["eval_input"] == record.data["eval_input"]
     assert record.test_image_hw == [int(v) for v in record.data["eval_input"].split("x")]
 
 

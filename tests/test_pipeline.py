@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from fcn_ablation.data.pairs import summary_test_pairs
-from fcn_ablation.evaluation.baselines import heuristic_max_f
+from fcn_ablation.evaluation.heuristics import heuristic_max_f
 from fcn_ablation.models.cost import model_cost
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
 
 from helpers import as_msra10k, cli, msra10k_overrides, run_job, tiny_overrides
 
@@ -44,7 +44,7 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
     assert sorted(p.relative_to(published) for p in published.rglob("*")) == before
     assert all(f.read_text() == "committed" for f in sentinels)
     (record_path,) = (tmp_path / "results" / "runs").glob("*/record.json")
-    record = records.read_record(record_path)
+    record = filing.read_record(record_path)
     # Learnable: the committed five-seed sweep's baselines reach 0.856 to 0.886 (sd 0.013). Other
     # rounding (another BLAS, another CPU) acts like another seed, so the bar sits three sds below
     # the lowest seed; what makes the task non-trivial is the margin over the rules, below.
@@ -60,7 +60,7 @@ def test_default_run_learns_and_beats_non_learned_rules_and_leaves_published_res
     for noise in NOISE:
         assert noise not in res.stdout + res.stderr, noise
     # The same figures, as the README's command prints them.
-    from fcn_ablation.commands.baselines import main as heuristics_main
+    from fcn_ablation.commands.heuristics import main as heuristics_main
 
     assert heuristics_main([str(record_path)]) == 0
 
@@ -77,7 +77,7 @@ def test_multirun_over_seeds_reports_every_job_with_benchmark_time_and_reuses_an
     (sweep_dir,) = (results / "multiruns").iterdir()
     jobs = sorted(p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name[0].isdigit())
     assert jobs == ["0_f_seed0", "1_f_seed1", "2_g_seed0", "3_g_seed1"]
-    recs = [records.read_record(sweep_dir / j / "record.json") for j in jobs]
+    recs = [filing.read_record(sweep_dir / j / "record.json") for j in jobs]
     assert [r.seed for r in recs] == [0, 1, 0, 1]
     # Each job finished its own offline W&B run, grouped by the sweep.
     for j in jobs:
@@ -160,7 +160,7 @@ def test_a_damaged_real_data_set_stops_with_the_file_or_is_skipped_and_recorded(
         run_job(tmp_path / "job", args)
     assert f"{bad}: cannot read the image" in str(err.value) and "dataset.on_bad_file=skip" in str(err.value)
     run_job(tmp_path / "job", [*args, "dataset.on_bad_file=skip"])
-    record = records.read_record(tmp_path / "job" / "record.json")
+    record = filing.read_record(tmp_path / "job" / "record.json")
     assert record.data["data_layout"] == {"images": "MSRA10K_Imgs_GT/Imgs", "masks": "MSRA10K_Imgs_GT/Imgs"}
     assert record.data["data_skipped_count"] == 1 and record.data["data_skipped"][0]["file"] == str(bad)
     assert (
@@ -189,7 +189,7 @@ def test_variants_start_from_the_trained_baseline_and_say_so(tmp_path, cache_dir
     assert "skipped a-seed0-" in sweep.stdout  # first_k: the first run's
     (base_dir,) = [p.parent for p in (tmp_path / "results" / "runs").glob("*/baseline-seed0-*/model.pt")]
     recs = sorted(
-        map(records.read_record, (tmp_path / "results" / "store").glob("*/*/a-*.json")), key=lambda r: r.init_tag
+        map(filing.read_record, (tmp_path / "results" / "store").glob("*/*/a-*.json")), key=lambda r: r.init_tag
     )
     assert [r.init_tag for r in recs] == ["first_k from baseline", "l1_norm from baseline"]
     for r in recs:

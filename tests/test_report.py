@@ -3,6 +3,7 @@ cover, marks on what cannot be told apart, benchmark time, refusals, W&B, no tor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -14,7 +15,8 @@ import pytest
 
 from fcn_ablation.errors import UserError
 from fcn_ablation.reporting.report import NOT_SIGNIFICANT, load_store, table, write_report
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
+from fcn_ablation.store.record import METRICS
 
 IMAGES = 40
 T = np.linspace(0, 1, 256)
@@ -49,8 +51,8 @@ def _record(store_dir, experiment, seed, arrays, split="s1", created=None, layer
            **{k: float(v) for k, v in metrics.items()}}  # fmt: skip
     store_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{experiment}-{rec['created']}"
-    records.write_arrays(store_dir / f"{stem}.npz", arrays)
-    records.write_json(store_dir / f"{stem}.json", rec)
+    filing.write_arrays(store_dir / f"{stem}.npz", arrays)
+    filing.write_json(store_dir / f"{stem}.json", rec)
     return rec
 
 
@@ -71,7 +73,7 @@ def store(tmp_path):
 
 
 def test_rows_are_distributions_over_seeds_with_paired_changes_and_marks(store):
-    df = table(records.read_records(store.glob("*.json")), permutations=2000).set_index("experiment")
+    df = table(filing.read_records(store.glob("*.json")), permutations=2000).set_index("experiment")
     assert df.n.to_dict() == {"baseline": 5, "b": 5, "c": 5, "d": 1}
     assert df.loc["baseline", "reference"] and df.loc["b", "max_f_pairs"] == 5 and df.loc["d", "max_f_pairs"] == 1
     # The true difference (-0.03 on every image, a few standard errors) is found, with a CI around it.
@@ -139,7 +141,7 @@ def test_records_of_two_test_sets_are_refused_with_the_files_named(tmp_path):
 def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store, tmp_path):
     results = tmp_path / "results"
     recs = load_store(store)
-    from fcn_ablation.store.records import table_widths
+    from fcn_ablation.store.filing import table_widths
 
     widths = table_widths(recs, 1.0)
     bench = results / "synthetic" / "k1" / "bench" / "cpu-test-2t" / "w1-400x300"
@@ -158,6 +160,7 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
                 }
             )
     raw = pd.DataFrame(raw)
+    from fcn_ablation.bench.header import BenchHeader
     from fcn_ablation.bench.inference import summarise
 
     summary = summarise(raw)
@@ -165,9 +168,10 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
     summary["macs_ratio"] = 1.0
     summary.to_csv(bench / "bench.csv", index=False)
     raw.to_csv(bench / "raw.csv", index=False)
-    header = {"device": "CPU test", "rounds": 10, "width": 400, "height": 300, "batch_size": 1, "speed": "fp32", "widths": widths,
-              "created": "2026-01-01T00:00:00", "other_load": 0.01, "matmul_spread": 1.05, "under_load": False}  # fmt: skip
-    (bench / "bench.json").write_text(json.dumps(header))
+    header = BenchHeader(device="CPU test", device_slug="cpu-test-2t", torch="2", settings="w1-400x300", rounds=10,
+                         created="2026-01-01T00:00:00", other_load=0.01, matmul_median_s=0.01, matmul_spread=1.05,
+                         speed="fp32", width=400, height=300, batch_size=1, widths=widths)  # fmt: skip
+    header.write(bench)
     out = write_report(store, results, permutations=200)
     df = pd.read_csv(out / "results.csv").set_index("experiment")
     assert df.loc["b", "time_ratio"] == pytest.approx(0.8, abs=0.01) and bool(df.loc["b", "time_significant"])
@@ -176,8 +180,7 @@ def test_time_columns_come_from_a_benchmark_of_exactly_the_tables_variants(store
     text = (out / "report.md").read_text()
     assert "interleaved benchmark of exactly these variants" in text and "Quiet machine" in text
     # Another set of variants (a benchmark of other widths) is never borrowed.
-    header["widths"] = {**widths, "b": {"conv1_1": 1}}
-    (bench / "bench.json").write_text(json.dumps(header))
+    dataclasses.replace(header, widths={**widths, "b": {"conv1_1": 1}}).write(bench)
     assert (
         "No benchmark of these variants yet"
         in (write_report(store, results, permutations=200) / "report.md").read_text()
@@ -206,7 +209,7 @@ def test_the_report_is_a_wandb_run_of_its_own_with_the_table(store, tmp_path, mo
 def test_the_report_layer_imports_neither_torch_nor_the_model_code_nor_the_schema():
     """It reads the layer table (`models.arch`, plain data), never the network or torch."""
     table = ("fcn_ablation.models", "fcn_ablation.models.arch", "fcn_ablation.models.choices")  # plain data
-    code = "import sys, fcn_ablation.reporting.report, fcn_ablation.evaluation.stats, fcn_ablation.store.records; " \
+    code = "import sys, fcn_ablation.reporting.report, fcn_ablation.evaluation.stats, fcn_ablation.store.filing; " \
            "print([m for m in sys.modules if m in ('torch', 'fcn_ablation.config.schema') or m.startswith(('torch.', " \
            f"'fcn_ablation.models')) and m not in {table}])"  # fmt: skip
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -222,10 +225,10 @@ def test_every_committed_record_reads_back_unchanged_through_the_record_type():
     checked = 0
     for path in sorted((Path(__file__).resolve().parents[1] / "results").glob("**/store/**/*.json")):
         data = json.loads(path.read_text())
-        record = records.read_record(path)
+        record = filing.read_record(path)
         assert isinstance(record, Record) and record.path == path
         assert record.to_json() == data, path
-        assert record.scores == {k: data[k] for k in records.METRICS if k in data}
+        assert record.scores == {k: data[k] for k in METRICS if k in data}
         checked += 1
     assert checked >= 190
 

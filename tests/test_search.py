@@ -11,7 +11,7 @@ from fcn_ablation.config.folder import config_dir
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.reporting.report import load_store
 from fcn_ablation.search.study import Search, check_space, slug, table2_in_space
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
 from fcn_ablation.store.record import Record
 
 from helpers import tiny_overrides
@@ -32,7 +32,7 @@ def search_config(tmp_path, cache_dir, *overrides):
 
 def records_of(tmp_path, experiment: str) -> list[Record]:
     """Records of `experiment` anywhere in the store (table rows and selection records)."""
-    found = [records.read_record(p) for p in (tmp_path / "results" / "store" / "synthetic").rglob("*.json")]
+    found = [filing.read_record(p) for p in (tmp_path / "results" / "store" / "synthetic").rglob("*.json")]
     return [r for r in found if r.experiment == experiment]
 
 
@@ -75,7 +75,9 @@ def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_con
     assert [r.experiment for r in load_store(base.path.parent)] == ["baseline"]  # the table: no trial in it
     train = [o for o in cfg.train if not o.startswith("paths.")]
     same = compose(config_name="config", overrides=[*train, "experiment=baseline", "experiment.name=baseline"])
-    assert records.done_record(base.path.parent, same) == base.path  # the confirming sweep's baseline job, done
+    assert (
+        filing.done_record(base.path.parent, filing.job_name(same), same) == base.path
+    )  # the confirming sweep's baseline job, done
     # Front members are experiment files the ordinary app composes.
     files = sorted((tmp_path / "experiments").glob("*.yaml"))
     assert sorted(f.stem for f in files) == sorted(front.experiment)

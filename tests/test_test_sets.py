@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 from fcn_ablation.config.checks import validate
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.errors import ConfigError, DataError
-from fcn_ablation.store import records, select, tested
+from fcn_ablation.store import filing, select, tested
 from fcn_ablation.store.record import METRICS
 
 from helpers import app_config, cli, run_job, tiny_overrides
@@ -58,14 +58,14 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     record = run_job(tmp_path / "results" / "runs" / "job", over)
     assert set(record.scores) == set(METRICS) and record.test_images == 4  # its own split: 40 images, 10 %
     e = record.test_sets["ecssd"]
-    assert set(e["scores"]) == set(METRICS) and e["test_images"] == 12
-    assert e["data"]["data_layout"] == {"images": "images", "masks": "ground_truth_mask"}
-    assert e["dataset"]["mean"] == list(record.config["dataset"]["mean"])  # the training set's input space
-    arrays = records.read_arrays(record.path, "ecssd/")
+    assert set(e.scores) == set(METRICS) and e.test_images == 12
+    assert e.data["data_layout"] == {"images": "images", "masks": "ground_truth_mask"}
+    assert e.dataset["mean"] == list(record.config["dataset"]["mean"])  # the training set's input space
+    arrays = filing.read_arrays(record.path, "ecssd/")
     assert sorted(arrays["names"].tolist()) == sorted(p.stem for p in (ecssd / "images").glob("*.jpg"))
     assert arrays["f_curve"].shape == (12, 256) and arrays["curve/precision"].shape == (256,)
     assert len([k for k in arrays if k.startswith("map/")]) == 2
-    own = records.read_arrays(record.path)
+    own = filing.read_arrays(record.path)
     assert own["names"].shape == (4,) and "precision_curve" not in own  # per-image PR curves kept as means only
     np.testing.assert_allclose(own["curve/f"], own["f_curve"].mean(0), atol=1e-6)
     assert float(own["curve/f"].max()) == pytest.approx(record.scores["max_f"], abs=1e-6)
@@ -73,16 +73,16 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     # The same weights scored later on the same set: skipped as done, then (rerun) the same numbers.
     from fcn_ablation.commands.evaluate import evaluate
 
-    store = records.store_of(record.path)
+    store = filing.store_of(record.path)
     ev = [f"models=[{store}]", "dataset=ecssd", f"dataset.root={ecssd}", f"paths.cache_dir={cache_dir}",
           "progress=false", "accelerator=cpu"]  # fmt: skip
     done, _ = evaluate(evaluate_config(ev))
     assert [p for *_, p in done[store]] == [None] and not (store / tested.EVALUATIONS).exists()
     done, _ = evaluate(evaluate_config([*ev, "rerun=true"]))
     (_, entry, filed), = done[store]  # fmt: skip
-    for k, v in e["scores"].items():
-        assert entry["scores"][k] == pytest.approx(v, abs=1e-6), k
-    again = records.read_arrays(filed, "ecssd/")
+    for k, v in e.scores.items():
+        assert entry.scores[k] == pytest.approx(v, abs=1e-6), k
+    again = filing.read_arrays(filed, "ecssd/")
     np.testing.assert_allclose(again["f_curve"], arrays["f_curve"], atol=1e-6)
 
     # A set the job never saw, scored without training, the table named by its key.
@@ -94,14 +94,14 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     filed = _only(p for p in (store / tested.EVALUATIONS).glob("*.json") if "--synthetic_128--" in p.name)
     new = json.loads(filed.read_text())["test_sets"]["synthetic_128"]
     assert new["test_images"] == 10
-    results = tested.results_of(records.read_record(record.path))
+    results = tested.results_of(filing.read_record(record.path))
     assert set(results) == {"synthetic", "ecssd", "synthetic_128"}
-    assert results["ecssd"].created == entry["created"]  # the newest result on a set is the one shown
+    assert results["ecssd"].created == entry.created  # the newest result on a set is the one shown
 
     from fcn_ablation.reporting.report import write_report
 
     out = write_report(store, tmp_path / "results", permutations=200)
-    for name, scores in (("synthetic", record.scores), ("ecssd", entry["scores"]), ("synthetic_128", new["scores"])):
+    for name, scores in (("synthetic", record.scores), ("ecssd", entry.scores), ("synthetic_128", new["scores"])):
         folder = out / "test_sets" / name
         df = pd.read_csv(folder / "results.csv")
         assert df.max_f.iloc[0] == pytest.approx(scores["max_f"], abs=1e-9), name
@@ -128,11 +128,11 @@ def test_a_done_job_asked_for_another_set_tests_its_stored_weights_without_train
     assert first.test_sets == {}
     over = tiny_overrides(tmp_path, cache_dir, "test_on=[synthetic,ecssd]", f"+test_data.ecssd.root={ecssd}")
     second = run_job(tmp_path / "results" / "runs" / "two", over)
-    store = records.store_of(first.path)
+    store = filing.store_of(first.path)
     assert second.path == first.path and len(list(store.glob("*.json"))) == 1  # not trained again
     filed = _only((store / tested.EVALUATIONS).glob("*.json"))
     assert json.loads(filed.read_text())["evaluation_of"] == first.path.name
-    assert set(tested.results_of(records.read_record(first.path))) == {"synthetic", "ecssd"}
+    assert set(tested.results_of(filing.read_record(first.path))) == {"synthetic", "ecssd"}
     run_job(tmp_path / "results" / "runs" / "three", over)  # and a third time: nothing to test
     assert len(list((store / tested.EVALUATIONS).glob("*.json"))) == 1
     # What a launcher reads before starting a sweep's job: done, unless a set of test_on lacks its result.
@@ -167,10 +167,10 @@ def test_trained_on_a_set_without_a_test_part_its_table_is_its_first_test_set(tm
                           "dataset.split.test=0", "test_on=[ecssd]", f"+test_data.ecssd.root={ecssd}")  # fmt: skip
     record = run_job(tmp_path / "results" / "runs" / "job", over)
     assert record.scores == {} and record.test_images == 0 and record.data["data_split_sizes"]["test"] == 0
-    assert record.headline == record.test_sets["ecssd"]["scores"]
+    assert record.headline == record.test_sets["ecssd"].scores
     from fcn_ablation.reporting.report import write_report
 
-    out = write_report(records.store_of(record.path), tmp_path / "results", permutations=200)
+    out = write_report(filing.store_of(record.path), tmp_path / "results", permutations=200)
     df = pd.read_csv(out / "results.csv")
     assert df.test_images.tolist() == [12] and df.max_f.iloc[0] == pytest.approx(record.headline["max_f"])
     assert (out / "report.md").read_text().startswith("# Width ablation of FCN-8s: synthetic, tested on ecssd")

@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.transforms import Normalise
@@ -22,6 +23,7 @@ from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.transfer import choose_kernels, transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
 from fcn_ablation.models.widths import build_widths, layer_factors
+from fcn_ablation.store.record import Record
 from fcn_ablation.training.initialise import effective_source, initialise, input_space
 from fcn_ablation.training.job import make_module, optimizer_config, plan_job
 
@@ -242,29 +244,26 @@ def test_at_once_scaling_scales_pool4_and_pool3_before_their_scorers(compose_cfg
 
 
 def test_report_rows_name_the_start_and_a_budget_that_differs_from_the_tables():
-    from fcn_ablation.store import records
-    from fcn_ablation.store.records import row_label
+    from fcn_ablation.store.filing import row_label
 
     def record(source, experiment_changed, epochs, tag):
         config = {
             "init": {"source": source, "baseline_from": "scratch", "epochs": epochs},
             "trainer": {"max_epochs": 7},
         }
-        return records.Record(
-            "x", "t", config=config, changed_layers=["fc7"] if experiment_changed else [], init_tag=tag
-        )
+        return Record("x", "t", config=config, changed_layers=["fc7"] if experiment_changed else [], init_tag=tag)
 
     assert row_label(record("scratch", True, None, "scratch")) == "scratch"
     assert row_label(record("scratch", True, 2, "scratch")) == "scratch, 2 epochs"  # never passes for 7
     assert row_label(record("baseline", True, 2, "first_k from baseline")) == "first_k from baseline, 2 epochs"
     assert row_label(record("baseline", False, 2, "scratch")) == "scratch"  # the baseline trains its own budget
     assert row_label(record("scratch", True, 7, "scratch")) == "scratch"
-    assert row_label(records.Record("x", "t")) == "scratch"  # records older than init
+    assert row_label(Record("x", "t")) == "scratch"  # records older than init
 
 
 def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own_start(tmp_path):
     from fcn_ablation.reporting.report import table
-    from fcn_ablation.store import records
+    from fcn_ablation.store import filing
     from fcn_ablation.training.initialise import find_baseline
 
     def app_cfg(*overrides):
@@ -272,7 +271,7 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
 
     cfg = app_cfg()
     split = "0123456789abcdef"
-    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split))
+    store = results_layout.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split))
 
     def baseline(created, source, max_f, epochs=None, tag=None, seed=0):
         out = tmp_path / "results" / "runs" / created  # job folders lie inside the results folder
@@ -284,7 +283,7 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
         }
         measured = {"detection_total_s": 1.0, "detection_ms_per_image": 10.0, "mean_f": 0.5, "adaptive_f": 0.5, "mae": 0.1,
                     "params": 1e6, "macs": 1e9, "test_images": 60, "device": "cpu"}  # fmt: skip
-        records.write_json(store / f"baseline-{created}.json", {
+        filing.write_json(store / f"baseline-{created}.json", {
             "experiment": "baseline", "created": created, "output_dir": str(out), "changed_layers": [], "max_f": max_f,
             "init": {"source": source}, "init_tag": tag or source, "config": config, "seed": seed, **measured})  # fmt: skip
         return out / "model.pt"
@@ -297,7 +296,7 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
     assert find_baseline(store, results, "scratch", 0) == from_scratch
     assert find_baseline(store, results, "imagenet", 0) == from_imagenet
 
-    df = table(records.read_records(store.glob("*.json"))).set_index("init")
+    df = table(filing.read_records(store.glob("*.json"))).set_index("init")
     assert list(df.index) == ["checkpoint, 2 epochs", "imagenet", "scratch", "scratch, 2 epochs"]
     assert df.loc["imagenet", "reference"]  # the newest baseline from its own start is the reference
     assert pd.isna(df.loc["imagenet", "f_vs_base_pct"]) and df.loc["imagenet", "n"] == 1
@@ -309,10 +308,10 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
     seed_one = baseline("20260101T000005Z", "scratch", 0.81, seed=1)
     assert find_baseline(store, results, "scratch", 1) == seed_one
     assert find_baseline(store, results, "scratch", 0) == from_scratch
-    other = records.store_dir(results, cfg.dataset.name, settings_key(cfg, "another-split-hash"))
+    other = results_layout.store_dir(results, cfg.dataset.name, settings_key(cfg, "another-split-hash"))
     with pytest.raises(DataError, match="no baseline trained from scratch"):
         find_baseline(other, results, "scratch", 0)  # another test set: another table
-    df = table(records.read_records(store.glob("*.json"))).set_index("init")
+    df = table(filing.read_records(store.glob("*.json"))).set_index("init")
     assert df.loc["scratch", "reference"] and df.loc["scratch", "n"] == 2  # seeds 0 and 1: one row
     assert df.loc["scratch", "max_f"] == pytest.approx((0.80 + 0.81) / 2)
     # Paired with the baseline of its own seed (0): +0.02, not +0.015 against the mean of both.

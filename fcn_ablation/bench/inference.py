@@ -17,7 +17,6 @@ configured size. The measurement is meant to be trusted:
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from fcn_ablation import results_layout
+from fcn_ablation.bench.header import BenchHeader
 from fcn_ablation.bench.load import load_note, under_load
 from fcn_ablation.config.checks import check_rounds
 from fcn_ablation.config.rows import BASELINE
@@ -39,8 +39,9 @@ from fcn_ablation.machine import torch_device
 from fcn_ablation.markdown import markdown_table
 from fcn_ablation.models.cost import model_cost
 from fcn_ablation.models.fcn8s import FCN8s
+from fcn_ablation.store.filing import table_scales
 from fcn_ablation.store.paper import paper_time_ratios
-from fcn_ablation.store.records import Record, table_scales
+from fcn_ablation.store.record import Record
 
 MATMUL = "matmul"
 
@@ -92,12 +93,14 @@ def bench(cfg, progress: bool = True) -> Path:
         torch.set_num_threads(cfg.threads)
     device = torch_device(cfg.device)
     opts = SpeedConfig.of(cfg)
-    slug = f"{opts.slug()}-b{cfg.batch_size}-{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
-    out = Path(cfg.out_dir) / device_slug(device, torch.get_num_threads()) / slug
+    slug = results_layout.bench_settings(
+        opts.slug(), f"b{cfg.batch_size}", f"{cfg.width}x{cfg.height}", f"w{cfg.width_multiplier:g}"
+    )
+    out = results_layout.in_bench_root(cfg.out_dir, device_slug(device, torch.get_num_threads()), slug)
     run_bench(experiment_widths(cfg.experiments, cfg.width_multiplier), out, device=device, opts=opts, height=cfg.height,
               width=cfg.width, batch_size=cfg.batch_size, rounds=cfg.rounds, warmup=cfg.warmup, matmul_size=cfg.matmul_size,
               seed=cfg.seed, num_classes=cfg.num_classes, progress=progress, settings=slug)  # fmt: skip
-    save_yaml(cfg, out / "config.yaml")
+    save_yaml(cfg, out / results_layout.CONFIG_YAML)
     return out
 
 
@@ -133,21 +136,21 @@ def run_bench(widths: dict[str, dict[str, int]], out: Path, *, device, opts: Spe
     table = summarise(raw, seed=seed)
     table = _add_cost_columns(table, cost, batch_size, 2 * n**3)
     mm = raw[raw.variant == MATMUL].seconds
-    header = {
-        "device": device_label(device), "device_slug": device_slug(device, torch.get_num_threads()), "torch": torch.__version__,
-        "settings": settings or f"{opts.slug()}-b{batch_size}-{width}x{height}", "speed": opts.slug(), "rounds": rounds,
-        "height": height, "width": width, "batch_size": batch_size, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "other_load": load.fraction, "matmul_spread": float(mm.max() / mm.min()), "matmul_median_s": float(mm.median()),
-        "widths": widths,
-    }  # fmt: skip
-    header["under_load"] = under_load(load.fraction, header["matmul_spread"], header["matmul_median_s"])
+    spread, median = float(mm.max() / mm.min()), float(mm.median())
+    header = BenchHeader(
+        device=device_label(device), device_slug=device_slug(device, torch.get_num_threads()), torch=torch.__version__,
+        settings=settings or results_layout.bench_settings(opts.slug(), f"b{batch_size}", f"{width}x{height}"),
+        rounds=rounds, created=datetime.now(timezone.utc).isoformat(timespec="seconds"), other_load=load.fraction,
+        matmul_median_s=median, matmul_spread=spread, under_load=under_load(load.fraction, spread, median),
+        speed=opts.slug(), height=height, width=width, batch_size=batch_size, widths=widths,
+    )  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(raw, out / "raw.csv")
-    write_csv(table, out / "bench.csv")
-    atomic_write_text(out / "bench.json", json.dumps(header, indent=2))
-    atomic_write_text(out / "bench.md", markdown(table, header, batch_size))
-    plot(table, out / "time_vs_macs.png", header["device"])
+    write_csv(raw, out / results_layout.RAW_CSV)
+    write_csv(table, out / results_layout.BENCH_CSV)
+    header.write(out)
+    atomic_write_text(out / results_layout.BENCH_MD, markdown(table, header, batch_size))
+    plot(table, out / results_layout.TIME_VS_MACS_PNG, header.device)
     return out
 
 
@@ -200,7 +203,7 @@ def _add_cost_columns(table: pd.DataFrame, cost: dict, batch: int, matmul_flop: 
     return t.reset_index()
 
 
-def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
+def markdown(t: pd.DataFrame, header: BenchHeader, batch: int = 1) -> str:
     cols = {"variant": "variant", "ms_per_image": "ms/image", "ci_low_s": "95% CI low (ms)", "ci_high_s": "95% CI high (ms)",
             "images_per_s": "images/s", "params": "params (M)", "gmacs": "GMACs", "gflop_s": "GFLOP/s",
             "fraction_of_matmul": "of matmul", "macs_ratio": "MACs ratio", "time_ratio": "time ratio",
@@ -211,10 +214,10 @@ def markdown(t: pd.DataFrame, header: dict, batch: int = 1) -> str:
     view["params"] = t.params / 1e6
     view = view.rename(columns=cols)
     lines = [
-        f"# Inference benchmark: {header['device']}",
+        f"# Inference benchmark: {header.device}",
         "",
-        f"torch {header['torch']}, settings `{header['settings']}` (precision, options, batch, input W x H, width multiplier), "
-        f"{header['rounds']} interleaved rounds.",
+        f"torch {header.torch}, settings `{header.settings}` (precision, options, batch, input W x H, width multiplier), "
+        f"{header.rounds} interleaved rounds.",
         "",
         markdown_table(view, index=False),
         "",
@@ -265,10 +268,10 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
 def _same_bench(folder: Path, rounds: int, widths: dict) -> bool:
     """Whether `folder` holds a benchmark of exactly `widths` over `rounds` rounds."""
     try:
-        header = json.loads((Path(folder) / "bench.json").read_text())
-    except (OSError, ValueError):
+        header = BenchHeader.read(folder)
+    except (OSError, ValueError, TypeError):
         return False
-    return header.get("rounds") == rounds and all(header.get("widths", {}).get(k) == v for k, v in widths.items())
+    return header.rounds == rounds and header.same_variants(widths)
 
 
 def benched_somewhere(

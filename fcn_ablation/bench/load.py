@@ -4,6 +4,11 @@ ceiling) and the one line a report prints about it. Torch-free: the report reads
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fcn_ablation.bench.header import BenchHeader
+
 # A benchmark is flagged as taken under load when other processes used more than this fraction
 # of the machine's CPU time while it ran, or when the matmul's slowest round took this many times
 # its fastest (contention shows there first) -- the latter only for rounds long enough that the
@@ -20,13 +25,12 @@ def under_load(other_load: float | None, spread: float, matmul_median_s: float) 
     return bool((other_load or 0) > LOAD_LIMIT or (matmul_median_s >= SPREAD_MIN_ROUND_S and spread > SPREAD_LIMIT))
 
 
-def load_note(header: dict) -> str:
-    """One line on how quiet the machine was while a benchmark ran, from its header (`bench.json`)."""
-    other = header.get("other_load")
-    other_s = "unknown" if other is None else f"{100 * other:.0f} % of the CPU"
-    text = f"other processes took {other_s} during the benchmark; the matmul's slowest round took {header.get('matmul_spread', float('nan')):.2f}x its fastest"
-    if header.get("matmul_median_s", SPREAD_MIN_ROUND_S) < SPREAD_MIN_ROUND_S:
-        text += f" (rounds of {1e3 * header['matmul_median_s']:.2f} ms: too short for the spread to tell load)"
-    if header.get("under_load"):
+def load_note(header: BenchHeader) -> str:
+    """One line on how quiet the machine was while a benchmark ran, from its header."""
+    other_s = "unknown" if header.other_load is None else f"{100 * header.other_load:.0f} % of the CPU"
+    text = f"other processes took {other_s} during the benchmark; the matmul's slowest round took {header.matmul_spread:.2f}x its fastest"
+    if header.matmul_median_s < SPREAD_MIN_ROUND_S:  # NaN (not recorded): not short
+        text += f" (rounds of {1e3 * header.matmul_median_s:.2f} ms: too short for the spread to tell load)"
+    if header.under_load:
         return f"**Benchmark taken under load** ({text}): absolute times are inflated; the per-round ratios are more robust, but rerun it on a quiet machine."
     return f"Quiet machine ({text})."

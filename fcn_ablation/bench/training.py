@@ -21,7 +21,6 @@ of weights is read), on the configured data set's training batches in the same o
 
 from __future__ import annotations
 
-import json
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +31,8 @@ import torch
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
+from fcn_ablation import results_layout
+from fcn_ablation.bench.header import BenchHeader
 from fcn_ablation.bench.load import load_note, under_load
 from fcn_ablation.bench.train_rounds import AUTOCAST, FP32, LIGHTNING, PLAIN, matmul_dtype
 from fcn_ablation.config.checks import check_rounds
@@ -51,9 +52,8 @@ def settings_slug(cfg) -> str:
     s = cfg.train_speed
     flags = [f for f, on in (("tf32", s.tf32), ("cl", s.channels_last), ("compile", s.compile)) if on]
     flags += [f"bucket{s.size_bucket}"] if s.size_bucket else []
-    parts = ["train", cfg.experiment.name, cfg.dataset.name, f"w{cfg.model.width_multiplier:g}",
-             str(cfg.trainer.precision), *flags, f"b{cfg.dataset.batch_size}"]  # fmt: skip
-    return "-".join(parts)
+    return results_layout.bench_settings("train", cfg.experiment.name, cfg.dataset.name, f"w{cfg.model.width_multiplier:g}",
+                                         cfg.trainer.precision, *flags, f"b{cfg.dataset.batch_size}")  # fmt: skip
 
 
 def check(cfg) -> TrainBenchConfig:
@@ -135,27 +135,27 @@ def bench_train(cfg, progress: bool = True) -> Path:
         )
     raw = pd.DataFrame([r.row() for r in rounds.logs]).sort_values(["round", "position"])
     mm = pd.Series(rounds.matmul_s)
-    header = {
-        "device": device_label(device), "device_slug": device_slug(device, torch.get_num_threads()),
-        "torch": torch.__version__, "settings": settings_slug(cfg), "rounds": b.rounds, "steps": b.steps,
-        "warmup": b.warmup, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "other_load": load.fraction, "matmul_size": n, "matmul_median_s": float(mm.median()),
-        "matmul_spread": float(mm.max() / mm.min()), "matmul_dtype": str(matmul_dtype(cfg.trainer.precision)),
-        "compilations": rounds.compilations, "loader_workers": int(data.workers),
-    }  # fmt: skip
-    header["under_load"] = under_load(load.fraction, header["matmul_spread"], header["matmul_median_s"])
+    spread, median = float(mm.max() / mm.min()), float(mm.median())
+    header = BenchHeader(
+        device=device_label(device), device_slug=device_slug(device, torch.get_num_threads()), torch=torch.__version__,
+        settings=settings_slug(cfg), rounds=b.rounds, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        other_load=load.fraction, matmul_median_s=median, matmul_spread=spread,
+        under_load=under_load(load.fraction, spread, median), steps=b.steps, warmup=b.warmup, matmul_size=n,
+        matmul_dtype=str(matmul_dtype(cfg.trainer.precision)), compilations=rounds.compilations,
+        loader_workers=int(data.workers),
+    )  # fmt: skip
     table = summarise(raw, header, cfg, seed=b.seed)
-    out = Path(b.out_dir) / header["device_slug"] / header["settings"]
+    out = results_layout.in_bench_root(b.out_dir, header.device_slug, header.settings)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(raw, out / "raw.csv")
-    write_csv(table, out / "bench.csv")
-    atomic_write_text(out / "bench.json", json.dumps(header, indent=2))
-    atomic_write_text(out / "bench.md", markdown(table, header))
-    save_yaml(cfg, out / "config.yaml")
+    write_csv(raw, out / results_layout.RAW_CSV)
+    write_csv(table, out / results_layout.BENCH_CSV)
+    header.write(out)
+    atomic_write_text(out / results_layout.BENCH_MD, markdown(table, header))
+    save_yaml(cfg, out / results_layout.CONFIG_YAML)
     return out
 
 
-def summarise(raw: pd.DataFrame, header: dict, cfg, seed: int = 0) -> pd.DataFrame:
+def summarise(raw: pd.DataFrame, header: BenchHeader, cfg, seed: int = 0) -> pd.DataFrame:
     """One row per path from the rounds of `raw`: medians with bootstrap 95 % CIs, and the per-round
     ratio of Lightning's images/s to the plain loop's."""
     rng = np.random.default_rng(seed)
@@ -163,7 +163,7 @@ def summarise(raw: pd.DataFrame, header: dict, cfg, seed: int = 0) -> pd.DataFra
     wide = raw.pivot(index="round", columns="path", values="images_per_s")
     ratio = (wide[LIGHTNING] / wide[PLAIN]).to_numpy()
     rlo, rhi = bootstrap_median_ci(ratio, rng)
-    ceiling = 2 * header["matmul_size"] ** 3 / header["matmul_median_s"]
+    ceiling = 2 * header.matmul_size**3 / header.matmul_median_s
     rows = []
     for path in (LIGHTNING, PLAIN):
         r = raw[raw.path == path]
@@ -173,7 +173,7 @@ def summarise(raw: pd.DataFrame, header: dict, cfg, seed: int = 0) -> pd.DataFra
         rows.append({
             "path": path, "experiment": cfg.experiment.name, "dataset": cfg.dataset.name,
             "width_multiplier": float(cfg.model.width_multiplier), "precision": str(cfg.trainer.precision),
-            "train_speed": header["settings"], "batch_size": int(cfg.dataset.batch_size), "rounds": len(r),
+            "train_speed": header.settings, "batch_size": int(cfg.dataset.batch_size), "rounds": len(r),
             "steps_per_round": int(r.steps.iloc[0]), "images_per_s": float(np.median(ips)),
             **dict(zip(("images_per_s_ci_low", "images_per_s_ci_high"), bootstrap_median_ci(ips, rng))),
             "step_ms": float(np.median(ms)), **dict(zip(("step_ms_ci_low", "step_ms_ci_high"), bootstrap_median_ci(ms, rng))),
@@ -181,13 +181,13 @@ def summarise(raw: pd.DataFrame, header: dict, cfg, seed: int = 0) -> pd.DataFra
             "lightning_vs_plain_ci_high": rhi, "data_wait_share": float((r.data_wait_s.sum()) / r.seconds.sum()),
             "peak_mem_mb": None if r.peak_mem_mb.isna().all() else float(r.peak_mem_mb.max()),
             "train_gflop_s": flop_s / 1e9, "matmul_gflop_s": ceiling / 1e9, "train_flops_vs_matmul": flop_s / ceiling,
-            "compilations": int(header["compilations"][path]),
+            "compilations": int(header.compilations[path]),
             "paper_sweep_device_hours": step_s * PAPER_STEPS * PAPER_JOBS / 3600,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def markdown(t: pd.DataFrame, header: dict) -> str:
+def markdown(t: pd.DataFrame, header: BenchHeader) -> str:
     cols = {"path": "path", "images_per_s": "images/s", "step_ms": "ms/step", "step_ms_ci_low": "95% CI low",
             "step_ms_ci_high": "95% CI high", "data_wait_share": "data wait", "peak_mem_mb": "peak MB",
             "train_gflop_s": "GFLOP/s", "train_flops_vs_matmul": "of matmul", "compilations": "compilations",
@@ -195,11 +195,11 @@ def markdown(t: pd.DataFrame, header: dict) -> str:
     view = t[list(cols)].rename(columns=cols)
     lt = t.set_index("path").loc[LIGHTNING]
     lines = [
-        f"# Training benchmark: {header['device']}",
+        f"# Training benchmark: {header.device}",
         "",
-        f"torch {header['torch']}, `{header['settings']}` (experiment, data set, width multiplier, precision, "
-        f"fast paths, batch), {header['rounds']} interleaved rounds of {header['steps']} steps per path after "
-        f"{header['warmup']} untimed ones, {header['loader_workers']} loader workers.",
+        f"torch {header.torch}, `{header.settings}` (experiment, data set, width multiplier, precision, "
+        f"fast paths, batch), {header.rounds} interleaved rounds of {header.steps} steps per path after "
+        f"{header.warmup} untimed ones, {header.loader_workers} loader workers.",
         "",
         markdown_table(view, index=False, floatfmt=".4g"),
         "",
@@ -210,8 +210,8 @@ def markdown(t: pd.DataFrame, header: dict) -> str:
         "- data wait: share of wall time from the end of one step's update to the start of the next forward "
         "(loader, transfer, normalisation; in Lightning also its between-step bookkeeping and logging).",
         "- GFLOP/s: training FLOPs = 3 x the forward's multiply-adds x 2 per image (at the size computed, after any "
-        f"bucket padding) over wall time; `of matmul`: that over a dense {header['matmul_size']}-square "
-        f"{header['matmul_dtype'].replace('torch.', '')} matmul timed in the same rounds.",
+        f"bucket padding) over wall time; `of matmul`: that over a dense {header.matmul_size}-square "
+        f"{header.matmul_dtype.replace('torch.', '')} matmul timed in the same rounds.",
         "- peak MB: CUDA's max allocated on a GPU; on a CPU the process's peak resident set during the path's rounds "
         "(both paths' weights are resident; loader workers are other processes).",
         f"- paper sweep: `preset=paper`'s {PAPER_JOBS} jobs x {PAPER_STEPS:,} steps at this ms/step, training only "

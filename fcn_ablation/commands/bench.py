@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hydra
 
+from fcn_ablation import results_layout
 from fcn_ablation.bench.inference import bench
 from fcn_ablation.commands.common import start
 from fcn_ablation.config.folder import config_dir
@@ -16,7 +17,7 @@ def _app(cfg) -> None:
     with exit_on_user_error():
         check_writable(cfg.out_dir, "out_dir")
         out = bench(cfg)
-        print((out / "bench.md").read_text())
+        print((out / results_layout.BENCH_MD).read_text())
         print(f"written: {out}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hydra
 
+from fcn_ablation import results_layout
 from fcn_ablation.bench.training import bench_train
 from fcn_ablation.commands.common import quiet_lightning, start
 from fcn_ablation.config.folder import config_dir
@@ -18,7 +19,7 @@ def _app(cfg) -> None:
     with exit_on_user_error():
         check_writable(cfg.bench_train.out_dir, "bench_train.out_dir")
         out = bench_train(cfg, progress=bool(cfg.trainer.enable_progress_bar))
-        print((out / "bench.md").read_text())
+        print((out / results_layout.BENCH_MD).read_text())
         print(f"written: {out}")
 
 

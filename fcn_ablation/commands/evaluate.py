@@ -30,7 +30,7 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
     others are scored all the same)."""
     from fcn_ablation.config.checks import check_dataset
     from fcn_ablation.config.datasets import INPUT_SPACE
-    from fcn_ablation.store import records, select
+    from fcn_ablation.store import filing, select
     from fcn_ablation.training.cpu_budget import apply_cpu_budget
     from fcn_ablation.training.testing import data_modules_to_test, evaluate_stored, tester
 
@@ -56,7 +56,7 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
             found = data_modules_to_test({name: section}, cfg.paths.cache_dir, cfg.accelerator, cfg.progress, key=None)
             modules[tag] = found[name]
         dm = modules[tag]
-        results_dir = records.results_root(r, cfg.paths.results_dir)
+        results_dir = filing.results_root(r, cfg.paths.results_dir)
         config = {"by": "fcn-ablation-evaluate", "dataset": OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True),
                   "accelerator": cfg.accelerator}  # fmt: skip
         try:
@@ -66,9 +66,9 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
             failed.append(str(err))
             continue
         verb = "scored" if path is not None else "done already"
-        print(f"{verb}: {r.path.name} on {name}: max F {entry['scores'].get('max_f', float('nan')):.4f} "
-              f"({entry['test_images']} images)")  # fmt: skip
-        out.setdefault(records.store_of(r.path), []).append((r, entry, path))
+        print(f"{verb}: {r.path.name} on {name}: max F {entry.scores.get('max_f', float('nan')):.4f} "
+              f"({entry.test_images} images)")  # fmt: skip
+        out.setdefault(filing.store_of(r.path), []).append((r, entry, path))
     return out, failed
 
 

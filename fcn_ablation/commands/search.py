@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hydra
 
+from fcn_ablation import results_layout
 from fcn_ablation.commands.common import quiet_lightning, start
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.errors import exit_on_user_error
@@ -19,7 +20,7 @@ def _app(cfg) -> None:
         search = Search(cfg)
         search.run()
         summary = search.write()
-        print((search.out / "front.md").read_text())
+        print((search.out / results_layout.FRONT_MD).read_text())
         print(f"written: {search.out} ({summary['trials']} trials, {len(summary['front'])} on the front)")
 
 

@@ -18,7 +18,7 @@ from hydra.experimental.callback import Callback
 from fcn_ablation import results_layout
 from fcn_ablation.config.checks import is_wandb
 from fcn_ablation.errors import UserError, exit_on_user_error
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def sweep_tables(sweep_dir: Path) -> list[tuple[str, str]]:
             log.warning("%s: unreadable; its job is left out of the report", path)
     for path in sorted(sweep_dir.glob(f"*/{results_layout.RECORD_FILE}")):  # job folders older than job.json
         try:
-            rec = records.read_record(path)
+            rec = filing.read_record(path)
         except UserError:
             log.warning("%s: unreadable; its job is left out of the report", path)
             continue
@@ -218,7 +218,7 @@ class ReportCallback(Callback):
                 log.warning("no finished tested jobs in %s: no report written", sweep_dir)
             results_dir = Path(config.paths.results_dir)
             for dataset, key in tables:
-                store = records.store_dir(results_dir, dataset, key)
+                store = results_layout.store_dir(results_dir, dataset, key)
                 try:
                     out = build_report(config, store, results_dir, group=sweep_dir.name)
                 except UserError:

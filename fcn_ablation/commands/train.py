@@ -24,8 +24,8 @@ def _app(cfg) -> float:
     sweeper (Optuna, ...) maximises."""
     from fcn_ablation.commands.sweep_report import build_report
     from fcn_ablation.results_layout import REPORT_MD
+    from fcn_ablation.results_layout import store_dir
     from fcn_ablation.store.record import HEADLINE
-    from fcn_ablation.store.records import store_dir
     from fcn_ablation.training.job import run
 
     quiet_lightning()

@@ -12,6 +12,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fcn_ablation.config import rows
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.config.rows import row_order
 from fcn_ablation.config.schema import ExperimentConfig
@@ -50,7 +51,7 @@ def factors(experiment) -> dict[str, float]:
 def is_baseline(experiment) -> bool:
     """Whether an experiment section cuts nothing (the baseline, or any whose factors are all 1):
     the one test of "is this the baseline?" for configs; a record's is `Record.is_baseline`."""
-    return not changed_layers(factors(experiment))
+    return rows.is_baseline(changed_layers(factors(experiment)))
 
 
 def widths(name: str, multiplier: float) -> dict[str, int]:

@@ -1,12 +1,24 @@
 """What makes a table's rows, as plain values: which experiment is the baseline, the order rows
 are listed in, and a job's training budget. Free of the schema and of torch, so the report layer
-(which reads stored records only) states these facts with the jobs that wrote them, not again."""
+(which reads stored records only) states these facts with the jobs that wrote them, not again.
+
+"Baseline", the one rule: a network that cuts nothing (`is_baseline`: no changed layer) trains as
+the baseline does (from `init.baseline_from`, for the table's budget); the experiment named
+`BASELINE` is the one that does so by definition, and the row every other is measured against. An
+experiment of a user's that cuts nothing trains like it but stays a row of its own (the report
+says its widths equal the baseline's). The non-learned rules a network must beat are
+"heuristics" (`evaluation.heuristics`), never baselines."""
 
 from __future__ import annotations
 
 from fcn_ablation.models.choices import InitSource
 
 BASELINE = "baseline"  # the experiment every other is measured against (Table 2's first row)
+
+
+def is_baseline(changed_layers) -> bool:
+    """Whether a network cuts nothing: the baseline's training (see the module's docstring)."""
+    return not changed_layers
 
 
 def row_order(name: str) -> tuple[bool, str]:

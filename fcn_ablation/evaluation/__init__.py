@@ -1,1 +1,1 @@
-"""Measuring a model: the saliency metrics, the statistics tables and tests use, the non-learned baselines."""
+"""Measuring a model: the saliency metrics, the statistics tables and tests use, the non-learned heuristics (the floor a network must clear)."""

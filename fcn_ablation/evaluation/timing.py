@@ -26,6 +26,8 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fcn_ablation import results_layout
+from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.config.schema import Precision, SpeedConfig
 from fcn_ablation.errors import ConfigError
 
@@ -154,13 +156,15 @@ def best_benchmarked(
     speed. Returns the options and the `bench.csv` they come from, or None when nothing matches.
     """
     best: tuple[float, SpeedConfig, Path] | None = None
-    for cfg_path in sorted((Path(bench_dir) / device_slug(device)).glob("*/config.yaml")):
-        table = cfg_path.parent / "bench.csv"
+    for cfg_path in sorted(
+        results_layout.in_bench_root(bench_dir, device_slug(device), "*").parent.glob(f"*/{results_layout.CONFIG_YAML}")
+    ):
+        table = cfg_path.parent / results_layout.BENCH_CSV
         try:
             c = OmegaConf.load(cfg_path)
             times = pd.read_csv(table).set_index("variant")["ms_per_image"]
             same = (str(c.precision), int(c.batch_size), int(c.height), int(c.width)) == (precision, 1, height, width)
-            if not (same and math.isclose(float(c.width_multiplier), width_multiplier) and "baseline" in times.index):
+            if not (same and math.isclose(float(c.width_multiplier), width_multiplier) and BASELINE in times.index):
                 continue
             options = SpeedConfig.of(c)
         except (
@@ -172,6 +176,6 @@ def best_benchmarked(
             yaml.YAMLError,
         ):  # not a benchmark result
             continue
-        if best is None or times["baseline"] < best[0]:
-            best = (float(times["baseline"]), options, table)
+        if best is None or times[BASELINE] < best[0]:
+            best = (float(times[BASELINE]), options, table)
     return None if best is None else best[1:]

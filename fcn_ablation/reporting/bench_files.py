@@ -1,36 +1,43 @@
-"""The benchmark files a report reads (`bench.json` under its `bench/` folder): found, read, and
-the one of exactly the table's variants at a scale picked."""
+"""The benchmark files a report reads (under its `bench/` folder): found, read, and the one of
+exactly the table's variants at a scale picked."""
 
 from __future__ import annotations
 
-import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from fcn_ablation import results_layout
+from fcn_ablation.bench.header import BenchHeader
 from fcn_ablation.errors import warn_once
 
 log = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------- benchmark files
+@dataclass
+class Benchmark:
+    """One benchmark folder as read: its header, its summary (`bench.csv`) and every round (`raw.csv`)."""
+
+    header: BenchHeader
+    table: pd.DataFrame
+    raw: pd.DataFrame
+    path: Path
+
+
 def bench_dirs(out_dir: Path) -> list[Path]:
-    return sorted(p.parent for p in results_layout.bench_root(out_dir).glob("*/*/bench.json"))
+    return sorted(p.parent for p in results_layout.bench_root(out_dir).glob(f"*/*/{results_layout.BENCH_JSON}"))
 
 
-def read_bench(path: Path) -> dict:
-    header = json.loads((Path(path) / "bench.json").read_text())
-    return {
-        "header": header,
-        "table": pd.read_csv(Path(path) / "bench.csv"),
-        "raw": pd.read_csv(Path(path) / "raw.csv"),
-        "path": Path(path),
-    }
+def read_bench(path: Path) -> Benchmark:
+    path = Path(path)
+    return Benchmark(BenchHeader.read(path), pd.read_csv(path / results_layout.BENCH_CSV),
+                     pd.read_csv(path / results_layout.RAW_CSV), path)  # fmt: skip
 
 
-def matching_bench(out_dir: Path, widths: dict, scale: str) -> dict | None:
+def matching_bench(out_dir: Path, widths: dict, scale: str) -> Benchmark | None:
     """The newest benchmark under the report's folder that timed exactly these widths at `scale`."""
     found = []
     for d in bench_dirs(out_dir):
@@ -43,7 +50,6 @@ def matching_bench(out_dir: Path, widths: dict, scale: str) -> dict | None:
                 f"left out: {d}: not a readable benchmark ({type(err).__name__}: {err}); move it out of {out_dir}", log
             )
             continue
-        timed = b["header"].get("widths", {})
-        if all(timed.get(k) == v for k, v in widths.items()):
-            found.append((b["header"].get("created", ""), b))
+        if b.header.same_variants(widths):
+            found.append((b.header.created, b))
     return max(found, key=lambda x: x[0])[1] if found else None

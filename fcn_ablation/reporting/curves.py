@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.rows import BASELINE, row_order
 from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.evaluation import stats
 from fcn_ablation.files import pyplot, save_figure, write_csv
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
 from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,12 @@ THRESHOLDS = np.arange(255, -1, -1) / 255  # the curves' order: 255/255 first
 def by_seed(recs: list[Record]) -> pd.DataFrame:
     """Every record's curves, long: experiment, init, seed, threshold and one column per curve
     (records without curves, written before they were kept, are left out)."""
-    from fcn_ablation.store.records import row_label
+    from fcn_ablation.store.filing import row_label
 
     frames = []
     for r in sorted(recs, key=lambda r: r.created):  # oldest first: the newest record per seed is kept last
         try:
-            arrays = records.read_arrays(r.path, r.arrays_prefix) if r.path else None
+            arrays = filing.read_arrays(r.path, r.arrays_prefix) if r.path else None
         except UserError as err:
             warn_once(f"left out of the curves: {err}", log, about=str(err))
             continue
@@ -95,9 +96,9 @@ def write_curves(recs: list[Record], out_dir: Path, title: str) -> pd.DataFrame 
     if not len(seeds):
         return None
     df = summary(seeds)
-    write_csv(seeds, Path(out_dir) / "curves_by_seed.csv")
-    write_csv(df, Path(out_dir) / "curves.csv")
-    plot(df, Path(out_dir) / "curves.png", title)
+    write_csv(seeds, Path(out_dir) / results_layout.CURVES_BY_SEED_CSV)
+    write_csv(df, Path(out_dir) / results_layout.CURVES_CSV)
+    plot(df, Path(out_dir) / results_layout.CURVES_PNG, title)
     return df
 
 

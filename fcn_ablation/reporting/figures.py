@@ -12,7 +12,7 @@ from fcn_ablation.config.rows import row_order
 from fcn_ablation.errors import UserError
 from fcn_ablation.files import pyplot, save_figure
 from fcn_ablation.reporting.table import record_arrays, rows_by_seed
-from fcn_ablation.store.records import Record
+from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
 

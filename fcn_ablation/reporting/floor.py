@@ -1,4 +1,4 @@
-"""The floor of a table: the centre prior (`evaluation.baselines`) scored on the table's own test
+"""The floor of a table: the centre prior (`evaluation.heuristics`) scored on the table's own test
 images, so that every report shows what learning bought over knowing where objects usually are.
 
 Scored once per test set and split files, kept beside the set's report as `centre_prior.json`
@@ -13,13 +13,14 @@ import json
 import logging
 from pathlib import Path
 
+from fcn_ablation import results_layout
 from fcn_ablation.data.pairs import DEFAULT_MASK_THRESHOLD, summary_test_pairs
 from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.files import atomic_write_text
 from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
-FILE = "centre_prior.json"
+FILE = results_layout.CENTRE_PRIOR_JSON
 LABEL = "centre prior"  # its row's name in every table
 
 
@@ -39,7 +40,7 @@ def centre_prior(recs: list[Record], folder: Path) -> dict | None:
             return kept
     except (OSError, ValueError):
         pass  # not scored yet, or damaged: score it again
-    from fcn_ablation.evaluation.baselines import CENTRE_PRIOR, rule_scores
+    from fcn_ablation.evaluation.heuristics import CENTRE_PRIOR, rule_scores
 
     try:
         pairs = summary_test_pairs(rec.data, section)

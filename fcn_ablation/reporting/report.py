@@ -25,15 +25,15 @@ from fcn_ablation import results_layout
 from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.errors import UserError
 from fcn_ablation.files import atomic_write_text, write_csv
-from fcn_ablation.reporting.bench_files import matching_bench
+from fcn_ablation.reporting.bench_files import Benchmark, matching_bench
 from fcn_ablation.reporting.figures import map_grid, plot
 from fcn_ablation.reporting.floor import centre_prior
 from fcn_ablation.reporting.table import load_store, table
 from fcn_ablation.reporting.text import markdown, shown_path
 from fcn_ablation.store import tested
+from fcn_ablation.store.filing import table_scales
 from fcn_ablation.store.paper import paper_table
-from fcn_ablation.store.record import NOT_SIGNIFICANT
-from fcn_ablation.store.records import Record, table_scales
+from fcn_ablation.store.record import NOT_SIGNIFICANT, Record
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
         tables[name] = table(views[name], None, bench, permutations=permutations, alpha=alpha)
         tables[name].attrs["cost_hw"] = df.attrs["cost_hw"]
     floors = {name: centre_prior(views[name], out_dir / results_layout.TEST_SETS / name) for name in sets}
-    text = markdown(df, title, key, paper_name, recs[-1].config, bench, notes, shown_path(store), floors[primary])
+    text = markdown(df, title, key, paper_name, recs[-1], bench, notes, shown_path(store), floors[primary])
     atomic_write_text(
         out_dir / results_layout.REPORT_MD,
         text + every_test_set(views, tables, out_dir, dataset, key, bench, notes, store, floors),
@@ -92,7 +92,7 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
 
 
 def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFrame], out_dir: Path, dataset: str,
-                   key: str, bench: dict | None, notes: list[str], store: Path, floors: dict) -> str:  # fmt: skip
+                   key: str, bench: Benchmark | None, notes: list[str], store: Path, floors: dict) -> str:  # fmt: skip
     """Per test set, its own report, table and curves (`test_sets/<set>/`); all sets side by side
     as `table.tex` (LaTeX, booktabs) and `table.md`, the centre prior (`floors`) as their last row;
     returns the report's section on them."""
@@ -107,7 +107,7 @@ def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFram
         write_csv(df, folder / results_layout.RESULTS_CSV)
         atomic_write_text(
             folder / results_layout.REPORT_MD,
-            markdown(df, title, key, "-", recs[-1].config, bench, notes, shown_path(store), floors.get(name)),
+            markdown(df, title, key, "-", recs[-1], bench, notes, shown_path(store), floors.get(name)),
         )
         drawn = curves.write_curves(recs, folder, f"{title}: {int(df.test_images.max())} test images")
         map_grid(recs, df, folder / results_layout.MAPS_PNG)
@@ -126,15 +126,15 @@ def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFram
     return "\n".join(lines) + "\n"
 
 
-def _trained_scale_note(bench: dict) -> str:
-    t = bench["table"].set_index("variant")
-    h = bench["header"]
+def _trained_scale_note(bench: Benchmark) -> str:
+    t = bench.table.set_index("variant")
+    h = bench.header
     if "time_ratio" not in t:
-        return f"At the trained scale ({bench['path'].name}) the variants were timed without a baseline: no ratios."
+        return f"At the trained scale ({bench.path.name}) the variants were timed without a baseline: no ratios."
     ratios = ", ".join(
         f"{v} {t.loc[v, 'time_ratio']:.2f}"
         for v in t.index
         if v not in (BASELINE, "matmul") and not pd.isna(t.loc[v, "time_ratio"])
     )
-    return (f"At the trained scale ({bench['path'].name}: the records' own widths at the test images' size; {h['device']}, "
-            f"{h['rounds']} rounds) the time ratios to the baseline are: {ratios}. Overheads dominate there; the table's time is at the target scale.")  # fmt: skip
+    return (f"At the trained scale ({bench.path.name}: the records' own widths at the test images' size; {h.device}, "
+            f"{h.rounds} rounds) the time ratios to the baseline are: {ratios}. Overheads dominate there; the table's time is at the target scale.")  # fmt: skip

@@ -15,9 +15,10 @@ from fcn_ablation.config.rows import BASELINE, row_order
 from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.evaluation import stats
 from fcn_ablation.models.arch import STAGES
-from fcn_ablation.store import records
-from fcn_ablation.store.record import HEADLINE
-from fcn_ablation.store.records import METRICS, Record, is_reference_baseline, row_label
+from fcn_ablation.reporting.bench_files import Benchmark
+from fcn_ablation.store import filing
+from fcn_ablation.store.filing import is_reference_baseline, row_label
+from fcn_ablation.store.record import HEADLINE, METRICS, Record
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def load_store(store: Path) -> list[Record]:
     paths = sorted(store.glob("*.json"))
     if not paths:
         raise UserError(f"{store}: no result records (*.json) found; run an experiment first")
-    recs = [r for r, _ in records.readable_records(paths, log, records.TABLE_FIELDS)]  # unreadable: a warning, left out
+    recs = [r for r, _ in filing.readable_records(paths, log, filing.TABLE_FIELDS)]  # unreadable: a warning, left out
     if not recs:
         raise UserError(f"{store}: none of its {len(paths)} record files is readable (see the warnings above)")
     for what in ("dataset", "settings_key"):
@@ -78,14 +79,14 @@ def record_arrays(record: Record) -> dict | None:
     """The per-image values filed beside a record read from the store (None without them, or when
     the file is unreadable: a warning naming it, and the row loses its paired tests, not the report)."""
     try:
-        return records.read_arrays(record.path, record.arrays_prefix) if record.path else None
+        return filing.read_arrays(record.path, record.arrays_prefix) if record.path else None
     except UserError as err:
         warn_once(f"left out: {err}", log, about=str(err))
         return None
 
 
 # ----------------------------------------------------------------------------- the table
-def table(recs: list[Record], paper: pd.DataFrame | None = None, bench: dict | None = None, *, permutations: int = 5000,
+def table(recs: list[Record], paper: pd.DataFrame | None = None, bench: Benchmark | None = None, *, permutations: int = 5000,
           alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """One row per (experiment, initialisation), aggregated over seeds, with paired changes
     versus the reference baseline, tests, and the benchmark's time when `bench` is given."""
@@ -203,11 +204,11 @@ def _paired_p(arrays: dict, ref_arrays: dict, metric: str, permutations: int, rn
     return stats.permutation_test(pairs, kind, permutations, rng)[1]
 
 
-def _with_time(df: pd.DataFrame, bench: dict, alpha: float) -> pd.DataFrame:
+def _with_time(df: pd.DataFrame, bench: Benchmark, alpha: float) -> pd.DataFrame:
     """Time columns from an interleaved benchmark of the table's variants (`read_bench`)."""
-    t = bench["table"].set_index("variant")
-    raw = bench["raw"].pivot(index="round", columns="variant", values="seconds")
-    batch = bench["header"].get("batch_size", 1)
+    t = bench.table.set_index("variant")
+    raw = bench.raw.pivot(index="round", columns="variant", values="seconds")
+    batch = bench.header.batch_size or 1
     rows = []
     for e in df.experiment:
         if e not in t.index:

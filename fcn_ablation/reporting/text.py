@@ -12,10 +12,10 @@ import pandas as pd
 from fcn_ablation.bench.load import load_note
 from fcn_ablation.evaluation import stats
 from fcn_ablation.markdown import markdown_table
+from fcn_ablation.reporting.bench_files import Benchmark
 from fcn_ablation.reporting.floor import LABEL as FLOOR_LABEL
 from fcn_ablation.reporting.table import UNTESTED
-from fcn_ablation.store.record import HEADLINE, NOT_SIGNIFICANT
-from fcn_ablation.store.records import METRICS
+from fcn_ablation.store.record import HEADLINE, METRICS, NOT_SIGNIFICANT, Record
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def floor_note(df: pd.DataFrame, floor: dict | None) -> list[str]:
     if floor is None:
         return ["- No centre prior row: its test images could not be read here (the warning above names them)."]
     f = floor["scores"][HEADLINE]
-    line = (f"- {FLOOR_LABEL}: a Gaussian at the image centre, nothing learned (`fcn-ablation-baselines`), scored on the "
+    line = (f"- {FLOOR_LABEL}: a Gaussian at the image centre, nothing learned (`fcn-ablation-heuristics`), scored on the "
             f"same {floor['test_images']} test images: max F {f:.4f}, MAE {floor['scores']['mae']:.4f}.")  # fmt: skip
     ref = df[df.reference]
     if len(ref):
@@ -74,9 +74,9 @@ def floor_note(df: pd.DataFrame, floor: dict | None) -> list[str]:
     return [line]
 
 
-def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: dict | None, bench: dict | None, notes: list[str],
-             store: str | None = None, floor: dict | None = None) -> str:  # fmt: skip
-    """`floor`: the centre prior's scores on the same test images (`reporting.floor`), a row of both tables."""
+def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings: Record | None, bench: Benchmark | None,
+             notes: list[str], store: str | None = None, floor: dict | None = None) -> str:  # fmt: skip
+    """`settings`: a record of the table, whose settings it states; `floor`: the centre prior's scores on the same test images (`reporting.floor`), a row of both tables."""
     several_inits = df.init.nunique() > 1
     has_ref = df.reference.any()
     main = pd.DataFrame({
@@ -135,22 +135,16 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     if paper_name != "-":  # a table on another test set than the training set's has no paper column
         lines.append(f"- Paper columns: `results/paper/{paper_name}` (GTX 1080 Ti, full width, MSRA10K or DUT-OMRON).")
     lines += [f"- {n}" for n in notes]
-    if settings:
+    if settings is not None and settings.optimizer is not None:
         s = settings
         lines.append(
-            f"- Width multiplier {s['model']['width_multiplier']}, {s['trainer']['max_epochs']} epochs, optimiser "
-            f"{optimizer_name(s['optimizer'])} lr {s['optimizer']['lr']}, batch {s['dataset']['batch_size']}."
+            f"- Width multiplier {s.width_multiplier}, {s.table_epochs} epochs, optimiser {s.optimizer} lr {s.table_lr}, "
+            f"batch {s.batch_size}."
         )
     return "\n".join(lines) + "\n"
 
 
-def optimizer_name(section: dict) -> str:
-    """`adamw`, `sgd`, `rmsprop`: the optimiser's class in lower case (records written before the
-    section named its class hold the name itself)."""
-    return str(section.get("name") or str(section.get("_target_", "?")).rsplit(".", 1)[-1]).lower()
-
-
-def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str]:
+def _reading_notes(df: pd.DataFrame, bench: Benchmark | None, n_max: int) -> list[str]:
     alpha = df.attrs.get("alpha", 0.05)
     out = []
     if n_max < 2:
@@ -175,10 +169,10 @@ def _reading_notes(df: pd.DataFrame, bench: dict | None, n_max: int) -> list[str
         out.append("- **No benchmark of these variants yet**: time columns are empty (the per-job timing passes are in the records, "
                    "not in this table). Run `fcn-ablation-report <this store> --bench`.")  # fmt: skip
     else:
-        h = bench["header"]
-        from_bench = f"`{shown_path(bench['path'])}`"
-        out.append(f"- Time: interleaved benchmark of exactly these variants ({from_bench}) on {h['device']}, {h['rounds']} rounds, "
-                   f"{h['width']}x{h['height']}, batch {h['batch_size']}, {h['speed']}, at the widths named in its folder "
+        h = bench.header
+        from_bench = f"`{shown_path(bench.path)}`"
+        out.append(f"- Time: interleaved benchmark of exactly these variants ({from_bench}) on {h.device}, {h.rounds} rounds, "
+                   f"{h.width}x{h.height}, batch {h.batch_size}, {h.speed}, at the widths named in its folder "
                    f"(w1 = the paper's full width); median ms/image with its bootstrap CI; time vs base: median of per-round ratios with its bootstrap CI.")  # fmt: skip
         out.append(f"- {load_note(h)}")
     return out

@@ -53,8 +53,8 @@ def panels_of_test_set(folder: Path) -> dict:
     if (folder / results_layout.RESULTS_CSV).is_file():
         t = pd.read_csv(folder / results_layout.RESULTS_CSV)
         logged[f"test_sets/{name}/table"] = wandb.Table(dataframe=t.astype(object).where(t.notna(), None))
-    if (folder / "curves.csv").is_file():
-        logged.update(curve_plots(pd.read_csv(folder / "curves.csv"), name))
+    if (folder / results_layout.CURVES_CSV).is_file():
+        logged.update(curve_plots(pd.read_csv(folder / results_layout.CURVES_CSV), name))
     for fig in ("curves", "maps"):
         if (folder / f"{fig}.png").is_file():
             logged[f"test_sets/{name}/{fig}"] = wandb.Image(str(folder / f"{fig}.png"))

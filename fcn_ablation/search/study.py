@@ -234,7 +234,7 @@ class Search:
 
     # -- one trial's parts ------------------------------------------------------------------------
     def _job(self, name: str, factors: dict[str, float], seed: int, test: bool = False) -> Record:
-        from fcn_ablation.store import records
+        from fcn_ablation.store import filing
         from fcn_ablation.training.job import run
 
         cfg = trial_config(self.cfg, name, factors, seed, test)
@@ -243,7 +243,7 @@ class Search:
         rec = dataclasses.replace(rec, path=Path(job.record))  # relative to the results folder, as trials keep it
         if HEADLINE not in rec.val_scores:
             raise ConfigError(
-                f"{records.resolve(job.record, self.cfg.paths.results_dir)}: a record without validation scores; rerun=true"
+                f"{filing.resolve(job.record, self.cfg.paths.results_dir)}: a record without validation scores; rerun=true"
             )
         return rec
 
@@ -273,10 +273,10 @@ class Search:
         if c.speed == "macs" and name != BASELINE:
             return {**out, "time_ratio": None, "time_ratio_ci_low": None, "time_ratio_ci_high": None}
         where = self.out / "bench" / name
-        if not (where / "bench.csv").is_file():
+        if not (where / results_layout.BENCH_CSV).is_file():
             run_bench(widths, where, device=torch_device(c.device), opts=SpeedConfig(), height=h, width=w, rounds=c.bench_rounds,
                       warmup=c.bench_warmup, matmul_size=256, progress=False, settings=f"search {c.name}")  # fmt: skip
-        row = pd.read_csv(where / "bench.csv").set_index("variant").loc[name]
+        row = pd.read_csv(where / results_layout.BENCH_CSV).set_index("variant").loc[name]
         return {**out, "time_ratio": float(row.time_ratio), "time_ratio_ci_low": float(row.time_ratio_ci_low),
                 "time_ratio_ci_high": float(row.time_ratio_ci_high)}  # fmt: skip
 
@@ -298,9 +298,9 @@ class Search:
         from fcn_ablation.markdown import markdown_table
 
         df = self.trials_table()
-        write_csv(df, self.out / "trials.csv")
+        write_csv(df, self.out / results_layout.TRIALS_CSV)
         front = df[df.on_front].sort_values(self.cfg.speed + "_ratio")
-        write_csv(front, self.out / "front.csv")
+        write_csv(front, self.out / results_layout.FRONT_CSV)
         files = self.write_experiments(front)
         answer = self.answer(df)
         dominated = self.dominated_table2(df)
@@ -324,11 +324,11 @@ class Search:
                   f"python -m fcn_ablation -m experiment=baseline,{','.join(front.experiment)} seed=0,1,2 {' '.join(self.cfg.train)} "
                   f"paths.results_dir={self.cfg.paths.results_dir}",
                   "```", ""]  # fmt: skip
-        atomic_write_text(self.out / "front.md", "\n".join(lines))
-        self.plot(df, self.out / "front.png")
+        atomic_write_text(self.out / results_layout.FRONT_MD, "\n".join(lines))
+        self.plot(df, self.out / results_layout.FRONT_PNG)
         summary = {"trials": len(df), "front": front.experiment.tolist(), "experiment_files": [str(f) for f in files],
                    "answer": answer, "table2_dominated": dominated}  # fmt: skip
-        atomic_write_text(self.out / "summary.json", json.dumps(summary, indent=2, default=str))
+        atomic_write_text(self.out / results_layout.SUMMARY_JSON, json.dumps(summary, indent=2, default=str))
         return summary
 
     def answer(self, df: pd.DataFrame) -> dict | None:

@@ -43,7 +43,7 @@ class JobEntry:
 
 
 def write_job_file(folder: str | Path, entry: JobEntry) -> Path:
-    from fcn_ablation.store.records import write_json
+    from fcn_ablation.store.filing import write_json
 
     return write_json(Path(folder) / results_layout.JOB_FILE, entry.to_json())
 

@@ -54,6 +54,28 @@ NOT_WRITTEN = ("extra", "path", "absent", "arrays_prefix")  # fields of the valu
 DATA_PREFIXES = ("data_", "split_")
 
 
+@dataclass(frozen=True)
+class SetEntry:
+    """A model's result on one more test set, as a record holds it under that set's name in
+    `test_sets` (a set its job tested on, or a later evaluation's); its per-image values lie in the
+    record's `.npz` under `<set>/`."""
+
+    scores: dict  # metric -> mean over the set's test images
+    test_images: int
+    data: dict  # the set's data summary (root, layout, split files and their hash)
+    dataset: dict  # the set's `dataset` section as tested (in the training set's input space)
+    created: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> SetEntry:
+        """An entry as any writer left it (a missing field reads as empty)."""
+        return cls(dict(data.get("scores", {})), int(data.get("test_images", 0)), dict(data.get("data", {})),
+                   dict(data.get("dataset", {})), str(data.get("created", "")))  # fmt: skip
+
+
 @dataclass
 class Record:
     """One job's result: what was trained (experiment, widths, initialisation, settings key,
@@ -61,7 +83,7 @@ class Record:
 
     experiment: str
     created: str
-    job: str | None = None  # `store.records.job_name`: the store's file names start with it
+    job: str | None = None  # `store.filing.job_name`: the store's file names start with it
     description: str = ""
     dataset: str = ""
     preset: str | None = None
@@ -90,7 +112,11 @@ class Record:
     detection_load_s: float | None = None
     detection_settings: str | None = None
     detection_settings_from: str | None = None
-    lr: float | None = None
+    lr: float | None = None  # the rate it trained at (`optimizer.lr_by_start` applied)
+    # the table's own settings: its optimiser (`adamw`, `sgd`, ...), rate (`optimizer.lr`) and batch
+    table_lr: float | None = None
+    optimizer: str | None = None
+    batch_size: int | None = None
     # the epochs it trained for (`init.epochs` after a transfer, else `trainer.max_epochs`), and its
     # table's own budget (`trainer.max_epochs`): a row trained another budget says so. Records older
     # than the fields have them worked out from their config when read (`from_json`), not written back
@@ -104,14 +130,13 @@ class Record:
     resumed_from: dict | None = None
     test_images: int = 0
     data: dict = field(default_factory=dict)  # the data module's summary: data_*, split_* keys
-    # the other sets it was tested on after training (`test_on`), by name: each a `store.tested`
-    # result ({scores, test_images, data, dataset, created}); their per-image values are in the
-    # record's `.npz` under `<name>/`
-    test_sets: dict = field(default_factory=dict)
+    # the other sets it was tested on after training (`test_on`), by name; their per-image values
+    # are in the record's `.npz` under `<name>/`
+    test_sets: dict[str, SetEntry] = field(default_factory=dict)
     device: str = ""
     torch: str | None = None
     output_dir: str | None = None
-    # the SHA-256 of the job folder's `model.pt` it scored (`store.records.weights_of` checks it);
+    # the SHA-256 of the job folder's `model.pt` it scored (`store.filing.weights_of` checks it);
     # None in records older than it, and where no weights were kept
     weights_sha256: str | None = None
     config: dict = field(default_factory=dict)
@@ -125,8 +150,10 @@ class Record:
     # ---- derived values
     @property
     def is_baseline(self) -> bool:
-        """Nothing cut: the baseline experiment, or any whose factors are all 1."""
-        return not self.changed_layers
+        """Nothing cut: the baseline experiment, or any whose factors are all 1 (`config.rows.is_baseline`)."""
+        from fcn_ablation.config.rows import is_baseline
+
+        return is_baseline(self.changed_layers)
 
     @property
     def the_seed(self) -> int:
@@ -143,7 +170,7 @@ class Record:
         them), or a selection job's validation ones."""
         if not self.test:
             return self.val_scores
-        return self.scores or next((e["scores"] for e in self.test_sets.values()), {})
+        return self.scores or next((e.scores for e in self.test_sets.values()), {})
 
     @property
     def start(self) -> str:
@@ -166,6 +193,8 @@ class Record:
                 out.update({VAL + k: v for k, v in value.items()})
             elif f.name == "data":
                 out.update(value)
+            elif f.name == "test_sets":
+                out[f.name] = {name: e.to_json() for name, e in value.items()}
             elif f.name == "created":  # see "config"
                 continue
             elif not (f.name == "job" and value is None):
@@ -185,6 +214,8 @@ class Record:
                 val[k[len(VAL) :]] = v
             elif k.startswith(DATA_PREFIXES):
                 summary[k] = v
+            elif k == "test_sets" and isinstance(v, dict):
+                known[k] = {name: SetEntry.from_json(e) for name, e in v.items() if isinstance(e, dict)}
             elif k in names:
                 known[k] = v
             elif k != "_path":
@@ -194,8 +225,21 @@ class Record:
                    path=Path(path) if path is not None else None, absent=absent)  # fmt: skip
 
     def __post_init__(self) -> None:
-        """An older record's `epochs` and `table_epochs`, from the config it was trained with (the
-        one place that reads them there): records older than initialisation trained the full budget."""
+        """An older record's budget (`epochs`, `table_epochs`) and settings (`optimizer`, `table_lr`,
+        `batch_size`), from the config it was trained with: the one place that reads them there.
+        They are not written back (`absent`)."""
+        section = self.config.get("optimizer")
+        if self.optimizer is None and isinstance(section, dict):
+            object.__setattr__(self, "optimizer", optimizer_name(section))
+            object.__setattr__(self, "table_lr", section.get("lr"))
+        if self.width_multiplier is None and isinstance(self.config.get("model"), dict):
+            object.__setattr__(self, "width_multiplier", self.config["model"].get("width_multiplier"))
+        if self.batch_size is None and isinstance(self.config.get("dataset"), dict):
+            object.__setattr__(self, "batch_size", self.config["dataset"].get("batch_size"))
+        self._old_budget()
+
+    def _old_budget(self) -> None:
+        """Records older than initialisation trained the full budget."""
         from types import SimpleNamespace
 
         from fcn_ablation.config.rows import training_epochs
@@ -211,3 +255,9 @@ class Record:
             epochs = training_epochs(start, table, self.is_baseline)
         object.__setattr__(self, "epochs", epochs)
         object.__setattr__(self, "table_epochs", table)
+
+
+def optimizer_name(section: dict) -> str:
+    """`adamw`, `sgd`, `rmsprop`: the optimiser's class in lower case (records written before the
+    section named its class hold the name itself)."""
+    return str(section.get("name") or str(section.get("_target_", "?")).rsplit(".", 1)[-1]).lower()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from fcn_ablation import results_layout
 from fcn_ablation.errors import DataError
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
 from fcn_ablation.store.job_entry import read_job_file
+from fcn_ablation.store.record import Record
 
 
 def _store_records(folder: Path) -> list[Path]:
@@ -26,7 +27,7 @@ def _sweep_records(folder: Path, results_dir: Path) -> list[Path]:
         except (OSError, ValueError, TypeError) as err:
             raise DataError(f"{job}: not a readable job file ({err}); remove it or name the records directly") from None
         if rec:  # a path inside the results folder, or refused naming the job file
-            found.append(records.inside(rec, results_dir, job))
+            found.append(filing.inside(rec, results_dir, job))
     return found
 
 
@@ -56,9 +57,9 @@ def record_files(spec: str, results_dir: str | Path) -> list[Path]:
     raise DataError(f"{spec}: no such record file, store folder or sweep folder")
 
 
-def tested_records(specs, results_dir: str | Path, log=None) -> list[records.Record]:
+def tested_records(specs, results_dir: str | Path, log=None) -> list[Record]:
     """The readable tested records of every spec, each once, in the order named (selection jobs'
     records and the files of later evaluations are not models to score)."""
     paths = list(dict.fromkeys(p.resolve() for s in specs for p in record_files(str(s), results_dir)))
-    recs = [r for r, _ in records.readable_records(paths, log)]
+    recs = [r for r, _ in filing.readable_records(paths, log)]
     return [r for r in recs if r.test and r.evaluation_of is None]  # an evaluation's file is not a model

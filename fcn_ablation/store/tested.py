@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fcn_ablation import results_layout
-from fcn_ablation.store import records
-from fcn_ablation.store.record import Record
+from fcn_ablation.store import filing
+from fcn_ablation.store.record import Record, SetEntry
 
 EVALUATIONS = results_layout.EVALUATIONS  # the store's folder of later evaluations
 SEP = "--"  # between a record's stem, the set's name and the evaluation's time in a file name
@@ -36,7 +36,7 @@ class SetResult:
     """One model's scores on one test set, and where its per-image values are."""
 
     name: str  # the test set (`dataset.name`)
-    scores: dict  # metric -> mean over the set's test images (`records.METRICS`)
+    scores: dict  # metric -> mean over the set's test images (`METRICS`)
     test_images: int
     data: dict  # the set's data summary (root, layout, split files and their hash)
     dataset: dict  # the set's `dataset` section as tested (in the training set's input space)
@@ -48,16 +48,14 @@ class SetResult:
     def split_hash(self) -> str | None:
         return self.data.get("split_hash")
 
-    def entry(self) -> dict:
-        """Its JSON form, under its name in a `test_sets` object."""
-        return {"scores": self.scores, "test_images": self.test_images, "data": self.data,
-                "dataset": self.dataset, "created": self.created}  # fmt: skip
+    def entry(self) -> SetEntry:
+        """It as a record's `test_sets` holds it, under its name."""
+        return SetEntry(self.scores, self.test_images, self.data, self.dataset, self.created)
 
 
-def entry(scores: dict, test_images: int, data: dict, dataset: dict) -> dict:
-    """A `test_sets` entry for a set just tested (what `SetResult.entry` reads back)."""
-    return {"scores": scores, "test_images": test_images, "data": data, "dataset": dataset,
-            "created": records.timestamp()}  # fmt: skip
+def entry(scores: dict, test_images: int, data: dict, dataset: dict) -> SetEntry:
+    """A `test_sets` entry for a set just tested."""
+    return SetEntry(scores, test_images, data, dataset, filing.timestamp())
 
 
 def prefixed(name: str, arrays: dict) -> dict:
@@ -65,9 +63,8 @@ def prefixed(name: str, arrays: dict) -> dict:
     return {f"{name}/{k}": v for k, v in arrays.items()}
 
 
-def _from_entry(name: str, e: dict, arrays_file: Path | None, prefix: str) -> SetResult:
-    return SetResult(name, dict(e.get("scores", {})), int(e.get("test_images", 0)), dict(e.get("data", {})),
-                     dict(e.get("dataset", {})), str(e.get("created", "")), arrays_file, prefix)  # fmt: skip
+def _from_entry(name: str, e: SetEntry, arrays_file: Path | None, prefix: str) -> SetResult:
+    return SetResult(name, e.scores, e.test_images, e.data, e.dataset, e.created, arrays_file, prefix)
 
 
 def own_result(record: Record) -> SetResult | None:
@@ -83,7 +80,7 @@ def evaluation_files(record: Record) -> list[Path]:
     """The later evaluations of a stored record, in the table's store."""
     if record.path is None:
         return []
-    folder = records.store_of(record.path) / EVALUATIONS
+    folder = filing.store_of(record.path) / EVALUATIONS
     return sorted(folder.glob(f"{glob.escape(record.path.stem)}{SEP}*.json")) if folder.is_dir() else []
 
 
@@ -96,7 +93,7 @@ def results_of(record: Record, log=None) -> dict[str, SetResult]:
     npz = record.path.with_suffix(".npz") if record.path else None
     found += [_from_entry(n, e, npz, f"{n}/") for n, e in record.test_sets.items()]
     for path in evaluation_files(record):
-        for rec, p in records.readable_records([path], log):
+        for rec, p in filing.readable_records([path], log):
             found += [_from_entry(n, e, p.with_suffix(".npz"), f"{n}/") for n, e in rec.test_sets.items()]
     out: dict[str, SetResult] = {}
     for r in sorted(found, key=lambda r: r.created):
@@ -113,18 +110,28 @@ def done_on(record: Record, name: str, split_hash: str | None, eval_input: str |
     return r if eval_input is None or r.data.get("eval_input", "native") == eval_input else None
 
 
-def file_evaluation(record: Record, name: str, result: dict, arrays: dict | None, config: dict) -> Path:
+def file_evaluation(record: Record, name: str, result: SetEntry, arrays: dict | None, config: dict) -> Path:
     """File a later evaluation of a stored `record` on set `name` (`result`: an `entry`; `arrays`
     unprefixed) beside the table's records; `config`: what the evaluation ran with. The `.npz`
-    lands first, the `.json` makes it count (as `records.file_record`)."""
-    folder = records.store_of(record.path) / EVALUATIONS
-    stem = f"{record.path.stem}{SEP}{name}{SEP}{result['created']}-{uuid.uuid4().hex[:6]}"
+    lands first, the `.json` makes it count (as `filing.file_record`)."""
+    folder = filing.store_of(record.path) / EVALUATIONS
+    stem = f"{record.path.stem}{SEP}{name}{SEP}{result.created}-{uuid.uuid4().hex[:6]}"
     if arrays is not None:
-        records.write_arrays(folder / f"{stem}.npz", prefixed(name, arrays))
-    data = {"experiment": record.experiment, "job": record.job, "seed": record.the_seed,
-            "evaluation_of": record.path.name, "dataset": record.dataset, "settings_key": record.settings_key,
-            "created": result["created"], "test_sets": {name: result}, "config": config}  # fmt: skip
-    return records.write_json(folder / f"{stem}.json", data)
+        filing.write_arrays(folder / f"{stem}.npz", prefixed(name, arrays))
+    return filing.write_json(folder / f"{stem}.json", evaluation(record, name, result, config).to_json())
+
+
+# The fields an evaluation's file holds: the rest of a record is the scored record's own.
+EVALUATION_FIELDS = ("experiment", "job", "seed", "evaluation_of", "dataset", "settings_key", "test_sets", "created",
+                     "config")  # fmt: skip
+
+
+def evaluation(record: Record, name: str, result: SetEntry, config: dict) -> Record:
+    """The record of a later evaluation of `record` on set `name`: who it scored, and the result."""
+    fields = {f.name for f in dataclasses.fields(Record)} - set(EVALUATION_FIELDS)
+    return Record(experiment=record.experiment, job=record.job, seed=record.the_seed, evaluation_of=record.path.name,
+                  dataset=record.dataset, settings_key=record.settings_key, test_sets={name: result},
+                  created=result.created, config=config, absent=frozenset(fields))  # fmt: skip
 
 
 def by_set(recs: list[Record], log=None) -> dict[str, list[Record]]:

@@ -19,7 +19,7 @@ from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.model_file import load_model
 from fcn_ablation.models.transfer import transfer
 from fcn_ablation.models.vgg16 import TORCHVISION_INPUT, fold_input, load_vgg16
-from fcn_ablation.store import records
+from fcn_ablation.store import filing
 
 
 def input_space(ds) -> dict:
@@ -85,7 +85,7 @@ def find_baseline(store: Path, results_dir: str | Path, start: str, seed: int) -
     """The newest checkpoint of a baseline in the table's `store` (same data set, settings and
     split) of `seed`, trained from `start` for the full budget (`is_reference_baseline`).
     Seed-matched, so that a variant of seed s and the baseline of seed s form a pair."""
-    found = records.reference_baseline(store, results_dir, start, seed)
+    found = filing.reference_baseline(store, results_dir, start, seed)
     if found is None:
         raise DataError(
             f"init=baseline: no baseline trained from {start} with these settings and seed={seed} in {store}; "

@@ -20,7 +20,7 @@ from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import OmegaConf
 
 from fcn_ablation import results_layout
-from fcn_ablation.config import datasets, experiments, instantiate
+from fcn_ablation.config import datasets, experiments, instantiate, rows
 from fcn_ablation.config.checks import validate
 from fcn_ablation.config.rows import BASELINE, training_epochs
 from fcn_ablation.config.schema import OptimizerConfig, SpeedConfig, TrainSpeedConfig
@@ -37,9 +37,9 @@ from fcn_ablation.models.fast import compilations, set_tf32
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.model_file import ModelFile, save_model
 from fcn_ablation.models.widths import build_widths, changed_layers
-from fcn_ablation.store import records, tested
+from fcn_ablation.store import filing, tested
 from fcn_ablation.store.job_entry import JobEntry, write_job_file
-from fcn_ablation.store.record import HEADLINE, METRICS, Record
+from fcn_ablation.store.record import HEADLINE, METRICS, Record, optimizer_name
 from fcn_ablation.training.cpu_budget import apply_cpu_budget
 from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
 from fcn_ablation.training.loggers import closed_on_failure, finish_logger, make_logger, settle_mode
@@ -47,7 +47,6 @@ from fcn_ablation.training.module import SaliencyModule
 from fcn_ablation.training.supervision import (
     DivergenceGuard,
     SaveLast,
-    checkpoint_dir,
     fit,
     job_lock,
     lightning_interrupts,
@@ -115,7 +114,7 @@ class JobPlan:
     """What a job is, resolved once from its config and handed down: its identity, widths, its
     training budget and where its weights start."""
 
-    name: str  # `records.job_name`: the store's file names and the job's lock start with it
+    name: str  # `filing.job_name`: the store's file names and the job's lock start with it
     experiment: str
     width_multiplier: float
     factors: dict
@@ -127,9 +126,9 @@ class JobPlan:
 
 def plan_job(cfg) -> JobPlan:
     factors, widths = widths_from_config(cfg)
-    baseline = not changed_layers(factors)
+    baseline = rows.is_baseline(changed_layers(factors))
     return JobPlan(
-        name=records.job_name(cfg),
+        name=filing.job_name(cfg),
         experiment=cfg.experiment.name,
         width_multiplier=cfg.model.width_multiplier,
         factors=factors,
@@ -220,10 +219,12 @@ def stored_record(cfg) -> Path | None:
         split_hash = written_split_hash(cfg.dataset, cfg.paths.cache_dir)
         if split_hash is None:
             return None
-        done = records.done_record(
-            records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash)), cfg
+        done = filing.done_record(
+            results_layout.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash)),
+            filing.job_name(cfg),
+            cfg,
         )
-        return done if done is None or tested_everywhere(cfg, records.read_record(done)) else None
+        return done if done is None or tested_everywhere(cfg, filing.read_record(done)) else None
     except Exception as err:  # noqa: BLE001 - a bad config or store: the job starts and says what is wrong, in one line
         log.debug("a job not known to be done before it starts (%s: %s)", type(err).__name__, err)
         return None
@@ -275,18 +276,18 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
         cfg.paths.cache_dir, cfg.trainer.accelerator, cfg.trainer.enable_progress_bar,
     )  # fmt: skip
     split_hash = data.summary()["split_hash"]
-    store = records.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
+    store = results_layout.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
     name = job.name
     with terminable(), requeueable(), job_lock(store, name):
-        done = records.done_record(store, cfg)
+        done = filing.done_record(store, name, cfg)
         if done is not None and not cfg.rerun:
             log.info("%s: done already (%s); skipped (rerun=true trains it again)", name, done)
             print(f"skipped {name}: its record is {done} (rerun=true trains it again)")
             _write_job(output_dir, name, cfg, done, skipped=True)
-            record = records.read_record(done)
+            record = filing.read_record(done)
             _test_done_job(cfg, record, others)
             return record
-        ckpt_dir = checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
+        ckpt_dir = results_layout.checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name)
         try:
             if job.start is InitSource.baseline:
                 _ensure_baseline(cfg, data, others, store, output_dir, group)
@@ -302,10 +303,10 @@ def _write_job(output_dir: Path, name: str, cfg, record_path: Path | None, skipp
                diverged: str | None = None) -> None:  # fmt: skip
     """`job.json` in the job's folder: which stored record this job stands for (the end-of-sweep
     report finds its tables through these); a diverged job's has no record and says why."""
-    store = records.store_of(record_path) if record_path is not None else store
+    store = filing.store_of(record_path) if record_path is not None else store
     write_job_file(output_dir, JobEntry(
         job=name, dataset=cfg.dataset.name, settings_key=store.name,
-        record=records.relative_to(record_path, cfg.paths.results_dir) if record_path is not None else None,
+        record=filing.relative_to(record_path, cfg.paths.results_dir) if record_path is not None else None,
         skipped=skipped, test=bool(cfg.test), diverged=diverged or None,
     ))  # fmt: skip
 
@@ -338,21 +339,21 @@ def _ensure_baseline(cfg, data, others: dict, store: Path, output_dir: Path, gro
     baseline is trained: the first to need it trains it (holding the baseline job's lock, which the
     sweep's own baseline job also takes), the others wait for that lock and then find it."""
     start = InitSource(cfg.init.baseline_from).value
-    if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
+    if filing.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
         return
     base = baseline_config(cfg)
     base.test = True  # the reference is a row of the table, whatever the job that needed it (a search's trial)
     plan = plan_job(base)  # the baseline's identity, worked out once
     name = plan.name
     with job_lock(store, name):
-        if records.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
+        if filing.reference_baseline(store, cfg.paths.results_dir, start, cfg.seed) is not None:
             return
         log.info(
             "init=baseline: no baseline of seed %d trained from %s yet; training it first (%s)", cfg.seed, start, name
         )
         base_dir = output_dir / name
         _, path = _train(base, plan, data, others, store, base_dir, group,
-                         checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
+                         results_layout.checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
         _write_job(base_dir, name, base, path, skipped=False)
 
 
@@ -450,6 +451,9 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
             detection_settings=speed.slug(),
             detection_settings_from=speed_from,
             lr=optimizer.lr,
+            table_lr=cfg.optimizer.lr,
+            optimizer=optimizer_name(OmegaConf.to_container(cfg.optimizer, resolve=True)),
+            batch_size=cfg.dataset.batch_size,
             epochs=job.epochs,
             table_epochs=cfg.trainer.max_epochs,
             train_s=train_s,
@@ -463,8 +467,8 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
             test_sets=test_sets,
             device=device_label(device),
             torch=torch.__version__,
-            output_dir=records.relative_to(output_dir, cfg.paths.results_dir),
-            created=records.timestamp(),
+            output_dir=filing.relative_to(output_dir, cfg.paths.results_dir),
+            created=filing.timestamp(),
             config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
         )
         if cfg.save_checkpoint:
@@ -472,16 +476,16 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
                 output_dir / results_layout.MODEL_FILE,
                 ModelFile(widths=widths, state_dict=net.state_dict(), config=record.config),
             )
-            record = dataclasses.replace(record, weights_sha256=records.file_digest(weights))
-            if Path(record.output_dir).is_absolute():  # `store.records.inside`: never read back from out there
+            record = dataclasses.replace(record, weights_sha256=filing.file_digest(weights))
+            if Path(record.output_dir).is_absolute():  # `store.filing.inside`: never read back from out there
                 log.warning("%s: the job folder lies outside the results folder %s, so its weights are never read back "
                             "(evaluate, reference baselines); keep hydra.run.dir under paths.results_dir",
                             output_dir, cfg.paths.results_dir)  # fmt: skip
-        records.write_json(output_dir / results_layout.RECORD_FILE, record.to_json())
+        filing.write_json(output_dir / results_layout.RECORD_FILE, record.to_json())
         arrays = arrays if cfg.test else None
         if arrays is not None:
-            records.write_arrays(output_dir / results_layout.PER_IMAGE_FILE, arrays)
-        path = records.file_record(record, cfg.paths.results_dir, arrays)
+            filing.write_arrays(output_dir / results_layout.PER_IMAGE_FILE, arrays)
+        path = filing.file_record(record, cfg.paths.results_dir, arrays)
         shutil.rmtree(ckpt_dir, ignore_errors=True)  # done: the store has the record, the job folder the weights
         finish_logger(logger, record)
         split = ("test" if own else f"{next(iter(others))} test") if cfg.test else "validation (a selection job)"

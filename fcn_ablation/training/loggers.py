@@ -143,7 +143,7 @@ def finish_logger(logger, record: Record) -> None:
     if logger is None:
         return
     final = {f"final/{k}": v for k, v in record.scores.items()}
-    final.update({f"final/{name}/{k}": v for name, e in record.test_sets.items() for k, v in e["scores"].items()})
+    final.update({f"final/{name}/{k}": v for name, e in record.test_sets.items() for k, v in e.scores.items()})
     final.update({f"final/{k}": getattr(record, k) for k in SUMMARY_FIELDS if getattr(record, k) is not None})
     if not record.test:  # a selection job: its scores are the validation split's
         final.update({f"final/val_{k}": v for k, v in record.val_scores.items()})

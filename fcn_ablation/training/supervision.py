@@ -53,9 +53,6 @@ def job_lock(store: Path, name: str):
         lock.release()
 
 
-checkpoint_dir = results_layout.checkpoint_dir  # where a job's `last.ckpt` lives while it trains
-
-
 # ----------------------------------------------------------------------------- termination
 class _Signals:
     """SIGTERM outside of training raises `JobTerminated`; inside, Lightning's own handler (which

@@ -24,8 +24,8 @@ from fcn_ablation.errors import DataError, why_unreadable
 from fcn_ablation.evaluation.metrics import CURVES, mean_curves
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.model_file import load_model
-from fcn_ablation.store import records, tested
-from fcn_ablation.store.record import METRICS, Record
+from fcn_ablation.store import filing, tested
+from fcn_ablation.store.record import METRICS, Record, SetEntry
 from fcn_ablation.training.module import SaliencyModule
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def grid_names(dm: SaliencyDataModule, n: int) -> tuple[str, ...]:
 
 
 def score_on_set(trainer: pl.Trainer, module: SaliencyModule, dm: SaliencyDataModule, name: str,
-                grid_images: int) -> tuple[dict, dict]:  # fmt: skip
+                grid_images: int) -> tuple[SetEntry, dict]:  # fmt: skip
     """Test `module`'s network on set `name` (its data module `dm`): the `test_sets` entry
     (`store.tested.entry`) and the per-image arrays (`per_image_arrays`). Logged as `test/<name>/...`."""
     before = module.test_prefix, module.keep_maps
@@ -101,8 +101,8 @@ def score_on_set(trainer: pl.Trainer, module: SaliencyModule, dm: SaliencyDataMo
 # ----------------------------------------------------------------------------- stored models
 def load_trained(record: Record, results_dir: str | Path) -> FCN8s:
     """The network a stored record trained, from the `model.pt` in its job folder: inside the
-    results folder, and the very file it scored (`store.records.weights_of`)."""
-    path = records.weights_of(record, results_dir)
+    results folder, and the very file it scored (`store.filing.weights_of`)."""
+    path = filing.weights_of(record, results_dir)
     known = {f.name for f in dataclasses.fields(ModelConfig)}  # the schema's defaults where an older record is silent
     m = ModelConfig(**{k: v for k, v in record.config.get("model", {}).items() if k in known})
     net = FCN8s(record.widths, m.num_classes, m.dropout, m.learn_upsampling, m.at_once_scaling)
@@ -121,7 +121,7 @@ def tester(accelerator: str, progress: bool) -> pl.Trainer:
 
 
 def evaluate_stored(record: Record, name: str, dm: SaliencyDataModule, trainer: pl.Trainer, results_dir: str | Path,
-                    grid_images: int, config: dict, rerun: bool = False) -> tuple[Path | None, dict | None]:  # fmt: skip
+                    grid_images: int, config: dict, rerun: bool = False) -> tuple[Path | None, SetEntry | None]:  # fmt: skip
     """Test a stored record's weights on set `name` and file the result beside it
     (`store.tested.file_evaluation`). Skipped, as a done job is, when the record already has a
     result on this set's split files (unless `rerun`): returns (None, that result's entry)."""

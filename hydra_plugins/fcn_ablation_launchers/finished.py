@@ -27,7 +27,7 @@ def _skipped(launcher, overrides: Sequence[str]) -> tuple[JobReturn, dict] | Non
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict, read_write
 
-    from fcn_ablation.store import records
+    from fcn_ablation.store import filing
     from fcn_ablation.training.job import stored_record
 
     sweep_cfg = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(overrides))
@@ -40,14 +40,14 @@ def _skipped(launcher, overrides: Sequence[str]) -> tuple[JobReturn, dict] | Non
         path = stored_record(cfg)
         if path is None:
             return None
-        record = records.read_record(path)
+        record = filing.read_record(path)
         cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
     finally:
         hydra.cfg = before
     ret = JobReturn(overrides=list(overrides), cfg=cfg, status=JobStatus.COMPLETED)
     ret.return_value = float(record.headline.get("max_f", math.nan))  # what the job itself would return
     entry = JobEntry(job=record.job, dataset=record.dataset, settings_key=record.settings_key,
-                     record=records.relative_to(path, cfg.paths.results_dir), skipped=True, test=record.test,
+                     record=filing.relative_to(path, cfg.paths.results_dir), skipped=True, test=record.test,
                      overrides=list(overrides))  # fmt: skip
     return ret, entry
 

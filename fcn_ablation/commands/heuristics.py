@@ -1,4 +1,4 @@
-"""`fcn-ablation-baselines RECORD.json` (`python -m fcn_ablation.commands.baselines`): the non-learned rules on a record's test set."""
+"""`fcn-ablation-heuristics RECORD.json` (`python -m fcn_ablation.commands.heuristics`; formerly `fcn-ablation-baselines`): the non-learned rules on a record's test set."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ FLOOR_METRICS = ("max_f", "mean_f", "mae", "s_measure", "max_e")  # what a reade
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`fcn-ablation-baselines RECORD.json`: the non-learned rules (centre prior, grey level,
+    """`fcn-ablation-heuristics RECORD.json`: the non-learned rules (centre prior, grey level,
     colour contrast) scored on that run's test split, beside the network."""
     import argparse
 
     from fcn_ablation.data.pairs import summary_test_pairs
     from fcn_ablation.errors import DataError, exit_on_user_error
-    from fcn_ablation.evaluation.baselines import LABELS, rule_scores
+    from fcn_ablation.evaluation.heuristics import LABELS, rule_scores
+    from fcn_ablation.store.filing import read_record
     from fcn_ablation.store.record import METRICS
-    from fcn_ablation.store.records import read_record
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("record", help="a record.json written by a run")

@@ -12,6 +12,7 @@ of a few fixed test images. The report's paired tests and map grid read them.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 from datetime import datetime, timezone
@@ -25,9 +26,7 @@ from fcn_ablation.config.rows import BASELINE, effective_start, row_order, train
 from fcn_ablation.errors import DataError, warn_once
 from fcn_ablation.files import atomic_write
 from fcn_ablation.models.choices import InitSource
-from fcn_ablation.store.record import METRICS, Record
-
-__all__ = ["METRICS", "Record"]  # the record type and its metrics, re-exported where records are read
+from fcn_ablation.store.record import Record
 
 
 def timestamp() -> str:
@@ -40,22 +39,21 @@ def write_json(path: Path, data: dict) -> Path:
     )
 
 
-# A table's store (`results_layout.store_dir`), and its folder of selection jobs' records
-# (`test=false`, the width search's trials): validation scores only, never read by a report, so a
-# table holds tested rows alone.
-store_dir, SELECTION = results_layout.store_dir, results_layout.SELECTION
+# A table's store is `results_layout.store_dir`; its `results_layout.SELECTION` folder holds the
+# selection jobs' records (`test=false`, the width search's trials): validation scores only, never
+# read by a report, so a table holds tested rows alone.
 
 
 def store_of(record_path: str | Path) -> Path:
     """The table's store a filed record belongs to (a selection record lies one folder deeper)."""
     parent = Path(record_path).parent
-    return parent.parent if parent.name == SELECTION else parent
+    return parent.parent if parent.name == results_layout.SELECTION else parent
 
 
 def record_dirs(store: Path, tested_only: bool) -> list[Path]:
     """The folders of a table's store a job may find its records in: the table itself, and its
     selection records too unless `tested_only`."""
-    return [Path(store)] if tested_only else [Path(store), Path(store) / SELECTION]
+    return [Path(store)] if tested_only else [Path(store), Path(store) / results_layout.SELECTION]
 
 
 def write_arrays(path: Path, arrays: dict) -> Path:
@@ -71,9 +69,9 @@ def file_record(record: Record, results_dir: str | Path, arrays: dict | None = N
     next filing removes (`remove_orphans`; the caller holds the job's lock)."""
     import uuid
 
-    d = store_dir(results_dir, record.dataset, record.settings_key)
+    d = results_layout.store_dir(results_dir, record.dataset, record.settings_key)
     if not record.test:
-        d = d / SELECTION
+        d = d / results_layout.SELECTION
     prefix = record.job or record.experiment
     if record.job:
         remove_orphans(d, prefix)
@@ -323,7 +321,11 @@ def job_name(cfg) -> str:
     return f"{cfg.experiment.name}-seed{cfg.seed}-{digest}"
 
 
-def same_job(record: Record, cfg) -> bool:
+def same_job(record: Record, name: str, cfg) -> bool:
+    """Whether `record` is of job `name` (`job_name(cfg)`, worked out once by the caller): by the
+    name it holds; a record older than names (no `job`) by the identity of the config it holds."""
+    if record.job is not None:
+        return record.job == name
     config = record.config
     if not config or "init" not in config or "experiment" not in config:
         return False
@@ -333,14 +335,17 @@ def same_job(record: Record, cfg) -> bool:
         return False
 
 
-def done_record(store: Path, cfg) -> Path | None:
-    """The newest record of this very job in its table's store, or None. A selection job
-    (`test=false`) is done by a tested record too (it holds validation scores as well); a tested
-    job only by a tested one."""
+def done_record(store: Path, name: str, cfg) -> Path | None:
+    """The newest record of job `name` (`job_name(cfg)`) in its table's store, or None. A selection
+    job (`test=false`) is done by a tested record too (it holds validation scores as well); a tested
+    job only by a tested one. Records are filed under their job's name, older ones under their
+    experiment's: both start with the experiment's name."""
     found = readable_records(
-        p for d in record_dirs(store, tested_only=cfg.test) for p in d.glob(f"{cfg.experiment.name}-*.json")
+        p
+        for d in record_dirs(store, tested_only=cfg.test)
+        for p in d.glob(f"{glob.escape(cfg.experiment.name)}-*.json")
     )
-    found = sorted((r.created, p) for r, p in found if same_job(r, cfg))
+    found = sorted((r.created, p) for r, p in found if same_job(r, name, cfg))
     return found[-1][1] if found else None
 
 
