@@ -165,7 +165,8 @@ def test_online_without_a_login_or_a_route_falls_back_offline_or_stops_at_start(
 
 
 def test_a_logging_failure_at_the_end_loses_no_result(caplog):
-    from fcn_ablation.store.record import METRICS, Record
+    from fcn_ablation.evaluation.registry import METRICS
+    from fcn_ablation.store.record import Record
     from fcn_ablation.training.loggers import finish_logger
 
     class Broken:
@@ -179,7 +180,8 @@ def test_a_logging_failure_at_the_end_loses_no_result(caplog):
 
 OFFLINE_RUN = """
 from omegaconf import OmegaConf
-from fcn_ablation.store.record import METRICS, Record
+from fcn_ablation.store.record import Record
+from fcn_ablation.evaluation.registry import METRICS
 from fcn_ablation.training.loggers import finish_logger, make_logger
 cfg = OmegaConf.create({{
     "logger": {{"_target_": "pytorch_lightning.loggers.WandbLogger", "project": "p", "mode": "offline"}},

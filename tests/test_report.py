@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from fcn_ablation.errors import UserError
-from fcn_ablation.reporting.report import NOT_SIGNIFICANT, load_store, table, write_report
+from fcn_ablation.evaluation.registry import METRICS, NOT_SIGNIFICANT
+from fcn_ablation.reporting.report import load_store, table, write_report
 from fcn_ablation.store import filing
-from fcn_ablation.store.record import METRICS
 
 IMAGES = 40
 T = np.linspace(0, 1, 256)

@@ -16,8 +16,8 @@ from hydra import compose, initialize_config_dir
 from fcn_ablation.config.checks import validate
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.errors import ConfigError, DataError
+from fcn_ablation.evaluation.registry import METRICS
 from fcn_ablation.store import filing, select, tested
-from fcn_ablation.store.record import METRICS
 
 from helpers import app_config, cli, run_job, tiny_overrides
 

@@ -13,8 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     from fcn_ablation.data.pairs import summary_test_pairs
     from fcn_ablation.errors import DataError, exit_on_user_error
     from fcn_ablation.evaluation.heuristics import LABELS, rule_scores
+    from fcn_ablation.evaluation.registry import METRICS
     from fcn_ablation.store.filing import read_record
-    from fcn_ablation.store.record import METRICS
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("record", help="a record.json written by a run")

@@ -23,9 +23,8 @@ def _app(cfg) -> float:
     """One job; returns its max F (a selection job's: on validation), the objective a Hydra
     sweeper (Optuna, ...) maximises."""
     from fcn_ablation.commands.sweep_report import build_report
-    from fcn_ablation.results_layout import REPORT_MD
-    from fcn_ablation.results_layout import store_dir
-    from fcn_ablation.store.record import HEADLINE
+    from fcn_ablation.evaluation.registry import HEADLINE
+    from fcn_ablation.results_layout import REPORT_MD, store_dir
     from fcn_ablation.training.job import run
 
     quiet_lightning()

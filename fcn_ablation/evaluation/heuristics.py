@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from fcn_ablation.data.pairs import read_pair
 from fcn_ablation.evaluation.metrics import SaliencyMetrics
+from fcn_ablation.evaluation.registry import HEADLINE
 
 CENTRE_PRIOR = "centre_prior"
 CENTRE_SIGMA = 0.25  # the Gaussian's standard deviation, as a share of each side
@@ -69,10 +70,10 @@ def rule_scores(pairs: Iterable, rules: Iterable[str] = tuple(RULES), progress: 
     out = {rule: {k: float(v) for k, v in m.compute().items() if v.dim() == 0} for rule, m in metrics.items()}
     if "grey" in out and "grey_inverted" in out:
         grey, inverted = out.pop("grey"), out.pop("grey_inverted")
-        out["grey"] = grey if grey["max_f"] >= inverted["max_f"] else inverted
+        out["grey"] = grey if grey[HEADLINE] >= inverted[HEADLINE] else inverted
     return out
 
 
 def heuristic_max_f(pairs) -> dict[str, float]:
     """Max F of each rule over `pairs` (Pair objects)."""
-    return {rule: s["max_f"] for rule, s in rule_scores(pairs).items()}
+    return {rule: s[HEADLINE] for rule, s in rule_scores(pairs).items()}

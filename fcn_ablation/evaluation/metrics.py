@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
+from fcn_ablation.evaluation.registry import CURVES, METRICS
 from fcn_ablation.machine import usable_cores
 
 BETA2 = 0.3  # F-measure's beta^2
@@ -516,19 +517,14 @@ class SaliencyMetrics(_PerImage):
             **_curve_summary(v["f_curve"], v["adaptive_f"], "f"),
             **_curve_summary(v["e_curve"], v["adaptive_e"], "e"),
         }
-        return {**out, **{name: v[name].mean() for name in ("s_measure", "weighted_f", "mae")}}
+        out = {**out, **{name: v[name].mean() for name in ("s_measure", "weighted_f", "mae")}}
+        return {name: out[name] for name in METRICS}  # the registry's metrics, in its order
 
 
 def all_metrics() -> dict[str, _PerImage]:
     """One of each metric class (for comparing them one by one)."""
     return {"f": FMeasure(), "e": EMeasure(), "pr": PrecisionRecall(), "s": SMeasure(), "wf": WeightedFMeasure(),
             "mae": MeanAbsoluteError()}  # fmt: skip
-
-
-# The curves a report draws, from a test's per-image values (`SaliencyMetrics.per_image`): the mean
-# over images of each per-image curve, thresholds 255 down to 0 (PySODMetrics' order): precision
-# and recall (the PR curve), F and E over the threshold.
-CURVES = {"precision": "precision_curve", "recall": "recall_curve", "f": "f_curve", "e": "e_curve"}
 
 
 def mean_curves(per_image: dict) -> dict[str, np.ndarray]:

@@ -14,11 +14,11 @@ import math
 
 import pandas as pd
 
+from fcn_ablation.evaluation.registry import METRICS, NOT_SIGNIFICANT
 from fcn_ablation.reporting.floor import LABEL as FLOOR  # the non-learned last row: shown, never ranked
-from fcn_ablation.store.record import METRICS, NOT_SIGNIFICANT
 
 # The columns of each set's group: name -> (header, lower is better).
-COLUMNS = {m: (METRICS[m].label, METRICS[m].lower_is_better) for m in ("max_f", "max_e", "s_measure", "mae")}
+COLUMNS = {name: (m.label, m.lower_is_better) for name, m in METRICS.items() if m.paste}
 
 
 def _rows(tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ import pandas as pd
 from fcn_ablation import results_layout
 from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.errors import UserError
+from fcn_ablation.evaluation.registry import NOT_SIGNIFICANT
 from fcn_ablation.files import atomic_write_text, write_csv
 from fcn_ablation.reporting.bench_files import Benchmark, matching_bench
 from fcn_ablation.reporting.figures import map_grid, plot
@@ -33,7 +34,7 @@ from fcn_ablation.reporting.text import markdown, shown_path
 from fcn_ablation.store import tested
 from fcn_ablation.store.filing import table_scales
 from fcn_ablation.store.paper import paper_table
-from fcn_ablation.store.record import NOT_SIGNIFICANT, Record
+from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,12 @@ import pandas as pd
 from fcn_ablation.config.rows import BASELINE, row_order
 from fcn_ablation.errors import UserError, warn_once
 from fcn_ablation.evaluation import stats
+from fcn_ablation.evaluation.registry import HEADLINE, METRICS
 from fcn_ablation.models.arch import STAGES
 from fcn_ablation.reporting.bench_files import Benchmark
 from fcn_ablation.store import filing
 from fcn_ablation.store.filing import is_reference_baseline, row_label
-from fcn_ablation.store.record import HEADLINE, METRICS, Record
+from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,12 @@ import pandas as pd
 
 from fcn_ablation.bench.load import load_note
 from fcn_ablation.evaluation import stats
+from fcn_ablation.evaluation.registry import HEADLINE, METRICS, NOT_SIGNIFICANT
 from fcn_ablation.markdown import markdown_table
 from fcn_ablation.reporting.bench_files import Benchmark
 from fcn_ablation.reporting.floor import LABEL as FLOOR_LABEL
 from fcn_ablation.reporting.table import UNTESTED
-from fcn_ablation.store.record import HEADLINE, METRICS, NOT_SIGNIFICANT, Record
+from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from fcn_ablation import results_layout
 from fcn_ablation.config.checks import wandb_group
+from fcn_ablation.evaluation.registry import HEADLINE
 from fcn_ablation.training.loggers import quiet_wandb, settle_mode
 
 
@@ -19,7 +20,7 @@ def summary_numbers(df: pd.DataFrame) -> dict:
     out = {}
     for _, r in df.iterrows():
         row = f"{r.experiment}/{r.init}"
-        for col in ("max_f", "max_f_delta", "max_f_p_holm", "time_ratio", "n"):
+        for col in (HEADLINE, f"{HEADLINE}_delta", f"{HEADLINE}_p_holm", "time_ratio", "n"):
             if col in r and not pd.isna(r[col]):
                 out[f"{row}/{col}"] = float(r[col])
     return out

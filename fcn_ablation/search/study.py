@@ -33,10 +33,11 @@ from fcn_ablation import results_layout
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.config.rows import BASELINE
 from fcn_ablation.errors import ConfigError, Diverged
+from fcn_ablation.evaluation.registry import HEADLINE
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.models.arch import BASE_WIDTHS, WIDTH_LAYERS
 from fcn_ablation.store.job_entry import read_job_file
-from fcn_ablation.store.record import HEADLINE, Record
+from fcn_ablation.store.record import Record
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ every older form (fields added later are absent there, and stay absent when it i
 so an old file reads back unchanged). Readers use attributes: `r.scores["max_f"]`, `r.widths`,
 `r.split_hash`; only this module knows the JSON's key names.
 
-The metrics (`METRICS`) are the one list of them: a record holds their means over the test split
+The metrics (`evaluation.registry.METRICS`): a record holds their means over the test split
 (`scores`) and, since selection jobs exist, over the validation split (`val_scores`, in JSON under
 `val_<name>`).
 """
@@ -16,36 +16,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from fcn_ablation.evaluation.registry import METRICS
 from fcn_ablation.models.choices import InitSource
 
-
-class Metric(NamedTuple):
-    """What the code needs to know of one metric, wherever it shows it."""
-
-    label: str  # a table's header
-    array: str  # the per-image array of the record's `.npz` it is computed from
-    statistic: str  # what the report's paired test computes from that array: max, mean_curve, score
-    lower_is_better: bool = False
-
-
-# Every metric a record holds, the one registry of them (the job logs them, the tables, curves,
-# paste tables and benchmarks take their columns from here).
-METRICS = {
-    "max_f": Metric("max F", "f_curve", "max"),
-    "mean_f": Metric("mean F", "f_curve", "mean_curve"),
-    "adaptive_f": Metric("adaptive F", "adaptive_f", "score"),
-    "max_e": Metric("max E", "e_curve", "max"),
-    "mean_e": Metric("mean E", "e_curve", "mean_curve"),
-    "adaptive_e": Metric("adaptive E", "adaptive_e", "score"),
-    "s_measure": Metric("S", "s_measure", "score"),
-    "weighted_f": Metric("weighted F", "weighted_f", "score"),
-    "mae": Metric("MAE", "mae", "score", lower_is_better=True),
-}
-HEADLINE = "max_f"  # the paper's score: every table's first column, a record's headline, a search's objective
-# The mark of a change the tests cannot tell from zero, in every table.
-NOT_SIGNIFICANT = "≈"
 VAL = "val_"  # the JSON prefix of a validation score
 
 NOT_WRITTEN = ("extra", "path", "absent", "arrays_prefix")  # fields of the value, not of the file

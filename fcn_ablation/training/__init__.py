@@ -1,2 +1,2 @@
-"""One job (`job.run`): initialisation, training under supervision (locks, its CPU budget, signals,
-checkpoints, divergence), loggers."""
+"""One job (`job.run`): initialisation, training under supervision (its CPU budget, signals,
+checkpoints, divergence; its lock is the store's), loggers."""

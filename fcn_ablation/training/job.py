@@ -28,6 +28,7 @@ from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.datamodule import SaliencyDataModule, written_split_hash
 from fcn_ablation.data.pairs import upright_size
 from fcn_ablation.errors import ConfigError, Diverged
+from fcn_ablation.evaluation.registry import HEADLINE, METRICS
 from fcn_ablation.evaluation.timing import best_benchmarked, device_label, time_forward
 from fcn_ablation.files import check_writable, checked_results_dir
 from fcn_ablation.machine import on_cuda
@@ -39,20 +40,14 @@ from fcn_ablation.models.model_file import ModelFile, save_model
 from fcn_ablation.models.widths import build_widths, changed_layers
 from fcn_ablation.store import filing, tested
 from fcn_ablation.store.job_entry import JobEntry, write_job_file
-from fcn_ablation.store.record import HEADLINE, METRICS, Record, optimizer_name
+from fcn_ablation.store.locks import job_lock
+from fcn_ablation.store.record import Record, optimizer_name
 from fcn_ablation.training.cpu_budget import apply_cpu_budget
 from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
 from fcn_ablation.training.loggers import closed_on_failure, finish_logger, make_logger, settle_mode
 from fcn_ablation.training.module import SaliencyModule
-from fcn_ablation.training.supervision import (
-    DivergenceGuard,
-    SaveLast,
-    fit,
-    job_lock,
-    lightning_interrupts,
-    requeueable,
-    terminable,
-)
+from fcn_ablation.training.signals import lightning_interrupts, requeueable, terminable
+from fcn_ablation.training.supervision import DivergenceGuard, SaveLast, fit
 from fcn_ablation.training.testing import (
     data_modules_to_test,
     evaluate_stored,

@@ -15,10 +15,10 @@ import torch.nn.functional as F
 
 from fcn_ablation.data.transforms import IGNORE
 from fcn_ablation.evaluation.metrics import SaliencyMetrics
+from fcn_ablation.evaluation.registry import HEADLINE
 from fcn_ablation.models.choices import ScheduleName
 from fcn_ablation.models.fast import compile_for_training, pad_to_bucket
 from fcn_ablation.models.fcn8s import FCN8s
-from fcn_ablation.store.record import HEADLINE
 
 
 def pixel_loss(logits: torch.Tensor, mask: torch.Tensor, reduction: str = "mean") -> torch.Tensor:

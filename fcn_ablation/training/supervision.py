@@ -1,122 +1,29 @@
-"""What makes one job of a sweep safe to run beside others, on other machines, and again.
+"""What makes one job of a sweep safe to run again: it resumes where it stopped, and never files
+a diverged score.
 
 - **Identity.** A job is its table (data set and settings key) plus its row's coordinates: the
-  experiment section, the init section and the seed (`records.job_name`, `records.done_record`).
-- **One at a time per identity.** A job holds a file lock named after it in its table's store
-  while it runs, so two launches of one job (a rerun while the first still trains, two sweeps
-  that share rows) never both train it: the second waits, then finds the record and skips.
-- **Resume.** `last.ckpt` is saved after every epoch (and at the step a Ctrl-C stops) in the job's
-  checkpoint folder, which is named after its identity, not a time stamp; a rerun continues from it
-  exactly where it stopped.
-- **CPU budget.** A job under a parallel launcher uses its share of the cores (torch threads and
-  loader workers), not all of them (`cpu_budget.py`).
-- **Termination.** SIGTERM (`scancel`, docker stop) ends the job with status 143 and one line,
-  after saving a checkpoint to resume from; Ctrl-C with status 130. Under submitit, the time-out
-  and pre-emption signal (SIGUSR2) is held until the end of the training step: the checkpoint of
-  that step is saved, then submitit's own handler requeues the job (`requeueable`).
+  experiment section, the init section and the seed (`filing.job_name`); one process at a time
+  runs it (`store.locks.job_lock`).
+- **Resume.** `last.ckpt` is saved after every epoch (and at the step a Ctrl-C or a requeue signal
+  stops, `training.signals`) in the job's checkpoint folder, which is named after its identity,
+  not a time stamp; a rerun continues from it exactly where it stopped (`fit`).
+- **CPU budget.** A job under a parallel launcher uses its share of the cores (`cpu_budget.py`).
 - **Divergence.** A non-finite loss or weights stop the job (`DivergenceGuard`): never a score.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
-import sys
 from pathlib import Path
 
 from pytorch_lightning.callbacks import Callback
 
-from fcn_ablation import results_layout
 from fcn_ablation.errors import Diverged, Interrupted, JobTerminated, why_unreadable
 from fcn_ablation.files import atomic_path
+from fcn_ablation.training.signals import Requeue, Signals, interruptible
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def job_lock(store: Path, name: str):
-    """Hold the lock of job `name` in `store` (waiting for another process that holds it)."""
-    from filelock import FileLock
-
-    path = results_layout.lock_file(store, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path))
-    try:
-        lock.acquire(timeout=0)
-    except Exception:  # filelock.Timeout: another process runs this job
-        log.info("%s: another process is running this job; waiting for it (lock %s)", name, path)
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-# ----------------------------------------------------------------------------- termination
-class _Signals:
-    """SIGTERM outside of training raises `JobTerminated`; inside, Lightning's own handler (which
-    calls ours after its own) stops at the next batch and we save a checkpoint."""
-
-    in_fit = False
-    interrupted = False  # a Ctrl-C during training asked for a stop at the end of the step
-    requeue = None  # (handler, signal): a scheduler's requeue signal, passed on at the end of the step
-
-    @classmethod
-    def handler(cls, signum, frame) -> None:
-        if not cls.in_fit:
-            raise JobTerminated(
-                "received SIGTERM outside training; rerun the same command to resume (finished jobs are skipped)"
-            )
-
-
-@contextlib.contextmanager
-def terminable():
-    """Install the SIGTERM handler for the length of a job (main thread only)."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(signal.SIGTERM, _Signals.handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
-
-
-class _Requeue(Exception):
-    """Raised at a step boundary after saving, when a requeue signal arrived during the step."""
-
-
-@contextlib.contextmanager
-def requeueable(signum: int = signal.SIGUSR2):
-    """Under submitit, `signum` (SIGUSR2: SLURM's warning before a time-out, or a pre-emption) runs
-    submitit's handler, which requeues the job and exits at once: mid-step, so the rerun would start
-    from the last epoch's end. Held here until the end of the training step instead: `SaveLast`
-    saves that step's checkpoint, then submitit's handler runs (`fit`). Outside training the signal
-    goes to submitit's handler at once. Nothing changes where no Python handler was installed
-    (outside submitit) or off the main thread."""
-    import threading
-
-    before = signal.getsignal(signum)
-    if threading.current_thread() is not threading.main_thread() or not callable(before):
-        yield
-        return
-
-    def handler(sig, frame) -> None:
-        if not _Signals.in_fit:
-            before(sig, frame)
-            return
-        _Signals.requeue = (before, sig)
-        print(f"\n{signal.Signals(sig).name}: saving a checkpoint at the end of this step, then requeueing",
-              file=sys.stderr)  # fmt: skip
-
-    signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signum, before)
 
 
 class SaveLast(Callback):
@@ -138,14 +45,14 @@ class SaveLast(Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self.save(trainer)
-        if _Signals.requeue:  # arrived during the validation at the epoch's end
-            raise _Requeue
+        if Signals.requeue:  # arrived during the validation at the epoch's end
+            raise Requeue
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if _Signals.requeue:  # the step is whole now: save it, then let the scheduler requeue
+        if Signals.requeue:  # the step is whole now: save it, then let the scheduler requeue
             self.save(trainer)
-            raise _Requeue
-        if _Signals.interrupted:  # Ctrl-C during this step: the step is whole now
+            raise Requeue
+        if Signals.interrupted:  # Ctrl-C during this step: the step is whole now
             self.save(trainer)
             raise Interrupted(
                 f"Ctrl-C at step {trainer.global_step}; saved {self.path}: rerun the same command to resume exactly "
@@ -153,7 +60,7 @@ class SaveLast(Callback):
             )
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        if _Signals.interrupted and _Signals.in_fit:
+        if Signals.interrupted and Signals.in_fit:
             raise Interrupted(
                 f"Ctrl-C during validation after step {trainer.global_step}; the rerun of the same command resumes "
                 f"from {self.path if self.path.is_file() else 'the start'} (the last end of an epoch)"
@@ -277,7 +184,7 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
         else:
             resumed = {"checkpoint": str(last), "step": step}
             log.info("resuming from %s (step %d)", last, step)
-    _Signals.in_fit, _Signals.interrupted, _Signals.requeue = True, False, None
+    Signals.in_fit, Signals.interrupted, Signals.requeue = True, False, None
     try:
         with interruptible(), warnings.catch_warnings():
             # The data module restores the loader's place in its epoch (`data.sampling`); Lightning,
@@ -286,13 +193,13 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
             trainer.fit(module, datamodule=data, ckpt_path=str(last) if resumed else None, weights_only=True)
         if trainer.received_sigterm:  # Lightning may end fit quietly between epochs
             raise SIGTERMException
-        if _Signals.requeue:  # after the last epoch's checkpoint: the rerun starts with the test
-            raise _Requeue
-    except _Requeue:
-        handler, signum = _Signals.requeue
+        if Signals.requeue:  # after the last epoch's checkpoint: the rerun starts with the test
+            raise Requeue
+    except Requeue:
+        handler, signum = Signals.requeue
         log.info("%s at step %d: saved %s; handing over to the scheduler's requeue", signal.Signals(signum).name,
                  trainer.global_step, last)  # fmt: skip
-        _Signals.in_fit = False
+        Signals.in_fit = False
         handler(signum, None)  # submitit's: requeues this job and exits (SystemExit)
         raise JobTerminated(
             f"{signal.Signals(signum).name} at step {trainer.global_step}; saved {last}: rerun the same command to resume"
@@ -310,45 +217,5 @@ def fit(trainer, module, data, ckpt_dir: Path) -> dict:
             f"from {last if last.is_file() else 'the start'}"
         ) from None
     finally:
-        _Signals.in_fit, _Signals.interrupted, _Signals.requeue = False, False, None
+        Signals.in_fit, Signals.interrupted, Signals.requeue = False, False, None
     return resumed
-
-
-@contextlib.contextmanager
-def lightning_interrupts(trainer, what: str, resume: str):
-    """Lightning ends a Ctrl-C outside `fit` (testing, validating) with `sys.exit(1)` and its own
-    message, which we silence: that becomes `Interrupted`, saying `what` was interrupted and what
-    the rerun `resume`s from."""
-    from pytorch_lightning.utilities.exceptions import SIGTERMException
-
-    try:
-        yield
-    except SystemExit as exit_:
-        if not trainer.interrupted or isinstance(exit_, SIGTERMException):
-            raise
-        raise Interrupted(f"Ctrl-C while {what}; rerun the same command: it resumes from {resume}") from None
-
-
-@contextlib.contextmanager
-def interruptible():
-    """During training, a first Ctrl-C asks for a stop at the end of the current step (where the
-    state is whole and `SaveLast` can save it); a second one interrupts at once (main thread only)."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame) -> None:
-        if _Signals.interrupted:
-            raise KeyboardInterrupt
-        _Signals.interrupted = True
-        print(
-            "\nCtrl-C: stopping after this step and saving a checkpoint (Ctrl-C again: stop at once)", file=sys.stderr
-        )
-
-    before = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, before)

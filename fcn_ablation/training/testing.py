@@ -21,11 +21,12 @@ from fcn_ablation.config import datasets
 from fcn_ablation.config.schema import ModelConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.errors import DataError, why_unreadable
-from fcn_ablation.evaluation.metrics import CURVES, mean_curves
+from fcn_ablation.evaluation.metrics import mean_curves
+from fcn_ablation.evaluation.registry import CURVES, METRICS
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.model_file import load_model
 from fcn_ablation.store import filing, tested
-from fcn_ablation.store.record import METRICS, Record, SetEntry
+from fcn_ablation.store.record import Record, SetEntry
 from fcn_ablation.training.module import SaliencyModule
 
 log = logging.getLogger(__name__)
