@@ -188,6 +188,19 @@ def check_writable(folder: str | Path, setting: str, hint: str = "") -> Path:
     from fcn_ablation.errors import ConfigError
 
     folder = Path(folder)
+    why = why_not_writable(folder)
+    if why is not None:
+        raise ConfigError(
+            f"{setting}={folder}: cannot create or write this folder ({why}); choose a writable folder with {setting}=DIR{hint}"
+        )
+    return folder
+
+
+def why_not_writable(folder: str | Path) -> str | None:
+    """Why `folder` cannot be written to or created (`Permission denied at /a`), or None where it
+    can: a probe file is written (and removed) in it or in its nearest existing ancestor, so
+    nothing is left behind. A full disk is its own one-line error."""
+    folder = Path(folder)
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -200,12 +213,8 @@ def check_writable(folder: str | Path, setting: str, hint: str = "") -> Path:
     except OSError as err:
         if is_disk_full(err):
             raise disk_full(folder, err) from None
-        where = f" at {existing}" if existing != folder else ""
-        raise ConfigError(
-            f"{setting}={folder}: cannot create or write this folder ({err.strerror or err}{where}); "
-            f"choose a writable folder with {setting}=DIR{hint}"
-        ) from None
-    return folder
+        return f"{err.strerror or err}{f' at {existing}' if existing != folder else ''}"
+    return None
 
 
 def write_csv(df, path: str | Path, **kwargs) -> Path:

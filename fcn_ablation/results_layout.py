@@ -63,6 +63,18 @@ def results_of_store(store: str | Path) -> Path | None:
     return store.parent.parent.parent if store.parent.parent.name == STORE else None
 
 
+def table_of(folder: str | Path) -> tuple[str, str]:
+    """(data set, settings key) of a table's store or report folder, read from the folder's place."""
+    folder = Path(folder)
+    return folder.parent.name, folder.name
+
+
+def store_of_record(record_path: str | Path) -> Path:
+    """The table's store a filed record belongs to (a selection record lies one folder deeper)."""
+    parent = Path(record_path).parent
+    return parent.parent if parent.name == SELECTION else parent
+
+
 def report_dir(results_dir: str | Path, dataset: str, key: str) -> Path:
     """A table's report folder."""
     return Path(results_dir) / dataset / key

@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.checks import validate
 from fcn_ablation.data.pairs import Pair, decode_mask, list_pairs, read_pair
 from fcn_ablation.errors import ConfigError, DataError
@@ -230,9 +231,8 @@ def test_every_report_and_paste_table_has_the_centre_prior_row(tmp_path):
     cache = tmp_path / "own-cache"  # its data is deleted below
     record = run_job(tmp_path / "results" / "runs" / "job", tiny_overrides(tmp_path, cache))
     from fcn_ablation.reporting.report import write_report
-    from fcn_ablation.store import filing
 
-    out = write_report(filing.store_of(record.path), tmp_path / "results", permutations=100)
+    out = write_report(results_layout.store_of_record(record.path), tmp_path / "results", permutations=100)
     kept = json.loads((out / "test_sets" / "synthetic" / "centre_prior.json").read_text())
     assert kept["split_hash"] == record.split_hash and kept["test_images"] == record.test_images
     report = (out / "report.md").read_text()
@@ -243,7 +243,7 @@ def test_every_report_and_paste_table_has_the_centre_prior_row(tmp_path):
     assert "\\textit{centre prior}" in (out / "table.tex").read_text()
     # Rebuilt where the images are gone: the kept file serves.
     shutil.rmtree(Path(record.data["data_root"]))
-    out = write_report(filing.store_of(record.path), tmp_path / "results", permutations=100)
+    out = write_report(results_layout.store_of_record(record.path), tmp_path / "results", permutations=100)
     assert any(ln.startswith("| centre prior") for ln in (out / "report.md").read_text().splitlines())
 
 

@@ -17,6 +17,7 @@ from fcn_ablation.errors import UserError
 from fcn_ablation.evaluation.registry import METRICS, NOT_SIGNIFICANT
 from fcn_ablation.reporting.report import load_store, table, write_report
 from fcn_ablation.store import filing
+from fcn_ablation.store.record import Record
 
 IMAGES = 40
 T = np.linspace(0, 1, 256)
@@ -43,16 +44,16 @@ def _record(store_dir, experiment, seed, arrays, split="s1", created=None, layer
     widths = {"conv1_1": 4 if not layers else 2, "fc7": 256}
     config = {"init": {"source": "scratch", "epochs": None}, "trainer": {"max_epochs": 7}, "model": {"width_multiplier": 0.0625},
               "optimizer": {"name": "adamw", "lr": 0.001}, "dataset": {"batch_size": 4}, "seed": seed}  # fmt: skip
-    rec = {"experiment": experiment, "dataset": "synthetic", "settings_key": "k1", "split_hash": split, "seed": seed,
-           "created": created or f"2026010{seed}T00000{len(experiment)}Z-{experiment}", "changed_layers": list(layers),
-           "params": 1e6, "macs": (0.5 if layers else 1.0) * 1e9, "test_images": IMAGES, "device": "CPU test",
-           "detection_ms_per_image": 5.0, "init_tag": "scratch", "init": {"source": "scratch"}, "config": config,
-           "cost_input_hw": [300, 400], "test_image_hw": [96, 96], "width_multiplier": 0.0625, "widths": widths,
-           **{k: float(v) for k, v in metrics.items()}}  # fmt: skip
+    rec = Record(experiment=experiment, dataset="synthetic", settings_key="k1", data={"split_hash": split}, seed=seed,
+                 created=created or f"2026010{seed}T00000{len(experiment)}Z-{experiment}", changed_layers=list(layers),
+                 params=1e6, macs=(0.5 if layers else 1.0) * 1e9, test_images=IMAGES, device="CPU test",
+                 detection_ms_per_image=5.0, init_tag="scratch", init={"source": "scratch"}, config=config,
+                 cost_input_hw=[300, 400], test_image_hw=[96, 96], width_multiplier=0.0625, widths=widths,
+                 scores={k: float(v) for k, v in metrics.items()})  # fmt: skip
     store_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{experiment}-{rec['created']}"
+    stem = f"{experiment}-{rec.created}"
     filing.write_arrays(store_dir / f"{stem}.npz", arrays)
-    filing.write_json(store_dir / f"{stem}.json", rec)
+    filing.write_json(store_dir / f"{stem}.json", rec.to_json())
     return rec
 
 

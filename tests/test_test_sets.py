@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
+from fcn_ablation import results_layout
 from fcn_ablation.config.checks import validate
 from fcn_ablation.config.folder import config_dir
 from fcn_ablation.errors import ConfigError, DataError
@@ -73,7 +74,7 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
     # The same weights scored later on the same set: skipped as done, then (rerun) the same numbers.
     from fcn_ablation.commands.evaluate import evaluate
 
-    store = filing.store_of(record.path)
+    store = results_layout.store_of_record(record.path)
     ev = [f"models=[{store}]", "dataset=ecssd", f"dataset.root={ecssd}", f"paths.cache_dir={cache_dir}",
           "progress=false", "accelerator=cpu"]  # fmt: skip
     done, _ = evaluate(evaluate_config(ev))
@@ -128,7 +129,7 @@ def test_a_done_job_asked_for_another_set_tests_its_stored_weights_without_train
     assert first.test_sets == {}
     over = tiny_overrides(tmp_path, cache_dir, "test_on=[synthetic,ecssd]", f"+test_data.ecssd.root={ecssd}")
     second = run_job(tmp_path / "results" / "runs" / "two", over)
-    store = filing.store_of(first.path)
+    store = results_layout.store_of_record(first.path)
     assert second.path == first.path and len(list(store.glob("*.json"))) == 1  # not trained again
     filed = _only((store / tested.EVALUATIONS).glob("*.json"))
     assert json.loads(filed.read_text())["evaluation_of"] == first.path.name
@@ -170,7 +171,7 @@ def test_trained_on_a_set_without_a_test_part_its_table_is_its_first_test_set(tm
     assert record.headline == record.test_sets["ecssd"].scores
     from fcn_ablation.reporting.report import write_report
 
-    out = write_report(filing.store_of(record.path), tmp_path / "results", permutations=200)
+    out = write_report(results_layout.store_of_record(record.path), tmp_path / "results", permutations=200)
     df = pd.read_csv(out / "results.csv")
     assert df.test_images.tolist() == [12] and df.max_f.iloc[0] == pytest.approx(record.headline["max_f"])
     assert (out / "report.md").read_text().startswith("# Width ablation of FCN-8s: synthetic, tested on ecssd")

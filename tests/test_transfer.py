@@ -281,11 +281,12 @@ def test_variants_and_the_report_measure_against_a_baseline_trained_from_its_own
             "init": {"source": source, "baseline_from": "scratch", "epochs": epochs},
             "trainer": {"max_epochs": 7},
         }
-        measured = {"detection_total_s": 1.0, "detection_ms_per_image": 10.0, "mean_f": 0.5, "adaptive_f": 0.5, "mae": 0.1,
-                    "params": 1e6, "macs": 1e9, "test_images": 60, "device": "cpu"}  # fmt: skip
-        filing.write_json(store / f"baseline-{created}.json", {
-            "experiment": "baseline", "created": created, "output_dir": str(out), "changed_layers": [], "max_f": max_f,
-            "init": {"source": source}, "init_tag": tag or source, "config": config, "seed": seed, **measured})  # fmt: skip
+        measured = {"detection_total_s": 1.0, "detection_ms_per_image": 10.0, "params": 1e6, "macs": 1e9, "test_images": 60,
+                    "device": "cpu"}  # fmt: skip
+        record = Record(experiment="baseline", created=created, output_dir=str(out), changed_layers=[],
+                        init={"source": source}, init_tag=tag or source, config=config, seed=seed,
+                        scores={"max_f": max_f, "mean_f": 0.5, "adaptive_f": 0.5, "mae": 0.1}, **measured)  # fmt: skip
+        filing.write_json(store / f"baseline-{created}.json", record.to_json())
         return out / "model.pt"
 
     from_scratch = baseline("20260101T000001Z", "scratch", 0.80)

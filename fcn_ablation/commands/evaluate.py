@@ -68,7 +68,7 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
         verb = "scored" if path is not None else "done already"
         print(f"{verb}: {r.path.name} on {name}: max F {entry.scores.get('max_f', float('nan')):.4f} "
               f"({entry.test_images} images)")  # fmt: skip
-        out.setdefault(filing.store_of(r.path), []).append((r, entry, path))
+        out.setdefault(results_layout.store_of_record(r.path), []).append((r, entry, path))
     return out, failed
 
 

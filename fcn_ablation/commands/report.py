@@ -8,26 +8,25 @@ from pathlib import Path
 
 from fcn_ablation import results_layout
 from fcn_ablation.errors import ConfigError, exit_on_user_error
-from fcn_ablation.files import check_writable
+from fcn_ablation.files import check_writable, why_not_writable
 from fcn_ablation.reporting.report import load_store, write_report
 from fcn_ablation.results_layout import report_dir
+from fcn_ablation.store.record import Record
 
 
-def writable_report_dir(store: Path, results_dir: Path, chosen: bool) -> Path:
-    """The folder the report of `store` goes to, checked before any work: a store one can read but
-    not write (a read-only mount, a colleague's made with umask 022) is one line saying where the
-    report could go instead, never a traceback halfway through the report."""
-    recs = load_store(store)
+def writable_report_dir(recs: list[Record], results_dir: Path, chosen: bool) -> Path:
+    """The folder the report of a store's records goes to, checked before any work: a store one can
+    read but not write (a read-only mount, a colleague's made with umask 022) is one line saying
+    where the report could go instead, never a traceback halfway through the report."""
     out = report_dir(results_dir, recs[0].dataset, recs[0].settings_key)
-    try:
-        check_writable(out, "--results-dir")
-    except ConfigError as err:
-        if chosen:
-            raise
+    if chosen:
+        return check_writable(out, "--results-dir")
+    why = why_not_writable(out)
+    if why is not None:
         raise ConfigError(
-            f"{out}: cannot write the report beside the store ({str(err).split('(', 1)[-1].split(')')[0]}); the store "
-            "is only read, so write the report elsewhere: --results-dir DIR"
-        ) from None
+            f"{out}: cannot write the report beside the store ({why}); the store is only read, so write the report "
+            "elsewhere: --results-dir DIR"
+        )
     return out
 
 
@@ -56,15 +55,14 @@ def main(argv: list[str] | None = None) -> int:
             results_dir = (
                 Path(args.results_dir) if args.results_dir else results_layout.results_of_store(store) or store.parent
             )
-            writable_report_dir(store, results_dir, chosen=args.results_dir is not None)
+            recs = load_store(store)
+            out = writable_report_dir(recs, results_dir, chosen=args.results_dir is not None)
             if args.bench:
                 from fcn_ablation.bench.inference import bench_table  # torch only when asked to time
 
-                recs = load_store(store)
-                bench_table(recs, report_dir(results_dir, recs[0].dataset, recs[0].settings_key), device=args.device,
-                            rounds=args.rounds, width_multiplier=args.width_multiplier)  # fmt: skip
+                bench_table(recs, out, device=args.device, rounds=args.rounds, width_multiplier=args.width_multiplier)
             out = write_report(
-                store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier
+                store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier, recs=recs
             )
             if args.wandb:
                 from omegaconf import OmegaConf

@@ -47,12 +47,13 @@ report_dir = results_layout.report_dir  # a table's report folder
 
 
 def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *, permutations: int = 5000, alpha: float = 0.05,
-                 width_multiplier: float = 1.0) -> Path:  # fmt: skip
+                 width_multiplier: float = 1.0, recs: list[Record] | None = None) -> Path:  # fmt: skip
     """Build the report of one store folder (`results/store/<dataset>/<key>`) into `out_dir`:
     `results.csv`, `report.md`, `f_vs_time.png`, `maps.png`. The time columns come from the
     newest benchmark under `out_dir/bench/` of exactly the table's variants at the target scale
-    (`width_multiplier` of Table 1's widths, the MACs' input size)."""
-    all_recs = load_store(store)
+    (`width_multiplier` of Table 1's widths, the MACs' input size). `recs`: the store's records,
+    where the caller has read them already."""
+    all_recs = recs if recs is not None else load_store(store)
     dataset, key = all_recs[0].dataset, all_recs[0].settings_key
     out_dir = Path(out_dir or report_dir(results_dir, dataset, key))
     views = tested.by_set(all_recs, log)

@@ -76,7 +76,7 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
         entity=cfg.logger.get("entity"),
         group=wandb_group(cfg.logger, group),
         job_type="report",
-        name=f"report {out_dir.parent.name}/{out_dir.name}",
+        name="report {}/{}".format(*results_layout.table_of(out_dir)),
         dir=str(out_dir),
         mode=mode,
         config={"report": OmegaConf.to_container(cfg.report, resolve=True), "report_dir": str(out_dir)},

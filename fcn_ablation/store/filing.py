@@ -44,12 +44,6 @@ def write_json(path: Path, data: dict) -> Path:
 # read by a report, so a table holds tested rows alone.
 
 
-def store_of(record_path: str | Path) -> Path:
-    """The table's store a filed record belongs to (a selection record lies one folder deeper)."""
-    parent = Path(record_path).parent
-    return parent.parent if parent.name == results_layout.SELECTION else parent
-
-
 def record_dirs(store: Path, tested_only: bool) -> list[Path]:
     """The folders of a table's store a job may find its records in: the table itself, and its
     selection records too unless `tested_only`."""
@@ -132,7 +126,11 @@ def results_root(record: Record, results_dir: str | Path) -> Path:
     """The results folder a record belongs to: the one holding its store
     (`<results>/store/<set>/<key>/`), whichever results folder a command was given; `results_dir`
     for a record outside any store (a job folder's copy)."""
-    root = results_layout.results_of_store(store_of(record.path)) if record.path is not None else None
+    root = (
+        results_layout.results_of_store(results_layout.store_of_record(record.path))
+        if record.path is not None
+        else None
+    )
     return root if root is not None else Path(results_dir)
 
 

@@ -80,7 +80,7 @@ def evaluation_files(record: Record) -> list[Path]:
     """The later evaluations of a stored record, in the table's store."""
     if record.path is None:
         return []
-    folder = filing.store_of(record.path) / EVALUATIONS
+    folder = results_layout.store_of_record(record.path) / EVALUATIONS
     return sorted(folder.glob(f"{glob.escape(record.path.stem)}{SEP}*.json")) if folder.is_dir() else []
 
 
@@ -114,7 +114,7 @@ def file_evaluation(record: Record, name: str, result: SetEntry, arrays: dict | 
     """File a later evaluation of a stored `record` on set `name` (`result`: an `entry`; `arrays`
     unprefixed) beside the table's records; `config`: what the evaluation ran with. The `.npz`
     lands first, the `.json` makes it count (as `filing.file_record`)."""
-    folder = filing.store_of(record.path) / EVALUATIONS
+    folder = results_layout.store_of_record(record.path) / EVALUATIONS
     stem = f"{record.path.stem}{SEP}{name}{SEP}{result.created}-{uuid.uuid4().hex[:6]}"
     if arrays is not None:
         filing.write_arrays(folder / f"{stem}.npz", prefixed(name, arrays))

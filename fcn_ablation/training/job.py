@@ -278,7 +278,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
         if done is not None and not cfg.rerun:
             log.info("%s: done already (%s); skipped (rerun=true trains it again)", name, done)
             print(f"skipped {name}: its record is {done} (rerun=true trains it again)")
-            _write_job(output_dir, name, cfg, done, skipped=True)
+            _write_job(output_dir, name, store, cfg.paths.results_dir, bool(cfg.test), done, skipped=True)
             record = filing.read_record(done)
             _test_done_job(cfg, record, others)
             return record
@@ -288,21 +288,26 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
                 _ensure_baseline(cfg, data, others, store, output_dir, group)
             record, path = _train(cfg, job, data, others, store, output_dir, group, ckpt_dir)
         except Diverged as err:  # the job folder says so; the end-of-sweep report lists it
-            _write_job(output_dir, name, cfg, None, skipped=False, store=store, diverged=str(err))
+            _write_job(
+                output_dir, name, store, cfg.paths.results_dir, bool(cfg.test), None, skipped=False, diverged=str(err)
+            )
             raise
-        _write_job(output_dir, name, cfg, path, skipped=False)
+        _write_job(output_dir, name, store, cfg.paths.results_dir, bool(cfg.test), path, skipped=False)
         return dataclasses.replace(record, path=path)
 
 
-def _write_job(output_dir: Path, name: str, cfg, record_path: Path | None, skipped: bool, store: Path | None = None,
-               diverged: str | None = None) -> None:  # fmt: skip
+def _write_job(output_dir: Path, name: str, store: Path, results_dir: str, test: bool, record_path: Path | None,
+               skipped: bool, diverged: str | None = None) -> None:  # fmt: skip
     """`job.json` in the job's folder: which stored record this job stands for (the end-of-sweep
-    report finds its tables through these); a diverged job's has no record and says why."""
-    store = filing.store_of(record_path) if record_path is not None else store
+    report finds its tables through these); a diverged job's has no record and says why. `store`:
+    the job's table's store (its data set and settings key)."""
+    dataset, key = results_layout.table_of(
+        results_layout.store_of_record(record_path) if record_path is not None else store
+    )
     write_job_file(output_dir, JobEntry(
-        job=name, dataset=cfg.dataset.name, settings_key=store.name,
-        record=filing.relative_to(record_path, cfg.paths.results_dir) if record_path is not None else None,
-        skipped=skipped, test=bool(cfg.test), diverged=diverged or None,
+        job=name, dataset=dataset, settings_key=key,
+        record=filing.relative_to(record_path, results_dir) if record_path is not None else None,
+        skipped=skipped, test=test, diverged=diverged or None,
     ))  # fmt: skip
 
 
@@ -349,7 +354,7 @@ def _ensure_baseline(cfg, data, others: dict, store: Path, output_dir: Path, gro
         base_dir = output_dir / name
         _, path = _train(base, plan, data, others, store, base_dir, group,
                          results_layout.checkpoint_dir(cfg.paths.results_dir, cfg.dataset.name, store.name, name))  # fmt: skip
-        _write_job(base_dir, name, base, path, skipped=False)
+        _write_job(base_dir, name, store, cfg.paths.results_dir, True, path, skipped=False)
 
 
 def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path, group: str | None,
