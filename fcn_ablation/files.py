@@ -235,8 +235,12 @@ def pyplot():
 
 
 def save_figure(fig, path: str | Path, **kwargs) -> Path:
-    """A matplotlib figure, atomically, in the format its suffix names."""
-    return atomic_write(path, lambda f: fig.savefig(f, format=Path(path).suffix.lstrip(".") or "png", **kwargs))
+    """A matplotlib figure, atomically, in the format its suffix names (a PDF without its creation
+    date: the same figure is the same file, so a regenerated report can be compared byte for byte)."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    if fmt == "pdf":
+        kwargs.setdefault("metadata", {"CreationDate": None, "ModDate": None})
+    return atomic_write(path, lambda f: fig.savefig(f, format=fmt, **kwargs))
 
 
 def save_yaml(cfg, path: str | Path) -> Path:

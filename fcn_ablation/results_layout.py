@@ -23,6 +23,7 @@ STORE, RUNS, MULTIRUNS, CHECKPOINTS, BENCH = "store", "runs", "multiruns", "chec
 # Under a table's store: the width search's selection records (never a table's rows), later
 # evaluations on other sets, and the jobs' locks.
 SELECTION, EVALUATIONS, LOCKS = "selection", "evaluations", ".locks"
+METHODS = "methods"  # under a table's store: other methods scored from their saved maps
 # In a job folder.
 JOB_FILE, RECORD_FILE, MODEL_FILE, PER_IMAGE_FILE = "job.json", "record.json", "model.pt", "per_image.npz"
 # In a sweep's folder: the jobs the launcher found done before starting any, and those that failed
@@ -36,6 +37,7 @@ TABLE_TEX, TABLE_MD, TEST_SETS = "table.tex", "table.md", "test_sets"
 # In a test set's report folder: its PR/F/E curves (mean over seeds, and per seed) and the centre
 # prior's scores (the floor nothing learned reaches).
 CURVES_CSV, CURVES_BY_SEED_CSV, CURVES_PNG = "curves.csv", "curves_by_seed.csv", "curves.png"
+CURVES_PDF = "curves.pdf"  # the same figure, as vector graphics for a paper
 CENTRE_PRIOR_JSON = "centre_prior.json"
 # In a benchmark's folder (`bench_dir`): its summary, every round, its header (`bench.header`), the
 # summary in words, the exact config, and the inference benchmark's plot.
@@ -45,6 +47,12 @@ LAST_CKPT = "last.ckpt"  # in a job's `checkpoint_dir`
 # In a width search's folder: every trial, the Pareto front (table, words, plot), the summary.
 TRIALS_CSV, FRONT_CSV, FRONT_MD, FRONT_PNG = "trials.csv", "front.csv", "front.md", "front.png"
 SUMMARY_JSON = "summary.json"
+
+
+def maps_dir(root: str | Path, method: str, set_name: str) -> Path:
+    """Where a method's saved maps of one test set lie: `<root>/<method>/<set>/<image stem>.png`,
+    the layout the community's evaluation tools read."""
+    return Path(root) / method / set_name
 
 
 def stores(results_dir: str | Path) -> Path:

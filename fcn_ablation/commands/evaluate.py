@@ -60,7 +60,8 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
         config = {"by": "fcn-ablation-evaluate", "dataset": OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True),
                   "accelerator": cfg.accelerator}  # fmt: skip
         try:
-            path, entry = evaluate_stored(r, name, dm, trainer, results_dir, cfg.grid_images, config, rerun=cfg.rerun)
+            path, entry = evaluate_stored(r, name, dm, trainer, results_dir, cfg.grid_images, config, rerun=cfg.rerun,
+                                          maps_dir=cfg.maps_dir)  # fmt: skip
         except DataError as err:  # no weights (save_checkpoint=false, a fresh clone), other widths: the next model
             print(f"not scored: {err}", file=sys.stderr)
             failed.append(str(err))

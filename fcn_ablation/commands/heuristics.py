@@ -12,18 +12,24 @@ def main(argv: list[str] | None = None) -> int:
 
     from fcn_ablation.data.pairs import summary_test_pairs
     from fcn_ablation.errors import DataError, exit_on_user_error
-    from fcn_ablation.evaluation.heuristics import LABELS, rule_scores
+    from fcn_ablation.evaluation.heuristics import LABELS, rule_scores, save_rule_maps
     from fcn_ablation.evaluation.registry import METRICS
     from fcn_ablation.store.filing import read_record
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("record", help="a record.json written by a run")
+    parser.add_argument("--save-maps", default=None, metavar="ROOT",
+                        help="also save the centre prior's and colour contrast's maps as PNGs under ROOT/<rule>/<set>/ "
+                        "(score them beside a table with fcn-ablation-maps)")  # fmt: skip
     args = parser.parse_args(argv)
     with exit_on_user_error():
         rec = read_record(args.record)
         try:
             test = summary_test_pairs(rec.data, rec.config["dataset"])
             floors = rule_scores(test, progress=True)
+            if args.save_maps:
+                written = save_rule_maps(test, args.save_maps, rec.dataset, progress=True)
+                print(f"saved {len(written)} maps under {args.save_maps}/<rule>/{rec.dataset}/")
         except (OSError, KeyError) as err:
             raise DataError(
                 f"{args.record}: its test split cannot be read back ({type(err).__name__}: {err})"

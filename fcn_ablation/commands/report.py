@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         "--width-multiplier", type=float, default=1.0, help="scale of the time columns (1 = full width)"
     )
     parser.add_argument("--permutations", type=int, default=5000)
+    parser.add_argument("--rows", default=None, help="the rows each set's curves draw, comma-separated (default: all)")
+    parser.add_argument(
+        "--emphasise", default="", help="rows the curves draw thicker, as the baseline, comma-separated"
+    )
     parser.add_argument(
         "--wandb", action="store_true", help="also log the report as a W&B run (offline; `wandb sync` it later)"
     )
@@ -62,7 +66,13 @@ def main(argv: list[str] | None = None) -> int:
 
                 bench_table(recs, out, device=args.device, rounds=args.rounds, width_multiplier=args.width_multiplier)
             out = write_report(
-                store, results_dir, permutations=args.permutations, width_multiplier=args.width_multiplier, recs=recs
+                store,
+                results_dir,
+                permutations=args.permutations,
+                width_multiplier=args.width_multiplier,
+                recs=recs,
+                curve_rows=args.rows.split(",") if args.rows else None,
+                emphasise=tuple(filter(None, args.emphasise.split(","))),
             )
             if args.wandb:
                 from omegaconf import OmegaConf

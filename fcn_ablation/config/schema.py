@@ -363,6 +363,9 @@ class Config:
     test_on: list[str] = row_attribute(default_factory=list, why="what a job is tested on, not how it trains")
     # per test set, keys of its dataset section to override: `+test_data.ecssd.root=/data/ECSSD`
     test_data: dict[str, Any] = row_attribute(default_factory=dict, why="where test sets are found")
+    # save every test map as an 8-bit PNG under <maps_dir>/<method>/<set>/<image stem>.png (the
+    # layout PySODEvalToolkit reads; `evaluation.maps`), method `fcn8s-<experiment>-<init>-seed<k>`; null: none
+    maps_dir: Optional[str] = row_attribute(None, why="what a job keeps")
 
 
 @dataclass
@@ -382,6 +385,8 @@ class EvaluateConfig:
     # where it had none), "native", or [height, width]; maps are scored at each mask's size
     eval_size: Any = "trained"
     paths: PathsConfig = field(default_factory=PathsConfig)
+    # save every map scored as an 8-bit PNG under <maps_dir>/<method>/<set>/<image stem>.png; null: none
+    maps_dir: Optional[str] = None
 
 
 @dataclass

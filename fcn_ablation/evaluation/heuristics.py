@@ -77,3 +77,18 @@ def rule_scores(pairs: Iterable, rules: Iterable[str] = tuple(RULES), progress: 
 def heuristic_max_f(pairs) -> dict[str, float]:
     """Max F of each rule over `pairs` (Pair objects)."""
     return {rule: s[HEADLINE] for rule, s in rule_scores(pairs).items()}
+
+
+def save_rule_maps(pairs: Iterable, root, set_name: str, rules: Iterable[str] = (CENTRE_PRIOR, "colour_contrast"),
+                   progress: bool = False) -> list:  # fmt: skip
+    """Each rule's map of every image of `pairs` as an 8-bit PNG under `<root>/<rule>/<set_name>/`
+    (`evaluation.maps`): methods whose maps any tool, ours included (`fcn-ablation-maps`), scores."""
+    from fcn_ablation.evaluation.maps import write_map
+    from fcn_ablation.results_layout import maps_dir
+
+    rules, written = list(rules), []
+    for pair in tqdm(list(pairs), desc="saving the rules' maps", disable=not progress, leave=False):
+        image, _ = read_pair(pair)
+        for rule in rules:
+            written.append(write_map(RULES[rule](image), maps_dir(root, rule, set_name) / f"{pair.stem}.png"))
+    return written

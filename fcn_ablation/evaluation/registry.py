@@ -16,21 +16,21 @@ class Metric(NamedTuple):
     array: str  # the per-image array of the record's `.npz` it is computed from
     statistic: str  # what the report's paired test computes from that array: max, mean_curve, score
     lower_is_better: bool = False
-    paste: bool = False  # a column of the paste tables (`reporting.paste`)
+    paste: int = 0  # its place among the paste tables' columns (`reporting.paste`), 1 first; 0: not there
 
 
 # Every metric a record holds, the one registry of them (the job logs them, the tables, curves,
 # paste tables and benchmarks take their columns from here).
 METRICS = {
-    "max_f": Metric("max F", "f_curve", "max", paste=True),
-    "mean_f": Metric("mean F", "f_curve", "mean_curve"),
+    "max_f": Metric("max F", "f_curve", "max", paste=1),
+    "mean_f": Metric("mean F", "f_curve", "mean_curve", paste=2),
     "adaptive_f": Metric("adaptive F", "adaptive_f", "score"),
-    "max_e": Metric("max E", "e_curve", "max", paste=True),
+    "max_e": Metric("max E", "e_curve", "max", paste=5),
     "mean_e": Metric("mean E", "e_curve", "mean_curve"),
     "adaptive_e": Metric("adaptive E", "adaptive_e", "score"),
-    "s_measure": Metric("S", "s_measure", "score", paste=True),
-    "weighted_f": Metric("weighted F", "weighted_f", "score"),
-    "mae": Metric("MAE", "mae", "score", lower_is_better=True, paste=True),
+    "s_measure": Metric("S", "s_measure", "score", paste=4),
+    "weighted_f": Metric("weighted F", "weighted_f", "score", paste=3),
+    "mae": Metric("MAE", "mae", "score", lower_is_better=True, paste=6),
 }
 HEADLINE = "max_f"  # the paper's score: every table's first column, a record's headline, a search's objective
 # The curves a report draws, from a test's per-image values (`SaliencyMetrics.per_image`): the mean

@@ -89,23 +89,33 @@ def summary(seeds: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def write_curves(recs: list[Record], out_dir: Path, title: str) -> pd.DataFrame | None:
-    """`curves.csv`, `curves_by_seed.csv` and `curves.png` of one test set's records into `out_dir`;
-    the summary, or None when no record kept curves."""
+def write_curves(recs: list[Record], out_dir: Path, title: str, rows: list[str] | None = None,
+                 emphasise: tuple[str, ...] = ()) -> pd.DataFrame | None:  # fmt: skip
+    """`curves.csv`, `curves_by_seed.csv`, `curves.png` and `curves.pdf` of one test set's records
+    into `out_dir`; the summary, or None when no record kept curves. `rows`: the experiments (or
+    methods) drawn, every one when None (the CSV files hold every row); `emphasise`: rows drawn
+    thicker, as the baseline is."""
     seeds = by_seed(recs)
     if not len(seeds):
         return None
     df = summary(seeds)
     write_csv(seeds, Path(out_dir) / results_layout.CURVES_BY_SEED_CSV)
     write_csv(df, Path(out_dir) / results_layout.CURVES_CSV)
-    plot(df, Path(out_dir) / results_layout.CURVES_PNG, title)
+    drawn = df[df.experiment.isin(rows)] if rows else df
+    if len(drawn):
+        for name in (results_layout.CURVES_PNG, results_layout.CURVES_PDF):
+            plot(drawn, Path(out_dir) / name, title, emphasise)
     return df
 
 
-def _style(experiment: str, k: int) -> dict:
+LINE_STYLES = ("-", "--", ":", "-.")  # past ten rows the colours repeat: the style tells them apart
+
+
+def _style(experiment: str, k: int, emphasise: tuple[str, ...] = ()) -> dict:
     if experiment == BASELINE:
-        return {"color": "black", "lw": 2.2, "zorder": 5}
-    return {"color": f"C{k % 10}", "lw": 1.1, "zorder": 3}
+        return {"color": "black", "lw": 2.2, "zorder": 5, "ls": "-"}
+    style = {"color": f"C{k % 10}", "lw": 1.1, "zorder": 3, "ls": LINE_STYLES[(k // 10) % len(LINE_STYLES)]}
+    return {**style, "lw": 2.0, "zorder": 4} if experiment in emphasise else style
 
 
 def _unit(values: pd.Series) -> np.ndarray:
@@ -114,8 +124,9 @@ def _unit(values: pd.Series) -> np.ndarray:
     return np.clip(values.to_numpy(dtype=float), 0, 1)
 
 
-def plot(df: pd.DataFrame, path: Path, title: str) -> None:
-    """Three panels: precision over recall, F over threshold, E over threshold; a band per row."""
+def plot(df: pd.DataFrame, path: Path, title: str, emphasise: tuple[str, ...] = ()) -> None:
+    """Three panels: precision over recall, F over threshold, E over threshold; a band per row, its
+    max F (the maximum of its mean F curve) in the legend."""
     plt = pyplot()
     n_rows = df.groupby(["experiment", "init"]).ngroups
     ncol = min(5, max(1, n_rows))
@@ -124,8 +135,9 @@ def plot(df: pd.DataFrame, path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13.5, height))
     several = df.init.nunique() > 1
     for k, ((e, i), g) in enumerate(df.groupby(["experiment", "init"], sort=False)):
-        style = _style(e, k)
+        style = _style(e, k, emphasise)
         label = f"{e} ({i})" if several else e
+        label = f"{label}, max F {g.f.max():.3f}"
         band = {"color": style["color"], "alpha": 0.12 if n_rows <= 10 else 0.04, "lw": 0}  # many rows: fainter
         if g.precision.notna().any():  # records older than their PR curves have F and E only
             axes[0].plot(g.recall, g.precision, label=label, **style)

@@ -242,3 +242,22 @@ def _with_time(df: pd.DataFrame, bench: Benchmark, alpha: float) -> pd.DataFrame
     )
     time.loc[df.experiment == BASELINE, [c for c in time.columns if c.startswith("time_vs_base_pct")]] = math.nan
     return pd.concat([df, time], axis=1)
+
+
+def method_rows(recs: list[Record], split_hash: str | None) -> pd.DataFrame:
+    """Other methods scored from their saved maps on one set (`store.tested.methods_by_set`), as
+    rows beside a table's: one run each (no interval), no size, cost or time (NaN: unknown).
+    Results on other split files than the table's are left out, with a warning."""
+    out = []
+    for r in recs:
+        if r.split_hash != split_hash:
+            warn_once(f"left out: {r.path}: {r.experiment}'s maps were scored on other split files than the table's "
+                      "rows; score them again (fcn-ablation-maps)", log)  # fmt: skip
+            continue
+        row = {"experiment": r.experiment, "init": row_label(r), "n": 1, "seeds": "-", "changed_layers": "-",
+               "params_m": math.nan, "gmacs": math.nan, "test_images": r.test_images, "reference": False,
+               "train_devices": "-", "job_ms_per_image": math.nan, "method": True}  # fmt: skip
+        for m in METRICS:
+            row.update({m: r.scores.get(m, math.nan), f"{m}_ci_low": math.nan, f"{m}_ci_high": math.nan})
+        out.append(row)
+    return pd.DataFrame(out)

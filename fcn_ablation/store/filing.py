@@ -240,9 +240,12 @@ def readable_records(paths, log=None, required: dict | None = None) -> list[tupl
 def row_label(record: Record) -> str:
     """A report row's initialisation: where the weights started, plus the training budget when
     it is not the table's own (`epochs`), so 2 epochs from scratch never pass for 7."""
-    if record.epochs is None or record.epochs == record.table_epochs:
-        return record.init_tag
-    return f"{record.init_tag}, {record.epochs} epochs"
+    return label_of_row(record.init_tag, record.epochs, record.table_epochs)
+
+
+def label_of_row(init_tag: str, epochs: int | None, table_epochs: int | None) -> str:
+    """`row_label` from its parts, for a job that has no record yet (it names its saved maps)."""
+    return init_tag if epochs is None or epochs == table_epochs else f"{init_tag}, {epochs} epochs"
 
 
 def is_reference_baseline(record: Record, start: str | None = None) -> bool:

@@ -70,6 +70,9 @@ class Record:
     # a later evaluation's file (`store.tested.file_evaluation`): the name of the record it scored;
     # such a file holds that record's result on one more set, and is no model of its own
     evaluation_of: str | None = None
+    # another method scored from its saved maps (`store.tested.file_method`): the folder of maps it
+    # scored; such a record has no network of ours, so no size, cost or time
+    maps: str | None = None
     changed_layers: list = field(default_factory=list)
     factors: dict = field(default_factory=dict)
     width_multiplier: float | None = None

@@ -168,3 +168,36 @@ def _views(name: str, found: list[tuple[Record, SetResult]], log) -> list[Record
         out.append(dataclasses.replace(r, scores=res.scores, test_images=res.test_images, data=res.data,
                                        config=config, path=path, arrays_prefix=res.prefix))  # fmt: skip
     return out
+
+
+# ----------------------------------------------------------------------------- other methods
+def file_method(store: Path, method: str, name: str, result: SetEntry, arrays: dict, maps: Path) -> Path:
+    """File another method's scores on set `name`, from its saved maps in `maps`, beside a table's
+    records (`<store>/methods/`), where the report of that set shows it beside our rows."""
+    folder = Path(store) / results_layout.METHODS
+    stem = f"{method}{SEP}{name}{SEP}{result.created}-{uuid.uuid4().hex[:6]}"
+    filing.write_arrays(folder / f"{stem}.npz", prefixed(name, arrays))
+    dataset, key = results_layout.table_of(store)
+    fields = {f.name for f in dataclasses.fields(Record)} - {"experiment", "dataset", "settings_key", "init_tag",
+                                                              "maps", "test_sets", "created", "config"}  # fmt: skip
+    record = Record(experiment=method, dataset=dataset, settings_key=key, init_tag=SAVED_MAPS, maps=str(maps),
+                    test_sets={name: result}, created=result.created, config={"maps": str(maps), "set": name},
+                    absent=frozenset(fields))  # fmt: skip
+    return filing.write_json(folder / f"{stem}.json", record.to_json())
+
+
+SAVED_MAPS = "saved maps"  # the row label of a method scored from its maps
+
+
+def methods_by_set(store: Path, log=None) -> dict[str, list[Record]]:
+    """{test set: other methods' results on it, as views (`by_set`)}: the newest per method."""
+    folder = Path(store) / results_layout.METHODS
+    recs = [r for r, _ in filing.readable_records(folder.glob("*.json"), log)] if folder.is_dir() else []
+    newest: dict[tuple[str, str], Record] = {}
+    for r in sorted(recs, key=lambda r: r.created):
+        for name in r.test_sets:
+            newest[(r.experiment, name)] = r
+    out: dict[str, list[Record]] = {}
+    for (_, name), r in sorted(newest.items(), key=lambda item: item[0]):
+        out.setdefault(name, []).extend(v for v in by_set([r], log).get(name, []))
+    return out

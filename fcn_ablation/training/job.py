@@ -28,6 +28,7 @@ from fcn_ablation.config.settings_key import settings_key
 from fcn_ablation.data.datamodule import SaliencyDataModule, written_split_hash
 from fcn_ablation.data.pairs import upright_size
 from fcn_ablation.errors import ConfigError, Diverged
+from fcn_ablation.evaluation.maps import method_name
 from fcn_ablation.evaluation.registry import HEADLINE, METRICS
 from fcn_ablation.evaluation.timing import best_benchmarked, device_label, time_forward
 from fcn_ablation.files import check_writable, checked_results_dir
@@ -402,12 +403,21 @@ def _train(cfg, job: JobPlan, data, others: dict, store: Path, output_dir: Path,
                 "weights' scores and says untrained: true", cfg.experiment.name, trainer.max_epochs, trainer.max_steps,
             )  # fmt: skip
         # A selection job (`test=false`) never touches the test split: scored and timed on validation.
+        method = method_name(
+            job.experiment, filing.label_of_row(init_info["tag"], job.epochs, cfg.trainer.max_epochs), cfg.seed
+        )
+        maps = (
+            (lambda name: results_layout.maps_dir(cfg.maps_dir, method, name)) if cfg.maps_dir else (lambda name: None)
+        )
         with lightning_interrupts(trainer, "testing the trained weights", f"them (kept in {ckpt_dir / 'last.ckpt'})"):
+            module.save_maps_to = maps(cfg.dataset.name)
             test_metrics = trainer.test(module, datamodule=data, verbose=False)[0] if own else {}
+            module.save_maps_to = None
             arrays = per_image_arrays(module) if own else {}
             test_sets = {}
             for set_name, dm in others.items():  # the other sets of `test_on`
-                test_sets[set_name], set_arrays = score_on_set(trainer, module, dm, set_name, cfg.report.grid_images)
+                test_sets[set_name], set_arrays = score_on_set(trainer, module, dm, set_name, cfg.report.grid_images,
+                                                               maps(set_name))  # fmt: skip
                 arrays.update(tested.prefixed(set_name, set_arrays))
             # The validation split's scores of the final weights: what a search may select on (never the test's).
             val_metrics = trainer.validate(module, datamodule=data, verbose=False)[0] if len(data.val_set) else {}

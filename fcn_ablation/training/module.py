@@ -8,12 +8,14 @@ saliency-map grid need them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
 from fcn_ablation.data.transforms import IGNORE
+from fcn_ablation.evaluation.maps import write_map
 from fcn_ablation.evaluation.metrics import SaliencyMetrics
 from fcn_ablation.evaluation.registry import HEADLINE
 from fcn_ablation.models.choices import ScheduleName
@@ -63,6 +65,7 @@ class SaliencyModule(pl.LightningModule):
         self.test_maps: dict[str, torch.Tensor] = {}
         self.test_per_image: dict[str, torch.Tensor] = {}
         self.test_prefix = "test"  # the logged keys' prefix: `test/<set>` while testing on another set
+        self.save_maps_to: Path | None = None  # while testing: write every map there as `<name>.png`
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.layout(x), skip_zeros=self.skip_zeros)
@@ -116,6 +119,8 @@ class SaliencyModule(pl.LightningModule):
             self.test_names.append(name)
             if name in self.keep_maps:  # as a saved PNG would hold it
                 self.test_maps[name] = (s.float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+            if self.save_maps_to is not None:
+                write_map(s, self.save_maps_to / f"{name}.png")
 
     def on_test_epoch_end(self) -> None:
         self.test_per_image = {k: v.cpu() for k, v in self.test_metrics.per_image().items()}

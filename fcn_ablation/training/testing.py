@@ -17,10 +17,12 @@ import numpy as np
 import pytorch_lightning as pl
 from omegaconf import OmegaConf
 
+from fcn_ablation import results_layout
 from fcn_ablation.config import datasets
 from fcn_ablation.config.schema import ModelConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.errors import DataError, why_unreadable
+from fcn_ablation.evaluation.maps import method_name
 from fcn_ablation.evaluation.metrics import mean_curves
 from fcn_ablation.evaluation.registry import CURVES, METRICS
 from fcn_ablation.models.fcn8s import FCN8s
@@ -85,15 +87,17 @@ def grid_names(dm: SaliencyDataModule, n: int) -> tuple[str, ...]:
 
 
 def score_on_set(trainer: pl.Trainer, module: SaliencyModule, dm: SaliencyDataModule, name: str,
-                grid_images: int) -> tuple[SetEntry, dict]:  # fmt: skip
+                grid_images: int, maps_to: Path | None = None) -> tuple[SetEntry, dict]:  # fmt: skip
     """Test `module`'s network on set `name` (its data module `dm`): the `test_sets` entry
-    (`store.tested.entry`) and the per-image arrays (`per_image_arrays`). Logged as `test/<name>/...`."""
-    before = module.test_prefix, module.keep_maps
+    (`store.tested.entry`) and the per-image arrays (`per_image_arrays`). Logged as `test/<name>/...`.
+    `maps_to`: a folder every map is also saved to, as `<image stem>.png` (`evaluation.maps`)."""
+    before = module.test_prefix, module.keep_maps, module.save_maps_to
     module.test_prefix, module.keep_maps = f"test/{name}", set(grid_names(dm, grid_images))
+    module.save_maps_to = maps_to
     try:
         metrics = trainer.test(module, datamodule=dm, verbose=False)[0]
     finally:
-        module.test_prefix, module.keep_maps = before
+        module.test_prefix, module.keep_maps, module.save_maps_to = before
     scores = {k: metrics[f"test/{name}/{k}"] for k in METRICS if f"test/{name}/{k}" in metrics}
     section = OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True)
     return tested.entry(scores, len(dm.test_set), dm.summary(), section), per_image_arrays(module)
@@ -122,13 +126,23 @@ def tester(accelerator: str, progress: bool) -> pl.Trainer:
 
 
 def evaluate_stored(record: Record, name: str, dm: SaliencyDataModule, trainer: pl.Trainer, results_dir: str | Path,
-                    grid_images: int, config: dict, rerun: bool = False) -> tuple[Path | None, SetEntry | None]:  # fmt: skip
+                    grid_images: int, config: dict, rerun: bool = False,
+                    maps_dir: str | Path | None = None) -> tuple[Path | None, SetEntry | None]:  # fmt: skip
     """Test a stored record's weights on set `name` and file the result beside it
     (`store.tested.file_evaluation`). Skipped, as a done job is, when the record already has a
     result on this set's split files (unless `rerun`): returns (None, that result's entry)."""
     done = tested.done_on(record, name, dm.summary()["split_hash"], dm.summary()["eval_input"])
-    if done is not None and not rerun:
+    if done is not None and not rerun and maps_dir is None:  # maps asked for: scored again, saving them
         return None, done.entry()
     module = SaliencyModule(load_trained(record, results_dir), optimizer=None)
-    entry, arrays = score_on_set(trainer, module, dm, name, grid_images)
+    entry, arrays = score_on_set(trainer, module, dm, name, grid_images, maps_of(maps_dir, record, name))
     return tested.file_evaluation(record, name, entry, arrays, config), entry
+
+
+def maps_of(maps_dir: str | Path | None, record: Record, name: str) -> Path | None:
+    """Where a record's maps of set `name` are saved under `maps_dir` (None: not saved)."""
+    if maps_dir is None:
+        return None
+    return results_layout.maps_dir(
+        maps_dir, method_name(record.experiment, filing.row_label(record), record.the_seed), name
+    )
