@@ -74,7 +74,8 @@ def data_modules_to_test(sections: dict, cache_dir: str, accelerator: str, progr
         except DataError as err:  # its hints name the job's own `dataset.*` keys: name this set's instead
             if key is None:
                 raise
-            raise DataError(f"test_on={name}: {str(err).replace('dataset.', f'{key}.{name}.')}") from None
+            # `++`: adds the key where the config has none (`test_data` is empty by default), sets it where it has
+            raise DataError(f"test_on={name}: {str(err).replace('dataset.', f'++{key}.{name}.')}") from None
         if not len(dm.test_set):
             raise DataError(f"test_on={name}: {dm.split_dir}/test.txt lists no usable test image; test on another set")
         out[name] = dm
