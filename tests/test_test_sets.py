@@ -206,7 +206,7 @@ def test_a_missing_test_set_stops_the_job_before_it_trains(tmp_path, cache_dir):
     over = tiny_overrides(tmp_path, cache_dir, "test_on=[synthetic,ecssd]", "+test_data.ecssd.root=/nowhere")
     with pytest.raises(
         DataError,
-        match=r"^test_on=ecssd: /nowhere: data set root does not exist; pass test_data\.ecssd\.root=/path/to/ecssd "
+        match=r"^test_on=ecssd: /nowhere: data set root does not exist; pass \+\+test_data\.ecssd\.root=/path/to/ecssd "
         r"\(or set ECSSD_ROOT\)",
     ):
         run_job(tmp_path / "results" / "runs" / "job", over)
@@ -277,3 +277,21 @@ def test_paste_ranks_as_printed_and_other_methods_are_rows_with_unknown_cost():
     assert all("**0.061**" in rows[r] for r in ("baseline", "a", "colour_contrast")) and "<u>" not in rows["b"].split(" | ")[-1]
     assert rows["colour_contrast"].startswith("| colour_contrast | - | - | - | - | **0.900** |")
     assert "<u>0.800</u>" in rows["baseline"] and "| 0.700 |" in rows["a"]  # ranked with the method: 0.9 best
+
+
+def test_another_set_is_scored_whole_unless_its_split_is_named_and_the_hint_composes():
+    """A benchmark set tested after another set's training is scored whole, as papers score it
+    (DUT-OMRON's own file splits it 80/10/10 for training on it); the hint's `++test_data...`
+    override is one Hydra takes whether or not the key exists."""
+    from fcn_ablation.config.datasets import section_of_test_set
+
+    train = app_config([]).dataset
+    whole = section_of_test_set(train, "dut_omron")
+    assert (whole.split.train, whole.split.val, whole.split.test) == (0.0, 0.0, 1.0)
+    own = section_of_test_set(train, "dut_omron", {"split": {"train": 0.8, "val": 0.1, "test": 0.1}})
+    assert own.split.test == pytest.approx(0.1)
+    assert section_of_test_set(train, train.name) is train  # its own set: its own test split
+    cfg = app_config(["test_on=[ecssd]", "++test_data.ecssd.root=/data/ECSSD"])
+    assert cfg.test_data.ecssd.root == "/data/ECSSD"
+    cfg = app_config(["test_on=[ecssd]", "+test_data.ecssd.root=/a", "++test_data.ecssd.root=/b"])
+    assert cfg.test_data.ecssd.root == "/b"

@@ -137,8 +137,12 @@ def _some(names: list[str]) -> str:
 
 
 def splits_hash(directory: Path) -> str:
-    """SHA-256 (first 16 hex digits) over the three split files, in order."""
+    """SHA-256 (first 16 hex digits) over the three split files, in order, each after its name and
+    length: a split is one seed's permutation cut in three, so the files' bare concatenation is the
+    same for every fraction of one seed (70/10/20 and test-only would be "the same test")."""
     h = hashlib.sha256()
     for name in SPLITS:
-        h.update((Path(directory) / f"{name}.txt").read_bytes())
+        data = (Path(directory) / f"{name}.txt").read_bytes()
+        h.update(f"{name}:{len(data)}\n".encode())
+        h.update(data)
     return h.hexdigest()[:16]
