@@ -112,7 +112,12 @@ def test_a_job_tests_on_each_set_and_a_later_evaluation_is_the_same_test(tmp_pat
         curves = pd.read_csv(folder / "curves_by_seed.csv")
         assert len(curves) == 256 and curves.f.max() == pytest.approx(scores["max_f"], abs=1e-6)
     tex = (out / "table.tex").read_text()
-    assert tex.count("\\multicolumn{6}{c}") == 3 and "\\resizebox{\\textwidth}" in tex and "synthetic\\_128" in tex and "\\toprule" in tex
+    assert (
+        tex.count("\\multicolumn{6}{c}") == 3
+        and "\\resizebox{\\textwidth}" in tex
+        and "synthetic\\_128" in tex
+        and "\\toprule" in tex
+    )
     report = (out / "report.md").read_text()
     assert "## Every test set" in report and "[curves](test_sets/ecssd/curves.png)" in report
 
@@ -247,11 +252,16 @@ def test_paste_tables_mark_best_second_and_the_untold_apart():
 
     tables = {"set_one": table([0.90, 0.80, 0.85], [0.10, 0.30, 0.20], [True, False]),
               "two": table([0.70, 0.75, 0.60], [0.20, 0.10, 0.40], [False, True])}  # fmt: skip
-    tables["set_one"] = tables["set_one"].assign(params_m=[1.5, 0.5, 0.75], gmacs=[2.0, 1.0, 1.5], job_ms_per_image=[10.0, 5.0, 8.0])
+    tables["set_one"] = tables["set_one"].assign(
+        params_m=[1.5, 0.5, 0.75], gmacs=[2.0, 1.0, 1.5], job_ms_per_image=[10.0, 5.0, 8.0]
+    )
     md = paste.markdown(tables).splitlines()
     assert md[0].startswith("| method | #Params (M) | GMACs | ms | FPS | set_one: max F | set_one: mean F |")
     # size, cost and speed of the network scored (FPS = 1000 / ms), then each set's scores
-    assert md[2].startswith("| baseline | 1.50 | 2.00 | 10.0 | 100 | **0.900 ± 0.010** |") and "<u>0.850 ± 0.010</u> ≈" in md[4]
+    assert (
+        md[2].startswith("| baseline | 1.50 | 2.00 | 10.0 | 100 | **0.900 ± 0.010** |")
+        and "<u>0.850 ± 0.010</u> ≈" in md[4]
+    )
     assert "**0.100 ± 0.000**" in md[2] and "<u>0.200 ± 0.000</u>" in md[4]  # MAE: lower is better
     assert "**0.750 ± 0.010**" in md[3] and "<u>0.700 ± 0.010</u>" in md[2]
     tex = paste.latex(tables, "Ours: ± half-width; 95 %")
@@ -274,7 +284,10 @@ def test_paste_ranks_as_printed_and_other_methods_are_rows_with_unknown_cost():
     md = paste.markdown({"s": df}).splitlines()
     rows = {line.split(" | ")[0].strip("| "): line for line in md[2:]}
     # MAE 0.0612, 0.0608 and 0.0611 all print as 0.061: all three best, none second
-    assert all("**0.061**" in rows[r] for r in ("baseline", "a", "colour_contrast")) and "<u>" not in rows["b"].split(" | ")[-1]
+    assert (
+        all("**0.061**" in rows[r] for r in ("baseline", "a", "colour_contrast"))
+        and "<u>" not in rows["b"].split(" | ")[-1]
+    )
     assert rows["colour_contrast"].startswith("| colour_contrast | - | - | - | - | **0.900** |")
     assert "<u>0.800</u>" in rows["baseline"] and "| 0.700 |" in rows["a"]  # ranked with the method: 0.9 best
 
