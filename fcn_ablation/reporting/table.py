@@ -101,7 +101,7 @@ def table(recs: list[Record], paper: pd.DataFrame | None = None, bench: Benchmar
         first = next(iter(by_seed.values()))
         row = {"experiment": experiment, "init": label, "n": len(by_seed), "seeds": " ".join(str(s) for s in sorted(by_seed)),
                "changed_layers": compact_layers(first.changed_layers), "params_m": first.params / 1e6,
-               "gmacs": first.macs / 1e9, "test_images": first.test_images, "reference": (experiment, label) == ref_key,
+               "gmacs": first.macs / 1e9, "cost_at": cost_scale(first), "test_images": first.test_images, "reference": (experiment, label) == ref_key,
                "train_devices": "; ".join(sorted({r.device for r in by_seed.values()})),
                "job_ms_per_image": float(np.mean([r.detection_ms_per_image for r in by_seed.values()]))}  # fmt: skip
         arrays = {s: record_arrays(r) for s, r in by_seed.items()} if ref and (experiment, label) != ref_key else {}
@@ -149,6 +149,15 @@ def table(recs: list[Record], paper: pd.DataFrame | None = None, bench: Benchmar
         )
     df.attrs.update(reference=ref_key, permutations=permutations, alpha=alpha)
     return df
+
+
+def cost_scale(record: Record) -> str:
+    """The scale a record's #params and MACs were counted at: its width and the cost's input size
+    (`w0.0625-400x300`, as a benchmark's folder names its scale)."""
+    from fcn_ablation.store.filing import scale_name
+
+    hw = record.cost_input_hw or [0, 0]
+    return scale_name(float(record.width_multiplier or 0), *hw)
 
 
 def compact_layers(layers: list[str]) -> str:
@@ -231,6 +240,9 @@ def _with_time(df: pd.DataFrame, bench: Benchmark, alpha: float) -> pd.DataFrame
         "time_p",
     ]
     time = pd.DataFrame(rows, index=df.index, columns=cols).astype(float)
+    # MACs against the baseline at the benchmark's scale, the time's: no row mixes two widths
+    df = df.assign(macs_vs_base_pct=(100 * (time.macs_ratio - 1)).where(time.macs_ratio.notna(), df.get("macs_vs_base_pct")))
+    time["time_at"] = bench.path.name
     for c in ("", "_ci_low", "_ci_high"):
         time[f"time_vs_base_pct{c}"] = 100 * (time[f"time_ratio{c}"] - 1)
     # One test per experiment (rows of other initialisations share its widths, so its time).

@@ -80,14 +80,19 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     """`settings`: a record of the table, whose settings it states; `floor`: the centre prior's scores on the same test images (`reporting.floor`), a row of both tables."""
     several_inits = df.init.nunique() > 1
     has_ref = df.reference.any()
+    # every size, cost and time column names the scale it was measured at (`w1-400x300`)
+    times = df["time_at"].dropna().unique() if "time_at" in df else []
+    at_time = f" ({times[0]})" if len(times) else ""
+    costs = df["cost_at"].dropna().unique() if "cost_at" in df else []
+    at_macs = at_time or (f" ({costs[0]})" if len(costs) == 1 else "")
     main = pd.DataFrame({
         "exp": df.experiment,
         **({"init": df.init} if several_inits else {}),
         "n": df.n,
         "thinned layers": df.changed_layers,
-        "ms/image": [_ci(r.get("ms_per_image"), r.get("ms_ci_low"), r.get("ms_ci_high"), "{:.1f}") for _, r in df.iterrows()],
-        "time vs base": [_change(r, "time_vs_base_pct", "time_significant") for _, r in df.iterrows()],
-        "MACs vs base": [("-" if pd.isna(r.get("macs_vs_base_pct", math.nan)) else f"{r.macs_vs_base_pct:+.1f} %") for _, r in df.iterrows()],
+        f"ms/image{at_time}": [_ci(r.get("ms_per_image"), r.get("ms_ci_low"), r.get("ms_ci_high"), "{:.1f}") for _, r in df.iterrows()],
+        f"time vs base{at_time}": [_change(r, "time_vs_base_pct", "time_significant") for _, r in df.iterrows()],
+        f"MACs vs base{at_macs}": [("-" if pd.isna(r.get("macs_vs_base_pct", math.nan)) else f"{r.macs_vs_base_pct:+.1f} %") for _, r in df.iterrows()],
         "max F": [_ci(r.max_f, r.max_f_ci_low, r.max_f_ci_high) for _, r in df.iterrows()],
         "max F vs base": [_change(r, "max_f_delta", "max_f_significant", "", "{:+.4f}") for _, r in df.iterrows()],
         "F vs base": [_change(r, "f_vs_base_pct", "max_f_significant") for _, r in df.iterrows()],
@@ -132,7 +137,9 @@ def markdown(df: pd.DataFrame, dataset: str, key: str, paper_name: str, settings
     lines += [f"- Table key `{key}` (settings and split files); records in `{store or f'results/store/{dataset}/{key}'}/`; config of every row in its record.",
               f"- Rows: (experiment, initialisation); n = seeds, the newest record per seed; {seeds}.",
               f"- Trained on: {'; '.join(sorted(set('; '.join(df.train_devices).split('; '))))}.",
-              f"- MACs and params at {df.attrs.get('cost_hw', '300x400')} (H x W), counting convolutions and deconvolutions."]  # fmt: skip
+              f"- MACs and params at {df.attrs.get('cost_hw', '300x400')} (H x W), counting convolutions and deconvolutions; "
+              f"the `params_m` and `gmacs` of results.csv at the trained width ({', '.join(sorted(set(df.get('cost_at', pd.Series(dtype=str)).dropna()))) or '-'}), "
+              "`MACs vs base` and every time column at the benchmark's scale, named in their headers."]  # fmt: skip
     if paper_name != "-":  # a table on another test set than the training set's has no paper column
         lines.append(f"- Paper columns: `results/paper/{paper_name}` (GTX 1080 Ti, full width, MSRA10K or DUT-OMRON).")
     lines += [f"- {n}" for n in notes]
