@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -379,3 +380,39 @@ def test_a_job_entry_is_written_in_the_form_jobs_always_wrote_and_reads_back(tmp
     add_skipped(tmp, [JobEntry.from_json(skipped)])
     add_skipped(tmp, [JobEntry.from_json(skipped)])
     assert [e.to_json() for e in skipped_entries(tmp)] == [skipped, skipped]
+
+
+def test_a_sweep_of_variants_gets_its_baseline_first_once_per_seed():
+    """Issue 37: `-m experiment=a,b seed=0,1` gets the baseline's two jobs first, with the same
+    overrides; a sweep that holds them, or `sweep_baseline=false`, gets none."""
+    from hydra_plugins.fcn_ablation_launchers.sweeper import with_baselines
+
+    jobs = [[f"experiment={e}", f"seed={s}", "trainer.max_epochs=1"] for e in ("a", "b") for s in (0, 1)]
+    added, all_jobs = with_baselines(jobs)
+    assert added == [["seed=0", "trainer.max_epochs=1", "experiment=baseline"],
+                     ["seed=1", "trainer.max_epochs=1", "experiment=baseline"]]  # fmt: skip
+    assert all_jobs == added + jobs
+    assert with_baselines([["experiment=baseline", "seed=0"], ["experiment=a", "seed=0"]])[0] == []
+    # an experiment of one's own, changed by overrides: the baseline takes none of them
+    assert with_baselines([["experiment=a", "experiment.factors.fc6=0.25", "seed=2"]])[0] == [
+        ["seed=2", "experiment=baseline"]
+    ]
+
+
+@pytest.mark.slow
+def test_the_projects_sweep_of_variants_reports_every_change_against_its_baseline(tmp_path, cache_dir):
+    """The bar of issue 37: `python -m fcn_ablation -m experiment=a,b trainer.max_epochs=1` into an empty
+    results folder gives a report whose "max F vs base" column is filled for a and b."""
+    res = cli("-m", "experiment=a,b", *tiny_overrides(tmp_path, cache_dir), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "the sweep has no baseline for its table: 1 baseline job(s) first" in res.stdout
+    (report,) = (tmp_path / "results" / "synthetic").glob("*/report.md")
+    rows: dict[str, str] = {}  # the first table's rows: the headline table
+    for line in report.read_text().splitlines():
+        if line.startswith("| "):
+            rows.setdefault(line.split("|")[1].strip(), line)
+    assert "No baseline" not in report.read_text()
+    for e in ("a", "b"):
+        assert re.search(r"\| [+-]0\.\d{4} ", rows[e]), rows[e]  # max F vs base: a change (one seed: no interval)
+    off = cli("-m", "experiment=a", "sweep_baseline=false", *tiny_overrides(tmp_path / "off", cache_dir), cwd=tmp_path)
+    assert off.returncode == 0 and "no baseline for its table" not in off.stdout

@@ -94,7 +94,9 @@ def _app(cfg) -> None:
             raise ConfigError(
                 "models: nothing to score; name it: models=[TABLE_KEY|STORE_FOLDER|SWEEP_FOLDER|RECORD.json,...]"
             )
-        print(f"scoring on dataset={cfg.dataset.name} (its test split: all of a test-only set; another set: dataset=NAME)")
+        print(
+            f"scoring on dataset={cfg.dataset.name} (its test split: all of a test-only set; another set: dataset=NAME)"
+        )
         done, failed = evaluate(cfg)
         for store, items in done.items():
             new = sum(1 for *_, p in items if p is not None)

@@ -366,6 +366,9 @@ class Config:
     # save every test map as an 8-bit PNG under <maps_dir>/<method>/<set>/<image stem>.png (the
     # layout PySODEvalToolkit reads; `evaluation.maps`), method `fcn8s-<experiment>-<init>-seed<k>`; null: none
     maps_dir: Optional[str] = row_attribute(None, why="what a job keeps")
+    # a sweep of variants (`-m experiment=a,b`) without the baseline's job gets it, first, with the same
+    # overrides, so that its table has every "vs base" column (hydra_plugins/.../sweeper.py); false: not
+    sweep_baseline: bool = row_attribute(True, why="how a sweep is made")
 
 
 @dataclass

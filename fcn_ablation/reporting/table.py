@@ -241,7 +241,9 @@ def _with_time(df: pd.DataFrame, bench: Benchmark, alpha: float) -> pd.DataFrame
     ]
     time = pd.DataFrame(rows, index=df.index, columns=cols).astype(float)
     # MACs against the baseline at the benchmark's scale, the time's: no row mixes two widths
-    df = df.assign(macs_vs_base_pct=(100 * (time.macs_ratio - 1)).where(time.macs_ratio.notna(), df.get("macs_vs_base_pct")))
+    df = df.assign(
+        macs_vs_base_pct=(100 * (time.macs_ratio - 1)).where(time.macs_ratio.notna(), df.get("macs_vs_base_pct"))
+    )
     time["time_at"] = bench.path.name
     for c in ("", "_ci_low", "_ci_high"):
         time[f"time_vs_base_pct{c}"] = 100 * (time[f"time_ratio{c}"] - 1)
