@@ -34,6 +34,14 @@ def test_help_says_what_the_tool_does_and_lists_its_commands(tmp_path):
         assert needle in out, needle
     assert "is powered by Hydra" not in out
     assert not (tmp_path / "results").exists()
+    # every installed command but the former name kept for scripts (pyproject's [project.scripts])
+    import tomllib
+
+    scripts = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    missing = [
+        name for name in scripts if name not in ("fcn-ablation", "fcn-ablation-baselines") and f"{name} " not in out
+    ]
+    assert not missing, missing
 
 
 def test_the_benchmark_help_lists_only_its_own_keys():
@@ -269,3 +277,25 @@ def test_a_value_out_of_range_ends_in_one_line_and_leaves_no_folder(tmp_path, ba
     (tmp_path / "results").mkdir()  # a results folder of one's own stays, empty
     res = run_module("fcn_ablation", *bad, f"paths.results_dir={tmp_path}/results", "logger=none", cwd=tmp_path)
     assert res.returncode == 2 and list((tmp_path / "results").iterdir()) == []
+
+
+def test_a_run_outside_slurm_says_nothing_of_srun_and_ends_with_its_table_key(tmp_path, cache_dir):
+    """Issue 37: on a machine that has `srun`, a job SLURM did not start says nothing about SLURM;
+    the run's last lines name its table key and its max F on each test set."""
+    import json
+    import re
+
+    from helpers import cli, tiny_overrides
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "srun").chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    res = cli(*tiny_overrides(tmp_path, cache_dir), "test_on=[synthetic,synthetic_128]", cwd=tmp_path, env_extra=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "srun" not in res.stdout + res.stderr
+    (record,) = (tmp_path / "results" / "runs").glob("*/record.json")
+    key = json.loads(record.read_text())["settings_key"]
+    assert re.search(rf"^table {key} \(synthetic\): baseline, max F synthetic 0\.\d{{4}}; synthetic_128 0\.\d{{4}}$",
+                     res.stdout, re.M), res.stdout[-1000:]  # fmt: skip

@@ -416,3 +416,16 @@ def test_the_projects_sweep_of_variants_reports_every_change_against_its_baselin
         assert re.search(r"\| [+-]0\.\d{4} ", rows[e]), rows[e]  # max F vs base: a change (one seed: no interval)
     off = cli("-m", "experiment=a", "sweep_baseline=false", *tiny_overrides(tmp_path / "off", cache_dir), cwd=tmp_path)
     assert off.returncode == 0 and "no baseline for its table" not in off.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_the_parallel_launchers_run_the_added_baseline_too(tmp_path, cache_dir, launcher):
+    """Issue 37, point 2: the baseline the sweeper adds is a job of the sweep under every launcher,
+    and the table's report measures the variant against it."""
+    res = cli("-m", "experiment=a", f"launcher={launcher}", *tiny_overrides(tmp_path, cache_dir), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "the sweep has no baseline for its table: 1 baseline job(s) first" in res.stdout
+    (report,) = (tmp_path / "results" / "synthetic").glob("*/results.csv")
+    df = __import__("pandas").read_csv(report)
+    assert df.experiment.tolist() == ["baseline", "a"] and df.max_f_delta.notna().tolist() == [False, True]

@@ -86,6 +86,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
     from fcn_ablation.training.cpu_budget import apply_cpu_budget
     from fcn_ablation.training.job import check_trainer, make_module, optimizer_config, plan_job
     from fcn_ablation.training.loggers import make_logger, settle_mode
+    from fcn_ablation.training.signals import cluster_plugins
 
     validate(cfg)
     check_trainer(cfg.trainer)
@@ -123,7 +124,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
     with tempfile.TemporaryDirectory(prefix="bench_train-") as tmp, OtherLoad() as load:
         logger = make_logger(cfg, Path(tmp), None)
         trainer = pl.Trainer(**trainer_args, logger=logger if logger is not None else False, default_root_dir=tmp,
-                             enable_checkpointing=False, callbacks=[rounds])  # fmt: skip
+                             enable_checkpointing=False, callbacks=[rounds], plugins=cluster_plugins())  # fmt: skip
         trainer.fit(module(), datamodule=data)
         if logger is not None and hasattr(logger, "experiment") and hasattr(logger.experiment, "finish"):
             logger.experiment.finish()

@@ -206,6 +206,23 @@ def failed_jobs(sweep_dir: Path) -> list[dict]:
         return [{"job_id": "?", "state": "?", "error": f"{path} unreadable", "log": str(path)}]
 
 
+def table_line(report: Path, dataset: str, key: str) -> str:
+    """One line for the end of a sweep: the table's key and its baseline's max F on each test set."""
+    import pandas as pd
+
+    from fcn_ablation.evaluation.registry import HEADLINE
+
+    sets = []
+    for path in sorted((report / results_layout.TEST_SETS).glob(f"*/{results_layout.RESULTS_CSV}")):
+        try:
+            df = pd.read_csv(path)
+            ref = df[df.reference.astype(bool)]
+            sets.append(f"{path.parent.name} {float(ref[HEADLINE].iloc[0]):.4f}" if len(ref) else f"{path.parent.name} -")
+        except (OSError, ValueError, KeyError, AttributeError):
+            continue
+    return f"table {key} ({dataset}): the baseline's max F {'; '.join(sets) or '-'}"
+
+
 class ReportCallback(Callback):
     def on_multirun_end(self, config, **kwargs) -> None:
         """The report of every table the sweep wrote to; then one line per job whose training
@@ -228,6 +245,7 @@ class ReportCallback(Callback):
                               store, type(err).__name__, err, store)  # fmt: skip
                     raise
                 print(f"report: {out / results_layout.REPORT_MD}")
+                print(table_line(out, dataset, key))
             failed = failed_jobs(sweep_dir)
             for job in failed:
                 print(f"failed: job {job['job_id']} ({job['state']}): {job['error']}; its log: {job['log']}",

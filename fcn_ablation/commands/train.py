@@ -49,6 +49,10 @@ def _app(cfg) -> float:
                 store = store_dir(cfg.paths.results_dir, record.dataset, record.settings_key)
                 out = build_report(cfg, store, Path(cfg.paths.results_dir), bench=False, to_wandb=False)
                 print(f"report: {out / REPORT_MD}")
+            scores = {record.dataset: record.scores} if record.scores else {}
+            scores.update({name: e.scores for name, e in record.test_sets.items()})
+            shown = "; ".join(f"{name} {s[HEADLINE]:.4f}" for name, s in scores.items() if HEADLINE in s)
+            print(f"table {record.settings_key} ({record.dataset}): {record.experiment}, max F {shown or '-'}")
             print(f"job folder: {output_dir}")
             return float(record.headline[HEADLINE])
     except SystemExit:

@@ -47,7 +47,7 @@ from fcn_ablation.training.cpu_budget import apply_cpu_budget
 from fcn_ablation.training.initialise import effective_source, initialise, input_space, start_checkpoint
 from fcn_ablation.training.loggers import closed_on_failure, finish_logger, make_logger, settle_mode
 from fcn_ablation.training.module import SaliencyModule
-from fcn_ablation.training.signals import lightning_interrupts, requeueable, terminable
+from fcn_ablation.training.signals import cluster_plugins, lightning_interrupts, requeueable, terminable
 from fcn_ablation.training.supervision import DivergenceGuard, SaveLast, fit
 from fcn_ablation.training.testing import (
     data_modules_to_test,
@@ -84,7 +84,9 @@ def check_trainer(trainer_cfg) -> None:
     start-up, before any work, by building one, with the closest real name for a wrong key."""
     instantiate.check_arguments("trainer", pl.Trainer, trainer_cfg, what="pytorch_lightning.Trainer")
     try:
-        pl.Trainer(**OmegaConf.to_container(trainer_cfg), logger=False, enable_checkpointing=False)
+        pl.Trainer(
+            **OmegaConf.to_container(trainer_cfg), logger=False, enable_checkpointing=False, plugins=cluster_plugins()
+        )
     except (TypeError, ValueError, MisconfigurationException) as err:
         raise ConfigError(f"trainer: {err}; fix the trainer.* setting it names") from None
 
@@ -517,11 +519,3 @@ def progress_bar(trainer_cfg) -> list:
         if trainer_cfg.enable_progress_bar
         else []
     )
-
-
-def cluster_plugins() -> list:
-    """Under SLURM, Lightning's own requeue on SIGUSR1 would fight submitit's (which requeues the
-    job; the rerun resumes from `last.ckpt`): keep Lightning's SLURM environment without it."""
-    from lightning_fabric.plugins.environments import SLURMEnvironment
-
-    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []

@@ -121,3 +121,20 @@ def interruptible():
         yield
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def cluster_plugins() -> list:
+    """The cluster environment every Trainer of ours gets. Under SLURM (a job `srun` started),
+    Lightning's own requeue on SIGUSR1 would fight submitit's (which requeues the job; the rerun
+    resumes from `last.ckpt`): Lightning's SLURM environment without it. Elsewhere the plain one,
+    named, so that Lightning does not look for SLURM itself; and outside any SLURM job, its warning
+    that `srun` is "available but not used" (on any machine that has it) is silenced."""
+    import os
+    import warnings
+
+    from lightning_fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
+    from lightning_fabric.plugins.environments.slurm import _is_srun_used
+
+    if "SLURM_JOB_ID" not in os.environ:  # no SLURM job at all: the hint is about nothing here (Lightning asks again when it resumes)
+        warnings.filterwarnings("ignore", message="The `srun` command is available on your system but is not used")
+    return [SLURMEnvironment(auto_requeue=False)] if _is_srun_used() else [LightningEnvironment()]

@@ -30,6 +30,7 @@ from fcn_ablation.models.model_file import load_model
 from fcn_ablation.store import filing, tested
 from fcn_ablation.store.record import Record, SetEntry
 from fcn_ablation.training.module import SaliencyModule
+from fcn_ablation.training.signals import cluster_plugins
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def load_trained(record: Record, results_dir: str | Path) -> FCN8s:
 def tester(accelerator: str, progress: bool) -> pl.Trainer:
     """A Trainer that only tests: no logger, no checkpoints."""
     return pl.Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=progress, enable_model_summary=False)  # fmt: skip
+                      enable_progress_bar=progress, enable_model_summary=False, plugins=cluster_plugins())  # fmt: skip
 
 
 def evaluate_stored(record: Record, name: str, dm: SaliencyDataModule, trainer: pl.Trainer, results_dir: str | Path,
