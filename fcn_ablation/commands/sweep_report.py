@@ -217,7 +217,9 @@ def table_line(report: Path, dataset: str, key: str) -> str:
         try:
             df = pd.read_csv(path)
             ref = df[df.reference.astype(bool)]
-            sets.append(f"{path.parent.name} {float(ref[HEADLINE].iloc[0]):.4f}" if len(ref) else f"{path.parent.name} -")
+            sets.append(
+                f"{path.parent.name} {float(ref[HEADLINE].iloc[0]):.4f}" if len(ref) else f"{path.parent.name} -"
+            )
         except (OSError, ValueError, KeyError, AttributeError):
             continue
     return f"table {key} ({dataset}): the baseline's max F {'; '.join(sets) or '-'}"

@@ -139,12 +139,13 @@ def plot(df: pd.DataFrame, path: Path, title: str, emphasise: tuple[str, ...] = 
         label = f"{e} ({i})" if several else e
         label = f"{label}, max F {g.f.max():.3f}"
         band = {"color": style["color"], "alpha": 0.12 if n_rows <= 10 else 0.04, "lw": 0}  # many rows: fainter
-        if g.precision.notna().any():  # records older than their PR curves have F and E only
-            axes[0].plot(g.recall, g.precision, label=label, **style)
-            axes[0].fill_between(g.recall, _unit(g.precision_low), _unit(g.precision_high), **band)
+        x = {c: g[c].to_numpy(dtype=float) for c in ("recall", "precision", "threshold", "f", "e")}  # plain floats:
+        if g.precision.notna().any():  # records older than their PR curves have F and E only     # older matplotlib
+            axes[0].plot(x["recall"], x["precision"], label=label, **style)
+            axes[0].fill_between(x["recall"], _unit(g.precision_low), _unit(g.precision_high), **band)
         for ax, n in ((axes[1], "f"), (axes[2], "e")):
-            ax.plot(g.threshold, g[n], label=label, **style)
-            ax.fill_between(g.threshold, _unit(g[f"{n}_low"]), _unit(g[f"{n}_high"]), **band)
+            ax.plot(x["threshold"], x[n], label=label, **style)
+            ax.fill_between(x["threshold"], _unit(g[f"{n}_low"]), _unit(g[f"{n}_high"]), **band)
     for ax, (x, y) in zip(axes, (("recall", "precision"), ("threshold", "F-measure (β² = 0.3)"),
                                  ("threshold", "E-measure"))):  # fmt: skip
         ax.set_xlabel(x)

@@ -135,6 +135,8 @@ def cluster_plugins() -> list:
     from lightning_fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
     from lightning_fabric.plugins.environments.slurm import _is_srun_used
 
-    if "SLURM_JOB_ID" not in os.environ:  # no SLURM job at all: the hint is about nothing here (Lightning asks again when it resumes)
+    if (
+        "SLURM_JOB_ID" not in os.environ
+    ):  # no SLURM job at all: the hint is about nothing here (Lightning asks again when it resumes)
         warnings.filterwarnings("ignore", message="The `srun` command is available on your system but is not used")
     return [SLURMEnvironment(auto_requeue=False)] if _is_srun_used() else [LightningEnvironment()]
