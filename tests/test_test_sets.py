@@ -308,3 +308,18 @@ def test_another_set_is_scored_whole_unless_its_split_is_named_and_the_hint_comp
     assert cfg.test_data.ecssd.root == "/data/ECSSD"
     cfg = app_config(["test_on=[ecssd]", "+test_data.ecssd.root=/a", "++test_data.ecssd.root=/b"])
     assert cfg.test_data.ecssd.root == "/b"
+
+
+def test_two_fractions_of_one_seed_are_two_tests_though_their_files_hash_alike(tmp_path):
+    """A split is one seed's permutation cut in three: the files of 70/10/20 and of test-only
+    concatenate to the same bytes, so their hash agrees; `split_id` tells the two tests apart."""
+    from fcn_ablation.data import splits
+
+    names = [f"img{i}" for i in range(20)]
+    for fractions in ((0.7, 0.1, 0.2), (0.0, 0.0, 1.0)):
+        splits.load_or_write_splits(splits.split_dir(tmp_path, fractions, 0), names, fractions, 0, "error")
+    own, whole = splits.split_dir(tmp_path, (0.7, 0.1, 0.2), 0), splits.split_dir(tmp_path, (0.0, 0.0, 1.0), 0)
+    summaries = [{"split_hash": splits.splits_hash(d), "split_dir": str(d)} for d in (own, whole)]
+    assert summaries[0]["split_hash"] == summaries[1]["split_hash"]  # the permutation is cut, not redrawn
+    assert splits.split_id(summaries[0]) != splits.split_id(summaries[1])
+    assert splits.split_id(summaries[0]).endswith(own.name) and splits.split_id({"split_hash": None}) is None

@@ -50,7 +50,11 @@ def evaluate(cfg) -> tuple[dict[Path, list[tuple]], list[str]]:
         space = {k: r.config.get("dataset", {}).get(k, cfg.dataset[k]) for k in INPUT_SPACE}
         if size != "trained":
             space["eval_size"] = size
-        tag = repr(sorted(space.items()))
+        if name == r.dataset and isinstance(r.config.get("dataset", {}).get("split"), dict):
+            # the set it was trained on: its own test split, never the set's default (PASCAL-S's is all of
+            # it, training images included)
+            space["split"] = dict(r.config["dataset"]["split"])
+        tag = repr(sorted((k, repr(v)) for k, v in space.items()))
         if tag not in modules:
             section = OmegaConf.merge(cfg.dataset, space)
             found = data_modules_to_test({name: section}, cfg.paths.cache_dir, cfg.accelerator, cfg.progress, key=None)

@@ -57,11 +57,17 @@ def split_base(root: Path, cache_dir: Path, name: str, fractions=None, seed: int
     return cache_dir / "splits" / f"{name}-{tag}"
 
 
-def written_split_hash(cfg_dataset, cache_dir: str) -> str | None:
-    """The split hash a job on `cfg_dataset` will find (`summary()["split_hash"]`), read from the
-    split files alone, without listing or checking the data; None when they are not all written
-    yet, or when the job may still change them (`split.new_pairs=add`). Lets a launcher find a
-    sweep's finished jobs before it starts them."""
+def written_split_id(cfg_dataset, cache_dir: str) -> str | None:
+    """`splits.split_id` of the split files a job on `cfg_dataset` will find, or None (as `written_split_hash`)."""
+    directory = _written_split_dir(cfg_dataset, cache_dir)
+    return (
+        None
+        if directory is None
+        else splitting.split_id({"split_hash": splitting.splits_hash(directory), "split_dir": str(directory)})
+    )
+
+
+def _written_split_dir(cfg_dataset, cache_dir: str) -> Path | None:
     s = cfg_dataset.split
     if str(s.new_pairs) in ("add", "NewPairs.add"):
         return None
@@ -69,9 +75,16 @@ def written_split_hash(cfg_dataset, cache_dir: str) -> str | None:
     fractions = (s.train, s.val, s.test)
     root = dataset_root(cfg_dataset, cache_dir)
     directory = splitting.split_dir(split_base(root, cache, cfg_dataset.name, fractions, s.seed), fractions, s.seed)
-    if not all((directory / f"{n}.txt").is_file() for n in splitting.SPLITS):
-        return None
-    return splitting.splits_hash(directory)
+    return directory if all((directory / f"{n}.txt").is_file() for n in splitting.SPLITS) else None
+
+
+def written_split_hash(cfg_dataset, cache_dir: str) -> str | None:
+    """The split hash a job on `cfg_dataset` will find (`summary()["split_hash"]`), read from the
+    split files alone, without listing or checking the data; None when they are not all written
+    yet, or when the job may still change them (`split.new_pairs=add`). Lets a launcher find a
+    sweep's finished jobs before it starts them."""
+    directory = _written_split_dir(cfg_dataset, cache_dir)
+    return None if directory is None else splitting.splits_hash(directory)
 
 
 def default_workers() -> int:

@@ -137,12 +137,22 @@ def _some(names: list[str]) -> str:
 
 
 def splits_hash(directory: Path) -> str:
-    """SHA-256 (first 16 hex digits) over the three split files, in order, each after its name and
-    length: a split is one seed's permutation cut in three, so the files' bare concatenation is the
-    same for every fraction of one seed (70/10/20 and test-only would be "the same test")."""
+    """SHA-256 (first 16 hex digits) over the three split files, in order (part of a table's key).
+
+    A split is one seed's permutation cut in three, so this bare concatenation is the same for every
+    fraction of one seed: 70/10/20 and test-only hash alike. A table's key holds the fractions too
+    (they are settings), so no two tables share a key that way; where results on a test set are
+    compared (the same test or not), `split_id` tells them apart."""
     h = hashlib.sha256()
     for name in SPLITS:
-        data = (Path(directory) / f"{name}.txt").read_bytes()
-        h.update(f"{name}:{len(data)}\n".encode())
-        h.update(data)
+        h.update((Path(directory) / f"{name}.txt").read_bytes())
     return h.hexdigest()[:16]
+
+
+def split_id(summary: dict) -> str | None:
+    """Which test a data summary's split is: its hash and its folder's name (fractions and seed,
+    `70-10-20-seed0`), since the hash alone is the same for every fraction of one seed."""
+    split_hash, folder = summary.get("split_hash"), summary.get("split_dir")
+    if split_hash is None:
+        return None
+    return f"{split_hash}:{Path(folder).name}" if folder else str(split_hash)

@@ -86,9 +86,7 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
         tables[name].attrs["cost_hw"] = df.attrs["cost_hw"]
     floors = {name: centre_prior(views[name], out_dir / results_layout.TEST_SETS / name) for name in sets}
     found = tested.methods_by_set(store, log)
-    methods = {
-        name: (found.get(name, []), method_rows(found.get(name, []), views[name][0].split_hash)) for name in sets
-    }
+    methods = {name: (found.get(name, []), method_rows(found.get(name, []), views[name][0].split_id)) for name in sets}
     text = markdown(df, title, key, paper_name, recs[-1], bench, notes, shown_path(store), floors[primary])
     atomic_write_text(
         out_dir / results_layout.REPORT_MD,

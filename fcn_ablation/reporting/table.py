@@ -42,9 +42,9 @@ def load_store(store: Path) -> list[Record]:
             raise UserError(
                 f"{store}: records of different {what}s ({', '.join(values)}) in one folder; move the strays out"
             )
-    splits = sorted({str(r.split_hash) for r in recs})
+    splits = sorted({str(r.split_id) for r in recs})
     if len(splits) > 1:  # stores written before the split was part of the key
-        first = {s: next(r.path for r in recs if str(r.split_hash) == s) for s in splits}
+        first = {s: next(r.path for r in recs if str(r.split_id) == s) for s in splits}
         raise UserError(
             f"{store}: records tested on {len(splits)} different splits ("
             + "; ".join(f"split {s}: e.g. {Path(p).name}" for s, p in first.items())
@@ -258,13 +258,13 @@ def _with_time(df: pd.DataFrame, bench: Benchmark, alpha: float) -> pd.DataFrame
     return pd.concat([df, time], axis=1)
 
 
-def method_rows(recs: list[Record], split_hash: str | None) -> pd.DataFrame:
+def method_rows(recs: list[Record], split: str | None) -> pd.DataFrame:
     """Other methods scored from their saved maps on one set (`store.tested.methods_by_set`), as
     rows beside a table's: one run each (no interval), no size, cost or time (NaN: unknown).
     Results on other split files than the table's are left out, with a warning."""
     out = []
     for r in recs:
-        if r.split_hash != split_hash:
+        if r.split_id != split:
             warn_once(f"left out: {r.path}: {r.experiment}'s maps were scored on other split files than the table's "
                       "rows; score them again (fcn-ablation-maps)", log)  # fmt: skip
             continue

@@ -143,6 +143,13 @@ class Record:
         return self.data.get("split_hash")
 
     @property
+    def split_id(self) -> str | None:
+        """Which test split it was scored on (`data.splits.split_id`): what tells two tests apart."""
+        from fcn_ablation.data.splits import split_id
+
+        return split_id(self.data)
+
+    @property
     def headline(self) -> dict[str, float]:
         """Its headline scores: the test split's (a job tested on other sets only: the first of
         them), or a selection job's validation ones."""

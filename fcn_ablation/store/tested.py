@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fcn_ablation import results_layout
+from fcn_ablation.data.splits import split_id
 from fcn_ablation.store import filing
 from fcn_ablation.store.record import Record, SetEntry
 
@@ -47,6 +48,10 @@ class SetResult:
     @property
     def split_hash(self) -> str | None:
         return self.data.get("split_hash")
+
+    @property
+    def split_id(self) -> str | None:
+        return split_id(self.data)
 
     def entry(self) -> SetEntry:
         """It as a record's `test_sets` holds it, under its name."""
@@ -101,11 +106,11 @@ def results_of(record: Record, log=None) -> dict[str, SetResult]:
     return out
 
 
-def done_on(record: Record, name: str, split_hash: str | None, eval_input: str | None = None) -> SetResult | None:
+def done_on(record: Record, name: str, split: str | None, eval_input: str | None = None) -> SetResult | None:
     """The record's result on set `name` tested on the same split files (and, given `eval_input`,
     at the same input size: "native" or "HxW"), if it has one."""
     r = results_of(record).get(name)
-    if r is None or r.split_hash != split_hash:
+    if r is None or r.split_id != split:
         return None
     return r if eval_input is None or r.data.get("eval_input", "native") == eval_input else None
 
@@ -151,8 +156,8 @@ def by_set(recs: list[Record], log=None) -> dict[str, list[Record]]:
 
 
 def _views(name: str, found: list[tuple[Record, SetResult]], log) -> list[Record]:
-    newest = max(found, key=lambda f: f[1].created)[1].split_hash
-    other = [r for r, res in found if res.split_hash != newest]
+    newest = max(found, key=lambda f: f[1].created)[1].split_id
+    other = [r for r, res in found if res.split_id != newest]
     if other:
         log.warning(
             "%s: %d records were tested on other split files than the newest (%s), e.g. %s; left out of its table "
@@ -161,7 +166,7 @@ def _views(name: str, found: list[tuple[Record, SetResult]], log) -> list[Record
         )  # fmt: skip
     out = []
     for r, res in found:
-        if res.split_hash != newest:
+        if res.split_id != newest:
             continue
         path = res.arrays_file.with_suffix(".json") if res.arrays_file is not None else None
         config = {**r.config, "dataset": res.dataset or r.config.get("dataset", {})}

@@ -25,8 +25,9 @@ from fcn_ablation.config.checks import validate
 from fcn_ablation.config.rows import BASELINE, training_epochs
 from fcn_ablation.config.schema import OptimizerConfig, SpeedConfig, TrainSpeedConfig
 from fcn_ablation.config.settings_key import settings_key
-from fcn_ablation.data.datamodule import SaliencyDataModule, written_split_hash
+from fcn_ablation.data.datamodule import SaliencyDataModule, written_split_hash, written_split_id
 from fcn_ablation.data.pairs import upright_size
+from fcn_ablation.data.splits import split_id
 from fcn_ablation.errors import ConfigError, Diverged
 from fcn_ablation.evaluation.maps import method_name
 from fcn_ablation.evaluation.registry import HEADLINE, METRICS
@@ -234,8 +235,8 @@ def tested_everywhere(cfg, record: Record) -> bool:
     if not cfg.test:
         return True
     for name, section in other_test_sections(cfg.dataset, cfg.test_on, cfg.test_data).items():
-        split_hash = written_split_hash(section, cfg.paths.cache_dir)
-        if split_hash is None or tested.done_on(record, name, split_hash) is None:
+        split = written_split_id(section, cfg.paths.cache_dir)
+        if split is None or tested.done_on(record, name, split) is None:
             return False
     return True
 
@@ -328,7 +329,7 @@ def _test_done_job(cfg, record: Record, others: dict) -> None:
     test its stored weights on each, as `fcn-ablation-evaluate` would, instead of training again."""
     trainer = None
     for name, dm in others.items():
-        if tested.done_on(record, name, dm.summary()["split_hash"]) is not None:
+        if tested.done_on(record, name, split_id(dm.summary())) is not None:
             continue
         trainer = trainer or tester(cfg.trainer.accelerator, bool(cfg.trainer.enable_progress_bar))
         section = OmegaConf.to_container(dm.cfg, resolve=True, enum_to_str=True)

@@ -21,6 +21,7 @@ from fcn_ablation import results_layout
 from fcn_ablation.config import datasets
 from fcn_ablation.config.schema import ModelConfig
 from fcn_ablation.data.datamodule import SaliencyDataModule
+from fcn_ablation.data.splits import split_id
 from fcn_ablation.errors import DataError, why_unreadable
 from fcn_ablation.evaluation.maps import method_name
 from fcn_ablation.evaluation.metrics import mean_curves
@@ -133,7 +134,7 @@ def evaluate_stored(record: Record, name: str, dm: SaliencyDataModule, trainer: 
     """Test a stored record's weights on set `name` and file the result beside it
     (`store.tested.file_evaluation`). Skipped, as a done job is, when the record already has a
     result on this set's split files (unless `rerun`): returns (None, that result's entry)."""
-    done = tested.done_on(record, name, dm.summary()["split_hash"], dm.summary()["eval_input"])
+    done = tested.done_on(record, name, split_id(dm.summary()), dm.summary()["eval_input"])
     if done is not None and not rerun and maps_dir is None:  # maps asked for: scored again, saving them
         return None, done.entry()
     module = SaliencyModule(load_trained(record, results_dir), optimizer=None)
