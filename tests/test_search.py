@@ -76,7 +76,7 @@ def test_a_tiny_search_writes_front_plot_and_runnable_experiment_files(hydra_con
     train = [o for o in cfg.train if not o.startswith("paths.")]
     same = compose(config_name="config", overrides=[*train, "experiment=baseline", "experiment.name=baseline"])
     assert (
-        filing.done_record(base.path.parent, filing.job_name(same), same) == base.path
+        filing.done_record(base.path.parent, filing.job_name(same), "baseline", True, same) == base.path
     )  # the confirming sweep's baseline job, done
     # Front members are experiment files the ordinary app composes.
     files = sorted((tmp_path / "experiments").glob("*.yaml"))

@@ -47,13 +47,20 @@ from fcn_ablation.markdown import markdown_table
 PAPER_JOBS, PAPER_STEPS = 9 * 5, 100_000
 
 
-def settings_slug(cfg) -> str:
-    """`train-baseline-synthetic_native-w1-bf16-mixed-cl-b1`: what was timed, as a folder name."""
-    s = cfg.train_speed
+def timed_job(cfg) -> dict:
+    """What the benchmark times, read once from the composed config: a row of its table starts with it."""
+    return {"experiment": cfg.experiment.name, "dataset": cfg.dataset.name,
+            "width_multiplier": float(cfg.model.width_multiplier), "precision": str(cfg.trainer.precision),
+            "batch_size": int(cfg.dataset.batch_size)}  # fmt: skip
+
+
+def settings_slug(what: dict, s) -> str:
+    """`train-baseline-synthetic_native-w1-bf16-mixed-cl-b1`: what was timed (`timed_job`; `s`: the
+    `train_speed` section), as a folder name."""
     flags = [f for f, on in (("tf32", s.tf32), ("cl", s.channels_last), ("compile", s.compile)) if on]
     flags += [f"bucket{s.size_bucket}"] if s.size_bucket else []
-    return results_layout.bench_settings("train", cfg.experiment.name, cfg.dataset.name, f"w{cfg.model.width_multiplier:g}",
-                                         cfg.trainer.precision, *flags, f"b{cfg.dataset.batch_size}")  # fmt: skip
+    return results_layout.bench_settings("train", what["experiment"], what["dataset"], f"w{what['width_multiplier']:g}",
+                                         what["precision"], *flags, f"b{what['batch_size']}")  # fmt: skip
 
 
 def check(cfg) -> TrainBenchConfig:
@@ -139,13 +146,13 @@ def bench_train(cfg, progress: bool = True) -> Path:
     spread, median = float(mm.max() / mm.min()), float(mm.median())
     header = BenchHeader(
         device=device_label(device), device_slug=device_slug(device, torch.get_num_threads()), torch=torch.__version__,
-        settings=settings_slug(cfg), rounds=b.rounds, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        settings=settings_slug(timed_job(cfg), cfg.train_speed), rounds=b.rounds, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         other_load=load.fraction, matmul_median_s=median, matmul_spread=spread,
         under_load=under_load(load.fraction, spread, median), steps=b.steps, warmup=b.warmup, matmul_size=n,
         matmul_dtype=str(matmul_dtype(cfg.trainer.precision)), compilations=rounds.compilations,
         loader_workers=int(data.workers),
     )  # fmt: skip
-    table = summarise(raw, header, cfg, seed=b.seed)
+    table = summarise(raw, header, timed_job(cfg), seed=b.seed)
     out = results_layout.in_bench_root(b.out_dir, header.device_slug, header.settings)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(raw, out / results_layout.RAW_CSV)
@@ -156,7 +163,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
     return out
 
 
-def summarise(raw: pd.DataFrame, header: BenchHeader, cfg, seed: int = 0) -> pd.DataFrame:
+def summarise(raw: pd.DataFrame, header: BenchHeader, what: dict, seed: int = 0) -> pd.DataFrame:
     """One row per path from the rounds of `raw`: medians with bootstrap 95 % CIs, and the per-round
     ratio of Lightning's images/s to the plain loop's."""
     rng = np.random.default_rng(seed)
@@ -172,9 +179,9 @@ def summarise(raw: pd.DataFrame, header: BenchHeader, cfg, seed: int = 0) -> pd.
         flop_s = float(np.median(r.flop / r.seconds))
         step_s = float(np.median(ms)) / 1000
         rows.append({
-            "path": path, "experiment": cfg.experiment.name, "dataset": cfg.dataset.name,
-            "width_multiplier": float(cfg.model.width_multiplier), "precision": str(cfg.trainer.precision),
-            "train_speed": header.settings, "batch_size": int(cfg.dataset.batch_size), "rounds": len(r),
+            "path": path, "experiment": what["experiment"], "dataset": what["dataset"],
+            "width_multiplier": what["width_multiplier"], "precision": what["precision"],
+            "train_speed": header.settings, "batch_size": what["batch_size"], "rounds": len(r),
             "steps_per_round": int(r.steps.iloc[0]), "images_per_s": float(np.median(ips)),
             **dict(zip(("images_per_s_ci_low", "images_per_s_ci_high"), bootstrap_median_ci(ips, rng))),
             "step_ms": float(np.median(ms)), **dict(zip(("step_ms_ci_low", "step_ms_ci_high"), bootstrap_median_ci(ms, rng))),

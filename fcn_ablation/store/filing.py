@@ -327,6 +327,8 @@ def same_job(record: Record, name: str, cfg) -> bool:
     name it holds; a record older than names (no `job`) by the identity of the config it holds."""
     if record.job is not None:
         return record.job == name
+    if cfg is None:
+        return False
     config = record.config
     if not config or "init" not in config or "experiment" not in config:
         return False
@@ -336,15 +338,14 @@ def same_job(record: Record, name: str, cfg) -> bool:
         return False
 
 
-def done_record(store: Path, name: str, cfg) -> Path | None:
-    """The newest record of job `name` (`job_name(cfg)`) in its table's store, or None. A selection
-    job (`test=false`) is done by a tested record too (it holds validation scores as well); a tested
-    job only by a tested one. Records are filed under their job's name, older ones under their
-    experiment's: both start with the experiment's name."""
+def done_record(store: Path, name: str, experiment: str, test: bool, cfg=None) -> Path | None:
+    """The newest record of job `name` (`job_name`) of `experiment` in its table's store, or None. A
+    selection job (`test=false`) is done by a tested record too (it holds validation scores as well);
+    a tested job only by a tested one. Records are filed under their job's name, older ones under
+    their experiment's: both start with the experiment's name. `cfg`: the job's config, read only to
+    tell a record older than job names by its config's identity (`same_job`)."""
     found = readable_records(
-        p
-        for d in record_dirs(store, tested_only=cfg.test)
-        for p in d.glob(f"{glob.escape(cfg.experiment.name)}-*.json")
+        p for d in record_dirs(store, tested_only=test) for p in d.glob(f"{glob.escape(experiment)}-*.json")
     )
     found = sorted((r.created, p) for r, p in found if same_job(r, name, cfg))
     return found[-1][1] if found else None

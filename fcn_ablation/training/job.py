@@ -221,21 +221,25 @@ def stored_record(cfg) -> Path | None:
         done = filing.done_record(
             results_layout.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash)),
             filing.job_name(cfg),
+            cfg.experiment.name,
+            bool(cfg.test),
             cfg,
         )
-        return done if done is None or tested_everywhere(cfg, filing.read_record(done)) else None
+        others = other_test_sections(cfg.dataset, cfg.test_on, cfg.test_data) if cfg.test else {}
+        return (
+            done if done is None or tested_everywhere(others, cfg.paths.cache_dir, filing.read_record(done)) else None
+        )
     except Exception as err:  # noqa: BLE001 - a bad config or store: the job starts and says what is wrong, in one line
         log.debug("a job not known to be done before it starts (%s: %s)", type(err).__name__, err)
         return None
 
 
-def tested_everywhere(cfg, record: Record) -> bool:
-    """Whether a done job's record has a result on every other set of `test_on`, tested on the split
-    files written there now (a set not split yet, or changed, is not: the job starts and tests it)."""
-    if not cfg.test:
-        return True
-    for name, section in other_test_sections(cfg.dataset, cfg.test_on, cfg.test_data).items():
-        split = written_split_id(section, cfg.paths.cache_dir)
+def tested_everywhere(others: dict, cache_dir: str, record: Record) -> bool:
+    """Whether a done job's record has a result on every other set of `test_on` (`others`: {name:
+    section}), tested on the split files written there now (a set not split yet, or changed, is
+    not: the job starts and tests it)."""
+    for name, section in others.items():
+        split = written_split_id(section, cache_dir)
         if split is None or tested.done_on(record, name, split) is None:
             return False
     return True
@@ -278,7 +282,7 @@ def run(cfg, output_dir: Path, group: str | None = None) -> Record:
     store = results_layout.store_dir(cfg.paths.results_dir, cfg.dataset.name, settings_key(cfg, split_hash))
     name = job.name
     with terminable(), requeueable(), job_lock(store, name):
-        done = filing.done_record(store, name, cfg)
+        done = filing.done_record(store, name, job.experiment, bool(cfg.test), cfg)
         if done is not None and not cfg.rerun:
             log.info("%s: done already (%s); skipped (rerun=true trains it again)", name, done)
             print(f"skipped {name}: its record is {done} (rerun=true trains it again)")
