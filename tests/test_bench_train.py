@@ -79,7 +79,13 @@ def test_the_tables_follow_from_the_rounds_and_both_paths_see_the_same_batches(t
     # the summary recomputed from the raw rounds
     ips = raw.assign(ips=raw.images / raw.seconds).pivot(index="round", columns="path", values="ips")
     assert table.loc["lightning", "lightning_vs_plain"] == pytest.approx(float(np.median(ips.lightning / ips.plain)))
-    assert table.loc["plain", "images_per_s"] == pytest.approx(float(np.median(ips.plain)))
+    # images/s and ms/step are one statistic: images per step over the median ms/step, its interval too
+    for path in ("lightning", "plain"):
+        row = table.loc[path]
+        assert row.images_per_s * row.step_ms / 1000 == pytest.approx(1.0)  # one image a step (batch 1)
+        assert row.images_per_s_ci_low * row.step_ms_ci_high / 1000 == pytest.approx(1.0)
+        steps = raw[raw.path == path]
+        assert row.step_ms == pytest.approx(float(np.median(1000 * steps.seconds / steps.steps)))
     assert 0 < table.loc["lightning", "data_wait_share"] < 1 and table.loc["lightning", "peak_mem_mb"] > 0
     assert table.loc["lightning", "width_multiplier"] == 0.03125 and table.loc["lightning", "experiment"] == "c"
 

@@ -33,4 +33,6 @@ def load_note(header: BenchHeader) -> str:
         text += f" (rounds of {1e3 * header.matmul_median_s:.2f} ms: too short for the spread to tell load)"
     if header.under_load:
         return f"**Benchmark taken under load** ({text}): absolute times are inflated; the per-round ratios are more robust, but rerun it on a quiet machine."
+    if header.matmul_median_s < SPREAD_MIN_ROUND_S:  # the spread tells nothing: no claim of a quiet device
+        return f"Load judged by other processes' CPU time only ({text})."
     return f"Quiet machine ({text})."
