@@ -203,3 +203,13 @@ def test_a_pending_sweep_says_why_it_waits(tmp_path, cache_dir):
             job_id, _, command = line.partition("|")
             if str(tmp_path) in command:
                 subprocess.run(["scancel", job_id.split("_")[0]], check=False)
+
+
+def test_a_sweep_of_a_variant_gets_its_baseline_as_a_cluster_job(tmp_path, cache_dir):
+    """Issue 37 on SLURM: the sweeper adds the baseline before the launcher submits, so it is a job
+    of the sweep's array, and the report measures the variant against it."""
+    res = cli(*slurm_args(tmp_path, cache_dir, "experiment=e", "report.bench=false"), cwd=tmp_path, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "the sweep has no baseline for its table: 1 baseline job(s) first" in res.stdout
+    assert [p.name.split("-")[0] for p in store_files(tmp_path / "results")] == ["baseline", "e"]
+    assert "No baseline" not in next((tmp_path / "results" / "synthetic").glob("*/report.md")).read_text()
