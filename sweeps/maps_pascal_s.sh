@@ -32,9 +32,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import py_sod_metrics as M
 
 from fcn_ablation import results_layout
+from fcn_ablation.bench.metrics_speed import reference
 from fcn_ablation.data.pairs import summary_test_pairs
 from fcn_ablation.evaluation.maps import method_name, score_maps
 from fcn_ablation.evaluation.registry import METRICS
@@ -44,16 +44,9 @@ from fcn_ablation.store.filing import read_record, row_label
 store, base, maps = Path(sys.argv[1]), read_record(sys.argv[2]), Path(sys.argv[3])
 folder = results_layout.maps_dir(maps, method_name(base.experiment, row_label(base), base.the_seed), "pascal_s")
 pairs = summary_test_pairs(base.data, base.config["dataset"])
-fm, wfm, sm, em, mae = M.Fmeasure(), M.WeightedFmeasure(), M.Smeasure(), M.Emeasure(), M.MAE()
-for p in pairs:
-    pred = cv2.imread(str(folder / f"{p.stem}.png"), cv2.IMREAD_GRAYSCALE)
-    gt = np.where(cv2.imread(str(p.mask), cv2.IMREAD_GRAYSCALE) >= 128, 255, 0).astype(np.uint8)
-    for m in (fm, wfm, sm, em, mae):
-        m.step(pred=pred, gt=gt)
-f, e = fm.get_results()["fm"], em.get_results()["em"]
-pysod = {"max_f": f["curve"].max(), "mean_f": f["curve"].mean(), "adaptive_f": f["adp"], "max_e": e["curve"].max(),
-         "mean_e": e["curve"].mean(), "adaptive_e": e["adp"], "s_measure": sm.get_results()["sm"],
-         "weighted_f": wfm.get_results()["wfm"], "mae": mae.get_results()["mae"]}
+preds = [cv2.imread(str(folder / f"{p.stem}.png"), cv2.IMREAD_GRAYSCALE) for p in pairs]
+gts = [np.where(cv2.imread(str(p.mask), cv2.IMREAD_GRAYSCALE) >= 128, 255, 0).astype(np.uint8) for p in pairs]
+pysod = reference(preds, gts)  # PySODMetrics, as `fcn-ablation-bench-metrics` runs it
 ours = score_maps(folder, pairs).scores
 import pandas as pd
 

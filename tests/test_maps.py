@@ -24,20 +24,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:This class will be removed")
 
 
 def pysod_scores(maps_dir, pairs) -> dict:
-    """PySODMetrics on the saved files, read as its users read them (OpenCV, greyscale)."""
-    import py_sod_metrics as M
+    """PySODMetrics (`bench.metrics_speed.reference`) on the saved files, read as its users read them
+    (OpenCV, greyscale), the masks at the data set's threshold (0.5 of full scale)."""
+    from fcn_ablation.bench.metrics_speed import reference
 
-    fm, wfm, sm, em, mae = M.Fmeasure(), M.WeightedFmeasure(), M.Smeasure(), M.Emeasure(), M.MAE()
-    for p in pairs:
-        pred = cv2.imread(str(maps_dir / f"{p.stem}.png"), cv2.IMREAD_GRAYSCALE)
-        gt = cv2.imread(str(p.mask), cv2.IMREAD_GRAYSCALE)
-        gt = np.where(gt >= 128, 255, 0).astype(np.uint8)  # the data set's threshold (0.5 of full scale)
-        for m in (fm, wfm, sm, em, mae):
-            m.step(pred=pred, gt=gt)
-    f, e = fm.get_results()["fm"], em.get_results()["em"]
-    return {"max_f": f["curve"].max(), "mean_f": f["curve"].mean(), "adaptive_f": f["adp"], "max_e": e["curve"].max(),
-            "mean_e": e["curve"].mean(), "adaptive_e": e["adp"], "s_measure": sm.get_results()["sm"],
-            "weighted_f": wfm.get_results()["wfm"], "mae": mae.get_results()["mae"]}  # fmt: skip
+    preds = [cv2.imread(str(maps_dir / f"{p.stem}.png"), cv2.IMREAD_GRAYSCALE) for p in pairs]
+    gts = [np.where(cv2.imread(str(p.mask), cv2.IMREAD_GRAYSCALE) >= 128, 255, 0).astype(np.uint8) for p in pairs]
+    return reference(preds, gts)
 
 
 def test_a_job_saves_its_maps_which_score_as_pysodmetrics_and_another_method_joins_the_table(tmp_path, cache_dir):

@@ -26,15 +26,12 @@ from tqdm.auto import tqdm
 
 from fcn_ablation.data.pairs import Pair, decode_mask
 from fcn_ablation.errors import DataError, why_unreadable
-from fcn_ablation.evaluation.metrics import SaliencyMetrics, mean_curves
-from fcn_ablation.evaluation.registry import CURVES
+from fcn_ablation.evaluation.metrics import SaliencyMetrics, stored_arrays
 from fcn_ablation.files import atomic_write
 
 log = logging.getLogger(__name__)
 
 MAP_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # what other tools save maps as; ours are PNG
-# Per-image curves kept only as their means (`curve/<name>`): the report draws them, no test resamples them.
-MEAN_ONLY = tuple(k for name, k in CURVES.items() if name in ("precision", "recall"))
 
 
 def method_name(experiment: str, init: str, seed: int | None = None) -> str:
@@ -129,9 +126,5 @@ def score_maps(folder: str | Path, pairs: Iterable[Pair], progress: bool = False
     if resized:
         log.warning("%s: %d maps are not the size of their masks and were resized to them (%s)", folder, len(resized),
                     ", ".join(resized[:5]) + (" ..." if len(resized) > 5 else ""))  # fmt: skip
-    per_image = {k: v.numpy() for k, v in metrics.per_image().items()}
-    scores = {k: float(v) for k, v in metrics.compute().items()}
-    arrays = {"names": np.array(names)}
-    arrays.update({k: v.astype(np.float32) for k, v in per_image.items() if k not in MEAN_ONLY})
-    arrays.update({f"curve/{name}": c for name, c in mean_curves(per_image).items()})
-    return ScoredMaps(scores, arrays, resized, extra)
+    arrays = stored_arrays(names, {k: v.numpy() for k, v in metrics.per_image().items()})
+    return ScoredMaps({k: float(v) for k, v in metrics.compute().items()}, arrays, resized, extra)

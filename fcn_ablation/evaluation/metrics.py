@@ -532,3 +532,16 @@ def mean_curves(per_image: dict) -> dict[str, np.ndarray]:
     per-image values are absent is left out."""
     return {name: np.asarray(per_image[key], dtype=np.float64).mean(0) for name, key in CURVES.items()
             if key in per_image and len(per_image[key])}  # fmt: skip
+
+
+# Per-image curves kept only as their means (`curve/<name>`): the report draws them, no test resamples them.
+MEAN_ONLY = tuple(k for name, k in CURVES.items() if name in ("precision", "recall"))
+
+
+def stored_arrays(names: list[str], per_image: dict) -> dict[str, np.ndarray]:
+    """A test's per-image values as a record's `.npz` holds them: the images' names, every metric's
+    per-image values (float32) but the curves kept as means only, and the mean curves (`curve/<name>`)."""
+    out = {"names": np.array(names)}
+    out.update({k: np.asarray(v).astype(np.float32) for k, v in per_image.items() if k not in MEAN_ONLY})
+    out.update({f"curve/{name}": c for name, c in mean_curves(per_image).items()})
+    return out

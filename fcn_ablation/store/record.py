@@ -162,6 +162,13 @@ class Record:
         """Where its weights started (`init.source`; scratch for records older than initialisation)."""
         return self.init.get("source", InitSource.scratch.value)
 
+    @classmethod
+    def holding(cls, **values) -> Record:
+        """A record of these fields alone (a later evaluation's, another method's): every other field
+        is absent, so its file holds only these."""
+        written = {f.name for f in dataclasses.fields(cls)} - {*NOT_WRITTEN, *values}
+        return cls(**values, absent=frozenset(written))
+
     # ---- the JSON form
     def to_json(self) -> dict[str, Any]:
         """The flat JSON object the store holds (key order as jobs have always written it)."""

@@ -126,17 +126,12 @@ def file_evaluation(record: Record, name: str, result: SetEntry, arrays: dict | 
     return filing.write_json(folder / f"{stem}.json", evaluation(record, name, result, config).to_json())
 
 
-# The fields an evaluation's file holds: the rest of a record is the scored record's own.
-EVALUATION_FIELDS = ("experiment", "job", "seed", "evaluation_of", "dataset", "settings_key", "test_sets", "created",
-                     "config")  # fmt: skip
-
-
 def evaluation(record: Record, name: str, result: SetEntry, config: dict) -> Record:
-    """The record of a later evaluation of `record` on set `name`: who it scored, and the result."""
-    fields = {f.name for f in dataclasses.fields(Record)} - set(EVALUATION_FIELDS)
-    return Record(experiment=record.experiment, job=record.job, seed=record.the_seed, evaluation_of=record.path.name,
-                  dataset=record.dataset, settings_key=record.settings_key, test_sets={name: result},
-                  created=result.created, config=config, absent=frozenset(fields))  # fmt: skip
+    """The record of a later evaluation of `record` on set `name`: who it scored, and the result
+    (the rest of a record is the scored record's own)."""
+    return Record.holding(experiment=record.experiment, job=record.job, seed=record.the_seed,
+                          evaluation_of=record.path.name, dataset=record.dataset, settings_key=record.settings_key,
+                          test_sets={name: result}, created=result.created, config=config)  # fmt: skip
 
 
 def by_set(recs: list[Record], log=None) -> dict[str, list[Record]]:
@@ -183,11 +178,9 @@ def file_method(store: Path, method: str, name: str, result: SetEntry, arrays: d
     stem = f"{method}{SEP}{name}{SEP}{result.created}-{uuid.uuid4().hex[:6]}"
     filing.write_arrays(folder / f"{stem}.npz", prefixed(name, arrays))
     dataset, key = results_layout.table_of(store)
-    fields = {f.name for f in dataclasses.fields(Record)} - {"experiment", "dataset", "settings_key", "init_tag",
-                                                              "maps", "test_sets", "created", "config"}  # fmt: skip
-    record = Record(experiment=method, dataset=dataset, settings_key=key, init_tag=SAVED_MAPS, maps=str(maps),
-                    test_sets={name: result}, created=result.created, config={"maps": str(maps), "set": name},
-                    absent=frozenset(fields))  # fmt: skip
+    record = Record.holding(experiment=method, dataset=dataset, settings_key=key, init_tag=SAVED_MAPS, maps=str(maps),
+                            test_sets={name: result}, created=result.created,
+                            config={"maps": str(maps), "set": name})  # fmt: skip
     return filing.write_json(folder / f"{stem}.json", record.to_json())
 
 

@@ -13,7 +13,6 @@ import dataclasses
 import logging
 from pathlib import Path
 
-import numpy as np
 import pytorch_lightning as pl
 from omegaconf import OmegaConf
 
@@ -24,8 +23,8 @@ from fcn_ablation.data.datamodule import SaliencyDataModule
 from fcn_ablation.data.splits import split_id
 from fcn_ablation.errors import DataError, why_unreadable
 from fcn_ablation.evaluation.maps import method_name
-from fcn_ablation.evaluation.metrics import mean_curves
-from fcn_ablation.evaluation.registry import CURVES, METRICS
+from fcn_ablation.evaluation.metrics import stored_arrays
+from fcn_ablation.evaluation.registry import METRICS
 from fcn_ablation.models.fcn8s import FCN8s
 from fcn_ablation.models.model_file import load_model
 from fcn_ablation.store import filing, tested
@@ -35,21 +34,12 @@ from fcn_ablation.training.signals import cluster_plugins
 
 log = logging.getLogger(__name__)
 
-# Per-image curves kept only as their means (`curve/<name>`): the report draws them, no test resamples them.
-MEAN_ONLY = tuple(k for name, k in CURVES.items() if name in ("precision", "recall"))
-
 
 def per_image_arrays(module: SaliencyModule) -> dict:
     """The last test's values as a record's `.npz` holds them: every image's metric values under
     its name, the mean curves (`curve/<name>`: precision, recall, F, E over the 256 thresholds) and
     the kept 8-bit maps (`map/<name>`)."""
-    out = {"names": np.array(module.test_names)}
-    per_image = {k: v.numpy() for k, v in module.test_per_image.items()}
-    for k, v in per_image.items():
-        if k not in MEAN_ONLY:
-            out[k] = v.astype(np.float32)
-    for name, curve in mean_curves(per_image).items():
-        out[f"curve/{name}"] = curve
+    out = stored_arrays(module.test_names, {k: v.numpy() for k, v in module.test_per_image.items()})
     for name, m in module.test_maps.items():
         out[f"map/{name}"] = m.numpy()
     return out
