@@ -43,10 +43,18 @@ CENTRE_PRIOR_JSON = "centre_prior.json"
 # summary in words, the exact config, and the inference benchmark's plot.
 BENCH_CSV, RAW_CSV, BENCH_JSON, BENCH_MD = "bench.csv", "raw.csv", "bench.json", "bench.md"
 CONFIG_YAML, TIME_VS_MACS_PNG = "config.yaml", "time_vs_macs.png"
+# Table 3 under several speed settings (`reporting.speed_table`): in a report folder, one per device
+# (`speeds_file`); beside the stand-alone benchmarks, one per input size and width (`speeds_name`).
+SPEEDS = "speeds"
 LAST_CKPT = "last.ckpt"  # in a job's `checkpoint_dir`
 # In a width search's folder: every trial, the Pareto front (table, words, plot), the summary.
 TRIALS_CSV, FRONT_CSV, FRONT_MD, FRONT_PNG = "trials.csv", "front.csv", "front.md", "front.png"
 SUMMARY_JSON = "summary.json"
+
+
+def speeds_file(folder: str | Path, name: str, suffix: str) -> Path:
+    """A Table 3 under every speed setting: `<folder>/speeds-<name>.csv|.md|.png`."""
+    return Path(folder) / f"{SPEEDS}-{name}{suffix}"
 
 
 def maps_dir(root: str | Path, method: str, set_name: str) -> Path:

@@ -79,7 +79,7 @@ def test_every_experiment_file_is_benchmarked_by_default_baseline_first():
 def test_a_tiny_benchmark_writes_its_tables_with_consistent_columns(tmp_path):
     cfg = OmegaConf.structured(BenchConfig(experiments=["baseline", "a"], width_multiplier=1 / 32, height=24, width=32,
                                            rounds=3, warmup=1, matmul_size=64, out_dir=str(tmp_path)))  # fmt: skip
-    out = bench(cfg, progress=False)
+    (out,) = bench(cfg, progress=False)
     t = pd.read_csv(out / "bench.csv").set_index("variant")
     raw = pd.read_csv(out / "raw.csv")
     assert list(t.index) == ["baseline", "a", MATMUL] and len(raw) == 9
@@ -139,8 +139,10 @@ def test_speed_options_keep_the_output_and_run_in_inference_mode(precision, chan
     assert out.dtype == (torch.bfloat16 if precision == "bf16" else torch.float32)  # autocast took effect
     tolerance = 1e-5 if precision == "fp32" else 0.03  # bf16 keeps 8 bits of mantissa
     assert (out.float() - ref).abs().max() <= tolerance * ref.abs().max()
-    with pytest.raises(ConfigError, match="precision=fp16: needs a CUDA device"):
+    with pytest.raises(ConfigError, match="precision=fp16 needs a CUDA device, this is cpu"):
         prepare(net, "cpu", SpeedConfig("fp16"))
+    with pytest.raises(ConfigError, match="tf32, cuda_graphs need a CUDA device, this is cpu"):
+        prepare(net, "cpu", SpeedConfig(tf32=True, cuda_graphs=True))
 
 
 def test_a_single_benchmark_run_writes_no_job_folder_or_log():

@@ -17,12 +17,14 @@ configured size. The measurement is meant to be trusted:
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
 from fcn_ablation import results_layout
@@ -44,6 +46,7 @@ from fcn_ablation.store.paper import paper_time_ratios
 from fcn_ablation.store.record import Record
 
 MATMUL = "matmul"
+CUDA_CEILING = 8192  # the matmul size that reaches a datacentre GPU's dense rate
 
 
 def experiment_widths(names: list[str], multiplier: float) -> dict[str, dict[str, int]]:
@@ -87,20 +90,35 @@ def summarise(raw: pd.DataFrame, baseline: str = BASELINE, seed: int = 0) -> pd.
     return pd.DataFrame(rows)
 
 
-def bench(cfg, progress: bool = True) -> Path:
-    """`fcn-ablation-bench`: every experiment (or `cfg.experiments`) at `width_multiplier`."""
+def bench(cfg, progress: bool = True) -> list[Path]:
+    """`fcn-ablation-bench`: every experiment (or `cfg.experiments`) at `width_multiplier`, under the
+    speed setting of `cfg`'s keys, or under each of `cfg.speeds`. Returns the benchmarks' folders
+    (the command then sets several side by side: `reporting.speed_table`)."""
+    from fcn_ablation.config.speeds import SpeedSetting, settings_for
+
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = torch_device(cfg.device)
-    opts = SpeedConfig.of(cfg)
+    widths = experiment_widths(cfg.experiments, cfg.width_multiplier)
+    settings = (
+        settings_for(cfg.speeds, device.type) if cfg.speeds else [SpeedSetting(SpeedConfig.of(cfg), cfg.batch_size)]
+    )
+    return [_bench_one(cfg, widths, device, s, progress) for s in settings]
+
+
+def _bench_one(cfg, widths: dict, device: torch.device, setting, progress: bool) -> Path:
+    """One benchmark of `widths` under `setting` (a `config.speeds.SpeedSetting`), in its folder
+    under `cfg.out_dir`, with the config that names exactly that setting beside it."""
+    opts = setting.opts
     slug = results_layout.bench_settings(
-        opts.slug(), f"b{cfg.batch_size}", f"{cfg.width}x{cfg.height}", f"w{cfg.width_multiplier:g}"
+        opts.slug(), f"b{setting.batch_size}", f"{cfg.width}x{cfg.height}", f"w{cfg.width_multiplier:g}"
     )
     out = results_layout.in_bench_root(cfg.out_dir, device_slug(device, torch.get_num_threads()), slug)
-    run_bench(experiment_widths(cfg.experiments, cfg.width_multiplier), out, device=device, opts=opts, height=cfg.height,
-              width=cfg.width, batch_size=cfg.batch_size, rounds=cfg.rounds, warmup=cfg.warmup, matmul_size=cfg.matmul_size,
-              seed=cfg.seed, num_classes=cfg.num_classes, progress=progress, settings=slug)  # fmt: skip
-    save_yaml(cfg, out / results_layout.CONFIG_YAML)
+    run_bench(widths, out, device=device, opts=opts, height=cfg.height, width=cfg.width, batch_size=setting.batch_size,
+              rounds=cfg.rounds, warmup=cfg.warmup, matmul_size=cfg.matmul_size or ceiling_size(device), seed=cfg.seed,
+              num_classes=cfg.num_classes, progress=progress, settings=slug)  # fmt: skip
+    saved = OmegaConf.merge(cfg, {**dataclasses.asdict(opts), "batch_size": setting.batch_size, "speeds": []})
+    save_yaml(saved, out / results_layout.CONFIG_YAML)
     return out
 
 
@@ -265,45 +283,70 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
     plt.close(fig)
 
 
-def _same_bench(folder: Path, rounds: int, widths: dict) -> bool:
-    """Whether `folder` holds a benchmark of exactly `widths` over `rounds` rounds."""
+def _same_bench(folder: Path, rounds: int, widths: dict, setting=None) -> bool:
+    """Whether `folder` holds a benchmark of exactly `widths` over `rounds` rounds (under `setting`,
+    a `config.speeds.SpeedSetting`, when given; headers older than speed settings were fp32, batch 1)."""
     try:
         header = BenchHeader.read(folder)
     except (OSError, ValueError, TypeError):
         return False
-    return header.rounds == rounds and header.same_variants(widths)
+    same_setting = setting is None or ((header.speed or "fp32"), header.batch_size or 1) == (
+        setting.opts.slug(),
+        setting.batch_size,
+    )
+    return header.rounds == rounds and header.same_variants(widths) and same_setting
 
 
-def benched_somewhere(
-    recs: list[Record], out_dir: Path, *, rounds: int = 10, width_multiplier: float = 1.0
-) -> str | None:
+def _to_time(recs: list[Record], width_multiplier: float, speeds, device_type: str) -> list[tuple]:
+    """What `bench_table` times for a table: (widths, folder, (height, width), setting) for every
+    speed setting at the target scale, then the trained scale in the paper's setting."""
+    from fcn_ablation.config.speeds import SpeedSetting, setting_folder, settings_for
+
+    (widths, scale, hw), *trained = table_scales(recs, width_multiplier)
+    jobs = [(widths, setting_folder(scale, s), hw, s) for s in settings_for(speeds, device_type, "report.speeds")]
+    return jobs + [(w, sc, h, SpeedSetting(SpeedConfig())) for w, sc, h in trained]
+
+
+def benched_somewhere(recs: list[Record], out_dir: Path, *, rounds: int = 10, width_multiplier: float = 1.0,
+                      speeds=("defaults",), device_type: str = "cpu") -> str | None:  # fmt: skip
     """The device folder (under `out_dir/bench/`) that holds a benchmark of exactly this table's
-    variants at every scale `bench_table` would time, whichever device made it; None if none does.
-    Read where the device itself is not (a login node), to decide whether a job must make one."""
-    scales = table_scales(recs, width_multiplier)
+    variants at every scale and speed setting `bench_table` would time on a `device_type` device,
+    whichever device made it; None if none does. Read where the device itself is not (a login
+    node), to decide whether a job must make one."""
+    jobs = _to_time(recs, width_multiplier, speeds, device_type)
     for device in sorted(p for p in results_layout.bench_root(out_dir).glob("*") if p.is_dir()):
-        if all(_same_bench(device / scale, rounds, widths) for widths, scale, _ in scales):
+        if all(_same_bench(device / folder, rounds, widths, setting) for widths, folder, _, setting in jobs):
             return device.name
     return None
 
 
 def bench_table(recs: list[Record], out_dir: Path, *, device: str = "auto", rounds: int = 10, warmup: int = 2,
-                width_multiplier: float = 1.0, progress: bool = True, reuse: bool = True) -> list[Path]:  # fmt: skip
+                width_multiplier: float = 1.0, progress: bool = True, reuse: bool = True,
+                speeds=("defaults",)) -> list[Path]:  # fmt: skip
     """Benchmark exactly the variants of a report's records (widths read from them) on `device`,
-    into `out_dir/bench/<device>/<scale>/`: at the target scale (`width_multiplier` of Table 1's
-    widths, the records' MACs input size, e.g. 400x300) and, when it differs, at the trained scale
-    (the records' own widths at their test images' typical size). A benchmark of the same widths,
-    device, scale and rounds already there is reused."""
+    into `out_dir/bench/<device>/<folder>/`: at the target scale (`width_multiplier` of Table 1's
+    widths, the records' MACs input size, e.g. 400x300) under every speed setting of `speeds`
+    (`config.speeds`; the paper's `fp32` in the scale's own folder, the others beside it) and, when
+    it differs, at the trained scale (the records' own widths at their test images' typical size,
+    `fp32`). A benchmark of the same widths, device, scale, setting and rounds already there is reused."""
     dev = torch_device(device)
     slug = device_slug(dev, torch.get_num_threads())
-    jobs = table_scales(recs, width_multiplier)
+    jobs = _to_time(recs, width_multiplier, speeds, dev.type)
+    target = jobs[0][2]
     written = []
-    for widths, scale, (h, w) in jobs:
-        out = results_layout.bench_dir(out_dir, slug, scale)
-        if reuse and _same_bench(out, rounds, widths):
+    for widths, folder, (h, w), setting in jobs:
+        out = results_layout.bench_dir(out_dir, slug, folder)
+        if reuse and _same_bench(out, rounds, widths, setting):
             written.append(out)
             continue
-        matmul = 2048 if width_multiplier >= 0.5 and scale == jobs[0][1] else 256
-        written.append(run_bench(widths, out, device=dev, opts=SpeedConfig(), height=h, width=w, rounds=rounds, warmup=warmup,
-                                 matmul_size=matmul, progress=progress, settings=scale))  # fmt: skip
+        matmul = ceiling_size(dev, 2048 if width_multiplier >= 0.5 and (h, w) == target else 256)
+        written.append(run_bench(widths, out, device=dev, opts=setting.opts, height=h, width=w, batch_size=setting.batch_size,
+                                 rounds=rounds, warmup=warmup, matmul_size=matmul, progress=progress, settings=folder))  # fmt: skip
     return written
+
+
+def ceiling_size(device: torch.device, cpu_size: int = 2048) -> int:
+    """n of the n x n matmul that measures a device's ceiling: 8192 on a GPU (a smaller product
+    does not reach a datacentre GPU's rate, so ratios to it would flatter the work), `cpu_size`
+    elsewhere (8192 would take seconds a round there)."""
+    return CUDA_CEILING if torch.device(device).type == "cuda" else cpu_size

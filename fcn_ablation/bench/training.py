@@ -47,6 +47,13 @@ from fcn_ablation.markdown import markdown_table
 PAPER_JOBS, PAPER_STEPS = 9 * 5, 100_000
 
 
+def ceiling_dtype(device: torch.device, precision: str) -> torch.dtype:
+    """The dtype of the matmul a training step is compared with: bf16 on a GPU (the chip's dense
+    rate, whatever the step's precision: how much of the chip a step uses), the step's own
+    precision's on a CPU (whose bf16 may be emulated)."""
+    return torch.bfloat16 if torch.device(device).type == "cuda" else matmul_dtype(precision)
+
+
 def timed_job(cfg) -> dict:
     """What the benchmark times, read once from the composed config: a row of its table starts with it."""
     return {"experiment": cfg.experiment.name, "dataset": cfg.dataset.name,
@@ -66,7 +73,7 @@ def settings_slug(what: dict, s) -> str:
 def check(cfg) -> TrainBenchConfig:
     b = cfg.bench_train
     check_rounds(b.rounds, b.warmup, "bench_train")
-    if b.steps < 1 or b.matmul_size < 1:
+    if b.steps < 1 or (b.matmul_size is not None and b.matmul_size < 1):
         raise ConfigError(
             f"bench_train: rounds >= 2, steps >= 1, warmup >= 0 and matmul_size >= 1 are needed (got steps={b.steps}, "
             f"matmul_size={b.matmul_size})"
@@ -83,7 +90,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
     """Run the benchmark of `cfg` (the composed `bench_train` config); returns its folder."""
     import pytorch_lightning as pl
 
-    from fcn_ablation.bench.inference import OtherLoad
+    from fcn_ablation.bench.inference import OtherLoad, ceiling_size
     from fcn_ablation.bench.train_rounds import PlainLoop, Rounds, train_flop
     from fcn_ablation.config.checks import validate
     from fcn_ablation.data.datamodule import SaliencyDataModule
@@ -120,8 +127,8 @@ def bench_train(cfg, progress: bool = True) -> Path:
 
     total = b.warmup + b.rounds * b.steps
     plain = PlainLoop(module(), data.train_dataloader(), data.normalise, device, str(cfg.trainer.precision), total)
-    n = b.matmul_size
-    mats = [torch.randn(n, n, device=device, dtype=matmul_dtype(cfg.trainer.precision)) for _ in range(2)]
+    n = b.matmul_size or ceiling_size(device)
+    mats = [torch.randn(n, n, device=device, dtype=ceiling_dtype(device, cfg.trainer.precision)) for _ in range(2)]
     bar = tqdm(total=b.rounds, desc="timing rounds", disable=not progress)
     rounds = Rounds(plain, rounds=b.rounds, steps=b.steps, warmup=b.warmup, device=device,
                     flop_of=lambda shape: train_flop(widths, shape, cfg.train_speed.size_bucket, cfg.model.num_classes),
@@ -149,7 +156,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
         settings=settings_slug(timed_job(cfg), cfg.train_speed), rounds=b.rounds, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         other_load=load.fraction, matmul_median_s=median, matmul_spread=spread,
         under_load=under_load(load.fraction, spread, median), steps=b.steps, warmup=b.warmup, matmul_size=n,
-        matmul_dtype=str(matmul_dtype(cfg.trainer.precision)), compilations=rounds.compilations,
+        matmul_dtype=str(mats[0].dtype), compilations=rounds.compilations,
         loader_workers=int(data.workers),
     )  # fmt: skip
     table = summarise(raw, header, timed_job(cfg), seed=b.seed)

@@ -16,9 +16,18 @@ from fcn_ablation.files import check_writable
 def _app(cfg) -> None:
     with exit_on_user_error():
         check_writable(cfg.out_dir, "out_dir")
-        out = bench(cfg)
-        print((out / results_layout.BENCH_MD).read_text())
-        print(f"written: {out}")
+        folders = bench(cfg)
+        md = folders[0] / results_layout.BENCH_MD
+        if cfg.speeds:  # several settings: Table 3 under each, side by side
+            from fcn_ablation.reporting import speed_table
+            from fcn_ablation.reporting.bench_files import read_bench
+
+            name = f"{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
+            title = (f"Table 3 under {len(folders)} speed settings: {cfg.width}x{cfg.height}, {cfg.width_multiplier:g} of "
+                     "the paper's width")  # fmt: skip
+            md = speed_table.write([read_bench(f) for f in folders], folders[0].parent, name, title)
+        print(md.read_text())
+        print(f"written: {md.parent}")
 
 
 def main() -> None:

@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (with --bench)")
     parser.add_argument(
+        "--speeds",
+        default="defaults",
+        help="with --bench: the speed settings to time, comma-separated (fp32, fp32-tf32, bf16, bf16-graphs, "
+        "bf16-b16, ...; `defaults`: a GPU's five, a CPU's fp32); the table's time columns read fp32",
+    )
+    parser.add_argument(
         "--width-multiplier", type=float, default=1.0, help="scale of the time columns (1 = full width)"
     )
     parser.add_argument("--permutations", type=int, default=5000)
@@ -64,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.bench:
                 from fcn_ablation.bench.inference import bench_table  # torch only when asked to time
 
-                bench_table(recs, out, device=args.device, rounds=args.rounds, width_multiplier=args.width_multiplier)
+                bench_table(recs, out, device=args.device, rounds=args.rounds, width_multiplier=args.width_multiplier,
+                            speeds=args.speeds.split(","))  # fmt: skip
             out = write_report(
                 store,
                 results_dir,

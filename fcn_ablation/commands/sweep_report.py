@@ -87,12 +87,13 @@ def _bench_on_the_jobs_device(cfg, recs, out: Path) -> str | None:
 
     r = cfg.report
     kwargs = {"device": str(cfg.trainer.accelerator), "rounds": int(r.rounds), "warmup": int(r.warmup),
-              "width_multiplier": float(r.width_multiplier)}  # fmt: skip
+              "width_multiplier": float(r.width_multiplier), "speeds": list(r.speeds)}  # fmt: skip
     launcher = cfg.hydra.get("launcher") if "hydra" in cfg else None
     if launcher is not None and launcher_kind(str(launcher.get("_target_", ""))) == "submitit":
         from fcn_ablation.bench.inference import benched_somewhere
 
-        found = benched_somewhere(recs, out, rounds=kwargs["rounds"], width_multiplier=kwargs["width_multiplier"])
+        found = benched_somewhere(recs, out, rounds=kwargs["rounds"], width_multiplier=kwargs["width_multiplier"],
+                                  speeds=kwargs["speeds"], device_type="cuda" if on_cuda(kwargs["device"]) else "cpu")  # fmt: skip
         if found is not None:  # nothing new to time (a rerun of a finished sweep): no job for it
             print(f"benchmark: this table's variants are benchmarked already ({found}); reused")
             return None

@@ -259,6 +259,11 @@ class Precision(str, Enum):
     fp16 = "fp16"  # CUDA only
 
 
+# A speed option's name in folder and setting names (`SpeedConfig.slug`), in the order it is written.
+SPEED_FLAGS = {"tf32": "tf32", "cl": "channels_last", "compile": "compile", "cudnn": "cudnn_benchmark",
+               "graphs": "cuda_graphs"}  # fmt: skip
+
+
 @dataclass
 class SpeedConfig:
     """How a forward pass is run when it is timed: the schema of the run's `timing` and of the
@@ -269,30 +274,35 @@ class SpeedConfig:
     compile: bool = False
     cudnn_benchmark: bool = False
     tf32: bool = False  # CUDA: fp32 matmuls and convolutions in TF32; false: true fp32 (convolutions included)
+    # CUDA: the forward captured once per input size as a CUDA graph and replayed (one launch per
+    # pass, not one per layer): what batch-1 inference on a fast GPU waits on otherwise
+    cuda_graphs: bool = False
 
     @classmethod
     def of(cls, section) -> SpeedConfig:
         """The speed fields of a section that holds them (`timing`, the benchmark's config, a saved
-        benchmark's `config.yaml`) as one of these."""
+        benchmark's `config.yaml`) as one of these; a field saved before it existed reads as off."""
         try:
             precision = Precision(getattr(section.precision, "value", section.precision))
         except ValueError:
             raise ConfigError(f"precision: fp32, bf16 or fp16, got {section.precision!r}") from None
-        flags = (bool(section.channels_last), bool(section.compile), bool(section.cudnn_benchmark))
-        return cls(precision, *flags, bool(getattr(section, "tf32", False)))  # saved before tf32 existed: off
+        return cls(precision, **{f: bool(getattr(section, f, False)) for f in SPEED_FLAGS.values()})
+
+    @classmethod
+    def parse(cls, slug: str) -> SpeedConfig:
+        """The options a `slug` names (`bf16-cl-graphs`): the precision, then any of `SPEED_FLAGS`."""
+        precision, *flags = str(slug).split("-")
+        unknown = [f for f in flags if f not in SPEED_FLAGS]
+        if precision not in Precision.__members__ or unknown:
+            raise ConfigError(
+                f"speed setting {slug!r}: a precision ({', '.join(Precision.__members__)}) then any of "
+                f"{', '.join(SPEED_FLAGS)}, joined by '-' (e.g. bf16-graphs); a batch as -b16"
+            )
+        return cls(Precision(precision), **{SPEED_FLAGS[f]: True for f in flags})
 
     def slug(self) -> str:
-        """`fp32`, `bf16-cl-compile`, ...: the options in a folder or column name."""
-        on = [
-            n
-            for n, flag in (
-                ("tf32", self.tf32),
-                ("cl", self.channels_last),
-                ("compile", self.compile),
-                ("cudnn", self.cudnn_benchmark),
-            )
-            if flag
-        ]
+        """`fp32`, `bf16-cl-compile`, ...: the options in a folder or column name (`parse` reads it back)."""
+        on = [name for name, f in SPEED_FLAGS.items() if getattr(self, f)]
         return "-".join([Precision(self.precision).value, *on])
 
 
@@ -320,6 +330,9 @@ class ReportConfig:
     rounds: int = 10  # benchmark rounds (each times every variant once, rotated order)
     warmup: int = 2
     width_multiplier: float = 1.0  # the scale the headline time speaks of: 1.0 = the paper's full width
+    # the speed settings the table's variants are timed under at that scale (`config.speeds`; the
+    # time columns read `fp32`, the paper's); `defaults`: the device's (a GPU's five, a CPU's fp32)
+    speeds: list[str] = field(default_factory=lambda: ["defaults"])
     permutations: int = 5000  # paired permutation test per variant versus the baseline
     alpha: float = 0.05  # family-wise error rate (Holm over the variants of a table)
     grid_images: int = 4  # test images of the saliency-map grid (the first N names of the test split)
@@ -406,8 +419,13 @@ class BenchConfig(SpeedConfig):
     threads: Optional[int] = None  # CPU threads; None: torch's default (one per core)
     warmup: int = 2  # untimed passes per variant before the first round
     rounds: int = 10  # each round times every variant once, in rotated order
-    matmul_size: int = 2048  # n of the n x n matrix product that measures the device's ceiling
+    # n of the n x n matrix product that measures the device's ceiling; None: 8192 on a GPU, 2048 on a CPU
+    matmul_size: Optional[int] = None
     seed: int = 0  # bootstrap of the confidence intervals
+    # Table 3 under several speed settings (`config.speeds`: `fp32`, `fp32-tf32`, `bf16-graphs`,
+    # `bf16-b16`, `defaults` for the device's), each timed as the keys above would, then one table of
+    # them all; empty: the one setting of the keys above
+    speeds: list[str] = field(default_factory=list)
     paths: PathsConfig = field(default_factory=PathsConfig)
     out_dir: str = "${paths.results_dir}/bench"  # where run jobs' timing.best_benchmarked looks
 
@@ -419,7 +437,9 @@ class TrainBenchConfig:
     rounds: int = 5  # each round times `steps` steps of each path (Lightning, plain loop), interleaved
     steps: int = 4
     warmup: int = 2  # untimed steps per path first (cuDNN, allocator, compilation)
-    matmul_size: int = 2048  # n of the n x n matrix product timed in every round: the device's ceiling
+    # n of the n x n matrix product timed in every round, the device's ceiling (in bf16 on a GPU, the
+    # chip's dense rate; in the step's precision on a CPU); None: 8192 on a GPU, 2048 on a CPU
+    matmul_size: Optional[int] = None
     seed: int = 0  # the networks' random weights and the bootstrap
     out_dir: str = "${paths.results_dir}/bench"
 

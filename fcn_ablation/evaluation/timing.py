@@ -55,13 +55,16 @@ def sync(device: torch.device) -> None:
 
 
 def prepare(model: torch.nn.Module, device, opts: SpeedConfig | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """`model` in eval mode on `device` with `opts` applied; returns the forward to time."""
+    """`model` in eval mode on `device` with `opts` applied; returns the forward to time. With
+    `opts.cuda_graphs` its output is the graph's own buffer, overwritten by the next call of the
+    same input size: clone it to keep it."""
+    from fcn_ablation.config.speeds import why_not_on
+
     device = torch.device(device)
     opts = SpeedConfig() if opts is None else opts
-    if Precision(opts.precision) is Precision.fp16 and device.type != "cuda":
-        raise ConfigError(f"precision=fp16: needs a CUDA device, this is {device.type}; use bf16 or fp32")
-    if opts.tf32 and device.type != "cuda":
-        raise ConfigError(f"tf32=true: TF32 is a CUDA format, this is {device.type}; drop it")
+    why = why_not_on(opts, device.type)
+    if why:
+        raise ConfigError(f"{opts.slug()}: {why}; drop it (fp32 or bf16, without tf32 and cuda_graphs)")
     if device.type == "cuda":
         from fcn_ablation.models.fast import set_tf32
 
@@ -80,11 +83,49 @@ def prepare(model: torch.nn.Module, device, opts: SpeedConfig | None = None) -> 
     def forward(x: torch.Tensor) -> torch.Tensor:
         if opts.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        autocast = torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else contextlib.nullcontext()
+        # a graph must not capture autocast's cache of cast weights (PyTorch's CUDA-graph notes)
+        autocast = (torch.autocast(device.type, dtype=dtype, cache_enabled=not opts.cuda_graphs)
+                    if dtype != torch.float32 else contextlib.nullcontext())  # fmt: skip
         with torch.inference_mode(), autocast:
             return fn(x)
 
-    return forward
+    return CudaGraphs(forward, device) if opts.cuda_graphs else forward
+
+
+class CudaGraphs:
+    """`forward` captured as one CUDA graph per input size and dtype, then replayed: one launch per
+    pass instead of one per kernel. Each capture follows a few eager passes on a side stream (cuDNN's
+    choices and the allocator settle there, as PyTorch's notes on CUDA graphs ask); all graphs share
+    one memory pool. A new size is captured on its first call, so warm every size up before timing
+    (`time_forward` does)."""
+
+    def __init__(self, forward: Callable[[torch.Tensor], torch.Tensor], device: torch.device, settle: int = 3) -> None:
+        self.forward, self.device, self.settle = forward, torch.device(device), settle
+        self.graphs: dict[tuple, tuple[torch.Tensor, torch.cuda.CUDAGraph, torch.Tensor]] = {}
+        self.pool = None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        key = (tuple(x.shape), x.dtype)
+        if key not in self.graphs:
+            self.graphs[key] = self._capture(x)
+        static_in, graph, static_out = self.graphs[key]
+        static_in.copy_(x)
+        graph.replay()
+        return static_out
+
+    def _capture(self, x: torch.Tensor):
+        static_in = x.detach().clone()
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            for _ in range(self.settle):
+                self.forward(static_in)
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self.pool):
+            static_out = self.forward(static_in)
+        self.pool = graph.pool()
+        return static_in, graph, static_out
 
 
 def timed(fn: Callable[[], object], device) -> float:
@@ -113,6 +154,10 @@ def time_forward(
     forward = prepare(model, device, opts)
     for i in range(warmup):
         forward(inputs[i % len(inputs)])
+    opts = SpeedConfig() if opts is None else opts
+    if opts.compile or opts.cuda_graphs or opts.cudnn_benchmark:  # each new size builds or tunes: not in the timing
+        for x in {tuple(x.shape): x for x in inputs}.values():
+            forward(x)
     total = sum(timed(lambda x=x: forward(x), device) for x in inputs)
     model.train(was_training)
     return DetectionTime(len(inputs), total, 1000 * total / len(inputs), load_s)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from fcn_ablation import results_layout
 from fcn_ablation.bench.header import BenchHeader
+from fcn_ablation.config.speeds import PAPER
 from fcn_ablation.errors import warn_once
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,12 @@ class Benchmark:
     path: Path
 
 
+def setting_of(bench: Benchmark) -> str:
+    """The speed setting a benchmark ran under, as `config.speeds` names it (older headers: fp32)."""
+    h = bench.header
+    return (h.speed or PAPER) + (f"-b{h.batch_size}" if (h.batch_size or 1) != 1 else "")
+
+
 def bench_dirs(out_dir: Path) -> list[Path]:
     return sorted(p.parent for p in results_layout.bench_root(out_dir).glob(f"*/*/{results_layout.BENCH_JSON}"))
 
@@ -38,10 +45,32 @@ def read_bench(path: Path) -> Benchmark:
 
 
 def matching_bench(out_dir: Path, widths: dict, scale: str) -> Benchmark | None:
-    """The newest benchmark under the report's folder that timed exactly these widths at `scale`."""
+    """The newest benchmark under the report's folder that timed exactly these widths at `scale`
+    in the paper's speed setting (its folder is the scale's own: `config.speeds.setting_folder`)."""
+    found = [(b.header.created, b) for b in _readable(out_dir, widths, lambda name: name == scale)]
+    return max(found, key=lambda x: x[0])[1] if found else None
+
+
+def speed_benches(out_dir: Path, widths: dict, scale: str) -> dict[str, list[Benchmark]]:
+    """{device folder: the newest benchmark of each speed setting} of exactly these widths at
+    `scale` (`<scale>` and `<scale>-<setting>` folders), for Table 3 under every setting."""
+    newest: dict[tuple[str, str], Benchmark] = {}
+    for b in _readable(out_dir, widths, lambda name: name == scale or name.startswith(f"{scale}-")):
+        key = (b.path.parent.name, setting_of(b))
+        if key not in newest or b.header.created > newest[key].header.created:
+            newest[key] = b
+    out: dict[str, list[Benchmark]] = {}
+    for (device, _), b in sorted(newest.items()):
+        out.setdefault(device, []).append(b)
+    return out
+
+
+def _readable(out_dir: Path, widths: dict, wanted) -> list[Benchmark]:
+    """The benchmarks under the report's folder whose folder name is `wanted` and that timed
+    exactly `widths`; an unreadable one is left out with a warning."""
     found = []
     for d in bench_dirs(out_dir):
-        if d.name != scale:
+        if not wanted(d.name):
             continue
         try:
             b = read_bench(d)
@@ -51,5 +80,5 @@ def matching_bench(out_dir: Path, widths: dict, scale: str) -> Benchmark | None:
             )
             continue
         if b.header.same_variants(widths):
-            found.append((b.header.created, b))
-    return max(found, key=lambda x: x[0])[1] if found else None
+            found.append(b)
+    return found

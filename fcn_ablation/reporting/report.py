@@ -27,7 +27,7 @@ from fcn_ablation.errors import UserError
 from fcn_ablation.evaluation.registry import METRICS, NOT_SIGNIFICANT
 from fcn_ablation.files import atomic_write_text, write_csv
 from fcn_ablation.markdown import markdown_table
-from fcn_ablation.reporting.bench_files import Benchmark, matching_bench
+from fcn_ablation.reporting.bench_files import Benchmark, matching_bench, speed_benches
 from fcn_ablation.reporting.figures import map_grid, plot
 from fcn_ablation.reporting.floor import centre_prior
 from fcn_ablation.reporting.table import load_store, method_rows, table
@@ -93,7 +93,8 @@ def write_report(store: Path, results_dir: Path, out_dir: Path | None = None, *,
         text
         + every_test_set(
             views, tables, out_dir, dataset, key, bench, notes, store, floors, methods, curve_rows, emphasise
-        ),
+        )
+        + every_speed_setting(out_dir, target_widths, target_scale),
     )
     if df.reference.any() and len(df) > 1:
         plot(df, out_dir / results_layout.F_VS_TIME_PNG, title)
@@ -142,6 +143,23 @@ def every_test_set(views: dict[str, list[Record]], tables: dict[str, pd.DataFram
     lines += ["", "Side by side (also as LaTeX: `table.tex`, booktabs, resized to the text width; and `table.md`): "
               f"{caption}", "", paste.markdown(pasted, floor=floor_scores)]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def every_speed_setting(out_dir: Path, widths: dict, scale: str) -> str:
+    """Table 3 under every speed setting benchmarked at the target `scale` (`speeds-<device>.*` per
+    device with more than the paper's setting); the report's section on them ("" when none)."""
+    from fcn_ablation.reporting import speed_table
+
+    lines = []
+    for device, benches in speed_benches(out_dir, widths, scale).items():
+        if len(benches) < 2:
+            continue
+        benches = speed_table.in_order(benches)
+        speed_table.write(benches, out_dir, device, f"Table 3 under {len(benches)} speed settings ({scale})")
+        t = speed_table.speed_table(benches)
+        lines += ["", speed_table.markdown(t, benches, f"Detection time under every speed setting: {benches[0].header.device}", 2),
+                  f"(Also as `speeds-{device}.csv` and a plot, `speeds-{device}.png`.)"]  # fmt: skip
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def paste_caption(recs: list[Record], dataset: str, sets: list[str], with_methods: bool) -> str:
