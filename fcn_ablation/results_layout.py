@@ -43,6 +43,8 @@ CENTRE_PRIOR_JSON = "centre_prior.json"
 # summary in words, the exact config, and the inference benchmark's plot.
 BENCH_CSV, RAW_CSV, BENCH_JSON, BENCH_MD = "bench.csv", "raw.csv", "bench.json", "bench.md"
 CONFIG_YAML, TIME_VS_MACS_PNG = "config.yaml", "time_vs_macs.png"
+# In a training benchmark's folder, with `bench_train.profile_steps`: where its steps' time went.
+PROFILE_CSV, PROFILE_MD, TRACE_JSON_GZ = "profile.csv", "profile.md", "trace.json.gz"
 # Table 3 under several speed settings (`reporting.speed_table`): in a report folder, one per device
 # (`speeds_file`); beside the stand-alone benchmarks, one per input size and width (`speeds_name`).
 SPEEDS = "speeds"

@@ -131,3 +131,75 @@ def test_composing_the_benchmark_leaves_the_jobs_schema_alone():
     _compose([])
     cfg = app_config([])
     assert "bench_train" not in cfg and settings_key(cfg, "s") == before
+
+
+def test_a_profile_splits_each_steps_wall_time_into_busy_and_idle(tmp_path, cache_dir):
+    """`bench_train.profile_steps`: that many more of Lightning's steps under torch.profiler, each
+    step's window split into the device's busy time (here the CPU's operators) and the rest."""
+    import gzip
+    import json
+
+    from fcn_ablation.bench.profile import STEP, step_times
+    from fcn_ablation.bench.training import bench_train
+
+    cfg = _compose(tiny(tmp_path, cache_dir, "bench_train.profile_steps=3"))
+    out = bench_train(cfg, progress=False)
+    steps = pd.read_csv(out / "profile.csv")
+    assert len(steps) == 3 and (steps.wall_ms > 0).all() and (steps.busy_ms > 0).all()
+    assert (steps.busy_ms <= steps.wall_ms + 1e-9).all()
+    np.testing.assert_allclose(steps.idle_ms, steps.wall_ms - steps.busy_ms)
+    trace = json.loads(gzip.decompress((out / "trace.json.gz").read_bytes()))
+    pd.testing.assert_frame_equal(step_times(trace, "cpu"), steps, check_dtype=False)
+    assert sum(e.get("name") == STEP for e in trace["traceEvents"]) == 3
+    text = (out / "profile.md").read_text()
+    assert "Per step (median)" in text and "aten::" in text  # the top operators are named
+    assert "Profile (3 more steps of Lightning's" in (out / "bench.md").read_text()
+    # the benchmark's own rounds are unchanged by the profile after them
+    assert len(pd.read_csv(out / "raw.csv")) == 4
+
+
+def test_busy_time_is_the_union_of_the_devices_activity_within_each_step():
+    from fcn_ablation.bench.profile import STEP, step_times
+
+    def ev(cat, ts, dur, name="k"):
+        return {"cat": cat, "name": name, "ts": ts, "dur": dur}
+
+    trace = {"traceEvents": [ev("user_annotation", 0, 1000, STEP), ev("user_annotation", 1000, 1000, STEP),
+                             ev("kernel", 100, 200), ev("kernel", 250, 150),  # overlap: 100..400 is 300 us
+                             ev("gpu_memcpy", 900, 200),  # 100 us in each step
+                             ev("cpu_op", 1200, 500),  # not device work on a GPU
+                             ev("kernel", 1500, 100)]}  # fmt: skip
+    t = step_times(trace, "cuda")
+    assert t.busy_ms.tolist() == pytest.approx([0.4, 0.2]) and t.wall_ms.tolist() == pytest.approx([1.0, 1.0])
+    assert step_times(trace, "cpu").busy_ms.tolist() == pytest.approx([0.0, 0.5])
+
+
+def test_the_training_ceiling_is_a_bf16_matmul_of_8192_on_a_gpu():
+    import torch
+
+    from fcn_ablation.bench.inference import ceiling_size
+    from fcn_ablation.bench.training import ceiling_dtype
+
+    assert ceiling_size(torch.device("cuda")) == 8192 and ceiling_size(torch.device("cpu")) == 2048
+    assert ceiling_dtype(torch.device("cuda"), "32-true") == torch.bfloat16
+    assert ceiling_dtype(torch.device("cpu"), "32-true") == torch.float32
+    assert ceiling_dtype(torch.device("cpu"), "bf16-mixed") == torch.bfloat16
+
+
+def test_the_compile_mode_reaches_torch_compile_and_a_wrong_one_is_one_line(monkeypatch):
+    import torch
+
+    from fcn_ablation.config.checks import validate
+    from fcn_ablation.errors import ConfigError
+    from fcn_ablation.models.fast import compile_for_training
+
+    seen = []
+    monkeypatch.setattr(torch, "compile", lambda net, **kw: seen.append(kw) or net)
+    net = torch.nn.Conv2d(3, 3, 1)
+    compile_for_training(net, "reduce-overhead")
+    compile_for_training(net)
+    assert seen == [{"dynamic": False, "mode": "reduce-overhead"}, {"dynamic": False, "mode": None}]
+    from helpers import compose_config
+
+    with pytest.raises(ConfigError, match="train_speed.compile_mode: one of default, reduce-overhead"):
+        validate(compose_config(["train_speed.compile_mode=fastest"]))

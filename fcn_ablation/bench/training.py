@@ -65,6 +65,7 @@ def settings_slug(what: dict, s) -> str:
     """`train-baseline-synthetic_native-w1-bf16-mixed-cl-b1`: what was timed (`timed_job`; `s`: the
     `train_speed` section), as a folder name."""
     flags = [f for f, on in (("tf32", s.tf32), ("cl", s.channels_last), ("compile", s.compile)) if on]
+    flags += [s.compile_mode] if s.compile and s.compile_mode != "default" else []
     flags += [f"bucket{s.size_bucket}"] if s.size_bucket else []
     return results_layout.bench_settings("train", what["experiment"], what["dataset"], f"w{what['width_multiplier']:g}",
                                          what["precision"], *flags, f"b{what['batch_size']}")  # fmt: skip
@@ -73,10 +74,10 @@ def settings_slug(what: dict, s) -> str:
 def check(cfg) -> TrainBenchConfig:
     b = cfg.bench_train
     check_rounds(b.rounds, b.warmup, "bench_train")
-    if b.steps < 1 or (b.matmul_size is not None and b.matmul_size < 1):
+    if b.steps < 1 or (b.matmul_size is not None and b.matmul_size < 1) or b.profile_steps < 0:
         raise ConfigError(
-            f"bench_train: rounds >= 2, steps >= 1, warmup >= 0 and matmul_size >= 1 are needed (got steps={b.steps}, "
-            f"matmul_size={b.matmul_size})"
+            f"bench_train: rounds >= 2, steps >= 1, warmup >= 0, matmul_size >= 1 and profile_steps >= 0 are needed "
+            f"(got steps={b.steps}, matmul_size={b.matmul_size}, profile_steps={b.profile_steps})"
         )
     if str(cfg.trainer.precision) not in (*FP32, *AUTOCAST):
         raise ConfigError(
@@ -91,6 +92,7 @@ def bench_train(cfg, progress: bool = True) -> Path:
     import pytorch_lightning as pl
 
     from fcn_ablation.bench.inference import OtherLoad, ceiling_size
+    from fcn_ablation.bench.profile import StepProfile
     from fcn_ablation.bench.train_rounds import PlainLoop, Rounds, train_flop
     from fcn_ablation.config.checks import validate
     from fcn_ablation.data.datamodule import SaliencyDataModule
@@ -133,12 +135,13 @@ def bench_train(cfg, progress: bool = True) -> Path:
     rounds = Rounds(plain, rounds=b.rounds, steps=b.steps, warmup=b.warmup, device=device,
                     flop_of=lambda shape: train_flop(widths, shape, cfg.train_speed.size_bucket, cfg.model.num_classes),
                     matmul=lambda: mats[0] @ mats[1], progress=bar.update)  # fmt: skip
-    trainer_args = {**OmegaConf.to_container(cfg.trainer), "max_steps": total, "max_epochs": -1,
+    profile = StepProfile(total, b.profile_steps, device)
+    trainer_args = {**OmegaConf.to_container(cfg.trainer), "max_steps": total + b.profile_steps, "max_epochs": -1,
                     "limit_val_batches": 0, "num_sanity_val_steps": 0, "enable_progress_bar": False}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench_train-") as tmp, OtherLoad() as load:
         logger = make_logger(cfg, Path(tmp), None)
         trainer = pl.Trainer(**trainer_args, logger=logger if logger is not None else False, default_root_dir=tmp,
-                             enable_checkpointing=False, callbacks=[rounds], plugins=cluster_plugins())  # fmt: skip
+                             enable_checkpointing=False, callbacks=[rounds, profile], plugins=cluster_plugins())  # fmt: skip
         trainer.fit(module(), datamodule=data)
         if logger is not None and hasattr(logger, "experiment") and hasattr(logger.experiment, "finish"):
             logger.experiment.finish()
@@ -165,7 +168,16 @@ def bench_train(cfg, progress: bool = True) -> Path:
     write_csv(raw, out / results_layout.RAW_CSV)
     write_csv(table, out / results_layout.BENCH_CSV)
     header.write(out)
-    atomic_write_text(out / results_layout.BENCH_MD, markdown(table, header))
+    profiled = ""
+    if profile.trace is not None:
+        from fcn_ablation.bench import profile as profiling
+
+        profiling.write(profile, out, header.settings, header.device)
+        steps = profiling.step_times(profile.trace, device.type).median(numeric_only=True)
+        profiled = (f"- Profile ({b.profile_steps} more steps of Lightning's, `{results_layout.PROFILE_MD}`): per step "
+                    f"{steps.wall_ms:.2f} ms, the device busy {steps.busy_ms:.2f} ms ({100 * steps.busy_share:.0f} %), "
+                    f"idle {steps.idle_ms:.2f} ms.\n")  # fmt: skip
+    atomic_write_text(out / results_layout.BENCH_MD, markdown(table, header) + profiled)
     save_yaml(cfg, out / results_layout.CONFIG_YAML)
     return out
 

@@ -222,6 +222,8 @@ def _validate_training(trainer, speed, optimizer) -> None:
         )
     if speed.tf32 and on_cpu:
         raise ConfigError("train_speed.tf32=true: TF32 is a CUDA format and this job trains on the CPU; drop it")
+    if speed.compile_mode not in COMPILE_MODES:
+        raise ConfigError(f"train_speed.compile_mode: one of {', '.join(COMPILE_MODES)}, got {speed.compile_mode!r}")
     if speed.size_bucket < 0:
         raise ConfigError(f"train_speed.size_bucket: 0 (off) or a number of pixels, got {speed.size_bucket}")
 
@@ -259,6 +261,9 @@ def _validate_optimizer(section, recipe: str) -> None:
 
 
 # ----------------------------------------------------------------------------- the logger section
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
 def check_rounds(rounds: int, warmup: int, where: str) -> None:
     """A benchmark's rounds and warm-up, wherever one is configured: two rounds at least (an
     interval over rounds needs two), no negative warm-up."""

@@ -236,6 +236,10 @@ class TrainSpeedConfig:
     compile: bool = row_attribute(
         False, why="speed only: the same arithmetic"
     )  # the training forward; eval stays eager
+    # torch.compile's mode for it: default, reduce-overhead (CUDA graphs: one launch per step's
+    # forward and backward on a GPU, the cure for batch-1 launch overhead), max-autotune,
+    # max-autotune-no-cudagraphs
+    compile_mode: str = row_attribute("default", why="speed only: the same arithmetic")
     # pad each training batch (with the mean colour, which the loss ignores) up to multiples of this
     # many pixels: a compiled network then builds one graph per bucket, not per native image size
     size_bucket: int = added_later(0, default=0)
@@ -441,6 +445,9 @@ class TrainBenchConfig:
     # chip's dense rate; in the step's precision on a CPU); None: 8192 on a GPU, 2048 on a CPU
     matmul_size: Optional[int] = None
     seed: int = 0  # the networks' random weights and the bootstrap
+    # then profile this many more of Lightning's steps (torch.profiler): device busy against idle
+    # per step, the top operators and a Chrome trace (`bench/profile.py`); 0: no profile
+    profile_steps: int = 0
     out_dir: str = "${paths.results_dir}/bench"
 
 

@@ -37,14 +37,15 @@ def pad_to_bucket(image: torch.Tensor, mask: torch.Tensor, bucket: int) -> tuple
     return F.pad(image, (0, pw, 0, ph), value=0.0), F.pad(mask, (0, pw, 0, ph), value=IGNORE)
 
 
-def compile_for_training(net: torch.nn.Module) -> torch.nn.Module:
+def compile_for_training(net: torch.nn.Module, mode: str = "default") -> torch.nn.Module:
     """`net` compiled by Inductor with static shapes (one graph per input size: see the module's
-    docstring); the weights stay `net`'s own, so its state dict is unchanged."""
+    docstring) in torch.compile's `mode` (`reduce-overhead`: replayed from CUDA graphs on a GPU,
+    compiled alone elsewhere); the weights stay `net`'s own, so its state dict is unchanged."""
     import torch._dynamo
 
     limit = "recompile_limit" if hasattr(torch._dynamo.config, "recompile_limit") else "cache_size_limit"
     setattr(torch._dynamo.config, limit, max(getattr(torch._dynamo.config, limit), MAX_GRAPHS))
-    return torch.compile(net, dynamic=False)
+    return torch.compile(net, dynamic=False, mode=None if mode == "default" else mode)
 
 
 def compilations() -> int:

@@ -175,6 +175,7 @@ def make_module(
         channels_last=bool(speed.channels_last),
         skip_zeros=bool(speed.skip_zeros),
         compile=bool(speed.compile),
+        compile_mode=str(speed.compile_mode),
         size_bucket=int(speed.size_bucket),
     )
 

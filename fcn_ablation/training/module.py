@@ -43,6 +43,7 @@ class SaliencyModule(pl.LightningModule):
         channels_last: bool = False,
         skip_zeros: bool = False,
         compile: bool = False,
+        compile_mode: str = "default",
         size_bucket: int = 0,
     ) -> None:
         """`optimizer`: the optimiser's class with its arguments bound (Hydra's `_partial_`), called
@@ -50,13 +51,13 @@ class SaliencyModule(pl.LightningModule):
         pixels as Caffe FCN; `bias_lr_mult`: the biases' learning rate over the weights'. The fast
         paths (`train_speed`, `models/fast.py`): `channels_last` memory, the first stage without
         the work on known zeros (`skip_zeros`: conv1_1's border, the deconvolutions' zero kernels), a `compile`d training
-        forward (evaluation stays eager: it sees every native size), training batches padded to
+        forward in `compile_mode` (evaluation stays eager: it sees every native size), training batches padded to
         multiples of `size_bucket` pixels."""
         super().__init__()
         self.net = net
         self.channels_last, self.size_bucket, self.skip_zeros = channels_last, size_bucket, skip_zeros
         # not a submodule (its parameters are the net's): the state dict keeps the net's names
-        object.__setattr__(self, "train_forward", compile_for_training(net) if compile else net)
+        object.__setattr__(self, "train_forward", compile_for_training(net, compile_mode) if compile else net)
         self.make_optimizer = optimizer
         self.loss_reduction, self.bias_lr_mult, self.schedule = loss_reduction, bias_lr_mult, ScheduleName(schedule)
         self.val_metrics, self.test_metrics = SaliencyMetrics(), SaliencyMetrics()
