@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# The GPU check: on a GPU box with the project's files, in under 8 minutes, everything under
-# results/published/gpu/<device>/ (or $OUT):
-#   1. the inference benchmark at full width, 400x300, batch 1: fp32, TF32 and bf16 eager; the
-#      fastest of them with channels_last, and that with torch.compile for the baseline and a
-#      (compiling all nine variants would take most of the budget);
-#   2. the training benchmark at full width on the rehearsal set (dataset=synthetic_native), the
-#      paper's recipe: fp32 against bf16-mixed (and fp32 with TF32, bf16-mixed with channels_last),
-#      each with the plain PyTorch loop beside it;
+# The GPU check: on a GPU box with the project's files, in under 10 minutes, everything it measures
+# under $OUT (default results/published/gpu/<device>/), then all of it as one archive beside its log
+# ($OUT/gpu_check.tar.gz; the log is $OUT/gpu_check.log):
+#   1. Table 3 under five speed settings (`speeds=[defaults]`: fp32, fp32-tf32, bf16, bf16-graphs,
+#      bf16-b16): Table 2's nine rows at full width, 400x300, time ratios with intervals, the
+#      paper's beside, launch-bound settings marked (bench/<device>/speeds-400x300-w1.md);
+#   2. the training benchmark at full width: the paper's recipe at batch 1 in TF32 and in bf16-mixed
+#      (each profiled: device busy against idle per step), bf16-mixed compiled with CUDA graphs
+#      (`reduce-overhead`) at a fixed size, and the modern recipe at a batch of 16 against the dense
+#      8192-square bf16 matmul;
 #   3. a two-job preset=paper sweep at full width on the rehearsal set (baseline from a VGG16-format
 #      file, a cut from it; $STEPS steps each) through the normal multirun, the store and the
-#      end-of-sweep report.
-# Runs from the source folder, nothing installed: the packages a stock PyTorch image lacks come
-# from a folder of wheels ($WHEELS, made by sweeps/wheels.sh where PyPI is reachable).
+#      end-of-sweep report (its Table 3 under the five settings too).
+# W&B logs offline where it is installed; where it is not, every command runs with logger=none and
+# the log says so. Runs from the source folder, nothing installed: the packages a stock PyTorch
+# image lacks come from a folder of wheels ($WHEELS, made by sweeps/wheels.sh where PyPI is reachable).
 #
 #   WHEELS=.whl bash sweeps/gpu_check.sh                 # on the GPU box
-#   DEVICE=cpu SCALE=tiny bash sweeps/gpu_check.sh       # a rehearsal of the script itself on a CPU (minutes)
+#   DEVICE=cpu SCALE=tiny bash sweeps/gpu_check.sh       # a rehearsal of the script itself on a CPU (tests/test_gpu_check.py)
 #
 # Environment: OUT (folder), WHEELS (folder of wheels), VGG16 (a torchvision VGG16 file; default: a
 # random stand-in of the same shapes, since nothing can be downloaded there), STEPS (200),
@@ -30,60 +33,65 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 export WANDB_MODE=offline WANDB_SILENT=true HYDRA_FULL_ERROR=0
 DEVICE=${DEVICE:-cuda}
 STEPS=${STEPS:-200}
-if [[ "$DEVICE" == cuda ]]; then TRAINER=gpu; else TRAINER=cpu; fi
+NINE='experiments=[baseline,a,b,c,d,e,f,g,h]'
+if [[ "$DEVICE" == cuda ]]; then TRAINER=gpu; SPEEDS='speeds=[defaults]'; else TRAINER=cpu; SPEEDS='speeds=[fp32,bf16,fp32-b2]'; fi
 if [[ "${SCALE:-full}" == tiny ]]; then  # the same commands, small enough for a CPU
-    W=0.0625; DATA=(dataset.synthetic.num_images=40 dataset.synthetic.size=96 'dataset.synthetic.short_side=[64,96]')
-    ROUNDS=(rounds=2 warmup=1 matmul_size=256); TRAIN_ROUNDS=(bench_train.rounds=2 bench_train.steps=2 bench_train.warmup=1 bench_train.matmul_size=256)
-    STEPS=${STEPS_TINY:-4}; REPORT=(report.rounds=2 report.warmup=0 report.permutations=200 report.width_multiplier=$W)
+    W=0.03125; SIZE=(height=48 width=64)
+    DATA=(dataset.synthetic.num_images=24 dataset.synthetic.size=64 'dataset.synthetic.short_side=[48,64]')
+    FIXED=(dataset=synthetic dataset.synthetic.num_images=24 dataset.synthetic.size=32)
+    ROUNDS=(rounds=2 warmup=1 matmul_size=128)
+    TRAIN_ROUNDS=(bench_train.rounds=2 bench_train.steps=2 bench_train.warmup=1 bench_train.matmul_size=128)
+    PROFILE=bench_train.profile_steps=2; BATCH=4
+    STEPS=${STEPS_TINY:-2}; REPORT=(report.rounds=2 report.warmup=0 report.permutations=100 report.width_multiplier=$W
+                                    "report.speeds=[fp32,bf16]" dataset.num_workers=0)
 else
-    W=1; DATA=(); ROUNDS=(rounds=10 warmup=3); TRAIN_ROUNDS=(bench_train.rounds=8 bench_train.steps=20 bench_train.warmup=5)
-    REPORT=()
+    W=1; SIZE=(); DATA=(); FIXED=(dataset=synthetic dataset.synthetic.num_images=200 dataset.synthetic.size=384)
+    ROUNDS=(rounds=10 warmup=3); TRAIN_ROUNDS=(bench_train.rounds=5 bench_train.steps=10 bench_train.warmup=5)
+    PROFILE=bench_train.profile_steps=10; BATCH=16; REPORT=()
 fi
 SLUG=$($PY -c "import torch; from fcn_ablation.evaluation.timing import device_slug; print(device_slug(torch.device('$DEVICE')))")
 OUT=${OUT:-results/published/gpu/$SLUG}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu_check.log") 2>&1
 echo "gpu_check: $SLUG, torch $($PY -c 'import torch; print(torch.__version__)'), out $OUT, $(date -u +%FT%TZ)"
+if $PY -c "import wandb" 2>/dev/null; then
+    LOGGER=(); echo "W&B $($PY -c 'import wandb; print(wandb.__version__)') installed: every run logs offline (WANDB_MODE=offline) under $OUT"
+else
+    LOGGER=(logger=none); echo "W&B is not installed here: every command runs with logger=none (nothing logged to W&B)"
+fi
 start=$SECONDS
 step() { echo; echo "== [$((SECONDS - start)) s] $*"; }
 
-step "1. inference benchmark, every experiment, eager: fp32, TF32, bf16"
-BENCH=($PY -m fcn_ablation.commands.bench device=$DEVICE width_multiplier=$W out_dir=$OUT/bench "${ROUNDS[@]}")
-"${BENCH[@]}" precision=fp32
-[[ "$DEVICE" == cuda ]] && "${BENCH[@]}" precision=fp32 tf32=true
-"${BENCH[@]}" precision=bf16
-BEST=$($PY - "$OUT/bench" "$W" <<'PY'
-import sys, pathlib, pandas as pd, yaml
-best = None
-for cfg in pathlib.Path(sys.argv[1]).glob("*/*/config.yaml"):
-    c = yaml.safe_load(cfg.read_text())
-    if c.get("channels_last") or c.get("compile") or float(c["width_multiplier"]) != float(sys.argv[2]):
-        continue
-    ms = pd.read_csv(cfg.parent / "bench.csv").set_index("variant").loc["baseline", "ms_per_image"]
-    if best is None or ms < best[0]:
-        best = (ms, f"precision={c['precision']} tf32={str(c.get('tf32', False)).lower()}")
-print(best[1])
-PY
-)
-step "   the fastest eager setting ($BEST) with channels_last, then compiled (baseline and a)"
-"${BENCH[@]}" $BEST channels_last=true
-"${BENCH[@]}" $BEST channels_last=true compile=true 'experiments=[baseline,a]'
+step "1. Table 3 under every speed setting: nine rows, width $W, 400x300 unless tiny"
+$PY -m fcn_ablation.commands.bench device=$DEVICE width_multiplier=$W out_dir=$OUT/bench "$NINE" "$SPEEDS" \
+    "${SIZE[@]}" "${ROUNDS[@]}"
 
-step "2. training benchmark, full width, rehearsal set, paper recipe: fp32 and bf16-mixed, each beside the plain loop"
-TRAIN=($PY -m fcn_ablation.commands.bench_train preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}"
-       model.width_multiplier=$W bench_train.out_dir=$OUT/bench trainer.enable_progress_bar=false "${TRAIN_ROUNDS[@]}")
-"${TRAIN[@]}" trainer.precision=32-true
-"${TRAIN[@]}" trainer.precision=bf16-mixed
+step "2. training benchmark, width $W: the paper's recipe at batch 1 (TF32, bf16-mixed; profiled), compiled with CUDA graphs, the modern recipe at batch $BATCH"
+TRAIN=($PY -m fcn_ablation.commands.bench_train trainer=$TRAINER model.width_multiplier=$W bench_train.out_dir=$OUT/bench
+       trainer.enable_progress_bar=false "${TRAIN_ROUNDS[@]}" "${LOGGER[@]}")
+PAPER=(preset=paper dataset=synthetic_native "${DATA[@]}")
 if [[ "$DEVICE" == cuda ]]; then
-    "${TRAIN[@]}" trainer.precision=32-true train_speed.tf32=true
-    "${TRAIN[@]}" trainer.precision=bf16-mixed train_speed.channels_last=true
+    "${TRAIN[@]}" "${PAPER[@]}" trainer.precision=32-true train_speed.tf32=true $PROFILE
+else
+    "${TRAIN[@]}" "${PAPER[@]}" trainer.precision=32-true $PROFILE
 fi
+"${TRAIN[@]}" "${PAPER[@]}" trainer.precision=bf16-mixed train_speed.channels_last=true $PROFILE
+"${TRAIN[@]}" preset=paper "${FIXED[@]}" dataset.batch_size=1 trainer.precision=bf16-mixed train_speed.channels_last=true \
+    train_speed.compile=true train_speed.compile_mode=reduce-overhead train_speed.size_bucket=32
+"${TRAIN[@]}" recipe=modern "${FIXED[@]}" dataset.batch_size=$BATCH trainer.precision=bf16-mixed train_speed.channels_last=true
 
-step "3. a two-job preset=paper sweep at full width on the rehearsal set ($STEPS steps each), store and report"
+step "3. a two-job preset=paper sweep at width $W on the rehearsal set ($STEPS steps each), store and report"
 VGG16=${VGG16:-/tmp/fcn-vgg16-stand-in.pth}
 [[ -f "$VGG16" ]] || $PY -m fcn_ablation.commands.vgg16_stand_in "$VGG16"
 $PY -m fcn_ablation -m preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}" experiment=baseline,a \
     model.width_multiplier=$W init.path="$VGG16" trainer.max_steps=$STEPS trainer.enable_progress_bar=false \
-    paths.results_dir="$OUT" "${REPORT[@]}"
+    paths.results_dir="$OUT" "${REPORT[@]}" "${LOGGER[@]}"
 
-step "done: $OUT"
+echo "the jobs' weights and checkpoints (hundreds of MB each at full width; of no use after $STEPS steps) are removed:"
+find "$OUT" \( -name '*.ckpt' -o -name model.pt \) -print -delete | sed 's/^/  /'
+
+step "4. the archive: $OUT/gpu_check.tar.gz"
+tar czf "/tmp/gpu_check.$$.tar.gz" --exclude=gpu_check.tar.gz -C "$OUT" .
+mv "/tmp/gpu_check.$$.tar.gz" "$OUT/gpu_check.tar.gz"
+tar tzf "$OUT/gpu_check.tar.gz" | grep -E 'speeds-.*\.md$|profile\.md$|report\.md$' | sort
+step "done in $((SECONDS - start)) s: $OUT"

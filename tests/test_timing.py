@@ -30,6 +30,18 @@ def test_counts_warmup_and_timed_passes_in_eval_and_inference_mode():
     assert t.total_s > 0 and abs(t.ms_per_image - 1000 * t.total_s / 7) < 1e-9
 
 
+def test_with_options_that_build_per_size_every_size_is_warmed_up_before_the_clock_runs():
+    """A compiled forward, CUDA graphs and cuDNN's autotuner build or tune once per input size: a
+    size first met inside the timed passes would count that work as detection time."""
+    from fcn_ablation.config.schema import SpeedConfig
+
+    sizes = [torch.zeros(3, 4, 4 + i % 3) for i in range(7)]  # three sizes
+    plain, tuned = Counting(), Counting()
+    time_forward(plain, sizes, "cpu", warmup=1)
+    time_forward(tuned, sizes, "cpu", warmup=1, opts=SpeedConfig(cudnn_benchmark=True))
+    assert plain.calls == 1 + 7 and tuned.calls == 1 + 3 + 7
+
+
 def _bench_result(root, name, times, **options):
     """A benchmark folder as `fcn-ablation-bench` writes it, with chosen baseline times."""
     from omegaconf import OmegaConf
@@ -57,6 +69,7 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
     _bench_result(results, "compiled-other-size", {"baseline": 5.0}, compile=True, height=100)
     _bench_result(results, "compiled-batch-4", {"baseline": 5.0}, compile=True, batch_size=4)
     _bench_result(results, "no-baseline", {"a": 1.0}, compile=True)
+    tf32 = _bench_result(results, "tf32", {"baseline": 4.0}, tf32=True)  # TF32 changes the arithmetic: never borrowed
     (results / "bench" / "notes.txt").write_text("not a result")
     (layout.parents[1] / "broken").mkdir()
     (layout.parents[1] / "broken" / "config.yaml").write_text(": not yaml :")
@@ -66,6 +79,10 @@ def test_a_run_times_with_the_fastest_benchmarked_options_of_its_device(tmp_path
         layout,
     )
     assert best_benchmarked(results / "bench", "cpu", "fp16", 300, 400, 1.0) is None
+    assert best_benchmarked(results / "bench", "cpu", "fp32", 300, 400, 1.0, tf32=True) == (
+        SpeedConfig(tf32=True),
+        tf32,
+    )
 
     def options(*overrides, device="cpu"):
         cfg = compose_cfg([f"paths.results_dir={results}", "model.width_multiplier=1.0", *overrides])

@@ -192,13 +192,13 @@ def cpu_model() -> str:
 
 
 def best_benchmarked(
-    bench_dir: Path, device, precision: str, height: int, width: int, width_multiplier: float
+    bench_dir: Path, device, precision: str, height: int, width: int, width_multiplier: float, tf32: bool = False
 ) -> tuple[SpeedConfig, Path] | None:
     """The speed options under which the benchmark's baseline ran fastest on this device.
 
     Only results at batch one, the same input size and width multiplier and the same `precision`
-    compete: precision changes the arithmetic (and so the outputs), the other options only the
-    speed. Returns the options and the `bench.csv` they come from, or None when nothing matches.
+    and `tf32` compete: those change the arithmetic (and so the outputs), the other options only
+    the speed. Returns the options and the `bench.csv` they come from, or None when nothing matches.
     """
     best: tuple[float, SpeedConfig, Path] | None = None
     for cfg_path in sorted(
@@ -208,7 +208,8 @@ def best_benchmarked(
         try:
             c = OmegaConf.load(cfg_path)
             times = pd.read_csv(table).set_index("variant")["ms_per_image"]
-            same = (str(c.precision), int(c.batch_size), int(c.height), int(c.width)) == (precision, 1, height, width)
+            same = (str(c.precision), bool(c.get("tf32", False)), int(c.batch_size), int(c.height), int(c.width)) == (
+                str(getattr(precision, "value", precision)), bool(tf32), 1, height, width)  # fmt: skip
             if not (same and math.isclose(float(c.width_multiplier), width_multiplier) and BASELINE in times.index):
                 continue
             options = SpeedConfig.of(c)

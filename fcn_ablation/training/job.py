@@ -190,7 +190,7 @@ def speed_options(timing, bench_dir: Path, hw: tuple[int, int], width_multiplier
     speed = SpeedConfig.of(timing)
     if not timing.best_benchmarked:
         return speed, "config"
-    found = best_benchmarked(bench_dir, device, speed.precision, hw[0], hw[1], width_multiplier)
+    found = best_benchmarked(bench_dir, device, speed.precision, hw[0], hw[1], width_multiplier, speed.tf32)
     if found is None:
         log.warning(
             "timing.best_benchmarked: no benchmark of this device at %s, %dx%d, width %g under %s; timing with the "
