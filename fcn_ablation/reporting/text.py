@@ -179,8 +179,11 @@ def _reading_notes(df: pd.DataFrame, bench: Benchmark | None, n_max: int) -> lis
     else:
         h = bench.header
         from_bench = f"`{shown_path(bench.path)}`"
+        paper = (", eager: the paper's setting (one image at a time in fp32, as its GTX 1080 Ti ran), what this table's "
+                 "detection time means; other speed settings, where timed, in the section on them below"
+                 if (h.speed or "fp32", h.batch_size or 1) == ("fp32", 1) else "")  # fmt: skip
         out.append(f"- Time: interleaved benchmark of exactly these variants ({from_bench}) on {h.device}, {h.rounds} rounds, "
-                   f"{h.width}x{h.height}, batch {h.batch_size}, {h.speed}, at the widths named in its folder "
+                   f"{h.width}x{h.height}, batch {h.batch_size}, {h.speed}{paper}, at the widths named in its folder "
                    f"(w1 = the paper's full width); median ms/image with its bootstrap CI; time vs base: median of per-round ratios with its bootstrap CI.")  # fmt: skip
         out.append(f"- {load_note(h)}")
     return out
