@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # The GPU check: on a GPU box with the project's files, in under 10 minutes, everything it measures
-# under $OUT (default results/published/gpu/<device>/), then all of it as one archive beside its log
-# ($OUT/gpu_check.tar.gz; the log is $OUT/gpu_check.log):
+# under $OUT (default results/published/gpu/<device>/), then, on every exit, all of it as one archive
+# beside its log ($OUT/gpu_check.tar.gz; the log is $OUT/gpu_check.log). Steps 1 and 2 are Table 3
+# and the sweep the paper is about, so they go first:
 #   1. Table 3 under five speed settings (`speeds=[defaults]`: fp32, fp32-tf32, bf16, bf16-graphs,
 #      bf16-b16): Table 2's nine rows at full width, 400x300, time ratios with intervals, the
 #      paper's beside, launch-bound settings marked (bench/<device>/speeds-400x300-w1.md);
-#   2. the training benchmark at full width: the paper's recipe at batch 1 in TF32 and in bf16-mixed
+#   2. a two-job preset=paper sweep at full width on the rehearsal set (baseline from a VGG16-format
+#      file, a cut from it; $STEPS steps each) through the normal multirun, the store and the
+#      end-of-sweep report (its Table 3 under the five settings too);
+#   3. the training benchmark at full width: the paper's recipe at batch 1 in TF32 and in bf16-mixed
 #      (each profiled: device busy against idle per step), bf16-mixed compiled with CUDA graphs
 #      (`reduce-overhead`) at a fixed size, and the modern recipe at a batch of 16 against the dense
-#      8192-square bf16 matmul;
-#   3. a two-job preset=paper sweep at full width on the rehearsal set (baseline from a VGG16-format
-#      file, a cut from it; $STEPS steps each) through the normal multirun, the store and the
-#      end-of-sweep report (its Table 3 under the five settings too).
+#      8192-square bf16 matmul, each capped at $CAP seconds (150): a slow compile costs its own row,
+#      not the archive.
 # W&B logs offline where it is installed; where it is not, every command runs with logger=none and
 # the log says so. Runs from the source folder, nothing installed: the packages a stock PyTorch
 # image lacks come from a folder of wheels ($WHEELS, made by sweeps/wheels.sh where PyPI is reachable).
@@ -21,7 +23,7 @@
 #
 # Environment: OUT (folder), WHEELS (folder of wheels), VGG16 (a torchvision VGG16 file; default: a
 # random stand-in of the same shapes, since nothing can be downloaded there), STEPS (200),
-# DEVICE (cuda), SCALE (full | tiny).
+# DEVICE (cuda), SCALE (full | tiny), CAP (150).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -61,13 +63,33 @@ else
 fi
 start=$SECONDS
 step() { echo; echo "== [$((SECONDS - start)) s] $*"; }
+capped() {  # one training benchmark, at most CAP seconds: a slow compile costs its own row, not the check
+    timeout "${CAP:-150}" "$@" || echo "!! stopped or failed (exit $?) after at most ${CAP:-150} s: $*"
+}
+archive() {  # on every exit, whole or not: what was measured comes back in one file
+    local rc=$?
+    echo; echo "== [$((SECONDS - start)) s] 4. the archive: $OUT/gpu_check.tar.gz (exit $rc so far)"
+    echo "the jobs' weights and checkpoints (hundreds of MB each at full width; of no use after $STEPS steps) are removed:"
+    find "$OUT" \( -name '*.ckpt' -o -name model.pt \) -print -delete | sed 's/^/  /'
+    tar czf "/tmp/gpu_check.$$.tar.gz" --exclude=gpu_check.tar.gz -C "$OUT" . && mv "/tmp/gpu_check.$$.tar.gz" "$OUT/gpu_check.tar.gz"
+    tar tzf "$OUT/gpu_check.tar.gz" | grep -E 'speeds-.*\.md$|profile\.md$|report\.md$' | sort
+    echo; echo "== [$((SECONDS - start)) s] done (exit $rc): $OUT"
+}
+trap archive EXIT
 
 step "1. Table 3 under every speed setting: nine rows, width $W, 400x300 unless tiny"
 $PY -m fcn_ablation.commands.bench device=$DEVICE width_multiplier=$W out_dir=$OUT/bench "$NINE" "$SPEEDS" \
     "${SIZE[@]}" "${ROUNDS[@]}"
 
-step "2. training benchmark, width $W: the paper's recipe at batch 1 (TF32, bf16-mixed; profiled), compiled with CUDA graphs, the modern recipe at batch $BATCH"
-TRAIN=($PY -m fcn_ablation.commands.bench_train trainer=$TRAINER model.width_multiplier=$W bench_train.out_dir=$OUT/bench
+step "2. a two-job preset=paper sweep at width $W on the rehearsal set ($STEPS steps each), store and report"
+VGG16=${VGG16:-/tmp/fcn-vgg16-stand-in.pth}
+[[ -f "$VGG16" ]] || $PY -m fcn_ablation.commands.vgg16_stand_in "$VGG16"
+$PY -m fcn_ablation -m preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}" experiment=baseline,a \
+    model.width_multiplier=$W init.path="$VGG16" trainer.max_steps=$STEPS trainer.enable_progress_bar=false \
+    paths.results_dir="$OUT" "${REPORT[@]}" "${LOGGER[@]}"
+
+step "3. training benchmark, width $W: the paper's recipe at batch 1 (TF32, bf16-mixed; profiled), compiled with CUDA graphs, the modern recipe at batch $BATCH"
+TRAIN=(capped $PY -m fcn_ablation.commands.bench_train trainer=$TRAINER model.width_multiplier=$W bench_train.out_dir=$OUT/bench
        trainer.enable_progress_bar=false "${TRAIN_ROUNDS[@]}" "${LOGGER[@]}")
 PAPER=(preset=paper dataset=synthetic_native "${DATA[@]}")
 if [[ "$DEVICE" == cuda ]]; then
@@ -79,19 +101,3 @@ fi
 "${TRAIN[@]}" preset=paper "${FIXED[@]}" dataset.batch_size=1 trainer.precision=bf16-mixed train_speed.channels_last=true \
     train_speed.compile=true train_speed.compile_mode=reduce-overhead train_speed.size_bucket=32
 "${TRAIN[@]}" recipe=modern "${FIXED[@]}" dataset.batch_size=$BATCH trainer.precision=bf16-mixed train_speed.channels_last=true
-
-step "3. a two-job preset=paper sweep at width $W on the rehearsal set ($STEPS steps each), store and report"
-VGG16=${VGG16:-/tmp/fcn-vgg16-stand-in.pth}
-[[ -f "$VGG16" ]] || $PY -m fcn_ablation.commands.vgg16_stand_in "$VGG16"
-$PY -m fcn_ablation -m preset=paper trainer=$TRAINER dataset=synthetic_native "${DATA[@]}" experiment=baseline,a \
-    model.width_multiplier=$W init.path="$VGG16" trainer.max_steps=$STEPS trainer.enable_progress_bar=false \
-    paths.results_dir="$OUT" "${REPORT[@]}" "${LOGGER[@]}"
-
-echo "the jobs' weights and checkpoints (hundreds of MB each at full width; of no use after $STEPS steps) are removed:"
-find "$OUT" \( -name '*.ckpt' -o -name model.pt \) -print -delete | sed 's/^/  /'
-
-step "4. the archive: $OUT/gpu_check.tar.gz"
-tar czf "/tmp/gpu_check.$$.tar.gz" --exclude=gpu_check.tar.gz -C "$OUT" .
-mv "/tmp/gpu_check.$$.tar.gz" "$OUT/gpu_check.tar.gz"
-tar tzf "$OUT/gpu_check.tar.gz" | grep -E 'speeds-.*\.md$|profile\.md$|report\.md$' | sort
-step "done in $((SECONDS - start)) s: $OUT"

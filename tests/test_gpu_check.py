@@ -30,7 +30,7 @@ def test_the_gpu_check_runs_whole_and_brings_everything_back_in_one_archive(tmp_
     assert res.returncode == 0, log[-3000:] + res.stderr[-2000:]
     assert "W&B is not installed here: every command runs with logger=none" in log
     steps = [line for line in log.splitlines() if line.startswith("== [")]
-    assert [s.split("] ", 1)[1][:2] for s in steps] == ["1.", "2.", "3.", "4.", "do"]
+    assert [s.split("] ", 1)[1][:2] for s in steps] == ["1.", "2.", "3.", "4.", "do"] and "done (exit 0)" in steps[-1]
 
     with tarfile.open(out / "gpu_check.tar.gz") as tar:
         names = tar.getnames()

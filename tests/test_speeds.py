@@ -181,3 +181,18 @@ def test_a_report_shows_table_3_under_every_setting_its_benchmarks_hold(tmp_path
     df = pd.read_csv(out / "results.csv").set_index("experiment")
     fp32 = read_bench(folders[0]).table.set_index("variant")
     assert df.loc["a", "time_ratio"] == pytest.approx(fp32.loc["a", "time_ratio"])  # the time columns read fp32
+
+
+def test_the_end_of_sweep_settings_are_checked_before_any_job_for_the_jobs_device():
+    from fcn_ablation.config.checks import validate
+
+    from helpers import compose_config
+
+    with pytest.raises(
+        ConfigError, match=r"report.speeds: 'bf16-graphs': cuda_graphs needs a CUDA device, this is cpu"
+    ):
+        validate(compose_config(["report.speeds=[fp32,bf16-graphs]"]))
+    with pytest.raises(ConfigError, match=r"speed setting 'fp8'"):
+        validate(compose_config(["report.speeds=[fp8]"]))
+    validate(compose_config(["report.speeds=[fp32,bf16-graphs]", "report.bench=false"]))  # not timed: not checked
+    validate(compose_config(["report.speeds=[defaults,bf16-graphs]", "trainer=gpu"]))  # a GPU's jobs may ask for graphs

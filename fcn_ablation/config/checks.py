@@ -118,6 +118,11 @@ def validate(cfg, training: bool = True) -> None:
             f"(got permutations={r.permutations}, alpha={r.alpha}, grid_images={r.grid_images}, "
             f"width_multiplier={r.width_multiplier})"
         )
+    if r.bench:  # the end-of-sweep benchmark's settings, checked before any job rather than after all of them
+        from fcn_ablation.config.speeds import settings_for
+        from fcn_ablation.machine import on_cuda
+
+        settings_for(r.speeds, "cuda" if on_cuda(cfg.trainer.accelerator) else "cpu", "report.speeds")
     try:  # the table's variants are timed at this scale: every layer keeps a channel there too
         build_widths(experiments.factors(cfg.experiment), r.width_multiplier)
     except ConfigError as err:
