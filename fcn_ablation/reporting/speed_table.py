@@ -124,7 +124,7 @@ def markdown(t: pd.DataFrame, benches: list[Benchmark], title: str, level: int =
         f"{b0.device}, torch {b0.torch}, input {b0.width}x{b0.height}, {b0.rounds} interleaved rounds per setting; one "
         "column per speed setting (`precision[-tf32][-cl][-compile][-cudnn][-graphs][-b<batch>]`, batch 1 unless named).",
         "",
-        markdown_table(wide, index=False),
+        markdown_table(wide, index=False, numparse=False),
         "",
         "- A cell: the variant's detection time over the baseline's, the median of the ratios taken round by round (same "
         f"conditions), with the bootstrap 95 % interval of that median; {NOT_SIGNIFICANT}: the interval holds 1 (not told "
