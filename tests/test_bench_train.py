@@ -59,7 +59,9 @@ def test_the_tables_follow_from_the_rounds_and_both_paths_see_the_same_batches(t
     cfg = _compose(tiny(tmp_path, cache_dir, "experiment=c", "train_speed.channels_last=false"))  # preset=cpu's is on
     out = bench_train(cfg, progress=False)
     assert out.parent.parent == tmp_path / "results" / "bench"
-    assert out.name == "train-c-synthetic_native-w0.03125-32-true-b1"
+    assert (
+        out.name == "train-c-synthetic_native-modern-w0.03125-32-true-zeros-fused-b1"
+    )  # preset=cpu's fast paths named
     assert {p.name for p in out.iterdir()} >= {"bench.csv", "bench.md", "raw.csv", "bench.json", "config.yaml"}
     raw, table = pd.read_csv(out / "raw.csv"), pd.read_csv(out / "bench.csv").set_index("path")
     assert set(REQUIRED) <= set(table.columns) and list(table.index) == ["lightning", "plain"]

@@ -56,19 +56,22 @@ def ceiling_dtype(device: torch.device, precision: str) -> torch.dtype:
 
 def timed_job(cfg) -> dict:
     """What the benchmark times, read once from the composed config: a row of its table starts with it."""
-    return {"experiment": cfg.experiment.name, "dataset": cfg.dataset.name,
+    return {"experiment": cfg.experiment.name, "dataset": cfg.dataset.name, "recipe": str(cfg.recipe),
             "width_multiplier": float(cfg.model.width_multiplier), "precision": str(cfg.trainer.precision),
             "batch_size": int(cfg.dataset.batch_size)}  # fmt: skip
 
 
 def settings_slug(what: dict, s) -> str:
-    """`train-baseline-synthetic_native-w1-bf16-mixed-cl-b1`: what was timed (`timed_job`; `s`: the
-    `train_speed` section), as a folder name."""
-    flags = [f for f, on in (("tf32", s.tf32), ("cl", s.channels_last), ("compile", s.compile)) if on]
+    """`train-baseline-synthetic_native-paper-w1-bf16-mixed-cl-b1`: what was timed (`timed_job`: the
+    experiment, data set, recipe, width, precision, batch; `s`: every fast path of the `train_speed`
+    section that is on), as a folder name: two benchmarks of different steps never share a folder."""
+    flags = [f for f, on in (("tf32", s.tf32), ("cl", s.channels_last), ("zeros", s.skip_zeros),
+                             ("fused", s.fused_optimizer), ("compile", s.compile)) if on]  # fmt: skip
     flags += [s.compile_mode] if s.compile and s.compile_mode != "default" else []
     flags += [f"bucket{s.size_bucket}"] if s.size_bucket else []
-    return results_layout.bench_settings("train", what["experiment"], what["dataset"], f"w{what['width_multiplier']:g}",
-                                         what["precision"], *flags, f"b{what['batch_size']}")  # fmt: skip
+    return results_layout.bench_settings("train", what["experiment"], what["dataset"], what.get("recipe", ""),
+                                         f"w{what['width_multiplier']:g}", what["precision"], *flags,
+                                         f"b{what['batch_size']}")  # fmt: skip
 
 
 def check(cfg) -> TrainBenchConfig:
@@ -201,7 +204,7 @@ def summarise(raw: pd.DataFrame, header: BenchHeader, what: dict, seed: int = 0)
         ms_lo, ms_hi = bootstrap_median_ci(ms, rng)
         per_step = float(r.images.sum() / r.steps.sum())  # images a step trains on
         rows.append({
-            "path": path, "experiment": what["experiment"], "dataset": what["dataset"],
+            "path": path, "experiment": what["experiment"], "dataset": what["dataset"], "recipe": what.get("recipe"),
             "width_multiplier": what["width_multiplier"], "precision": what["precision"],
             "train_speed": header.settings, "batch_size": what["batch_size"], "rounds": len(r),
             "steps_per_round": int(r.steps.iloc[0]), "images_per_s": per_step / step_s,
@@ -227,8 +230,8 @@ def markdown(t: pd.DataFrame, header: BenchHeader) -> str:
     lines = [
         f"# Training benchmark: {header.device}",
         "",
-        f"torch {header.torch}, `{header.settings}` (experiment, data set, width multiplier, precision, "
-        f"fast paths, batch), {header.rounds} interleaved rounds of {header.steps} steps per path after "
+        f"torch {header.torch}, `{header.settings}` (experiment, data set, recipe, width multiplier, "
+        f"precision, fast paths, batch), {header.rounds} interleaved rounds of {header.steps} steps per path after "
         f"{header.warmup} untimed ones, {header.loader_workers} loader workers.",
         "",
         markdown_table(view, index=False, floatfmt=".4g"),
