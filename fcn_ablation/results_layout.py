@@ -54,6 +54,20 @@ TRIALS_CSV, FRONT_CSV, FRONT_MD, FRONT_PNG = "trials.csv", "front.csv", "front.m
 SUMMARY_JSON = "summary.json"
 
 
+def variants_part(names: list[str]) -> str:
+    """A benchmark folder's name part for the variants it timed, when chosen (`experiments=[...]`):
+    `baseline+a`, so that a benchmark of some variants never overwrites one of all of them; "" for
+    all of them (the default); a long list is shortened to its count and a hash."""
+    if not names:
+        return ""
+    joined = "+".join(names)
+    if len(joined) <= 40:
+        return joined
+    import hashlib
+
+    return f"{len(names)}variants-{hashlib.sha1(joined.encode()).hexdigest()[:8]}"
+
+
 def speeds_file(folder: str | Path, name: str, suffix: str) -> Path:
     """A Table 3 under every speed setting: `<folder>/speeds-<name>.csv|.md|.png`."""
     return Path(folder) / f"{SPEEDS}-{name}{suffix}"

@@ -5,7 +5,7 @@
 # and the sweep the paper is about, so they go first:
 #   1. Table 3 under five speed settings (`speeds=[defaults]`: fp32, fp32-tf32, bf16, bf16-graphs,
 #      bf16-b16): Table 2's nine rows at full width, 400x300, time ratios with intervals, the
-#      paper's beside, launch-bound settings marked (bench/<device>/speeds-400x300-w1.md);
+#      paper's beside, launch-bound settings marked (bench/<device>/speeds-400x300-w1-baseline+a+...+h.md);
 #   2. a two-job preset=paper sweep at full width on the rehearsal set (baseline from a VGG16-format
 #      file, a cut from it; $STEPS steps each) through the normal multirun, the store and the
 #      end-of-sweep report (its Table 3 under the five settings too);

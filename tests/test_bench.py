@@ -100,7 +100,7 @@ def test_a_tiny_benchmark_writes_its_tables_with_consistent_columns(tmp_path):
     }
     assert set(md_rows) == {"variant", "baseline", "a", MATMUL} and "nan" not in md_rows[MATMUL]
     assert md_rows[MATMUL].count(" - ") == 6  # params, MACs, the three ratios, their gap: none for a matmul
-    assert out.name == "fp32-b1-32x24-w0.03125"
+    assert out.name == "fp32-b1-32x24-w0.03125-baseline+a"
     header = json.loads((out / "bench.json").read_text())
     assert header["matmul_median_s"] == pytest.approx(raw[raw.variant == MATMUL].seconds.median())
 

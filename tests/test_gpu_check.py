@@ -38,7 +38,7 @@ def test_the_gpu_check_runs_whole_and_brings_everything_back_in_one_archive(tmp_
     back = tmp_path / "unpacked"
     assert not [n for n in names if n.endswith((".ckpt", "model.pt"))]  # weights stay behind
     # 1. Table 3 under every setting: nine rows, one column per setting, intervals, the paper beside
-    (speeds,) = back.glob("bench/*/speeds-64x48-w0.03125.csv")
+    (speeds,) = back.glob("bench/*/speeds-64x48-w0.03125-baseline+a+b+c+d+e+f+g+h.csv")
     t = pd.read_csv(speeds)
     assert list(dict.fromkeys(t.setting)) == ["fp32", "bf16", "fp32-b2"]
     assert sorted(set(t.variant)) == ["a", "b", "baseline", "c", "d", "e", "f", "g", "h"]

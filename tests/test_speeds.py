@@ -70,7 +70,11 @@ def test_every_setting_is_benchmarked_in_its_folder_and_set_side_by_side(tmp_pat
                                            rounds=3, warmup=1, matmul_size=64, out_dir=str(tmp_path), device="cpu",
                                            speeds=["fp32", "bf16", "fp32-b2", "fp32"]))  # fmt: skip
     folders = bench(cfg, progress=False)
-    assert [f.name for f in folders] == ["fp32-b1-32x24-w0.03125", "bf16-b1-32x24-w0.03125", "fp32-b2-32x24-w0.03125"]
+    assert [f.name for f in folders] == [
+        "fp32-b1-32x24-w0.03125-baseline+a+c",
+        "bf16-b1-32x24-w0.03125-baseline+a+c",
+        "fp32-b2-32x24-w0.03125-baseline+a+c",
+    ]
     benches = [read_bench(f) for f in folders]
     assert [setting_of(b) for b in benches] == ["fp32", "bf16", "fp32-b2"]
     assert [b.header.batch_size for b in benches] == [1, 1, 2]
@@ -196,3 +200,11 @@ def test_the_end_of_sweep_settings_are_checked_before_any_job_for_the_jobs_devic
         validate(compose_config(["report.speeds=[fp8]"]))
     validate(compose_config(["report.speeds=[fp32,bf16-graphs]", "report.bench=false"]))  # not timed: not checked
     validate(compose_config(["report.speeds=[defaults,bf16-graphs]", "trainer=gpu"]))  # a GPU's jobs may ask for graphs
+
+
+def test_a_benchmark_of_chosen_variants_is_named_apart_from_one_of_all_of_them():
+    from fcn_ablation.results_layout import variants_part
+
+    assert variants_part([]) == "" and variants_part(["baseline", "a"]) == "baseline+a"
+    long = [f"search_trial_{i}" for i in range(6)]
+    assert variants_part(long).startswith("6variants-") and variants_part(long) != variants_part(long[::-1])

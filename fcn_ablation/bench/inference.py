@@ -111,7 +111,11 @@ def _bench_one(cfg, widths: dict, device: torch.device, setting, progress: bool)
     under `cfg.out_dir`, with the config that names exactly that setting beside it."""
     opts = setting.opts
     slug = results_layout.bench_settings(
-        opts.slug(), f"b{setting.batch_size}", f"{cfg.width}x{cfg.height}", f"w{cfg.width_multiplier:g}"
+        opts.slug(),
+        f"b{setting.batch_size}",
+        f"{cfg.width}x{cfg.height}",
+        f"w{cfg.width_multiplier:g}",
+        results_layout.variants_part(list(cfg.experiments)),
     )
     out = results_layout.in_bench_root(cfg.out_dir, device_slug(device, torch.get_num_threads()), slug)
     run_bench(widths, out, device=device, opts=opts, height=cfg.height, width=cfg.width, batch_size=setting.batch_size,

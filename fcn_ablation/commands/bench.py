@@ -22,7 +22,8 @@ def _app(cfg) -> None:
             from fcn_ablation.reporting import speed_table
             from fcn_ablation.reporting.bench_files import read_bench
 
-            name = f"{cfg.width}x{cfg.height}-w{cfg.width_multiplier:g}"
+            name = results_layout.bench_settings(f"{cfg.width}x{cfg.height}", f"w{cfg.width_multiplier:g}",
+                                                 results_layout.variants_part(list(cfg.experiments)))  # fmt: skip
             title = (f"Table 3 under {len(folders)} speed settings: {cfg.width}x{cfg.height}, {cfg.width_multiplier:g} of "
                      "the paper's width")  # fmt: skip
             md = speed_table.write([read_bench(f) for f in folders], folders[0].parent, name, title)
