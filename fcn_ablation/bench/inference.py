@@ -302,13 +302,13 @@ def _same_bench(folder: Path, rounds: int, widths: dict, setting=None) -> bool:
 
 
 def _to_time(recs: list[Record], width_multiplier: float, speeds, device_type: str) -> list[tuple]:
-    """What `bench_table` times for a table: (widths, folder, (height, width), setting) for every
-    speed setting at the target scale, then the trained scale in the paper's setting."""
+    """What `bench_table` times for a table: (widths, folder, (height, width), setting, at the
+    target scale) for every speed setting at the target scale, then the trained scale in the paper's setting."""
     from fcn_ablation.config.speeds import SpeedSetting, setting_folder, settings_for
 
     (widths, scale, hw), *trained = table_scales(recs, width_multiplier)
-    jobs = [(widths, setting_folder(scale, s), hw, s) for s in settings_for(speeds, device_type, "report.speeds")]
-    return jobs + [(w, sc, h, SpeedSetting(SpeedConfig())) for w, sc, h in trained]
+    jobs = [(widths, setting_folder(scale, s), hw, s, True) for s in settings_for(speeds, device_type, "report.speeds")]
+    return jobs + [(w, sc, h, SpeedSetting(SpeedConfig()), False) for w, sc, h in trained]
 
 
 def benched_somewhere(recs: list[Record], out_dir: Path, *, rounds: int = 10, width_multiplier: float = 1.0,
@@ -319,7 +319,7 @@ def benched_somewhere(recs: list[Record], out_dir: Path, *, rounds: int = 10, wi
     node), to decide whether a job must make one."""
     jobs = _to_time(recs, width_multiplier, speeds, device_type)
     for device in sorted(p for p in results_layout.bench_root(out_dir).glob("*") if p.is_dir()):
-        if all(_same_bench(device / folder, rounds, widths, setting) for widths, folder, _, setting in jobs):
+        if all(_same_bench(device / folder, rounds, widths, setting) for widths, folder, _, setting, _ in jobs):
             return device.name
     return None
 
@@ -335,15 +335,13 @@ def bench_table(recs: list[Record], out_dir: Path, *, device: str = "auto", roun
     `fp32`). A benchmark of the same widths, device, scale, setting and rounds already there is reused."""
     dev = torch_device(device)
     slug = device_slug(dev, torch.get_num_threads())
-    jobs = _to_time(recs, width_multiplier, speeds, dev.type)
-    target = jobs[0][2]
     written = []
-    for widths, folder, (h, w), setting in jobs:
+    for widths, folder, (h, w), setting, at_target in _to_time(recs, width_multiplier, speeds, dev.type):
         out = results_layout.bench_dir(out_dir, slug, folder)
         if reuse and _same_bench(out, rounds, widths, setting):
             written.append(out)
             continue
-        matmul = ceiling_size(dev, 2048 if width_multiplier >= 0.5 and (h, w) == target else 256)
+        matmul = ceiling_size(dev, 2048 if width_multiplier >= 0.5 and at_target else 256)
         written.append(run_bench(widths, out, device=dev, opts=setting.opts, height=h, width=w, batch_size=setting.batch_size,
                                  rounds=rounds, warmup=warmup, matmul_size=matmul, progress=progress, settings=folder))  # fmt: skip
     return written
