@@ -10,10 +10,11 @@
 #      file, a cut from it; $STEPS steps each) through the normal multirun, the store and the
 #      end-of-sweep report (its Table 3 under the five settings too);
 #   3. the training benchmark at full width: the paper's recipe at batch 1 in TF32 and in bf16-mixed
-#      (each profiled: device busy against idle per step), bf16-mixed compiled with CUDA graphs
-#      (`reduce-overhead`) at a fixed size, and the modern recipe at a batch of 16 against the dense
-#      8192-square bf16 matmul, each capped at $CAP seconds (150): a slow compile costs its own row,
-#      not the archive.
+#      (each profiled: device busy against idle per step), the same at one fixed size compiled with
+#      CUDA graphs (`reduce-overhead`; bf16-mixed against TF32 on the same images), and the modern
+#      recipe at a batch of 16, all against the dense 8192-square bf16 matmul; each capped at $CAP
+#      seconds (150) and skipped once the check's $BUDGET (570 s) is near: a slow compile costs its
+#      own row, not the archive.
 # W&B logs offline where it is installed; where it is not, every command runs with logger=none and
 # the log says so. Runs from the source folder, nothing installed: the packages a stock PyTorch
 # image lacks come from a folder of wheels ($WHEELS, made by sweeps/wheels.sh where PyPI is reachable).
@@ -23,7 +24,7 @@
 #
 # Environment: OUT (folder), WHEELS (folder of wheels), VGG16 (a torchvision VGG16 file; default: a
 # random stand-in of the same shapes, since nothing can be downloaded there), STEPS (200),
-# DEVICE (cuda), SCALE (full | tiny), CAP (150).
+# DEVICE (cuda), SCALE (full | tiny), CAP (150), BUDGET (570, seconds for the whole check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -54,7 +55,7 @@ fi
 SLUG=$($PY -c "import torch; from fcn_ablation.evaluation.timing import device_slug; print(device_slug(torch.device('$DEVICE')))")
 OUT=${OUT:-results/published/gpu/$SLUG}
 mkdir -p "$OUT"
-exec > >(tee "$OUT/gpu_check.log") 2>&1
+exec > >(trap '' TERM INT; exec tee "$OUT/gpu_check.log") 2>&1  # the log outlives a kill, so the archive is logged
 echo "gpu_check: $SLUG, torch $($PY -c 'import torch; print(torch.__version__)'), out $OUT, $(date -u +%FT%TZ)"
 if $PY -c "import wandb" 2>/dev/null; then
     LOGGER=(); echo "W&B $($PY -c 'import wandb; print(wandb.__version__)') installed: every run logs offline (WANDB_MODE=offline) under $OUT"
@@ -63,11 +64,15 @@ else
 fi
 start=$SECONDS
 step() { echo; echo "== [$((SECONDS - start)) s] $*"; }
-capped() {  # one training benchmark, at most CAP seconds: a slow compile costs its own row, not the check
-    timeout "${CAP:-150}" "$@" || echo "!! stopped or failed (exit $?) after at most ${CAP:-150} s: $*"
+capped() {  # one training benchmark, at most CAP seconds and within the BUDGET (30 s kept for the archive)
+    local left=$(( ${BUDGET:-570} - (SECONDS - start) - 30 ))
+    if (( left < 20 )); then echo "!! skipped: the check's ${BUDGET:-570} s are spent: $*"; return 0; fi
+    local cap=$(( left < ${CAP:-150} ? left : ${CAP:-150} ))
+    timeout "$cap" "$@" || echo "!! stopped or failed (exit $?) after at most $cap s: $*"
 }
 archive() {  # on every exit, whole or not: what was measured comes back in one file
     local rc=$?
+    trap '' TERM INT
     echo; echo "== [$((SECONDS - start)) s] 4. the archive: $OUT/gpu_check.tar.gz (exit $rc so far)"
     echo "the jobs' weights and checkpoints (hundreds of MB each at full width; of no use after $STEPS steps) are removed:"
     find "$OUT" \( -name '*.ckpt' -o -name model.pt \) -print -delete | sed 's/^/  /'
@@ -76,6 +81,7 @@ archive() {  # on every exit, whole or not: what was measured comes back in one 
     echo; echo "== [$((SECONDS - start)) s] done (exit $rc): $OUT"
 }
 trap archive EXIT
+trap 'exit 143' TERM INT  # a kill from outside still writes the archive
 
 step "1. Table 3 under every speed setting: nine rows, width $W, 400x300 unless tiny"
 $PY -m fcn_ablation.commands.bench device=$DEVICE width_multiplier=$W out_dir=$OUT/bench "$NINE" "$SPEEDS" \
@@ -98,6 +104,11 @@ else
     "${TRAIN[@]}" "${PAPER[@]}" trainer.precision=32-true $PROFILE
 fi
 "${TRAIN[@]}" "${PAPER[@]}" trainer.precision=bf16-mixed train_speed.channels_last=true $PROFILE
-"${TRAIN[@]}" preset=paper "${FIXED[@]}" dataset.batch_size=1 trainer.precision=bf16-mixed train_speed.channels_last=true \
-    train_speed.compile=true train_speed.compile_mode=reduce-overhead train_speed.size_bucket=32
-"${TRAIN[@]}" recipe=modern "${FIXED[@]}" dataset.batch_size=$BATCH trainer.precision=bf16-mixed train_speed.channels_last=true
+# the paper's recipe at one fixed size, compiled with CUDA graphs: bf16-mixed against TF32 on the same images
+COMPILED=(preset=paper "${FIXED[@]}" dataset.batch_size=1 train_speed.channels_last=true train_speed.compile=true
+          train_speed.compile_mode=reduce-overhead train_speed.size_bucket=32)
+"${TRAIN[@]}" "${COMPILED[@]}" trainer.precision=bf16-mixed
+if [[ "$DEVICE" == cuda ]]; then "${TRAIN[@]}" "${COMPILED[@]}" trainer.precision=32-true train_speed.tf32=true; fi
+# (skip_zeros off: its FLOP/s would count work it skips)
+"${TRAIN[@]}" recipe=modern "${FIXED[@]}" dataset.batch_size=$BATCH trainer.precision=bf16-mixed train_speed.channels_last=true \
+    train_speed.skip_zeros=false

@@ -180,6 +180,9 @@ def bench_train(cfg, progress: bool = True) -> Path:
         profiled = (f"- Profile ({b.profile_steps} more steps of Lightning's, `{results_layout.PROFILE_MD}`): per step "
                     f"{steps.wall_ms:.2f} ms, the device busy {steps.busy_ms:.2f} ms ({100 * steps.busy_share:.0f} %), "
                     f"idle {steps.idle_ms:.2f} ms.\n")  # fmt: skip
+    if cfg.train_speed.skip_zeros:
+        profiled += ("- train_speed.skip_zeros: the steps skip the work on known zeros, but GFLOP/s counts the whole "
+                     "network's FLOPs: `GFLOP/s` and `of matmul` overstate the arithmetic done (compare them without it).\n")  # fmt: skip
     atomic_write_text(out / results_layout.BENCH_MD, markdown(table, header) + profiled)
     save_yaml(cfg, out / results_layout.CONFIG_YAML)
     return out
