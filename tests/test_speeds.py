@@ -147,10 +147,9 @@ def test_a_setting_is_bound_by_launches_when_a_quarter_of_the_macs_takes_the_bas
     assert b_row.count("≈") == 1  # bf16's b at 1.00: its interval holds 1; fp32's 0.90 and b16's 0.95 do not
 
 
-def test_a_report_shows_table_3_under_every_setting_its_benchmarks_hold(tmp_path):
-    """`bench_table` times the table's variants under each setting (the paper's in the scale's own
-    folder, which the time columns read), reuses them on a second call, and the report sets them
-    side by side."""
+def _speeds_report(tmp_path, speeds):
+    """A store of two seeds of the baseline and a (full widths at 1/32), its variants benchmarked
+    under `speeds` by `bench_table` and its report written; returns (store, report folder, benchmark folders)."""
     from test_report import _arrays, _record
 
     from fcn_ablation.bench.inference import bench_table
@@ -169,16 +168,26 @@ def test_a_report_shows_table_3_under_every_setting_its_benchmarks_hold(tmp_path
             path = next(store.glob(f"{name}-{rec.created}.json"))
             filing.write_json(path, dataclasses.replace(rec, widths=widths, width_multiplier=1 / 32, cost_input_hw=[24, 32],
                                                         test_image_hw=[24, 32]).to_json())  # fmt: skip
-    recs = load_store(store)
     out = tmp_path / "results" / "synthetic" / "k1"
-    folders = bench_table(recs, out, device="cpu", rounds=2, warmup=0, width_multiplier=1 / 32, progress=False,
-                          speeds=["fp32", "bf16", "fp32-b2"])  # fmt: skip
+    folders = bench_table(load_store(store), out, device="cpu", rounds=2, warmup=0, width_multiplier=1 / 32,
+                          progress=False, speeds=speeds)  # fmt: skip
+    write_report(store, tmp_path / "results", permutations=50, width_multiplier=1 / 32)
+    return store, out, folders
+
+
+def test_a_report_shows_table_3_under_every_setting_its_benchmarks_hold(tmp_path):
+    """`bench_table` times the table's variants under each setting (the paper's in the scale's own
+    folder, which the time columns read), reuses them on a second call, and the report sets them
+    side by side."""
+    from fcn_ablation.bench.inference import bench_table
+    from fcn_ablation.reporting.report import load_store
+
+    store, out, folders = _speeds_report(tmp_path, ["fp32", "bf16", "fp32-b2"])
     assert [f.name for f in folders] == ["w0.03125-32x24", "w0.03125-32x24-bf16", "w0.03125-32x24-fp32-b2"]
     created = [read_bench(f).header.created for f in folders]
-    again = bench_table(recs, out, device="cpu", rounds=2, warmup=0, width_multiplier=1 / 32, progress=False,
-                        speeds=["fp32", "bf16", "fp32-b2"])  # fmt: skip
+    again = bench_table(load_store(store), out, device="cpu", rounds=2, warmup=0, width_multiplier=1 / 32,
+                        progress=False, speeds=["fp32", "bf16", "fp32-b2"])  # fmt: skip
     assert again == folders and [read_bench(f).header.created for f in again] == created  # reused, not retimed
-    write_report(store, tmp_path / "results", permutations=50, width_multiplier=1 / 32)
     text = (out / "report.md").read_text()
     assert "## Detection time under every speed setting: CPU" in text
     device = folders[0].parent.name
@@ -187,6 +196,24 @@ def test_a_report_shows_table_3_under_every_setting_its_benchmarks_hold(tmp_path
     df = pd.read_csv(out / "results.csv").set_index("experiment")
     fp32 = read_bench(folders[0]).table.set_index("variant")
     assert df.loc["a", "time_ratio"] == pytest.approx(fp32.loc["a", "time_ratio"])  # the time columns read fp32
+
+
+@pytest.mark.slow
+def test_the_reports_wandb_run_holds_table_3_under_every_setting(tmp_path, compose_cfg):
+    from fcn_ablation.reporting.wandb_report import log_report
+
+    from helpers import wandb_run
+
+    _, out, folders = _speeds_report(tmp_path, ["fp32", "fp32-b2"])
+    log_report(out, compose_cfg(["logger=wandb", "logger.mode=offline"]), group="sweep-1")
+    (run_dir,) = (out / "wandb").glob("offline-run-*")
+    summary = wandb_run(run_dir)["summary"]
+    device = folders[0].parent.name
+    speeds = pd.read_csv(out / f"speeds-{device}.csv").set_index(["setting", "variant"])
+    for setting in ("fp32", "fp32-b2"):
+        key = f"speeds/{device}/{setting}/a/time_ratio"
+        assert summary[key] == pytest.approx(speeds.loc[(setting, "a"), "time_ratio"])
+    assert any(p.name.startswith("report/speeds") or "speeds" in str(p) for p in run_dir.rglob("*.table.json"))
 
 
 def test_the_end_of_sweep_settings_are_checked_before_any_job_for_the_jobs_device():

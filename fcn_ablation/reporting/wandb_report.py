@@ -62,9 +62,27 @@ def panels_of_test_set(folder: Path) -> dict:
     return logged
 
 
+def speed_panels(out_dir: Path) -> dict:
+    """Table 3 under every speed setting (`speeds-<device>.csv|.png` beside the report) as W&B
+    panels, and each variant's time ratio per setting for the summary: {"panels": ..., "summary": ...}."""
+    import wandb
+
+    panels, summary = {}, {}
+    for csv in sorted(out_dir.glob(results_layout.speeds_file("", "*", ".csv").name)):
+        device = csv.stem.removeprefix(f"{results_layout.SPEEDS}-")
+        t = pd.read_csv(csv)
+        panels[f"report/speeds/{device}/table"] = wandb.Table(dataframe=t.astype(object).where(t.notna(), None))
+        if csv.with_suffix(".png").is_file():
+            panels[f"report/speeds/{device}/plot"] = wandb.Image(str(csv.with_suffix(".png")))
+        for r in t.dropna(subset=["time_ratio"]).itertuples():
+            summary[f"speeds/{device}/{r.setting}/{r.variant}/time_ratio"] = float(r.time_ratio)
+    return {"panels": panels, "summary": summary}
+
+
 def log_report(out_dir: Path, cfg, group: str | None) -> str:
-    """Log the report in `out_dir` (`results.csv`, `f_vs_time.png`, `maps.png`, and per test set its
-    table, curves and maps: `panels_of_test_set`); returns the run's folder."""
+    """Log the report in `out_dir` (`results.csv`, `f_vs_time.png`, `maps.png`, per test set its
+    table, curves and maps: `panels_of_test_set`; Table 3 under every speed setting timed:
+    `speed_panels`); returns the run's folder."""
     import wandb
 
     out_dir = Path(out_dir)
@@ -89,8 +107,10 @@ def log_report(out_dir: Path, cfg, group: str | None) -> str:
             logged[f"report/{name}"] = wandb.Image(str(out_dir / f"{name}.png"))
     for folder in sorted((out_dir / results_layout.TEST_SETS).glob("*/")):
         logged.update(panels_of_test_set(folder))
+    speeds = speed_panels(out_dir)
+    logged.update(speeds.pop("panels"))
     run.log(logged)
-    run.summary.update(summary_numbers(df))
+    run.summary.update({**summary_numbers(df), **speeds["summary"]})
     folder = run.dir
     run.finish()
     return folder
