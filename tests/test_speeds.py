@@ -109,6 +109,18 @@ def test_every_setting_is_benchmarked_in_its_folder_and_set_side_by_side(tmp_pat
     assert "0.64" in a_row  # the paper's ratio for a (Table 3: -35.6 %)
     assert "**Detection time** in this project's tables" in text and "`fp32`: batch 1, fp32, eager" in text
     assert (tmp_path / "speeds-t.png").stat().st_size > 1000
+    # the same table to paste: a row per variant, a cell per setting, the same marks
+    tex = (tmp_path / "speeds-t.tex").read_text()
+    body = tex.split("\\midrule")[1].strip().splitlines()
+    assert [line.split(" & ")[0] for line in body] == ["baseline", "a", "c"]
+    assert all(line.count(" & ") == 2 + 3 and line.endswith("\\\\") for line in body)
+    assert sum(line.count("$\\approx$") for line in body) == text.count(" ≈ |")  # the cells the Markdown marks
+    a_tex = next(line for line in body if line.startswith("a "))
+    assert (
+        f"{ratio.time_ratio:.2f}{{\\scriptsize [{ratio.time_ratio_ci_low:.2f}, {ratio.time_ratio_ci_high:.2f}]}}"
+        in a_tex
+    )
+    assert "\\begin{tabular}{lrrccc}" in tex and "\\resizebox{\\textwidth}" in tex and "\\caption{Detection time" in tex
 
 
 def _bench(setting: str, ratios: dict[str, float], macs: dict[str, float], spread: float = 0.01) -> Benchmark:

@@ -152,6 +152,57 @@ def markdown(t: pd.DataFrame, benches: list[Benchmark], title: str, level: int =
     return "\n".join(lines) + "\n"
 
 
+def latex(t: pd.DataFrame, caption: str, label: str = "tab:time-by-setting") -> str:
+    """The table to paste (booktabs, needs `graphicx` for the resize): variants as rows, the MACs and
+    the paper's ratio, then a column per setting with the ratio and its interval; the baseline's row
+    its ms per image; then the settings' time saved over MACs saved and what bounds them."""
+    from fcn_ablation.reporting.paste import _tex
+
+    settings, variants = list(dict.fromkeys(t.setting)), list(dict.fromkeys(t.variant))
+    first = t.drop_duplicates("variant").set_index("variant")
+    bound = bound_by(t).set_index("setting")
+
+    def cell(v: str, s: str) -> str:
+        g = t[(t.setting == s) & (t.variant == v)]
+        if g.empty:
+            return "-"
+        r = g.iloc[0]
+        if v == BASELINE:
+            return f"{r.ms_per_image:.0f} ms" if r.ms_per_image >= 100 else f"{r.ms_per_image:.3g} ms"
+        if pd.isna(r.time_ratio):
+            return "-"
+        mark = " $\\approx$" if r.time_ratio_ci_low <= 1 <= r.time_ratio_ci_high else ""
+        return f"{r.time_ratio:.2f}{{\\scriptsize [{r.time_ratio_ci_low:.2f}, {r.time_ratio_ci_high:.2f}]}}{mark}"
+
+    def paper(v: str) -> str:
+        value = first.loc[v, "paper_time_ratio"]
+        return "1" if v == BASELINE else ("-" if pd.isna(value) else f"{value:.2f}")
+
+    rows = [" & ".join([_tex(v), f"{first.loc[v, 'macs_ratio']:.3f}", paper(v)] + [cell(v, s) for s in settings]) + " \\\\"
+            for v in variants]  # fmt: skip
+    saved = [f"{bound.loc[s, 'time_saved_over_macs_saved']:.2f}" if s in bound.index else "-" for s in settings]
+    bounds = [_bound_word(bound.loc[s]).replace("**", "") if s in bound.index else "-" for s in settings]
+    tabular = ["\\begin{tabular}{lrr" + "c" * len(settings) + "}", "\\toprule",
+               "Variant & MACs & Paper & " + " & ".join(f"\\texttt{{{_tex(s)}}}" for s in settings) + " \\\\", "\\midrule",
+               *rows, "\\midrule",
+               "\\multicolumn{3}{l}{time saved / MACs saved} & " + " & ".join(saved) + " \\\\",
+               "\\multicolumn{3}{l}{bound by} & " + " & ".join(bounds) + " \\\\",
+               "\\bottomrule", "\\end{tabular}"]  # fmt: skip
+    lines = ["\\begin{table*}[t]", "\\centering", f"\\caption{{{_tex(caption)}}}", f"\\label{{{label}}}",
+             "\\resizebox{\\textwidth}{!}{%", *tabular, "}", "\\end{table*}"]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def caption(benches: list[Benchmark]) -> str:
+    """The LaTeX table's caption in words: what a cell holds and where it was measured."""
+    h = benches[0].header
+    return (f"Detection time of each variant over the unthinned baseline's under {len(benches)} speed settings "
+            f"(median of per-round ratios over {h.rounds} interleaved rounds, with its bootstrap 95 % interval; "
+            f"≈: not told from the baseline), {h.device}, input {h.width}x{h.height}; the baseline's row gives its "
+            "ms per image. MACs: the variant's multiply-adds over the baseline's. Paper: the ratio the paper reports "
+            "(GTX 1080 Ti, Caffe, batch 1, fp32).")  # fmt: skip
+
+
 def plot(t: pd.DataFrame, path: Path, device: str) -> None:
     """Time ratio against MACs ratio, one series per setting, with the paper's beside."""
     plt = pyplot()
@@ -180,7 +231,7 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
 
 
 def write(benches: list[Benchmark], folder: Path, name: str, title: str) -> Path:
-    """`speeds-<name>.csv|.md|.png` in `folder` from benchmarks of the same variants on one device
+    """`speeds-<name>.csv|.md|.tex|.png` in `folder` from benchmarks of the same variants on one device
     (settings in `ordered` order); returns the markdown's path."""
     benches = in_order(benches)
     t = speed_table(benches)
@@ -188,5 +239,6 @@ def write(benches: list[Benchmark], folder: Path, name: str, title: str) -> Path
     write_csv(t.merge(bound_by(t), on="setting", how="left"), results_layout.speeds_file(folder, name, ".csv"))
     md = results_layout.speeds_file(folder, name, ".md")
     atomic_write_text(md, markdown(t, benches, title))
+    atomic_write_text(results_layout.speeds_file(folder, name, ".tex"), latex(t, caption(benches)))
     plot(t, results_layout.speeds_file(folder, name, ".png"), benches[0].header.device)
     return md
