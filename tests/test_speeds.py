@@ -16,7 +16,7 @@ from fcn_ablation.config.schema import BenchConfig, SpeedConfig
 from fcn_ablation.config.speeds import DEFAULTS, SpeedSetting, parse_setting, setting_folder, settings_for
 from fcn_ablation.errors import ConfigError
 from fcn_ablation.reporting import speed_table
-from fcn_ablation.reporting.bench_files import Benchmark, read_bench, setting_of
+from fcn_ablation.reporting.bench_files import Benchmark, read_bench
 from fcn_ablation.store import filing
 
 
@@ -76,24 +76,26 @@ def test_every_setting_is_benchmarked_in_its_folder_and_set_side_by_side(tmp_pat
         "fp32-b2-32x24-w0.03125-baseline+a+c",
     ]
     benches = [read_bench(f) for f in folders]
-    assert [setting_of(b) for b in benches] == ["fp32", "bf16", "fp32-b2"]
+    assert [b.header.setting for b in benches] == ["fp32", "bf16", "fp32-b2"]
     assert [b.header.batch_size for b in benches] == [1, 1, 2]
     # Each folder's config names exactly its own setting, so `best_benchmarked` reads the right one.
     for f, b in zip(folders, benches):
         saved = OmegaConf.load(f / "config.yaml")
-        assert SpeedSetting(SpeedConfig.of(saved), saved.batch_size).name == setting_of(b) and list(saved.speeds) == []
+        assert (
+            SpeedSetting(SpeedConfig.of(saved), saved.batch_size).name == b.header.setting and list(saved.speeds) == []
+        )
     best = best_benchmarked(tmp_path, "cpu", "fp32", 24, 32, 1 / 32)
     assert best[1] == folders[0] / "bench.csv"  # batch 2 and bf16 never compete with batch-1 fp32
 
-    md = speed_table.write(list(reversed(benches)), tmp_path, "t", "T")  # any order in: the reader's order out
+    speed_table.write(list(reversed(benches)), tmp_path, "t", "T")  # any order in: the reader's order out
     t = pd.read_csv(tmp_path / "speeds-t.csv")
     assert list(dict.fromkeys(t.setting)) == ["fp32", "bf16", "fp32-b2"] and len(t) == 9
     for b in benches:  # every cell is its own benchmark's ratio and interval
-        mine = t[t.setting == setting_of(b)].set_index("variant")
+        mine = t[t.setting == b.header.setting].set_index("variant")
         theirs = b.table.set_index("variant")
         for col in ("time_ratio", "time_ratio_ci_low", "time_ratio_ci_high", "ms_per_image", "macs_ratio"):
             assert mine.loc["a", col] == pytest.approx(theirs.loc["a", col])
-    text = md.read_text()
+    text = (tmp_path / "speeds-t.md").read_text()
     header = next(line for line in text.splitlines() if line.startswith("| variant"))
     assert [c.strip() for c in header.split("|")[1:-1]] == [
         "variant",

@@ -45,6 +45,13 @@ class BenchHeader:
     compilations: dict[str, int] | None = None
     loader_workers: int | None = None
 
+    @property
+    def setting(self) -> str:
+        """The speed setting it ran under, as `config.speeds` names it (headers older than settings: fp32, batch 1)."""
+        from fcn_ablation.config.speeds import PAPER, setting_name
+
+        return setting_name(self.speed or PAPER, self.batch_size or 1)
+
     def same_variants(self, widths: dict[str, dict[str, int]]) -> bool:
         """Whether this benchmark timed every network of `widths` at exactly those widths."""
         return all(self.widths.get(k) == v for k, v in widths.items())

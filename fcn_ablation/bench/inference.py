@@ -294,10 +294,7 @@ def _same_bench(folder: Path, rounds: int, widths: dict, setting=None) -> bool:
         header = BenchHeader.read(folder)
     except (OSError, ValueError, TypeError):
         return False
-    same_setting = setting is None or ((header.speed or "fp32"), header.batch_size or 1) == (
-        setting.opts.slug(),
-        setting.batch_size,
-    )
+    same_setting = setting is None or header.setting == setting.name
     return header.rounds == rounds and header.same_variants(widths) and same_setting
 
 

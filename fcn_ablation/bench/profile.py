@@ -120,9 +120,9 @@ def step_times(trace: dict, device_type: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["step", "wall_ms", "busy_ms", "idle_ms", "busy_share"])
 
 
-def write(profile: StepProfile, out: Path, settings: str, device: str) -> Path:
+def write(profile: StepProfile, out: Path, settings: str, device: str) -> pd.DataFrame:
     """`profile.csv` (per step), `profile.md` (in words, with the top operators) and
-    `trace.json.gz` in `out`; returns the markdown's path."""
+    `trace.json.gz` in `out`; returns the per-step table (`step_times`)."""
     steps = step_times(profile.trace, profile.device.type)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(steps, out / results_layout.PROFILE_CSV)
@@ -152,4 +152,4 @@ def write(profile: StepProfile, out: Path, settings: str, device: str) -> Path:
     ]
     md = out / results_layout.PROFILE_MD
     atomic_write_text(md, "\n".join(lines) + "\n")
-    return md
+    return steps

@@ -171,19 +171,18 @@ def bench_train(cfg, progress: bool = True) -> Path:
     write_csv(raw, out / results_layout.RAW_CSV)
     write_csv(table, out / results_layout.BENCH_CSV)
     header.write(out)
-    profiled = ""
+    notes = ""
     if profile.trace is not None:
         from fcn_ablation.bench import profile as profiling
 
-        profiling.write(profile, out, header.settings, header.device)
-        steps = profiling.step_times(profile.trace, device.type).median(numeric_only=True)
-        profiled = (f"- Profile ({b.profile_steps} more steps of Lightning's, `{results_layout.PROFILE_MD}`): per step "
+        steps = profiling.write(profile, out, header.settings, header.device).median(numeric_only=True)
+        notes = (f"- Profile ({b.profile_steps} more steps of Lightning's, `{results_layout.PROFILE_MD}`): per step "
                     f"{steps.wall_ms:.2f} ms, the device busy {steps.busy_ms:.2f} ms ({100 * steps.busy_share:.0f} %), "
                     f"idle {steps.idle_ms:.2f} ms.\n")  # fmt: skip
     if cfg.train_speed.skip_zeros:
-        profiled += ("- train_speed.skip_zeros: the steps skip the work on known zeros, but GFLOP/s counts the whole "
+        notes += ("- train_speed.skip_zeros: the steps skip the work on known zeros, but GFLOP/s counts the whole "
                      "network's FLOPs: `GFLOP/s` and `of matmul` overstate the arithmetic done (compare them without it).\n")  # fmt: skip
-    atomic_write_text(out / results_layout.BENCH_MD, markdown(table, header) + profiled)
+    atomic_write_text(out / results_layout.BENCH_MD, markdown(table, header) + notes)
     save_yaml(cfg, out / results_layout.CONFIG_YAML)
     return out
 

@@ -26,7 +26,8 @@ def _app(cfg) -> None:
                                                  results_layout.variants_part(list(cfg.experiments)))  # fmt: skip
             title = (f"Table 3 under {len(folders)} speed settings: {cfg.width}x{cfg.height}, {cfg.width_multiplier:g} of "
                      "the paper's width")  # fmt: skip
-            md = speed_table.write([read_bench(f) for f in folders], folders[0].parent, name, title)
+            speed_table.write([read_bench(f) for f in folders], folders[0].parent, name, title)
+            md = results_layout.speeds_file(folders[0].parent, name, ".md")
         print(md.read_text())
         print(f"written: {md.parent}")
 

@@ -202,6 +202,9 @@ def _validate_dataset(ds) -> None:
 FP16 = ("16", "16-mixed", "16-true")
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
+
+
 def _validate_training(trainer, speed, optimizer) -> None:
     """Precision and the training fast paths (`train_speed`): combinations that would train
     something other than what was asked stop here, before any work."""
@@ -266,9 +269,6 @@ def _validate_optimizer(section, recipe: str) -> None:
 
 
 # ----------------------------------------------------------------------------- the logger section
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
-
-
 def check_rounds(rounds: int, warmup: int, where: str) -> None:
     """A benchmark's rounds and warm-up, wherever one is configured: two rounds at least (an
     interval over rounds needs two), no negative warm-up."""

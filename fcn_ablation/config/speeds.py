@@ -35,12 +35,16 @@ class SpeedSetting:
 
     @property
     def name(self) -> str:
-        """`bf16-graphs-b16`; a batch of one is left unsaid."""
-        return self.opts.slug() + (f"-b{self.batch_size}" if self.batch_size != 1 else "")
+        return setting_name(self.opts.slug(), self.batch_size)
 
     @property
     def is_paper(self) -> bool:
         return self.name == PAPER
+
+
+def setting_name(speed: str, batch_size: int) -> str:
+    """A setting's name from its options' slug and batch: `bf16-graphs-b16`; a batch of one is left unsaid."""
+    return speed + (f"-b{batch_size}" if batch_size != 1 else "")
 
 
 def parse_setting(text: str) -> SpeedSetting:

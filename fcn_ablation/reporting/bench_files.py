@@ -11,7 +11,6 @@ import pandas as pd
 
 from fcn_ablation import results_layout
 from fcn_ablation.bench.header import BenchHeader
-from fcn_ablation.config.speeds import PAPER
 from fcn_ablation.errors import warn_once
 
 log = logging.getLogger(__name__)
@@ -26,12 +25,6 @@ class Benchmark:
     table: pd.DataFrame
     raw: pd.DataFrame
     path: Path
-
-
-def setting_of(bench: Benchmark) -> str:
-    """The speed setting a benchmark ran under, as `config.speeds` names it (older headers: fp32)."""
-    h = bench.header
-    return (h.speed or PAPER) + (f"-b{h.batch_size}" if (h.batch_size or 1) != 1 else "")
 
 
 def bench_dirs(out_dir: Path) -> list[Path]:
@@ -56,7 +49,7 @@ def speed_benches(out_dir: Path, widths: dict, scale: str) -> dict[str, list[Ben
     `scale` (`<scale>` and `<scale>-<setting>` folders), for Table 3 under every setting."""
     newest: dict[tuple[str, str], Benchmark] = {}
     for b in _readable(out_dir, widths, lambda name: name == scale or name.startswith(f"{scale}-")):
-        key = (b.path.parent.name, setting_of(b))
+        key = (b.path.parent.name, b.header.setting)
         if key not in newest or b.header.created > newest[key].header.created:
             newest[key] = b
     out: dict[str, list[Benchmark]] = {}

@@ -155,8 +155,7 @@ def every_speed_setting(out_dir: Path, widths: dict, scale: str) -> str:
         if len(benches) < 2:
             continue
         benches = speed_table.in_order(benches)
-        speed_table.write(benches, out_dir, device, f"Table 3 under {len(benches)} speed settings ({scale})")
-        t = speed_table.speed_table(benches)
+        t = speed_table.write(benches, out_dir, device, f"Table 3 under {len(benches)} speed settings ({scale})")
         lines += ["", speed_table.markdown(t, benches, f"Detection time under every speed setting: {benches[0].header.device}", 2),
                   f"(Also as `speeds-{device}.csv`, as LaTeX to paste, `speeds-{device}.tex`, and a plot, "
                   f"`speeds-{device}.png`.)"]  # fmt: skip

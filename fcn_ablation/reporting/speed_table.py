@@ -23,7 +23,7 @@ from fcn_ablation.config.speeds import DEFAULTS, PAPER
 from fcn_ablation.evaluation.registry import NOT_SIGNIFICANT
 from fcn_ablation.files import atomic_write_text, pyplot, save_figure, write_csv
 from fcn_ablation.markdown import markdown_table
-from fcn_ablation.reporting.bench_files import Benchmark, setting_of
+from fcn_ablation.reporting.bench_files import Benchmark
 
 THIN = 0.5  # a variant "thin" enough to tell arithmetic from launches: at most half the MACs
 LAUNCH_TOLERANCE = 0.05  # ... whose time is then within 5 % of the baseline's: bound by launches
@@ -39,8 +39,8 @@ def ordered(names) -> list[str]:
 
 def in_order(benches: list[Benchmark]) -> list[Benchmark]:
     """`benches` with their settings in `ordered` order."""
-    order = ordered({setting_of(b) for b in benches})
-    return sorted(benches, key=lambda b: order.index(setting_of(b)))
+    order = ordered({b.header.setting for b in benches})
+    return sorted(benches, key=lambda b: order.index(b.header.setting))
 
 
 def speed_table(benches: list[Benchmark]) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def speed_table(benches: list[Benchmark]) -> pd.DataFrame:
     for b in benches:
         t = b.table[b.table.variant != MATMUL]
         for r in t.itertuples():
-            rows.append({"setting": setting_of(b), "variant": r.variant, "ms_per_image": r.ms_per_image,
+            rows.append({"setting": b.header.setting, "variant": r.variant, "ms_per_image": r.ms_per_image,
                          "time_ratio": getattr(r, "time_ratio", float("nan")),
                          "time_ratio_ci_low": getattr(r, "time_ratio_ci_low", float("nan")),
                          "time_ratio_ci_high": getattr(r, "time_ratio_ci_high", float("nan")),
@@ -88,14 +88,22 @@ def _bound_word(b) -> str:
     return "partly arithmetic"
 
 
+def _ms(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.3g} ms"
+
+
+def _holds_one(r) -> bool:
+    """Whether a ratio's interval holds 1: not told from the baseline."""
+    return r.time_ratio_ci_low <= 1 <= r.time_ratio_ci_high
+
+
 def _cell(variant: str, r) -> str:
     if variant == BASELINE:
-        return f"{r.ms_per_image:.0f} ms" if r.ms_per_image >= 100 else f"{r.ms_per_image:.3g} ms"
+        return _ms(r.ms_per_image)
     if pd.isna(r.time_ratio):
         return "-"
-    holds_one = r.time_ratio_ci_low <= 1 <= r.time_ratio_ci_high
     return f"{r.time_ratio:.2f} [{r.time_ratio_ci_low:.2f}, {r.time_ratio_ci_high:.2f}]" + (
-        f" {NOT_SIGNIFICANT}" if holds_one else ""
+        f" {NOT_SIGNIFICANT}" if _holds_one(r) else ""
     )
 
 
@@ -147,7 +155,7 @@ def markdown(t: pd.DataFrame, benches: list[Benchmark], title: str, level: int =
         + (f" (here: {', '.join(launched)})" if launched else " (none here)")
         + f"; **arithmetic**: that variant saves at least {ARITHMETIC:g} of its MACs saving as time; partly: in between.",
         "- paper: GTX 1080 Ti, Caffe, MSRA10K (results/paper/table3_msra10k.csv), batch 1.",
-        *[f"- `{setting_of(b)}`: {load_note(b.header)}" for b in benches],
+        *[f"- `{b.header.setting}`: {load_note(b.header)}" for b in benches],
     ]
     return "\n".join(lines) + "\n"
 
@@ -168,10 +176,10 @@ def latex(t: pd.DataFrame, caption: str, label: str = "tab:time-by-setting") -> 
             return "-"
         r = g.iloc[0]
         if v == BASELINE:
-            return f"{r.ms_per_image:.0f} ms" if r.ms_per_image >= 100 else f"{r.ms_per_image:.3g} ms"
+            return _ms(r.ms_per_image)
         if pd.isna(r.time_ratio):
             return "-"
-        mark = " $\\approx$" if r.time_ratio_ci_low <= 1 <= r.time_ratio_ci_high else ""
+        mark = " $\\approx$" if _holds_one(r) else ""
         return f"{r.time_ratio:.2f}{{\\scriptsize [{r.time_ratio_ci_low:.2f}, {r.time_ratio_ci_high:.2f}]}}{mark}"
 
     def paper(v: str) -> str:
@@ -230,9 +238,9 @@ def plot(t: pd.DataFrame, path: Path, device: str) -> None:
     plt.close(fig)
 
 
-def write(benches: list[Benchmark], folder: Path, name: str, title: str) -> Path:
+def write(benches: list[Benchmark], folder: Path, name: str, title: str) -> pd.DataFrame:
     """`speeds-<name>.csv|.md|.tex|.png` in `folder` from benchmarks of the same variants on one device
-    (settings in `ordered` order); returns the markdown's path."""
+    (settings in `ordered` order); returns the table (`speed_table`)."""
     benches = in_order(benches)
     t = speed_table(benches)
     folder.mkdir(parents=True, exist_ok=True)
@@ -241,4 +249,4 @@ def write(benches: list[Benchmark], folder: Path, name: str, title: str) -> Path
     atomic_write_text(md, markdown(t, benches, title))
     atomic_write_text(results_layout.speeds_file(folder, name, ".tex"), latex(t, caption(benches)))
     plot(t, results_layout.speeds_file(folder, name, ".png"), benches[0].header.device)
-    return md
+    return t
